@@ -1,0 +1,41 @@
+/**
+ * The API key model shared by the key store (src/keys), the Cedar request builder (src/authz) and
+ * the MCP pipeline. A loaded record is immutable; `null` for a limit means "no limit".
+ */
+export const SCOPES = ['qot:read', 'acc:read', 'trade:simulate', 'trade:real', 'trade:unlock'] as const;
+export type Scope = (typeof SCOPES)[number];
+
+export const TRD_SIDES = ['BUY', 'SELL', 'SELL_SHORT', 'BUY_BACK'] as const;
+export type TrdSide = (typeof TRD_SIDES)[number];
+
+export const LIMIT_CURRENCIES = ['HKD', 'USD', 'CNH'] as const;
+export type LimitCurrency = (typeof LIMIT_CURRENCIES)[number];
+
+export interface KeyLimits {
+  readonly allowed_markets: readonly string[] | null;
+  readonly allowed_symbols: readonly string[] | null;
+  readonly allowed_trd_sides: readonly TrdSide[] | null;
+  /** 64-bit account ids as decimal strings. */
+  readonly allowed_acc_ids: readonly string[] | null;
+  /** Major units of `limit_currency` (e.g. 50000 = HKD 50,000). */
+  readonly max_order_value: number | null;
+  readonly max_daily_value: number | null;
+  readonly max_orders_per_minute: number | null;
+  /** "HH:MM-HH:MM" in the server's local time zone; may cross midnight. */
+  readonly hours_window: string | null;
+  /** Currency of the money limits; HKD when the file does not say. */
+  readonly limit_currency: LimitCurrency;
+}
+
+export interface KeyRecord {
+  readonly id: string;
+  /** Lowercase hex SHA-256 of the plaintext key (a `sha256:` prefix in the file is stripped). */
+  readonly hash: string;
+  readonly scopes: readonly Scope[];
+  readonly limits: KeyLimits;
+  /** null = not bound; [] = frozen (no machine allowed); otherwise allowed fingerprints. */
+  readonly allowed_machines: readonly string[] | null;
+  readonly created_at: string | null;
+  readonly expires_at: string | null;
+  readonly note: string | null;
+}
