@@ -17,8 +17,9 @@ export class GatewayError extends FutuError {
   }
 }
 
-export const notConnected = (): GatewayError =>
-  new GatewayError('GATEWAY_NOT_CONNECTED', 'gateway not connected');
+/** The one message for every request made while OpenD is unreachable; `details` may say why. */
+export const notConnected = (details: Record<string, unknown> = {}): GatewayError =>
+  new GatewayError('GATEWAY_NOT_CONNECTED', 'gateway not connected', details);
 
 /** An answer from OpenD with retType != 0: its retMsg is what the user needs to see. */
 export class OpenDError extends GatewayError {

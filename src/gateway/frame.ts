@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /**
  * OpenD framing: a 44-byte little-endian header then the body.
@@ -26,7 +26,8 @@ export class FrameError extends Error {
 }
 
 export function sha1(body: Uint8Array): Buffer {
-  return createHash('sha1').update(body).digest();
+  // One-shot hashing: about twice as fast as createHash() for packet-sized bodies.
+  return hash('sha1', body, 'buffer');
 }
 
 export function encodeFrame(protoId: number, serial: number, plainBody: Uint8Array, wireBody: Uint8Array = plainBody): Buffer {

@@ -73,8 +73,18 @@ function normalize(value: unknown): unknown {
   return value;
 }
 
+/** Whether `normalize` has anything to do; checking is much cheaper than copying every request. */
+function containsBigInt(value: unknown): boolean {
+  if (typeof value === 'bigint') return true;
+  if (value === null || typeof value !== 'object' || value instanceof Uint8Array) return false;
+  if (Array.isArray(value)) return value.some(containsBigInt);
+  for (const key in value) if (containsBigInt((value as Record<string, unknown>)[key])) return true;
+  return false;
+}
+
 function encodeWith(type: protobuf.Type, obj: Message): Uint8Array {
-  const msg = type.fromObject(normalize(obj) as Message);
+  // fromObject skips undefined fields by itself; only bigints need rewriting first.
+  const msg = type.fromObject(containsBigInt(obj) ? (normalize(obj) as Message) : obj);
   // protobufjs does not check required fields when encoding: a missing double becomes NaN.
   const problem = type.verify(msg);
   if (problem) throw new ProtoCodecError(`${type.fullName}: ${problem}`);

@@ -1,0 +1,211 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describeError } from '../shared/errors.js';
+import { log } from '../shared/log.js';
+import { canonicalJson } from './canonical.js';
+import { GENESIS_HASH, HASH_PATTERN, recordHash } from './chain.js';
+import { AuditError, auditUnavailable } from './errors.js';
+import { readLastLine } from './lines.js';
+import { FileLock } from './lock.js';
+import { scrubSecrets } from './secrets.js';
+import type { AuditEvent, AuditHead, AuditRecord } from './types.js';
+
+export interface AuditLogOptions {
+  /** How long append() waits for another process holding the file's lock before failing. */
+  readonly lockTimeoutMs?: number;
+}
+
+const DEFAULT_LOCK_TIMEOUT_MS = 5_000;
+
+interface OpenFile {
+  readonly fd: number;
+  readonly ino: number;
+  readonly dev: number;
+}
+
+/**
+ * The append-only, hash-chained audit file (`--audit-log`).
+ *
+ * append() is synchronous and returns only after the record is on disk (fdatasync), so a tool result can never
+ * be delivered for a call that left no durable trace; any failure throws AuditError and the caller
+ * must deny the call.
+ *
+ * Several processes may share one file (two MCP clients spawning futu-mcp with the same path). Each
+ * append holds `<file>.lock` around "find the tail, write, sync", and re-reads the last record
+ * whenever the file is not the size our own last write left it at, so every process chains onto
+ * the true tail.
+ *
+ * After a failed append the instance forgets everything it knew about the file: a partially
+ * written record is truncated away (still under the lock), the descriptor is closed, and the next
+ * append reopens the path and re-reads the tail. If the tail can't be trusted (a partial line that
+ * could not be removed, an unparseable last record) every append fails until an operator repairs
+ * or moves the file: the log never continues a chain it cannot link.
+ */
+export class AuditLog {
+  private file: OpenFile | undefined;
+  /** File size right after our last write; -1 forces re-reading the tail. */
+  private sizeAfterLastWrite = -1;
+  private last: AuditHead = { seq: 0, hash: GENESIS_HASH };
+  private closed = false;
+
+  private constructor(
+    readonly path: string,
+    private readonly lock: FileLock,
+  ) {}
+
+  /** Opens (creating it 0600, parents 0700) and reads the tail, so a bad path fails at startup. */
+  static open(file: string, options: AuditLogOptions = {}): AuditLog {
+    const resolved = path.resolve(file);
+    const audit = new AuditLog(resolved, new FileLock(`${resolved}.lock`, options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS));
+    audit.underLock(
+      () => audit.syncWithFile(),
+      (cause) => new AuditError('AUDIT_WRITE_FAILED', `cannot open audit log ${resolved}: ${cause}`),
+    );
+    return audit;
+  }
+
+  /** The newest record this instance wrote or read; other processes may have appended since. */
+  get head(): AuditHead {
+    return this.last;
+  }
+
+  append(event: AuditEvent): AuditRecord {
+    return this.underLock(() => {
+      const sizeBefore = this.syncWithFile();
+      const record = this.seal(event);
+      const bytes = Buffer.from(`${canonicalJson(record)}\n`);
+      this.writeDurably(bytes, sizeBefore);
+      this.sizeAfterLastWrite = sizeBefore + bytes.length;
+      this.last = { seq: record.seq, hash: record.hash };
+      return record;
+    }, auditUnavailable);
+  }
+
+  close(): void {
+    this.closed = true;
+    this.closeFile();
+  }
+
+  private underLock<T>(work: () => T, failure: (cause: string) => AuditError): T {
+    if (this.closed) throw failure('audit log is closed');
+    try {
+      if (this.file === undefined) fs.mkdirSync(path.dirname(this.path), { recursive: true, mode: 0o700 });
+      return this.lock.hold(work);
+    } catch (err) {
+      this.closeFile();
+      log.error('audit log write failed', { file: this.path, error: describeError(err) });
+      throw failure(describeError(err));
+    }
+  }
+
+  /** Makes the descriptor point at the file now at the path and `last` at its tail; returns the file size. */
+  private syncWithFile(): number {
+    const atPath = statIfExists(this.path);
+    if (this.file === undefined || atPath === undefined || atPath.ino !== this.file.ino || atPath.dev !== this.file.dev) {
+      if (this.file !== undefined) log.warn('audit log file was replaced or removed; continuing in the file at its path', { file: this.path });
+      this.reopen();
+    }
+    const { fd } = this.file!;
+    const size = fs.fstatSync(fd).size;
+    if (size !== this.sizeAfterLastWrite) this.last = headOf(readLastLine(fd, size));
+    return size;
+  }
+
+  private reopen(): void {
+    this.closeFile();
+    const fd = fs.openSync(this.path, 'a+', 0o600);
+    try {
+      const stat = fs.fstatSync(fd);
+      if (stat.isFile() && (stat.mode & 0o077) !== 0) {
+        fs.fchmodSync(fd, 0o600);
+        log.warn('audit log was readable by others; permissions set to 0600', { file: this.path });
+      }
+      // A new file's directory entry must be durable too, or a crash could lose the whole file.
+      if (stat.size === 0) fsyncDirectory(path.dirname(this.path));
+      this.file = { fd, ino: stat.ino, dev: stat.dev };
+    } catch (err) {
+      fs.closeSync(fd);
+      throw err;
+    }
+  }
+
+  private seal(event: AuditEvent): AuditRecord {
+    const { value: clean, hits } = scrubSecrets(event, 'redact');
+    if (hits.length > 0) log.warn('secret-looking values redacted from an audit record', { fields: hits });
+    const normalized = clean.event === 'tool_call' ? { ...clean, policies: [...clean.policies].sort() } : clean;
+    const unhashed = {
+      ...normalized,
+      iface: 'mcp' as const,
+      seq: this.last.seq + 1,
+      timestamp: new Date().toISOString(),
+      prev_hash: this.last.hash,
+    };
+    return { ...unhashed, hash: recordHash(unhashed) };
+  }
+
+  private writeDurably(bytes: Buffer, sizeBefore: number): void {
+    const { fd } = this.file!;
+    try {
+      for (let written = 0; written < bytes.length; ) written += fs.writeSync(fd, bytes, written, bytes.length - written);
+      // fdatasync also flushes the new file size (needed to read the data back), skipping only
+      // timestamps: durable for appends, and markedly cheaper than fsync.
+      fs.fdatasyncSync(fd);
+    } catch (err) {
+      this.removePartialRecord(fd, sizeBefore);
+      throw err;
+    }
+  }
+
+  /** We still hold the lock, so everything past sizeBefore is ours. */
+  private removePartialRecord(fd: number, sizeBefore: number): void {
+    try {
+      if (fs.fstatSync(fd).size > sizeBefore) fs.ftruncateSync(fd, sizeBefore);
+    } catch (err) {
+      log.error('could not remove a partially written audit record; appends fail until the file is repaired', {
+        file: this.path,
+        error: describeError(err),
+      });
+    }
+  }
+
+  private closeFile(): void {
+    if (this.file !== undefined) {
+      try {
+        fs.closeSync(this.file.fd);
+      } catch {
+        // Already unusable: nothing more to release.
+      }
+    }
+    this.file = undefined;
+    this.sizeAfterLastWrite = -1;
+  }
+}
+
+function statIfExists(file: string): fs.Stats | undefined {
+  try {
+    return fs.statSync(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+function fsyncDirectory(dir: string): void {
+  const fd = fs.openSync(dir, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function headOf(lastLine: string | null): AuditHead {
+  if (lastLine === null) return { seq: 0, hash: GENESIS_HASH };
+  const parsed = JSON.parse(lastLine) as { seq?: unknown; hash?: unknown } | null;
+  const seq = parsed?.seq;
+  const hash = parsed?.hash;
+  if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 1 || typeof hash !== 'string' || !HASH_PATTERN.test(hash)) {
+    throw new Error('the last audit record has no valid seq and hash');
+  }
+  return { seq, hash };
+}

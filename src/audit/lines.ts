@@ -1,0 +1,71 @@
+import fs from 'node:fs';
+
+const NEWLINE = 0x0a;
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** A record line must end with '\n': a line without one is a write that never completed. */
+export class IncompleteLineError extends Error {
+  constructor() {
+    super('last line is incomplete (no trailing newline)');
+  }
+}
+
+function readAt(fd: number, length: number, position: number): Buffer {
+  const buf = Buffer.alloc(length);
+  let filled = 0;
+  while (filled < length) {
+    const n = fs.readSync(fd, buf, filled, length - filled, position + filled);
+    if (n === 0) throw new Error(`file shrank while reading at offset ${position + filled}`);
+    filled += n;
+  }
+  return buf;
+}
+
+/** The last line of the first `size` bytes of the file, without its '\n'; null for an empty file. */
+export function readLastLine(fd: number, size: number): string | null {
+  if (size === 0) return null;
+  for (let window = 4096; ; window *= 4) {
+    const start = Math.max(0, size - window);
+    const buf = readAt(fd, size - start, start);
+    if (buf[buf.length - 1] !== NEWLINE) throw new IncompleteLineError();
+    const previousNewline = buf.lastIndexOf(NEWLINE, buf.length - 2);
+    if (previousNewline >= 0 || start === 0) {
+      return strictUtf8.decode(buf.subarray(previousNewline + 1, buf.length - 1));
+    }
+  }
+}
+
+export interface Line {
+  /** 1-based. */
+  readonly number: number;
+  /** null when the bytes are not valid UTF-8. */
+  readonly text: string | null;
+  readonly terminated: boolean;
+}
+
+function decodeOrNull(bytes: Buffer): string | null {
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    return null;
+  }
+}
+
+/** Lines of a file, read in chunks so a large audit log never has to fit in memory. */
+export function* readLines(fd: number, chunkSize = 1 << 20): Generator<Line> {
+  let pending = Buffer.alloc(0);
+  let number = 0;
+  const chunk = Buffer.alloc(chunkSize);
+  for (;;) {
+    const n = fs.readSync(fd, chunk, 0, chunkSize, null);
+    if (n === 0) break;
+    pending = Buffer.concat([pending, chunk.subarray(0, n)]);
+    let start = 0;
+    for (let nl = pending.indexOf(NEWLINE); nl >= 0; nl = pending.indexOf(NEWLINE, start)) {
+      yield { number: ++number, text: decodeOrNull(pending.subarray(start, nl)), terminated: true };
+      start = nl + 1;
+    }
+    pending = pending.subarray(start);
+  }
+  if (pending.length > 0) yield { number: ++number, text: decodeOrNull(pending), terminated: false };
+}

@@ -1,0 +1,74 @@
+import type { Scope } from '../keys/types.js';
+
+/**
+ * One audit file holds one hash chain shared by tool-call records and system records (startup,
+ * reload, shutdown), so a removed reload record breaks the chain just like a removed order.
+ * The pipeline builds an AuditEvent; AuditLog adds the ChainFields. There is deliberately no field
+ * for the call's arguments: only their hash (see hashArguments).
+ */
+
+export type Transport = 'stdio' | 'http';
+
+/** key_id when no key was presented / when the presented key matched no record. Never the token itself. */
+export const MISSING_KEY_ID = '<missing>';
+export const INVALID_KEY_ID = '<invalid>';
+
+interface ToolCallFields {
+  readonly event: 'tool_call';
+  readonly transport: Transport;
+  readonly tool: string;
+  /** A key id from the keys file, MISSING_KEY_ID or INVALID_KEY_ID. */
+  readonly key_id: string;
+  /** The scope the call needed (trade tools: resolved from `env`); null when the tool is unknown. */
+  readonly scope: Scope | null;
+  /** hashArguments(args). */
+  readonly args_hash: string;
+  /** Secret-free by design (error messages); scrubbed again on append. */
+  readonly reason: string | null;
+  /** Stable error or policy code, e.g. MISSING_SCOPE, RATE_LIMIT, OPEND_ERROR. */
+  readonly code: string | null;
+  readonly policy_version: string | null;
+  /** Ids of the policies that determined the decision; stored sorted. */
+  readonly policies: readonly string[];
+  readonly session_id: string | null;
+  /** Milliseconds from request to result, may be fractional. */
+  readonly latency_ms: number;
+}
+
+/** A denied call never ran, so it can only be a rejection; an allowed call ran and succeeded or failed. */
+export type ToolCallEvent = ToolCallFields &
+  (
+    | { readonly decision: 'allow'; readonly outcome: 'success' | 'failure' }
+    | { readonly decision: 'deny'; readonly outcome: 'reject' }
+  );
+
+export interface SystemEvent {
+  readonly event: 'startup' | 'reload' | 'shutdown';
+  readonly outcome: 'success' | 'failure';
+  readonly reason: string | null;
+  readonly code: string | null;
+  /** The policy set in force after the event (for a failed reload: the one kept). */
+  readonly policy_version: string | null;
+}
+
+export type AuditEvent = ToolCallEvent | SystemEvent;
+export type AuditOutcome = AuditEvent['outcome'];
+
+export interface ChainFields {
+  /** ISO-8601 UTC with milliseconds. */
+  readonly timestamp: string;
+  /** 1 for the first record of the file, then +1 per record, across restarts and processes. */
+  readonly seq: number;
+  readonly iface: 'mcp';
+  /** `hash` of the previous record; GENESIS_HASH for the first. */
+  readonly prev_hash: string;
+  /** SHA-256 (hex) of the canonical JSON of the record without `hash`. */
+  readonly hash: string;
+}
+
+export type AuditRecord = AuditEvent & ChainFields;
+
+export interface AuditHead {
+  readonly seq: number;
+  readonly hash: string;
+}

@@ -1,0 +1,70 @@
+import type { Scope } from '../keys/types.js';
+
+/**
+ * The tool → Cedar action registry: the single source of truth for which scope grants which
+ * tool and what the request looks like. The MCP layer asserts its tool list equals ACTIONS; a
+ * test asserts every action exists in the schema and is covered by a permit.
+ */
+export type Env = 'simulate' | 'real';
+export const ENVS: readonly Env[] = ['simulate', 'real'];
+
+/** What the request is about: decides the resource type and the context record. */
+export type ActionShape = 'gateway' | 'market' | 'security' | 'account' | 'trade' | 'unlock';
+
+/** Scope groups of the schema; "trade" resolves to trade:simulate or trade:real by env. */
+export type ScopeGroup = 'qot:read' | 'acc:read' | 'trade' | 'trade:unlock';
+
+interface ActionSpec {
+  readonly group: ScopeGroup;
+  readonly shape: ActionShape;
+}
+
+export const ACTION_SPECS = {
+  futu_ping: { group: 'qot:read', shape: 'gateway' },
+  futu_get_quote: { group: 'qot:read', shape: 'security' },
+  futu_get_snapshot: { group: 'qot:read', shape: 'security' },
+  futu_get_kline: { group: 'qot:read', shape: 'security' },
+  futu_get_orderbook: { group: 'qot:read', shape: 'security' },
+  futu_get_ticker: { group: 'qot:read', shape: 'security' },
+  futu_get_rt: { group: 'qot:read', shape: 'security' },
+  futu_get_static: { group: 'qot:read', shape: 'security' },
+  futu_get_broker: { group: 'qot:read', shape: 'security' },
+  futu_list_plates: { group: 'qot:read', shape: 'market' },
+  futu_plate_stocks: { group: 'qot:read', shape: 'security' },
+  futu_list_accounts: { group: 'acc:read', shape: 'gateway' },
+  futu_get_funds: { group: 'acc:read', shape: 'account' },
+  futu_get_positions: { group: 'acc:read', shape: 'account' },
+  futu_get_orders: { group: 'acc:read', shape: 'account' },
+  futu_get_deals: { group: 'acc:read', shape: 'account' },
+  futu_place_order: { group: 'trade', shape: 'trade' },
+  futu_modify_order: { group: 'trade', shape: 'trade' },
+  futu_cancel_order: { group: 'trade', shape: 'trade' },
+  futu_unlock_trade: { group: 'trade:unlock', shape: 'unlock' },
+} as const satisfies Record<string, ActionSpec>;
+
+export type ActionName = keyof typeof ACTION_SPECS;
+export type TradeAction = 'futu_place_order' | 'futu_modify_order' | 'futu_cancel_order';
+export type ReadAction = {
+  [A in ActionName]: (typeof ACTION_SPECS)[A]['group'] extends 'qot:read' | 'acc:read' ? A : never;
+}[ActionName];
+
+export const ACTIONS = Object.keys(ACTION_SPECS) as ActionName[];
+
+export const NAMESPACE = 'Futu';
+export const GATEWAY_ID = 'opend';
+
+export function isActionName(name: string): name is ActionName {
+  return Object.hasOwn(ACTION_SPECS, name);
+}
+
+/** The scope a call needs: trade tools need trade:real or trade:simulate by env. */
+export function requiredScope(action: ActionName, env: Env = 'simulate'): Scope {
+  const group: ScopeGroup = ACTION_SPECS[action].group;
+  if (group === 'trade') return env === 'real' ? 'trade:real' : 'trade:simulate';
+  return group;
+}
+
+/** Scopes that can make at least one call of the tool succeed (for tools/list filtering). */
+export function grantingScopes(action: ActionName): Scope[] {
+  return ACTION_SPECS[action].group === 'trade' ? ['trade:simulate', 'trade:real'] : [requiredScope(action)];
+}

@@ -1,0 +1,126 @@
+import { isFutuError } from '../shared/errors.js';
+import type { Env } from './actions.js';
+import { buildRequests, buildTradeRequest, type CallTarget, type Caller, type NonTradeAction, type UsageSnapshot } from './builder.js';
+import { decisionError, denialFromError, type Decision } from './decision.js';
+import type { AuthzEngine } from './engine.js';
+import { FxConverter } from './fx.js';
+import { gatewayOperationFor, type GatewayGuard } from './gatewayGuard.js';
+import type { LimitsLedger, Reservation } from './ledger.js';
+import { tradeSubject, valueTrade, type OrderValuation, type ReferencePriceSource, type TradeTerms } from './valuation.js';
+
+/**
+ * The call pipeline's entry point to authorization: builder → engine, plus for trades the
+ * valuation, the ledger's atomic check-and-reserve, OpenD's rate guard and commit/release.
+ * Denials come back as Decision values; runTrade/runUnlock throw decisionError(decision).
+ */
+export interface AuthorizerDeps {
+  readonly engine: AuthzEngine;
+  readonly ledger: LimitsLedger;
+  readonly fx?: FxConverter;
+  /** Needed to value MARKET orders; without it they are denied (PRICE_UNAVAILABLE). */
+  readonly prices?: ReferencePriceSource;
+  /** OpenD rate protection; runTrade/runUnlock take a slot right before sending. */
+  readonly guard?: GatewayGuard;
+}
+
+export interface CallInput extends Caller {
+  readonly action: NonTradeAction;
+  readonly target?: CallTarget;
+}
+
+export interface TradeInput extends Caller {
+  readonly terms: TradeTerms;
+  readonly env: Env;
+  readonly account: string;
+}
+
+export interface TradeAuthorization {
+  readonly decision: Decision;
+  /** Present when allowed: commit it when the broker accepts, release it when it refuses. */
+  readonly reservation: Reservation | null;
+}
+
+/** Errors after which the order certainly does not exist; anything else (a timeout) may have placed it. */
+const NOT_PLACED_CODES = new Set(['OPEND_ERROR', 'GATEWAY_NOT_CONNECTED', 'GATEWAY_RATE_LIMITED', 'INVALID_ARGUMENT', 'INVALID_SYMBOL']);
+
+export class Authorizer {
+  private readonly fx: FxConverter;
+
+  constructor(private readonly deps: AuthorizerDeps) {
+    this.fx = deps.fx ?? new FxConverter();
+  }
+
+  /** Non-trade tools. Quote tools evaluate every symbol; the first denied symbol decides. */
+  authorizeCall(input: CallInput): Decision {
+    const { engine } = this.deps;
+    try {
+      const decisions = buildRequests(input, input.action, input.target ?? {}).map((r) => engine.authorize(r));
+      return decisions.find((d) => !d.allowed) ?? decisions[0]!;
+    } catch (err) {
+      return denialFromError(input.action, err, engine.version);
+    }
+  }
+
+  /** Place, modify, cancel: valuation outside the lock, decision and reservation inside it. */
+  async authorizeTrade(input: TradeInput): Promise<TradeAuthorization> {
+    const { key, now } = input;
+    try {
+      const valuation = await this.value(input);
+      const { outcome, reservation } = await this.deps.ledger.decideAndReserve(key.id, key.limits.limit_currency, now, (usage) => {
+        const decision = this.decideTrade(input, valuation, usage);
+        return { outcome: decision, reserveValue: decision.allowed ? valuation.addedValue : null };
+      });
+      return { decision: outcome, reservation };
+    } catch (err) {
+      return { decision: denialFromError(input.terms.action, err, this.deps.engine.version), reservation: null };
+    }
+  }
+
+  /** The decision a trade would get now, recording and reserving nothing (for explain). */
+  async previewTrade(input: TradeInput): Promise<Decision> {
+    try {
+      const valuation = await this.value(input);
+      return this.decideTrade(input, valuation, this.deps.ledger.usage(input.key.id, input.now));
+    } catch (err) {
+      return denialFromError(input.terms.action, err, this.deps.engine.version);
+    }
+  }
+
+  /**
+   * authorize → OpenD guard → send → commit; the reservation is released when the order
+   * certainly was not placed, and committed otherwise (a timed-out order may exist).
+   */
+  async runTrade<T>(input: TradeInput, send: () => Promise<T>): Promise<{ decision: Decision; result: T }> {
+    const { decision, reservation } = await this.authorizeTrade(input);
+    if (!decision.allowed) throw decisionError(decision);
+    try {
+      await this.deps.guard?.acquire(gatewayOperationFor(input.terms.action), input.account);
+      const result = await send();
+      if (reservation) await this.deps.ledger.commit(reservation);
+      return { decision, result };
+    } catch (err) {
+      if (reservation) {
+        const notPlaced = isFutuError(err) && NOT_PLACED_CODES.has(err.code);
+        await (notPlaced ? this.deps.ledger.release(reservation) : this.deps.ledger.commit(reservation));
+      }
+      throw err;
+    }
+  }
+
+  async runUnlock<T>(input: Caller, send: () => Promise<T>): Promise<{ decision: Decision; result: T }> {
+    const decision = this.authorizeCall({ ...input, action: 'futu_unlock_trade' });
+    if (!decision.allowed) throw decisionError(decision);
+    await this.deps.guard?.acquire('unlock');
+    return { decision, result: await send() };
+  }
+
+  private value(input: TradeInput): Promise<OrderValuation> {
+    return valueTrade(input.terms, { limitCurrency: input.key.limits.limit_currency, fx: this.fx }, this.deps.prices);
+  }
+
+  private decideTrade(input: TradeInput, valuation: OrderValuation, usage: UsageSnapshot): Decision {
+    const { symbol, side } = tradeSubject(input.terms);
+    const request = buildTradeRequest(input, { action: input.terms.action, env: input.env, account: input.account, symbol, side, valuation, usage });
+    return this.deps.engine.authorize(request);
+  }
+}

@@ -1,0 +1,164 @@
+import type { CedarValueJson, EntityJson } from '@cedar-policy/cedar-wasm/nodejs';
+import { isExpired } from '../keys/time.js';
+import { TRD_SIDES, type KeyRecord, type Scope, type TrdSide } from '../keys/types.js';
+import {
+  ACTION_SPECS,
+  ENVS,
+  GATEWAY_ID,
+  NAMESPACE,
+  requiredScope,
+  type ActionName,
+  type Env,
+  type TradeAction,
+} from './actions.js';
+import { AuthzError } from './errors.js';
+import { isWithinHoursWindow, parseHoursWindow } from './hoursWindow.js';
+import { checkedLong } from './money.js';
+import { principalEntity } from './principal.js';
+import { canonicalAccount, resolveSecurity } from './security.js';
+import type { OrderValuation } from './valuation.js';
+
+/**
+ * Turns a tool call into Cedar requests. All arithmetic happens here (and in valuation.ts);
+ * the context it produces holds exactly the attributes the schema requires for the action.
+ */
+export interface AuthzRequest {
+  readonly action: ActionName;
+  readonly principal: EntityJson;
+  readonly resource: { readonly type: string; readonly id: string };
+  readonly context: Record<string, CedarValueJson>;
+  /** The scope a default deny (no permit matched) is reported as missing. */
+  readonly requiredScope: Scope;
+}
+
+/** Who is calling, and facts about the call the key store already established. */
+export interface Caller {
+  readonly key: KeyRecord;
+  readonly now: Date;
+  /** The key's allowed_machines admit this machine (true when the key is unbound). */
+  readonly machineBound: boolean;
+}
+
+export type NonTradeAction = Exclude<ActionName, TradeAction>;
+
+/** Arguments of a non-trade tool that policies look at; which ones apply depends on the tool. */
+export interface CallTarget {
+  /** Quote tools: every symbol of the call (futu_plate_stocks: the plate, e.g. HK.BK1910). */
+  readonly symbols?: readonly string[];
+  /** futu_list_plates. */
+  readonly market?: string;
+  /** Account reads. */
+  readonly account?: string;
+  readonly env?: Env;
+}
+
+/** OpenD takes at most 400 codes per snapshot; more than that is not a real call. */
+export const MAX_SYMBOLS_PER_CALL = 400;
+
+/** The ledger's view of the key at decision time. */
+export interface UsageSnapshot {
+  /** Trade calls recorded in the last 60 s, not counting this one. */
+  readonly ordersBefore: number;
+  /** Today's (UTC) committed value plus in-flight reservations, minor units. */
+  readonly dailyValue: number;
+}
+
+export interface TradeRequestInput {
+  readonly action: TradeAction;
+  readonly env: Env;
+  readonly account: string;
+  readonly symbol: string;
+  readonly side: TrdSide;
+  readonly valuation: OrderValuation;
+  readonly usage: UsageSnapshot;
+}
+
+/**
+ * Requests for a non-trade tool: one per distinct symbol for quote tools (so every symbol is
+ * authorized and a denial can name it), otherwise exactly one.
+ */
+export function buildRequests(caller: Caller, action: NonTradeAction, target: CallTarget): AuthzRequest[] {
+  const base = { action, principal: principalEntity(caller.key), requiredScope: requiredScope(action) };
+  const keyFacts = keyContext(caller);
+  switch (ACTION_SPECS[action].shape) {
+    case 'gateway':
+    case 'unlock':
+      return [{ ...base, resource: gateway(), context: keyFacts }];
+    case 'market': {
+      const market = checkMarket(target.market);
+      return [{ ...base, resource: gateway(), context: { ...keyFacts, market } }];
+    }
+    case 'account': {
+      const account = canonicalAccount(target.account ?? '');
+      const env = checkEnv(target.env);
+      return [{ ...base, resource: accountUid(account), context: { ...keyFacts, env, account } }];
+    }
+    case 'security':
+      return distinctSecurities(target.symbols).map((s) => ({
+        ...base,
+        resource: { type: `${NAMESPACE}::Security`, id: s.symbol },
+        context: { ...keyFacts, market: s.market, symbol: s.symbol },
+      }));
+  }
+}
+
+export function buildTradeRequest(caller: Caller, input: TradeRequestInput): AuthzRequest {
+  const env = checkEnv(input.env);
+  const account = canonicalAccount(input.account);
+  const security = resolveSecurity(input.symbol);
+  if (!TRD_SIDES.includes(input.side)) throw new AuthzError('INVALID_VALUE', `invalid value: side must be one of ${TRD_SIDES.join(', ')}`);
+  const window = caller.key.limits.hours_window;
+  const { orderValue, addedValue } = input.valuation;
+  return {
+    action: input.action,
+    principal: principalEntity(caller.key),
+    resource: accountUid(account),
+    requiredScope: requiredScope(input.action, env),
+    context: {
+      ...keyContext(caller),
+      withinHoursWindow: window === null || isWithinHoursWindow(parseHoursWindow(window), caller.now),
+      humanConfirmed: false,
+      env,
+      account,
+      market: security.market,
+      symbol: security.symbol,
+      side: input.side,
+      orderValue: checkedLong(orderValue, 'order value'),
+      addedValue: checkedLong(addedValue, 'added value'),
+      projectedDailyValue: checkedLong(checkedLong(input.usage.dailyValue, 'daily value') + addedValue, 'projected daily value'),
+      ordersLastMinute: checkedLong(checkedLong(input.usage.ordersBefore, 'orders in the last minute') + 1, 'orders in the last minute'),
+    },
+  };
+}
+
+function keyContext(caller: Caller): { expired: boolean; machineBound: boolean } {
+  return { expired: isExpired(caller.key.expires_at, caller.now.getTime()), machineBound: caller.machineBound === true };
+}
+
+function gateway() {
+  return { type: `${NAMESPACE}::Gateway`, id: GATEWAY_ID };
+}
+
+function accountUid(account: string) {
+  return { type: `${NAMESPACE}::Account`, id: account };
+}
+
+function distinctSecurities(symbols: readonly string[] | undefined) {
+  if (!symbols || symbols.length === 0) throw new AuthzError('INVALID_VALUE', 'invalid value: at least one symbol is required');
+  if (symbols.length > MAX_SYMBOLS_PER_CALL) {
+    throw new AuthzError('INVALID_VALUE', `invalid value: at most ${MAX_SYMBOLS_PER_CALL} symbols per call`);
+  }
+  const bySymbol = new Map(symbols.map((s) => resolveSecurity(s)).map((s) => [s.symbol, s]));
+  return [...bySymbol.values()];
+}
+
+function checkMarket(market: string | undefined): string {
+  const upper = market?.trim().toUpperCase() ?? '';
+  if (!/^[A-Z]{2,8}$/.test(upper)) throw new AuthzError('INVALID_VALUE', 'invalid value: market must be a market code such as HK or US');
+  return upper;
+}
+
+function checkEnv(env: Env | undefined): Env {
+  if (env === undefined || !ENVS.includes(env)) throw new AuthzError('INVALID_VALUE', 'invalid value: env must be "simulate" or "real"');
+  return env;
+}

@@ -1,0 +1,148 @@
+import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
+import type { AuthorizationAnswer, StatefulAuthorizationCall } from '@cedar-policy/cedar-wasm/nodejs';
+import { log } from '../shared/log.js';
+import { NAMESPACE } from './actions.js';
+import type { AuthzRequest } from './builder.js';
+import type { Decision, DeterminingPolicy } from './decision.js';
+import { PolicyLoadError } from './errors.js';
+import { renderMessage } from './messages.js';
+import { prepareCandidate, testFailures, type Candidate } from './candidate.js';
+import type { CompiledPolicySet, PolicyMeta, PolicyPaths } from './policySet.js';
+import type { PolicyTestResult } from './policyTests.js';
+import { SlotPair, type PreparsedSlot } from './slots.js';
+
+export type Evaluator = (call: StatefulAuthorizationCall) => AuthorizationAnswer;
+
+export interface EngineOptions {
+  /** Replaces cedar's statefulIsAuthorized for authorize() only: fault injection in tests. */
+  readonly evaluate?: Evaluator;
+}
+
+interface ActiveSet {
+  readonly slot: PreparsedSlot;
+  readonly compiled: CompiledPolicySet;
+}
+
+export interface LoadReport {
+  readonly version: string;
+  readonly policies: number;
+  readonly tests: readonly PolicyTestResult[];
+}
+
+/**
+ * Cedar evaluation with fixed A/B slots. Load and reload run the whole pipeline (compile →
+ * preparse into the inactive slot → policy tests against that slot → switch); any failure
+ * throws PolicyLoadError and leaves the running set untouched.
+ *
+ * authorize() is fail-closed: allow only on a successful answer that says allow with no
+ * evaluation errors (an erroring forbid is otherwise silently skipped by Cedar); every other
+ * outcome, a throw included, is a deny.
+ */
+export class AuthzEngine {
+  private readonly slots = new SlotPair();
+  private active: ActiveSet | null = null;
+  private readonly evaluate: Evaluator;
+
+  private constructor(
+    readonly paths: PolicyPaths,
+    options: EngineOptions,
+  ) {
+    this.evaluate = options.evaluate ?? cedar.statefulIsAuthorized;
+  }
+
+  static load(paths: PolicyPaths, options: EngineOptions = {}): AuthzEngine {
+    const engine = new AuthzEngine(paths, options);
+    engine.reload();
+    return engine;
+  }
+
+  /** Loads the policy directory again; on failure the running set keeps serving. */
+  reload(): LoadReport {
+    let candidate: Candidate;
+    try {
+      candidate = prepareCandidate(this.paths, this.slots);
+      const failures = testFailures(candidate.tests);
+      if (failures.length > 0) throw new PolicyLoadError(failures);
+    } catch (err) {
+      log.error('policy load refused; the running set (if any) stays active', {
+        version: this.active?.compiled.version,
+        problems: err instanceof PolicyLoadError ? err.problems : [(err as Error).message],
+      });
+      throw err;
+    }
+    const { compiled, tests } = candidate;
+    if (tests.length === 0) log.warn('policy set has no policy tests', { policiesDir: this.paths.policiesDir });
+    const previous = this.active?.compiled.version;
+    this.active = { slot: this.slots.switchToInactive(), compiled };
+    log.info('policy set active', { version: compiled.version, previous, policies: compiled.meta.size, tests: tests.length });
+    return { version: compiled.version, policies: compiled.meta.size, tests };
+  }
+
+  get version(): string {
+    return this.current().compiled.version;
+  }
+
+  get policies(): ReadonlyMap<string, PolicyMeta> {
+    return this.current().compiled.meta;
+  }
+
+  get actions(): readonly string[] {
+    return this.current().compiled.schema.actions;
+  }
+
+  authorize(request: AuthzRequest): Decision {
+    const { slot, compiled } = this.current();
+    const verdict = (fields: Pick<Decision, 'allowed' | 'code' | 'message'> & Partial<Decision>): Decision => ({
+      action: request.action,
+      determiningPolicies: [],
+      policyVersion: compiled.version,
+      context: request.context,
+      errors: [],
+      ...fields,
+    });
+    const policyError = (errors: string[]): Decision => {
+      log.error('policy evaluation error: request denied', { action: request.action, version: compiled.version, errors });
+      return verdict({ allowed: false, code: 'POLICY_ERROR', message: 'authorization failed: policy evaluation error (denied)', errors });
+    };
+
+    let answer: AuthorizationAnswer;
+    try {
+      answer = this.evaluate({
+        principal: request.principal.uid,
+        action: { type: `${NAMESPACE}::Action`, id: request.action },
+        resource: request.resource,
+        context: request.context,
+        entities: [request.principal],
+        preparsedPolicySetId: slot.id,
+        preparsedSchemaName: slot.id,
+        validateRequest: true,
+      });
+    } catch (err) {
+      return policyError([`evaluation threw: ${(err as Error)?.message ?? String(err)}`]);
+    }
+    if (answer.type !== 'success') return policyError(answer.errors.map((e) => e.message));
+    const { decision, diagnostics } = answer.response;
+    if (diagnostics.errors.length > 0) return policyError(diagnostics.errors.map((e) => `${e.policyId}: ${e.error.message}`));
+
+    const values = { principal: request.principal.attrs ?? {}, context: request.context };
+    const determining: DeterminingPolicy[] = diagnostics.reason
+      .map((id) => compiled.meta.get(id))
+      .filter((m): m is PolicyMeta => m !== undefined)
+      .sort((a, b) => a.priority - b.priority || (a.id < b.id ? -1 : 1))
+      .map((m) => ({ id: m.id, effect: m.effect, code: m.code, message: renderMessage(m.message, values) }));
+
+    if (decision === 'allow') return verdict({ allowed: true, code: 'ALLOW', message: 'allowed', determiningPolicies: determining });
+    const first = determining[0];
+    if (first) return verdict({ allowed: false, code: first.code as Decision['code'], message: first.message, determiningPolicies: determining });
+    const scopes = request.principal.attrs?.scopes;
+    if (Array.isArray(scopes) && !scopes.includes(request.requiredScope)) {
+      return verdict({ allowed: false, code: 'MISSING_SCOPE', message: `missing scope ${request.requiredScope}` });
+    }
+    return verdict({ allowed: false, code: 'POLICY_DENIED', message: `no policy permits ${request.action}` });
+  }
+
+  private current(): ActiveSet {
+    if (!this.active) throw new PolicyLoadError(['no policy set loaded']);
+    return this.active;
+  }
+}

@@ -1,0 +1,34 @@
+import { FutuError } from '../shared/errors.js';
+
+export const AUTHZ_ERROR_CODES = [
+  'POLICY_ERROR',
+  'MISSING_SCOPE',
+  'LIMIT_EXCEEDED',
+  'POLICY_DENIED',
+  'LEDGER_ERROR',
+  'PRICE_UNAVAILABLE',
+  'GATEWAY_RATE_LIMITED',
+  'POLICY_LOAD_FAILED',
+  'INVALID_VALUE',
+] as const;
+export type AuthzErrorCode = (typeof AUTHZ_ERROR_CODES)[number];
+
+/** Codes a forbid policy may carry in its @code annotation (checked at load). */
+export const FORBID_CODES: readonly AuthzErrorCode[] = ['MISSING_SCOPE', 'LIMIT_EXCEEDED', 'POLICY_DENIED'];
+
+export class AuthzError extends FutuError {
+  constructor(
+    override readonly code: AuthzErrorCode,
+    message: string,
+    details: Readonly<Record<string, unknown>> = {},
+  ) {
+    super(code, message, details);
+  }
+}
+
+/** A load or reload that was refused; `problems` lists every reason found. */
+export class PolicyLoadError extends AuthzError {
+  constructor(readonly problems: readonly string[]) {
+    super('POLICY_LOAD_FAILED', `policy load failed: ${problems.join('; ')}`, { problems });
+  }
+}

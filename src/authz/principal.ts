@@ -1,0 +1,77 @@
+import type { EntityJson } from '@cedar-policy/cedar-wasm/nodejs';
+import { MARKET_ALIASES } from '../keys/schema.js';
+import type { KeyLimits, KeyRecord } from '../keys/types.js';
+import { NAMESPACE } from './actions.js';
+import { floorMinorUnits, parseDecimal, toSafeLong } from './money.js';
+import { parseHoursWindow } from './hoursWindow.js';
+import { AuthzError } from './errors.js';
+import { canonicalAccount } from './security.js';
+
+/**
+ * KeyRecord → the Futu::ApiKey entity. Every "null = no limit" of keys.json becomes an explicit
+ * flag, money limits become minor units, and market aliases (CN, HKCC) expand to the symbol
+ * prefixes policies compare (the key store already does this for records it loads).
+ */
+const cache = new WeakMap<KeyRecord, EntityJson>();
+
+/** Key records are immutable, so the entity is built once per record. */
+export function principalEntity(key: KeyRecord): EntityJson {
+  let entity = cache.get(key);
+  if (!entity) {
+    entity = buildEntity(key);
+    cache.set(key, entity);
+  }
+  return entity;
+}
+
+function buildEntity(key: KeyRecord): EntityJson {
+  const limits: KeyLimits = key.limits;
+  if (limits.hours_window !== null) parseHoursWindow(limits.hours_window);
+  return {
+    uid: { type: `${NAMESPACE}::ApiKey`, id: key.id },
+    attrs: {
+      scopes: [...key.scopes],
+      marketsUnrestricted: limits.allowed_markets === null,
+      markets: normalizedSet(limits.allowed_markets, expandMarket),
+      symbolsUnrestricted: limits.allowed_symbols === null,
+      symbols: normalizedSet(limits.allowed_symbols, (s) => [s.trim().toUpperCase()]),
+      sidesUnrestricted: limits.allowed_trd_sides === null,
+      sides: normalizedSet(limits.allowed_trd_sides, (s) => [s]),
+      accountsUnrestricted: limits.allowed_acc_ids === null,
+      accounts: normalizedSet(limits.allowed_acc_ids, (s) => [canonicalAccount(s)]),
+      limitCurrency: limits.limit_currency,
+      hasMaxOrderValue: limits.max_order_value !== null,
+      maxOrderValue: moneyLimit(limits.max_order_value, 'max_order_value'),
+      hasMaxDailyValue: limits.max_daily_value !== null,
+      maxDailyValue: moneyLimit(limits.max_daily_value, 'max_daily_value'),
+      hasMaxOrdersPerMinute: limits.max_orders_per_minute !== null,
+      maxOrdersPerMinute: countLimit(limits.max_orders_per_minute),
+      hasHoursWindow: limits.hours_window !== null,
+      hoursWindow: limits.hours_window?.trim() ?? '',
+    },
+    parents: [],
+  };
+}
+
+/** null (no restriction) becomes an empty set; the paired *Unrestricted flag carries the meaning. */
+function normalizedSet(values: readonly string[] | null, normalize: (v: string) => string[]): string[] {
+  return values === null ? [] : [...new Set(values.flatMap(normalize))].sort();
+}
+
+function expandMarket(market: string): string[] {
+  const upper = market.trim().toUpperCase();
+  return [upper, ...(MARKET_ALIASES[upper] ?? [])];
+}
+
+/** Major units → minor units, rounded down so a limit is never loosened; null → 0 (unused). */
+function moneyLimit(major: number | null, field: string): number {
+  return major === null ? 0 : toSafeLong(floorMinorUnits(parseDecimal(major, field)), field);
+}
+
+function countLimit(value: number | null): number {
+  if (value === null) return 0;
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new AuthzError('INVALID_VALUE', 'invalid value: max_orders_per_minute must be a non-negative integer');
+  }
+  return value;
+}

@@ -1,0 +1,120 @@
+import type { LimitCurrency, TrdSide } from '../keys/types.js';
+import { MARKETS } from '../gateway/symbol.js';
+import { log } from '../shared/log.js';
+import { AuthzError } from './errors.js';
+import type { FxConverter } from './fx.js';
+import { resolveSecurity } from './security.js';
+import { ceilMinorUnits, isPositive, multiply, parseDecimal, subtract, toSafeLong, type Ratio } from './money.js';
+
+/** Port to the quote side: the best prices the gateway currently knows for a symbol. */
+export interface ReferencePriceSource {
+  bestPrices(symbol: string): Promise<{ bid?: number; ask?: number; last?: number }>;
+}
+
+/** MARKET orders are valued above the quote so a moving market cannot slip past the limits. */
+export const MARKET_ORDER_MARGIN_BPS = 500;
+
+export type OrderType = 'LIMIT' | 'MARKET';
+
+/** An existing order as the gateway reports it (for modify and cancel). */
+export interface ExistingOrder {
+  readonly symbol: string;
+  readonly side: TrdSide;
+  readonly qty: number;
+  /** 0 or absent for a MARKET order: its old value then counts as 0, so a modify is fully charged. */
+  readonly price?: number;
+}
+
+/** Minor units of the key's limit currency, ready for the Cedar context. */
+export interface OrderValuation {
+  readonly orderValue: number;
+  readonly addedValue: number;
+}
+
+const NO_VALUE: OrderValuation = { orderValue: 0, addedValue: 0 };
+
+export interface ValuationScope {
+  readonly limitCurrency: LimitCurrency;
+  readonly fx: FxConverter;
+}
+
+/** What a trade call asks for; modify and cancel carry the order as the gateway reports it. */
+export type TradeTerms =
+  | { readonly action: 'futu_place_order'; readonly symbol: string; readonly side: TrdSide; readonly orderType: OrderType; readonly qty: number; readonly price?: number }
+  | { readonly action: 'futu_modify_order'; readonly existing: ExistingOrder; readonly qty?: number; readonly price?: number }
+  | { readonly action: 'futu_cancel_order'; readonly existing: ExistingOrder };
+
+export function tradeSubject(terms: TradeTerms): { symbol: string; side: TrdSide } {
+  return terms.action === 'futu_place_order' ? terms : terms.existing;
+}
+
+/**
+ * Values a trade call: place adds its whole value; modify is valued in full for the per-order
+ * limit and adds only its increase over the old order (max(0, new - old), computed exactly
+ * before rounding); cancel adds nothing.
+ */
+export async function valueTrade(terms: TradeTerms, scope: ValuationScope, prices?: ReferencePriceSource): Promise<OrderValuation> {
+  if (terms.action === 'futu_cancel_order') return NO_VALUE;
+  const subject = tradeSubject(terms);
+  const currency = MARKETS[resolveSecurity(subject.symbol).market].currency;
+  const inLimitCurrency = (local: Ratio, what: string) => toSafeLong(ceilMinorUnits(multiply(local, scope.fx.rate(currency, scope.limitCurrency))), what);
+  if (terms.action === 'futu_place_order') {
+    if (terms.orderType !== 'LIMIT' && terms.orderType !== 'MARKET') throw new AuthzError('INVALID_VALUE', 'invalid value: order_type must be LIMIT or MARKET');
+    const qty = quantity(terms.qty);
+    const price = terms.orderType === 'MARKET' ? await marketReferencePrice(prices, terms.symbol, terms.side) : limitPrice(terms.price);
+    const orderValue = inLimitCurrency(multiply(qty, price), 'order value');
+    return { orderValue, addedValue: orderValue };
+  }
+  const { existing } = terms;
+  const oldQty = parseDecimal(existing.qty, 'existing order qty');
+  const oldPrice = parseDecimal(existing.price ?? 0, 'existing order price');
+  const qty = terms.qty === undefined ? oldQty : quantity(terms.qty);
+  const price =
+    terms.price !== undefined ? limitPrice(terms.price) : isPositive(oldPrice) ? oldPrice : await marketReferencePrice(prices, existing.symbol, existing.side);
+  const oldLocal = multiply(oldQty, oldPrice);
+  const newLocal = multiply(qty, price);
+  const increase = subtract(newLocal, oldLocal);
+  return {
+    orderValue: inLimitCurrency(newLocal, 'order value'),
+    addedValue: isPositive(increase) ? inLimitCurrency(increase, 'order value increase') : 0,
+  };
+}
+
+function quantity(qty: number): Ratio {
+  const r = parseDecimal(qty, 'qty');
+  if (!isPositive(r)) throw new AuthzError('INVALID_VALUE', 'invalid value: qty must be positive');
+  return r;
+}
+
+function limitPrice(price: number | undefined): Ratio {
+  if (price === undefined) throw new AuthzError('INVALID_VALUE', 'invalid value: a LIMIT order needs a price');
+  const r = parseDecimal(price, 'price');
+  if (!isPositive(r)) throw new AuthzError('INVALID_VALUE', 'invalid value: price must be positive');
+  return r;
+}
+
+/**
+ * The price a MARKET order is valued at: the highest quote relevant to the side (buys: ask or
+ * last, sells: bid or last) plus MARKET_ORDER_MARGIN_BPS, rounded up. No usable quote → deny.
+ */
+async function marketReferencePrice(source: ReferencePriceSource | undefined, symbol: string, side: TrdSide): Promise<Ratio> {
+  if (!source) throw priceUnavailable(symbol);
+  let quotes: { bid?: number; ask?: number; last?: number };
+  try {
+    quotes = await source.bestPrices(symbol);
+  } catch (err) {
+    log.warn('reference price lookup failed', { symbol, error: (err as Error).message });
+    throw priceUnavailable(symbol);
+  }
+  const buying = side === 'BUY' || side === 'BUY_BACK';
+  const candidates = (buying ? [quotes.ask, quotes.last] : [quotes.bid, quotes.last]).filter(
+    (p): p is number => typeof p === 'number' && Number.isFinite(p) && p > 0,
+  );
+  if (candidates.length === 0) throw priceUnavailable(symbol);
+  const best = parseDecimal(Math.max(...candidates), 'reference price');
+  return multiply(best, { num: BigInt(10_000 + MARKET_ORDER_MARGIN_BPS), den: 10_000n });
+}
+
+function priceUnavailable(symbol: string): AuthzError {
+  return new AuthzError('PRICE_UNAVAILABLE', `no reference price for ${symbol}: a MARKET order cannot be checked against the value limits`);
+}

@@ -1,0 +1,22 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { setLogLevel } from '../shared/log.js';
+import { registerKeysCommands } from './commands/keys.js';
+import { registerTradePasswordCommands } from './commands/tradePassword.js';
+import { outputOption, runProgram } from './output.js';
+import { defaultKeysFile } from './paths.js';
+
+/** futucli: the operator's tool for keys, machine binding and the trade password. */
+const program = new Command()
+  .name('futucli')
+  .description('futu-mcp operator CLI: API keys, machine binding, trade password')
+  .option('--keys-file <path>', 'keys.json location', defaultKeysFile())
+  .addOption(outputOption());
+
+// Operational log lines (JSON on stderr) are for servers; an operator wants them only on request.
+if (!process.env.FUTU_LOG_LEVEL) setLogLevel('warn');
+
+registerKeysCommands(program);
+registerTradePasswordCommands(program);
+
+await runProgram(program);

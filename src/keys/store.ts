@@ -1,0 +1,118 @@
+import { timingSafeEqual } from 'node:crypto';
+import { log } from '../shared/log.js';
+import { describeError, isFutuError, type FutuError } from '../shared/errors.js';
+import { keyExpired, keyInvalid, keyMissing, keyRevoked, keysFileInvalid } from './errors.js';
+import { readKeysFile } from './file.js';
+import { MachineIdentity } from './machine.js';
+import { hashPlaintextKey } from './material.js';
+import { isExpired } from './time.js';
+import type { KeyRecord } from './types.js';
+
+/**
+ * The server's view of keys.json: an immutable snapshot swapped whole on reload (SIGHUP). Every
+ * lookup reads the current snapshot, so revocation (deleting a record), expiry and binding changes
+ * apply to the next call of a session that authenticated earlier.
+ */
+interface Snapshot {
+  readonly records: readonly KeyRecord[];
+  readonly byId: ReadonlyMap<string, KeyRecord>;
+  readonly hashes: readonly Buffer[];
+}
+
+export type ReloadResult = { ok: true; keys: number } | { ok: false; error: FutuError };
+
+export interface KeyStoreOptions {
+  /** This machine for binding checks; tests inject a reader. Defaults to the OS machine id. */
+  readonly machine?: MachineIdentity;
+}
+
+export class KeyStore {
+  private snapshot: Snapshot;
+  private readonly machine: MachineIdentity;
+
+  private constructor(
+    readonly file: string,
+    records: readonly KeyRecord[],
+    options: KeyStoreOptions,
+  ) {
+    this.snapshot = toSnapshot(records);
+    this.machine = options.machine ?? new MachineIdentity();
+  }
+
+  /** Loads `file`; throws KEYS_FILE_NOT_FOUND / KEYS_FILE_PERMISSIONS / KEYS_FILE_INVALID. */
+  static open(file: string, options: KeyStoreOptions = {}): KeyStore {
+    return new KeyStore(file, readKeysFile(file), options);
+  }
+
+  /** Re-reads the file; on any problem the previous keys stay in force and the error is returned. */
+  reload(): ReloadResult {
+    try {
+      this.snapshot = toSnapshot(readKeysFile(this.file));
+    } catch (err) {
+      const error = isFutuError(err) ? err : keysFileInvalid(`${this.file}: ${describeError(err)}`);
+      log.warn('keys reload failed; previous keys stay in force', { file: this.file, code: error.code, reason: error.message });
+      return { ok: false, error };
+    }
+    log.info('keys reloaded', { file: this.file, keys: this.snapshot.records.length });
+    return { ok: true, keys: this.snapshot.records.length };
+  }
+
+  /** All records of the current snapshot (frozen). */
+  list(): readonly KeyRecord[] {
+    return this.snapshot.records;
+  }
+
+  /**
+   * The usable record for a presented plaintext key, or KEY_MISSING / KEY_INVALID / KEY_EXPIRED /
+   * KEY_NOT_BOUND / MACHINE_ID_UNAVAILABLE. The digest is compared with every record's hash in
+   * constant time; the loop never exits early, so timing reveals neither whether nor where a
+   * match was found.
+   */
+  authenticate(plaintext: string, now = Date.now()): KeyRecord {
+    const presented = plaintext.trim();
+    if (presented === '') throw keyMissing();
+    const digest = Buffer.from(hashPlaintextKey(presented), 'hex');
+    const { records, hashes } = this.snapshot;
+    let match: KeyRecord | undefined;
+    for (let i = 0; i < records.length; i++) {
+      const equal = timingSafeEqual(digest, hashes[i]!);
+      match = equal ? records[i] : match;
+    }
+    if (match === undefined) throw keyInvalid();
+    this.checkUsable(match, now);
+    return match;
+  }
+
+  /** The current record for `id`; KEY_REVOKED once it has been deleted from keys.json. */
+  getById(id: string): KeyRecord {
+    const record = this.snapshot.byId.get(id);
+    if (record === undefined) throw keyRevoked(id);
+    return record;
+  }
+
+  /** Throws KEY_EXPIRED, KEY_NOT_BOUND or MACHINE_ID_UNAVAILABLE unless the key may be used now. */
+  checkUsable(record: KeyRecord, now = Date.now()): void {
+    if (isExpired(record.expires_at, now)) throw keyExpired(record.id);
+    this.machine.assertBound(record.id, record.allowed_machines);
+  }
+
+  /**
+   * The per-call re-check for a session that authenticated as `authenticated`: the record as it
+   * is now, still usable. A record re-created under the same id for a different secret counts as
+   * revoked, so an old plaintext never inherits a new key's rights.
+   */
+  refresh(authenticated: KeyRecord, now = Date.now()): KeyRecord {
+    const current = this.getById(authenticated.id);
+    if (current.hash !== authenticated.hash) throw keyRevoked(authenticated.id);
+    this.checkUsable(current, now);
+    return current;
+  }
+}
+
+function toSnapshot(records: readonly KeyRecord[]): Snapshot {
+  return {
+    records: Object.freeze([...records]),
+    byId: new Map(records.map((record) => [record.id, record])),
+    hashes: records.map((record) => Buffer.from(record.hash, 'hex')),
+  };
+}

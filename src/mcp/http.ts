@@ -1,0 +1,146 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { isInitializeRequest } from '@modelcontextprotocol/server';
+import { describeError } from '../shared/errors.js';
+import { log } from '../shared/log.js';
+import { httpAuthInfo } from './server.js';
+import { authenticateRequest, type Authenticator } from './http/auth.js';
+import { DEFAULT_MAX_BODY_BYTES, readJsonBody } from './http/body.js';
+import { hostOriginGuard } from './http/hostOrigin.js';
+import { connectHost, isLoopback, parseListen, urlHostname } from './http/listen.js';
+import { HttpError, requireMethod, sendHttpError, sendJson, sendText } from './http/respond.js';
+import { DEFAULT_SESSION_LIMITS, SessionRegistry, type ServerFactory, type SessionLimits } from './http/sessions.js';
+import { MCP_PATH, PRM_PATHS, protectedResourceMetadata, resourceMetadataUrl } from './http/wellKnown.js';
+
+export type { Authenticator, Principal } from './http/auth.js';
+
+export interface MetricsSource {
+  readonly contentType: string;
+  render(): string | Promise<string>;
+}
+
+export interface HttpServerOptions {
+  /** `HOST:PORT`, `[IPv6]:PORT` or `:PORT` (loopback). Port 0 picks a free port. */
+  readonly listen: string;
+  /** Called once per MCP session (on `initialize`). */
+  readonly createServerForSession: ServerFactory;
+  readonly authenticate: Authenticator;
+  readonly health: { ready(): boolean };
+  /** Served at GET /metrics without a token; 404 when absent. */
+  readonly metrics?: MetricsSource;
+  readonly resourceName?: string;
+  readonly docsUrl?: string;
+  readonly maxBodyBytes?: number;
+  /** Extra Host names accepted besides the ones the bind address is reachable by. */
+  readonly allowedHosts?: readonly string[];
+  /** Extra browser origins (hostnames or URLs) accepted besides this server's own names. */
+  readonly allowedOrigins?: readonly string[];
+  readonly sessionLimits?: Partial<SessionLimits>;
+}
+
+export interface RunningHttpServer {
+  /** The MCP endpoint, e.g. http://127.0.0.1:38765/mcp. */
+  readonly url: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+const MCP_METHODS = ['POST', 'GET', 'DELETE'] as const;
+
+/** Scheme and authority the client used; Host has already passed the allowlist. */
+function originOf(req: IncomingMessage): string {
+  return `http://${new URL(`http://${req.headers.host ?? ''}`).host}`;
+}
+
+/**
+ * Streamable HTTP at /mcp plus discovery, metrics and health routes. Each request runs
+ * Host/Origin guard → route → (for /mcp) authenticate → bounded body → session routing, so
+ * nothing unauthenticated is parsed and no request reaches a session its key does not own.
+ */
+export async function startHttpServer(options: HttpServerOptions): Promise<RunningHttpServer> {
+  const bind = parseListen(options.listen);
+  const { guard, hostnames } = hostOriginGuard(bind, options.allowedHosts, options.allowedOrigins);
+  const sessions = new SessionRegistry(options.createServerForSession, { ...DEFAULT_SESSION_LIMITS, ...options.sessionLimits });
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const resource = { resourceName: options.resourceName ?? 'futu-mcp', docsUrl: options.docsUrl };
+
+  const serveMcp = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    requireMethod(req.method, MCP_METHODS);
+    const { token, principal } = await authenticateRequest(req, options.authenticate, resourceMetadataUrl(originOf(req)));
+    const body = req.method === 'POST' ? await readJsonBody(req, maxBodyBytes) : undefined;
+    const sessionId = req.headers['mcp-session-id'];
+    if (typeof sessionId !== 'string') {
+      if (!isInitializeRequest(body)) {
+        throw new HttpError(400, 'session_required', 'Bad Request: Mcp-Session-Id header is required (initialize first)');
+      }
+      const auth = httpAuthInfo(token, principal.keyId, principal.scopes, principal.keyId);
+      await sessions.open(principal.keyId, Object.assign(req, { auth }), res, body);
+      return;
+    }
+    const session = sessions.find(sessionId, principal.keyId);
+    const auth = httpAuthInfo(token, principal.keyId, principal.scopes, session.keyId);
+    await sessions.serve(session, Object.assign(req, { auth }), res, body);
+  };
+
+  const routes = new Map<string, (req: IncomingMessage, res: ServerResponse) => void | Promise<void>>([
+    [MCP_PATH, serveMcp],
+    ['/healthz', (req, res) => {
+      requireMethod(req.method, ['GET']);
+      sendJson(res, 200, { status: 'ok' });
+    }],
+    ['/readyz', (req, res) => {
+      requireMethod(req.method, ['GET']);
+      const ready = options.health.ready();
+      sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not_ready' });
+    }],
+    ['/metrics', async (req, res) => {
+      requireMethod(req.method, ['GET']);
+      if (!options.metrics) throw new HttpError(404, 'not_found', 'metrics are not enabled');
+      sendText(res, 200, options.metrics.contentType, await options.metrics.render());
+    }],
+    ...PRM_PATHS.map((path) => [path, (req: IncomingMessage, res: ServerResponse) => {
+      requireMethod(req.method, ['GET']);
+      sendJson(res, 200, protectedResourceMetadata(originOf(req), resource));
+    }] as const),
+  ]);
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    if (!guard(req, res)) return;
+    try {
+      const route = routes.get(new URL(req.url ?? '/', 'http://route.invalid').pathname);
+      if (!route) throw new HttpError(404, 'not_found', 'not found');
+      await route(req, res);
+    } catch (err) {
+      if (!(err instanceof HttpError)) log.error('http request failed', { path: req.url, error: describeError(err) });
+      if (res.headersSent) res.destroy();
+      else sendHttpError(res, err instanceof HttpError ? err : new HttpError(500, 'internal_error', 'internal server error'));
+    }
+  };
+
+  const httpServer = createServer((req, res) => void handle(req, res));
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(bind.port, bind.host, () => {
+      httpServer.off('error', reject);
+      resolve();
+    });
+  });
+
+  const port = (httpServer.address() as AddressInfo).port;
+  const url = `http://${urlHostname(connectHost(bind))}:${port}${MCP_PATH}`;
+  log.info('mcp http server listening', { url, bind: bind.host, allowed_hosts: hostnames });
+  if (!isLoopback(bind.host)) log.warn('mcp http server is reachable from the network; keep API keys scoped tightly', { bind: bind.host });
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      await sessions.closeAll();
+      const stopped = new Promise<void>((resolve) => httpServer.close(() => resolve()));
+      httpServer.closeAllConnections();
+      await stopped;
+      log.info('mcp http server closed', { url });
+    })();
+    return closing;
+  };
+  return { url, port, close };
+}

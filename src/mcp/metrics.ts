@@ -1,0 +1,145 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { INVALID_KEY_ID, MISSING_KEY_ID, type AuditOutcome } from '../audit/types.js';
+import type { Scope } from '../keys/types.js';
+
+/**
+ * Prometheus metrics of one futu-mcp process, on a registry of its own (the global prom-client
+ * registry is shared by every library in the process, and tests create many instances).
+ * Labels are bounded by construction: key ids come from the keys file, tool names from the tool
+ * registry, and anything that doesn't look like either is collapsed to a fixed placeholder, so a
+ * client can neither blow up cardinality nor get a presented token into a label.
+ */
+
+export type Iface = 'mcp';
+export type AuthOutcome = 'allow' | 'reject';
+
+export const LIMIT_REASONS = ['rate', 'daily', 'per_order', 'market', 'symbol', 'side', 'account', 'hours', 'other'] as const;
+export type LimitReason = (typeof LIMIT_REASONS)[number];
+
+/** The @code annotations of the limit policies. */
+const LIMIT_CODE_REASONS: Readonly<Record<string, LimitReason>> = {
+  RATE_LIMIT: 'rate',
+  DAILY_LIMIT: 'daily',
+  ORDER_VALUE_LIMIT: 'per_order',
+  MARKET_NOT_ALLOWED: 'market',
+  SYMBOL_NOT_ALLOWED: 'symbol',
+  SIDE_NOT_ALLOWED: 'side',
+  ACCOUNT_NOT_ALLOWED: 'account',
+  OUTSIDE_HOURS: 'hours',
+};
+
+/** Maps a limit code or a policy id spelling the same words (`rate-limit`, `daily_limit`) to its reason; anything else is `other`. */
+export function classifyLimitReason(codeOrPolicyId: string): LimitReason {
+  const normalized = codeOrPolicyId.trim().toUpperCase().replace(/[^A-Z0-9]+/g, '_');
+  return Object.hasOwn(LIMIT_CODE_REASONS, normalized) ? LIMIT_CODE_REASONS[normalized]! : 'other';
+}
+
+const KEY_ID_SHAPE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+const LOOKS_LIKE_PLAINTEXT_KEY = /^fc_[0-9a-f]{16,}$/i;
+export const UNKNOWN_TOOL = '<unknown>';
+
+/** A key id fit for a label: a plausible id from the keys file, or one of the fixed placeholders. */
+export function keyIdLabel(keyId: string): string {
+  if (keyId === MISSING_KEY_ID || keyId === INVALID_KEY_ID) return keyId;
+  return KEY_ID_SHAPE.test(keyId) && !LOOKS_LIKE_PLAINTEXT_KEY.test(keyId) ? keyId : INVALID_KEY_ID;
+}
+
+export interface MetricsOptions {
+  /** Registered tool names; calls to anything else are counted as UNKNOWN_TOOL. */
+  readonly knownTools?: readonly string[];
+}
+
+export interface Metrics {
+  readonly registry: Registry;
+  readonly contentType: string;
+  render(): Promise<string>;
+  authEvent(iface: Iface, outcome: AuthOutcome, keyId: string): void;
+  /** `codeOrPolicyId` goes through classifyLimitReason. */
+  limitReject(iface: Iface, keyId: string, codeOrPolicyId: string): void;
+  wsPushFiltered(requiredScope: Scope, keyId: string): void;
+  toolCall(tool: string, outcome: AuditOutcome, durationSeconds: number): void;
+  authzDuration(seconds: number): void;
+  setGatewayUp(up: boolean): void;
+  setPolicyVersion(version: string): void;
+}
+
+/** 0.5 ms (a rejected call) to 10 s (an order through a slow OpenD). */
+const TOOL_DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/** Cedar evaluation is sub-millisecond when healthy; the upper buckets are there to show when it isn't. */
+const AUTHZ_DURATION_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1];
+
+export function createMetrics(options: MetricsOptions = {}): Metrics {
+  const registry = new Registry();
+  const registers = [registry];
+  collectDefaultMetrics({ register: registry });
+
+  const authEvents = new Counter({
+    name: 'futu_auth_events_total',
+    help: 'Authorization decisions on tool calls, by interface, outcome and key id',
+    labelNames: ['iface', 'outcome', 'key_id'] as const,
+    registers,
+  });
+  const limitRejects = new Counter({
+    name: 'futu_auth_limit_rejects_total',
+    help: 'Calls rejected by a per-key limit, by interface, key id and limit',
+    labelNames: ['iface', 'key_id', 'reason'] as const,
+    registers,
+  });
+  const pushesFiltered = new Counter({
+    name: 'futu_ws_push_filtered_total',
+    help: 'Pushes withheld from a session whose key lacks the scope the push needs',
+    labelNames: ['required_scope', 'key_id'] as const,
+    registers,
+  });
+  const toolCalls = new Counter({
+    name: 'futu_mcp_tool_calls_total',
+    help: 'MCP tool calls by tool and outcome (reject, success, failure)',
+    labelNames: ['tool', 'outcome'] as const,
+    registers,
+  });
+  const toolDuration = new Histogram({
+    name: 'futu_mcp_tool_duration_seconds',
+    help: 'Time from tool call to result, rejections included',
+    labelNames: ['tool'] as const,
+    buckets: TOOL_DURATION_BUCKETS,
+    registers,
+  });
+  const authzDuration = new Histogram({
+    name: 'futu_authz_duration_seconds',
+    help: 'Time to authorize one tool call (policy evaluation)',
+    buckets: AUTHZ_DURATION_BUCKETS,
+    registers,
+  });
+  const gatewayUp = new Gauge({ name: 'futu_gateway_up', help: '1 while connected to OpenD, else 0', registers });
+  const policyInfo = new Gauge({
+    name: 'futu_policy_info',
+    help: 'Always 1, labelled with the version of the active policy set',
+    labelNames: ['version'] as const,
+    registers,
+  });
+  gatewayUp.set(0);
+
+  const knownTools = options.knownTools === undefined ? undefined : new Set(options.knownTools);
+  const toolLabel = (tool: string): string => (knownTools === undefined || knownTools.has(tool) ? tool : UNKNOWN_TOOL);
+
+  return {
+    registry,
+    contentType: registry.contentType,
+    render: () => registry.metrics(),
+    authEvent: (iface, outcome, keyId) => authEvents.inc({ iface, outcome, key_id: keyIdLabel(keyId) }),
+    limitReject: (iface, keyId, codeOrPolicyId) =>
+      limitRejects.inc({ iface, key_id: keyIdLabel(keyId), reason: classifyLimitReason(codeOrPolicyId) }),
+    wsPushFiltered: (requiredScope, keyId) => pushesFiltered.inc({ required_scope: requiredScope, key_id: keyIdLabel(keyId) }),
+    toolCall: (tool, outcome, durationSeconds) => {
+      const label = toolLabel(tool);
+      toolCalls.inc({ tool: label, outcome });
+      toolDuration.observe({ tool: label }, durationSeconds);
+    },
+    authzDuration: (seconds) => authzDuration.observe(seconds),
+    setGatewayUp: (up) => gatewayUp.set(up ? 1 : 0),
+    setPolicyVersion: (version) => {
+      policyInfo.reset();
+      policyInfo.set({ version }, 1);
+    },
+  };
+}

@@ -1,0 +1,169 @@
+import { z } from 'zod';
+import { Server } from '@modelcontextprotocol/server';
+import type { AuthInfo, CallToolResult, ServerContext, Tool } from '@modelcontextprotocol/server';
+import { describeError, isFutuError } from '../shared/errors.js';
+import { log } from '../shared/log.js';
+import { assertValidListings, type ToolListing } from './tool.js';
+
+/** What a transport knows about one tool call; the pipeline resolves the key from it per call. */
+export interface CallContext {
+  readonly transport: 'stdio' | 'http';
+  /** The bearer token of the HTTP request carrying this call; never set on stdio. */
+  readonly bearerToken?: string;
+  readonly sessionId?: string;
+  /** The key id that opened the HTTP session (always the key of this request: others are refused). */
+  readonly sessionKeyId?: string;
+  /** Aborted when the client cancels the call (`notifications/cancelled`) or disconnects. */
+  readonly signal: AbortSignal;
+}
+
+export interface ToolFailure {
+  readonly code: string;
+  /** Shown to the LLM verbatim: must be safe (no secrets) and specific. */
+  readonly message: string;
+}
+
+export type CallOutcome = { readonly structured: Record<string, unknown> } | { readonly error: ToolFailure };
+
+/** Receives only calls to listed tools whose arguments passed the tool's input schema. */
+export type CallHandler = (toolName: string, args: Record<string, unknown>, context: CallContext) => Promise<CallOutcome>;
+
+/** Told about calls refused before `handleCall` (unknown tool, invalid arguments), e.g. to audit them. */
+export type RefusalListener = (toolName: string, failure: ToolFailure, context: CallContext) => void;
+
+export interface CreateMcpServerOptions {
+  readonly name: string;
+  readonly version: string;
+  readonly tools: readonly ToolListing[];
+  readonly handleCall: CallHandler;
+  readonly onRefused?: RefusalListener;
+  readonly instructions?: string;
+}
+
+const SESSION_KEY_ID = 'sessionKeyId';
+
+/** The AuthInfo an HTTP transport attaches to each request so calls see their own token and key. */
+export function httpAuthInfo(token: string, keyId: string, scopes: readonly string[], sessionKeyId: string): AuthInfo {
+  return { token, clientId: keyId, scopes: [...scopes], extra: { [SESSION_KEY_ID]: sessionKeyId } };
+}
+
+function callContextOf(ctx: ServerContext): CallContext {
+  const auth = ctx.http?.authInfo;
+  const sessionKeyId = auth?.extra?.[SESSION_KEY_ID];
+  return {
+    transport: ctx.http ? 'http' : 'stdio',
+    bearerToken: auth?.token,
+    sessionId: ctx.sessionId,
+    sessionKeyId: typeof sessionKeyId === 'string' ? sessionKeyId : undefined,
+    signal: ctx.mcpReq.signal,
+  };
+}
+
+interface ListedTool {
+  readonly listing: ToolListing;
+  readonly definition: Tool;
+}
+
+// One HTTP session = one server instance; converting 20 schemas per session would be waste.
+const definitions = new WeakMap<ToolListing, Tool>();
+
+function definitionOf(listing: ToolListing): Tool {
+  let definition = definitions.get(listing);
+  if (!definition) {
+    definition = {
+      name: listing.name,
+      title: listing.title,
+      description: listing.description,
+      inputSchema: jsonSchemaOf(listing.input, 'input') as Tool['inputSchema'],
+      outputSchema: jsonSchemaOf(listing.output, 'output') as Tool['outputSchema'],
+      annotations: listing.annotations,
+    };
+    definitions.set(listing, definition);
+  }
+  return definition;
+}
+
+function jsonSchemaOf(schema: z.ZodObject, io: 'input' | 'output'): Record<string, unknown> {
+  return z.toJSONSchema(schema, { target: 'draft-2020-12', io }) as Record<string, unknown>;
+}
+
+/** `symbol: Invalid input: …; Unrecognized key: "foo"` — every issue names its field. */
+function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
+  return issues.map((issue) => (issue.path.length > 0 ? `${issue.path.map(String).join('.')}: ${issue.message}` : issue.message)).join('; ');
+}
+
+// A client-chosen name is echoed back; keep the echo bounded.
+function quotedToolName(name: string): string {
+  return JSON.stringify(name.length > 128 ? `${name.slice(0, 128)}…` : name).slice(1, -1);
+}
+
+function failureResult(failure: ToolFailure): CallToolResult {
+  // Plain text so messages such as `unknown MCP tool "x"` reach the model verbatim (JSON would escape the quotes).
+  return { isError: true, content: [{ type: 'text', text: `error (${failure.code}): ${failure.message}` }] };
+}
+
+function successResult(structured: Record<string, unknown>): CallToolResult {
+  return { structuredContent: structured, content: [{ type: 'text', text: JSON.stringify(structured, null, 2) }] };
+}
+
+async function invoke(handleCall: CallHandler, tool: string, args: Record<string, unknown>, context: CallContext): Promise<CallOutcome> {
+  try {
+    return await handleCall(tool, args, context);
+  } catch (err) {
+    if (isFutuError(err)) return { error: { code: err.code, message: err.message } };
+    if (!context.signal.aborted) log.error('tool call handler threw', { tool, error: describeError(err) });
+    return { error: { code: 'internal_error', message: `internal error in ${tool}; whether it took effect is unknown — check state before retrying` } };
+  }
+}
+
+/**
+ * Builds one low-level MCP server over the declarations. It owns `tools/list` and `tools/call`
+ * itself (rather than McpServer.registerTool) so that unknown tools become a tool error naming
+ * the tool, argument errors name the field, and nothing reaches `handleCall` unvalidated.
+ */
+export function createMcpServer(options: CreateMcpServerOptions): Server {
+  assertValidListings(options.tools);
+  const tools = new Map<string, ListedTool>(options.tools.map((listing) => [listing.name, { listing, definition: definitionOf(listing) }]));
+  const server = new Server(
+    { name: options.name, version: options.version },
+    { capabilities: { tools: { listChanged: false } }, instructions: options.instructions },
+  );
+
+  const refuse = (toolName: string, failure: ToolFailure, context: CallContext): CallToolResult => {
+    try {
+      options.onRefused?.(toolName, failure, context);
+    } catch (err) {
+      log.error('refusal listener threw', { tool: toolName, error: describeError(err) });
+    }
+    return failureResult(failure);
+  };
+
+  server.setRequestHandler('tools/list', () => ({ tools: [...tools.values()].map((tool) => tool.definition) }));
+
+  server.setRequestHandler('tools/call', async (request, ctx) => {
+    const context = callContextOf(ctx);
+    const name = request.params.name;
+    const tool = tools.get(name);
+    if (!tool) return refuse(name, { code: 'unknown_tool', message: `unknown MCP tool "${quotedToolName(name)}"` }, context);
+
+    const input = tool.listing.input.safeParse(request.params.arguments ?? {});
+    if (!input.success) {
+      return refuse(name, { code: 'invalid_arguments', message: `invalid arguments for ${name}: ${describeIssues(input.error.issues)}` }, context);
+    }
+
+    const outcome = await invoke(options.handleCall, name, input.data, context);
+    if ('error' in outcome) return failureResult(outcome.error);
+
+    const output = tool.listing.output.safeParse(outcome.structured);
+    if (!output.success) {
+      log.error('tool result does not match its output schema', { tool: name, issues: describeIssues(output.error.issues) });
+      return failureResult({
+        code: 'invalid_result',
+        message: `${name} ran but its result failed validation; it may have taken effect — check state before retrying`,
+      });
+    }
+    return server.projectCallToolResult(successResult(output.data), tool.definition.outputSchema);
+  });
+
+  return server;
+}

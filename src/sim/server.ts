@@ -1,0 +1,89 @@
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { CipherError, RsaCipher } from '../gateway/crypto.js';
+import { SimMarket } from './market.js';
+import { launchSimulator, SimulatorError, type SimulatorConfig, type SimulatorHandle as Handle } from './simulator.js';
+import { SimTrading } from './trading.js';
+
+/**
+ * Entry point of the simulated OpenD: validates options, builds the market and trading engines,
+ * and starts listening.
+ */
+export { SimulatorError, MAX_CONNECTIONS } from './simulator.js';
+export type { FailureSpec } from './faults.js';
+
+export interface SimulatorOptions {
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** 0 (the default) picks a free port. */
+  port?: number;
+  /** Seed of the deterministic market and trading engines; default 7. */
+  seed?: number;
+  /** Default '123456'. */
+  tradePwd?: string;
+  /** PKCS#1 PEM private key shared with clients: turns on RSA + AES encryption. */
+  rsaKeyPem?: string;
+  rsaKeyFile?: string;
+  /** Seconds, as told to clients in InitConnect; default 10. */
+  keepAliveInterval?: number;
+  /** A connection that sends nothing for this long is dropped; default 30 000. */
+  idleTimeoutMs?: number;
+  /** Subscription slots for the whole OpenD; default 100. */
+  subQuota?: number;
+  /** Quote push period; default 1000. */
+  pushIntervalMs?: number;
+  /** Clock for market data, frequency limits and the subscription minute; default Date.now. */
+  now?: () => number;
+}
+
+export type SimulatorHandle = Handle<SimMarket, SimTrading>;
+
+function invalid(message: string): SimulatorError {
+  return new SimulatorError('SIM_INVALID_CONFIG', message);
+}
+
+function positiveInteger(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value <= 0) throw invalid(`${name} must be a positive integer`);
+  return value;
+}
+
+function loadRsa(options: SimulatorOptions): RsaCipher | undefined {
+  if (options.rsaKeyPem !== undefined && options.rsaKeyFile !== undefined) throw invalid('give rsaKeyPem or rsaKeyFile, not both');
+  try {
+    if (options.rsaKeyFile !== undefined) return RsaCipher.fromPem(readFileSync(options.rsaKeyFile, 'utf8'));
+    if (options.rsaKeyPem !== undefined) return RsaCipher.fromPem(options.rsaKeyPem);
+    return undefined;
+  } catch (err) {
+    const reason = err instanceof CipherError ? err.message : (err as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw invalid(`RSA private key rejected: ${reason}`);
+  }
+}
+
+function toConfig(options: SimulatorOptions): SimulatorConfig {
+  const host = options.host ?? '127.0.0.1';
+  if (isIP(host) === 0 && host !== 'localhost') throw invalid(`host must be an IP address, got "${host.slice(0, 64)}"`);
+  const port = options.port ?? 0;
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw invalid('port must be an integer from 0 to 65535');
+  const tradePwd = options.tradePwd ?? '123456';
+  if (tradePwd.length === 0) throw invalid('the trade password must not be empty');
+  return {
+    host,
+    port,
+    tradePwd,
+    rsa: loadRsa(options),
+    keepAliveInterval: positiveInteger('keepAliveInterval', options.keepAliveInterval ?? 10),
+    idleTimeoutMs: positiveInteger('idleTimeoutMs', options.idleTimeoutMs ?? 30_000),
+    subQuota: positiveInteger('subQuota', options.subQuota ?? 100),
+    pushIntervalMs: positiveInteger('pushIntervalMs', options.pushIntervalMs ?? 1000),
+    now: options.now ?? Date.now,
+  };
+}
+
+export async function startSimulator(options: SimulatorOptions = {}): Promise<SimulatorHandle> {
+  const config = toConfig(options);
+  const seed = options.seed ?? 7;
+  if (!Number.isSafeInteger(seed)) throw invalid('seed must be an integer');
+  const market = new SimMarket({ seed, now: config.now });
+  const trading = new SimTrading({ market, seed, now: config.now });
+  return launchSimulator(config, { market, trading });
+}

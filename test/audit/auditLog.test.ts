@@ -1,0 +1,180 @@
+import { test, mock } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { hostname } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { AuditLog, AuditError, GENESIS_HASH, verifyAuditLog } from '../../src/audit/index.js';
+import { canonicalJson } from '../../src/audit/canonical.js';
+import { recordHash } from '../../src/audit/chain.js';
+import { fileLines, fileRecords, readCall, rejectedOrder, systemEvent, tempDir } from './fixtures.js';
+
+const isDeniedCall = (err: unknown): boolean =>
+  err instanceof AuditError && err.code === 'AUDIT_WRITE_FAILED' && err.message === 'audit log unavailable: call denied';
+
+test('append writes one canonical line with the chain fields filled in', (t) => {
+  const file = path.join(tempDir(t), 'logs', 'nested', 'audit.jsonl');
+  const audit = AuditLog.open(file);
+  t.after(() => audit.close());
+  const record = audit.append(readCall({ policies: ['zeta', 'alpha', 'mid'] }));
+
+  const [line] = fileLines(file);
+  assert.equal(line, canonicalJson(record));
+  assert.equal(record.seq, 1);
+  assert.equal(record.iface, 'mcp');
+  assert.equal(record.prev_hash, GENESIS_HASH);
+  assert.equal(record.hash, recordHash(record as unknown as Record<string, unknown>));
+  assert.match(record.timestamp, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  assert.deepEqual(record.event === 'tool_call' && record.policies, ['alpha', 'mid', 'zeta']);
+  assert.deepEqual(audit.head, { seq: 1, hash: record.hash });
+  assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+  assert.equal(fs.statSync(path.dirname(file)).mode & 0o777, 0o700);
+});
+
+test('an existing log readable by others is tightened to 0600', (t) => {
+  const file = path.join(tempDir(t), 'audit.jsonl');
+  fs.writeFileSync(file, '', { mode: 0o644 });
+  AuditLog.open(file).close();
+  assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+});
+
+test('tool calls and system events share one chain, and seq continues after reopening', (t) => {
+  const file = path.join(tempDir(t), 'audit.jsonl');
+  const first = AuditLog.open(file);
+  first.append(systemEvent({ event: 'startup', policy_version: 'v1' }));
+  first.append(readCall());
+  const lastOfFirstRun = first.append(rejectedOrder());
+  first.close();
+
+  const second = AuditLog.open(file);
+  t.after(() => second.close());
+  assert.deepEqual(second.head, { seq: 3, hash: lastOfFirstRun.hash });
+  const reload = second.append(systemEvent({ event: 'reload', outcome: 'failure', reason: 'policy parse error', code: 'POLICY_INVALID' }));
+  assert.equal(reload.seq, 4);
+  assert.equal(reload.prev_hash, lastOfFirstRun.hash);
+  assert.deepEqual(verifyAuditLog(file), { ok: true, records: 4, head: reload.hash });
+});
+
+test('two instances on one file chain onto each other\'s records', (t) => {
+  const file = path.join(tempDir(t), 'audit.jsonl');
+  const a = AuditLog.open(file);
+  const b = AuditLog.open(file);
+  t.after(() => {
+    a.close();
+    b.close();
+  });
+  for (let i = 0; i < 10; i++) (i % 3 === 0 ? a : b).append(readCall({ tool: i % 3 === 0 ? 'from_a' : 'from_b' }));
+  assert.equal(verifyAuditLog(file).ok, true);
+  assert.deepEqual(fileRecords(file).map((r) => r.seq), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+});
+
+test('when the path becomes a directory, append denies; once the file is back the chain continues', (t) => {
+  const file = path.join(tempDir(t), 'audit.jsonl');
+  const audit = AuditLog.open(file);
+  t.after(() => audit.close());
+  audit.append(readCall());
+  fs.renameSync(file, `${file}.moved`);
+  fs.mkdirSync(file);
+
+  assert.throws(() => audit.append(readCall()), isDeniedCall);
+  assert.throws(() => audit.append(readCall()), isDeniedCall);
+
+  fs.rmdirSync(file);
+  fs.renameSync(`${file}.moved`, file);
+  assert.equal(audit.append(readCall()).seq, 2);
+  assert.deepEqual(verifyAuditLog(file), { ok: true, records: 2, head: audit.head.hash });
+});
+
+test('a full disk (ENOSPC from /dev/full) denies the call', (t) => {
+  const file = path.join(tempDir(t), 'audit.jsonl');
+  fs.symlinkSync('/dev/full', file);
+  const audit = AuditLog.open(file);
+  t.after(() => audit.close());
+  assert.throws(() => audit.append(readCall()), isDeniedCall);
+});
+
+test('a record cut short by a failing write is removed, and the next append links to the last good record', (t) => {
+  const file = path.join(tempDir(t), 'audit.jsonl');
+  const audit = AuditLog.open(file);
+  t.after(() => audit.close());
+  const good = audit.append(readCall());
+
+  // A disk filling up mid-record can't be produced on demand: emulate a short write followed by ENOSPC.
+  const realWrite = fs.writeSync;
+  let recordWrites = 0;
+  const writes = mock.method(fs, 'writeSync', (fd: number, data: Buffer | string, offset?: number, length?: number) => {
+    if (typeof data === 'string') return realWrite(fd, data);
+    recordWrites += 1;
+    if (recordWrites === 1) return realWrite(fd, data, offset, Math.floor(length! / 2));
+    throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+  });
+  assert.throws(() => audit.append(rejectedOrder()), isDeniedCall);
+  writes.mock.restore();
+
+  assert.equal(recordWrites, 2);
+  assert.deepEqual(verifyAuditLog(file), { ok: true, records: 1, head: good.hash });
+  const next = audit.append(rejectedOrder());
+  assert.equal(next.prev_hash, good.hash);
+  assert.deepEqual(verifyAuditLog(file), { ok: true, records: 2, head: next.hash });
+});
+
+test('a record whose sync to disk fails is removed: it was never confirmed durable', (t) => {
+  const file = path.join(tempDir(t), 'audit.jsonl');
+  const audit = AuditLog.open(file);
+  t.after(() => audit.close());
+  const good = audit.append(readCall());
+
+  const syncs = mock.method(fs, 'fdatasyncSync', () => {
+    throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+  });
+  assert.throws(() => audit.append(readCall()), isDeniedCall);
+  syncs.mock.restore();
+
+  assert.deepEqual(verifyAuditLog(file), { ok: true, records: 1, head: good.hash });
+  assert.equal(audit.append(readCall()).seq, 2);
+});
+
+test('a damaged tail is never chained onto: open and append fail until it is repaired', (t) => {
+  const file = path.join(tempDir(t), 'audit.jsonl');
+  const audit = AuditLog.open(file);
+  t.after(() => audit.close());
+  audit.append(readCall());
+  const intact = fs.readFileSync(file);
+  fs.appendFileSync(file, '{"seq":2,"hash":"ab');
+
+  assert.throws(() => audit.append(readCall()), isDeniedCall);
+  assert.throws(
+    () => AuditLog.open(file),
+    (err: unknown) => err instanceof AuditError && err.code === 'AUDIT_WRITE_FAILED' && /cannot open audit log .*incomplete/.test(err.message),
+  );
+  fs.appendFileSync(file, '"}\n');
+  assert.throws(() => audit.append(readCall()), isDeniedCall, 'a complete but hashless last line is refused too');
+
+  fs.writeFileSync(file, intact);
+  assert.equal(audit.append(readCall()).seq, 2);
+});
+
+test('append after close is refused', (t) => {
+  const audit = AuditLog.open(path.join(tempDir(t), 'audit.jsonl'));
+  audit.close();
+  assert.throws(() => audit.append(readCall()), isDeniedCall);
+});
+
+test('a lock left by a dead process is broken; a live holder makes append fail after the timeout', (t) => {
+  const file = path.join(tempDir(t), 'audit.jsonl');
+  const lockFile = `${file}.lock`;
+  const audit = AuditLog.open(file, { lockTimeoutMs: 200 });
+  t.after(() => audit.close());
+
+  const exited = spawnSync(process.execPath, ['-e', '']);
+  assert.equal(exited.status, 0);
+  fs.writeFileSync(lockFile, `${exited.pid}@${hostname()}\n`);
+  assert.equal(audit.append(readCall()).seq, 1);
+  assert.equal(fs.existsSync(lockFile), false);
+
+  fs.writeFileSync(lockFile, `${process.pid}@${hostname()}\n`);
+  assert.throws(() => audit.append(readCall()), isDeniedCall);
+  assert.equal(fs.readFileSync(lockFile, 'utf8'), `${process.pid}@${hostname()}\n`, 'a live lock is left alone');
+  fs.unlinkSync(lockFile);
+  assert.equal(audit.append(readCall()).seq, 2);
+});

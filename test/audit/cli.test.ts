@@ -1,0 +1,80 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { spawnSync } from 'node:child_process';
+import { AuditLog } from '../../src/audit/index.js';
+import { fileLines, readCall, rejectedOrder, tempDir, writeLines } from './fixtures.js';
+
+const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+const moduleUrl = (relative: string): string => JSON.stringify(new URL(`../../src/${relative}`, import.meta.url).href);
+
+/** futucli's wiring (global -o, runProgram) around the audit commands only. */
+const futucliSource = `
+import { Command } from 'commander';
+import { outputOption, runProgram } from ${moduleUrl('cli/output.js')};
+import { registerAuditCommands } from ${moduleUrl('cli/commands/audit.js')};
+const program = new Command().name('futucli').addOption(outputOption());
+registerAuditCommands(program);
+await runProgram(program, [process.execPath, 'futucli', ...process.argv.slice(1)]);
+`;
+
+function futucli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const run = spawnSync(process.execPath, ['--input-type=module', '-e', futucliSource, '--', ...args], { cwd: repoRoot, encoding: 'utf8' });
+  return { status: run.status, stdout: run.stdout, stderr: run.stderr };
+}
+
+function threeRecordLog(dir: string): { file: string; head: string } {
+  const file = path.join(dir, 'audit.jsonl');
+  const audit = AuditLog.open(file);
+  audit.append(readCall());
+  audit.append(rejectedOrder());
+  audit.append(readCall({ tool: 'futu_get_kline' }));
+  audit.close();
+  return { file, head: audit.head.hash };
+}
+
+test('audit verify: an intact log prints OK with the head and exits 0', (t) => {
+  const { file, head } = threeRecordLog(tempDir(t));
+  assert.deepEqual(futucli('audit', 'verify', file), { status: 0, stdout: `OK: 3 records, head ${head}\n`, stderr: '' });
+  assert.deepEqual(futucli('audit', 'verify', file, '--expect-head', head), { status: 0, stdout: `OK: 3 records, head ${head}\n`, stderr: '' });
+  const json = futucli('-o', 'json', 'audit', 'verify', file);
+  assert.equal(json.status, 0);
+  assert.deepEqual(JSON.parse(json.stdout), { ok: true, records: 3, head });
+});
+
+test('audit verify: a tampered or cut log prints BROKEN with the line and exits 1', (t) => {
+  const { file, head } = threeRecordLog(tempDir(t));
+  const lines = fileLines(file);
+  writeLines(file, [lines[0]!, lines[1]!.replace('"reject"', '"success"'), lines[2]!]);
+  assert.deepEqual(futucli('audit', 'verify', file), {
+    status: 1,
+    stdout: 'BROKEN at line 2: hash does not match the record content: the record was altered\n',
+    stderr: '',
+  });
+  const json = futucli('audit', 'verify', file, '-o', 'json');
+  assert.equal(json.status, 1);
+  assert.deepEqual(JSON.parse(json.stdout), { ok: false, line: 2, reason: 'hash does not match the record content: the record was altered' });
+
+  writeLines(file, lines.slice(0, 2));
+  assert.equal(futucli('audit', 'verify', file).status, 0, 'without an anchor the cut is invisible');
+  const anchored = futucli('audit', 'verify', file, '--expect-head', head);
+  assert.equal(anchored.status, 1);
+  assert.match(anchored.stdout, new RegExp(`^BROKEN at line 3: expected head ${head} is not in the log`));
+});
+
+test('audit verify: an unreadable file or a malformed anchor exits 2 with an error', (t) => {
+  const dir = tempDir(t);
+  const missing = futucli('audit', 'verify', path.join(dir, 'absent.jsonl'));
+  assert.equal(missing.status, 2);
+  assert.equal(missing.stdout, '');
+  assert.match(missing.stderr, /^error: cannot read audit log: ENOENT/);
+
+  const missingJson = futucli('-o', 'json', 'audit', 'verify', path.join(dir, 'absent.jsonl'));
+  assert.equal(missingJson.status, 2);
+  assert.equal((JSON.parse(missingJson.stdout) as { error: { code: string } }).error.code, 'AUDIT_READ_FAILED');
+
+  const { file } = threeRecordLog(dir);
+  const badAnchor = futucli('audit', 'verify', file, '--expect-head', 'abc');
+  assert.deepEqual(badAnchor, { status: 2, stdout: '', stderr: 'error: --expect-head must be a record hash: 64 hex characters\n' });
+});

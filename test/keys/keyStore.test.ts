@@ -1,0 +1,227 @@
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmodSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { machineIdUnavailable } from '../../src/keys/errors.js';
+import { MachineIdentity, machineFingerprint } from '../../src/keys/machine.js';
+import { generatePlaintextKey, hashPlaintextKey } from '../../src/keys/material.js';
+import { KeyStore } from '../../src/keys/store.js';
+import { setLogSink } from '../../src/shared/log.js';
+import { tempDir, writeFileWithMode } from '../helpers/futucli.js';
+
+const HOST_A = 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa';
+const HOST_B = 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb';
+const EXPIRY = '2030-01-01T00:00:00.000Z';
+const EXPIRY_MS = Date.parse(EXPIRY);
+
+const onHost = (raw: string) => new MachineIdentity(() => ({ raw, source: 'test' }));
+const unreadableHost = () =>
+  new MachineIdentity(() => {
+    throw machineIdUnavailable('test reader');
+  });
+
+interface Spec {
+  id: string;
+  plaintext?: string;
+  expires_at?: string | null;
+  allowed_machines?: string[] | null;
+  scopes?: string[];
+}
+
+class Fixture {
+  readonly file: string;
+  readonly plaintexts = new Map<string, string>();
+
+  constructor(t: TestContext) {
+    this.file = join(tempDir(t), 'keys.json');
+  }
+
+  /** Writes keys.json with these keys (new plaintexts unless given). */
+  write(specs: Spec[]): this {
+    const keys = specs.map((spec) => {
+      const plaintext = spec.plaintext ?? generatePlaintextKey();
+      this.plaintexts.set(spec.id, plaintext);
+      return {
+        id: spec.id,
+        hash: hashPlaintextKey(plaintext),
+        scopes: spec.scopes ?? ['qot:read'],
+        expires_at: spec.expires_at ?? null,
+        allowed_machines: spec.allowed_machines ?? null,
+      };
+    });
+    writeFileWithMode(this.file, { version: 1, keys });
+    return this;
+  }
+
+  plaintext(id: string): string {
+    return this.plaintexts.get(id)!;
+  }
+}
+
+test('each plaintext authenticates as its own key; a one-character change does not', (t) => {
+  const keys = new Fixture(t).write([{ id: 'alpha' }, { id: 'beta' }, { id: 'gamma' }]);
+  const store = KeyStore.open(keys.file);
+  for (const id of ['alpha', 'beta', 'gamma']) assert.equal(store.authenticate(keys.plaintext(id)).id, id);
+  const genuine = keys.plaintext('beta');
+  const lastChar = genuine.at(-1) === '0' ? '1' : '0';
+  assert.throws(() => store.authenticate(genuine.slice(0, -1) + lastChar), { code: 'KEY_INVALID', message: 'invalid API key' });
+  assert.throws(() => store.authenticate(genuine.toUpperCase()), { code: 'KEY_INVALID' });
+  assert.throws(() => store.authenticate(generatePlaintextKey()), { code: 'KEY_INVALID' });
+});
+
+test('an empty or blank key is missing, not invalid; surrounding whitespace is ignored', (t) => {
+  const keys = new Fixture(t).write([{ id: 'alpha' }]);
+  const store = KeyStore.open(keys.file);
+  assert.throws(() => store.authenticate(''), { code: 'KEY_MISSING', message: 'API key missing' });
+  assert.throws(() => store.authenticate(' \n'), { code: 'KEY_MISSING' });
+  assert.equal(store.authenticate(`${keys.plaintext('alpha')}\n`).id, 'alpha');
+});
+
+test('a key stops working at the instant it expires', (t) => {
+  const keys = new Fixture(t).write([{ id: 'alpha', expires_at: EXPIRY }]);
+  const store = KeyStore.open(keys.file);
+  const record = store.authenticate(keys.plaintext('alpha'), EXPIRY_MS - 1);
+  assert.throws(() => store.authenticate(keys.plaintext('alpha'), EXPIRY_MS), { code: 'KEY_EXPIRED', message: 'key expired' });
+  // A session that authenticated before expiry is cut off on its next call.
+  assert.equal(store.refresh(record, EXPIRY_MS - 1).id, 'alpha');
+  assert.throws(() => store.refresh(record, EXPIRY_MS + 1), { code: 'KEY_EXPIRED', message: 'key expired' });
+});
+
+test('revocation (deleting the record) applies to the next lookup after reload', (t) => {
+  const keys = new Fixture(t).write([{ id: 'alpha' }, { id: 'beta' }]);
+  const store = KeyStore.open(keys.file);
+  const alpha = store.authenticate(keys.plaintext('alpha'));
+  const betaPlaintext = keys.plaintext('beta');
+  keys.write([{ id: 'beta', plaintext: betaPlaintext }]);
+  // Before the reload the old snapshot is still in force.
+  assert.equal(store.getById('alpha').id, 'alpha');
+  assert.deepEqual(store.reload(), { ok: true, keys: 1 });
+  assert.throws(() => store.getById('alpha'), { code: 'KEY_REVOKED', message: 'key revoked' });
+  assert.throws(() => store.refresh(alpha), { code: 'KEY_REVOKED', message: 'key revoked' });
+  assert.throws(() => store.authenticate(keys.plaintext('alpha')), { code: 'KEY_INVALID' });
+  assert.equal(store.authenticate(betaPlaintext).id, 'beta');
+});
+
+test('a key re-created under the same id does not carry over to sessions of the old secret', (t) => {
+  const keys = new Fixture(t).write([{ id: 'alpha', scopes: ['qot:read'] }]);
+  const store = KeyStore.open(keys.file);
+  const old = store.authenticate(keys.plaintext('alpha'));
+  const oldPlaintext = keys.plaintext('alpha');
+  keys.write([{ id: 'alpha', scopes: ['qot:read', 'trade:real'] }]);
+  assert.equal(store.reload().ok, true);
+  assert.throws(() => store.refresh(old), { code: 'KEY_REVOKED' });
+  assert.throws(() => store.authenticate(oldPlaintext), { code: 'KEY_INVALID' });
+  assert.deepEqual(store.authenticate(keys.plaintext('alpha')).scopes, ['qot:read', 'trade:real']);
+});
+
+test('reload picks up scope and expiry changes for an authenticated session', (t) => {
+  const keys = new Fixture(t).write([{ id: 'alpha', scopes: ['qot:read', 'trade:real'] }]);
+  const store = KeyStore.open(keys.file);
+  const plaintext = keys.plaintext('alpha');
+  const session = store.authenticate(plaintext);
+  keys.write([{ id: 'alpha', plaintext, scopes: ['qot:read'] }]);
+  store.reload();
+  assert.deepEqual(store.refresh(session).scopes, ['qot:read']);
+  keys.write([{ id: 'alpha', plaintext, expires_at: '2020-01-01T00:00:00Z' }]);
+  store.reload();
+  assert.throws(() => store.refresh(session), { code: 'KEY_EXPIRED' });
+});
+
+test('a failed reload keeps the previous keys in force and reports why', (t) => {
+  const keys = new Fixture(t).write([{ id: 'alpha' }]);
+  const logged: string[] = [];
+  setLogSink((line) => logged.push(line));
+  const store = KeyStore.open(keys.file);
+  const plaintext = keys.plaintext('alpha');
+
+  writeFileWithMode(keys.file, '{"version": 1, "keys": [');
+  const broken = store.reload();
+  assert.equal(broken.ok, false);
+  assert.equal(!broken.ok && broken.error.code, 'KEYS_FILE_INVALID');
+  assert.equal(store.authenticate(plaintext).id, 'alpha');
+
+  writeFileWithMode(keys.file, { version: 1, keys: [{ id: 'alpha', hash: hashPlaintextKey(plaintext), scopes: ['nope'] }] });
+  const invalid = store.reload();
+  assert.equal(!invalid.ok && invalid.error.message.startsWith('keys.json: key "alpha": scopes[0]: unknown scope "nope"'), true);
+  assert.deepEqual(store.getById('alpha').scopes, ['qot:read']);
+
+  keys.write([{ id: 'alpha', plaintext, scopes: ['acc:read'] }]);
+  chmodSync(keys.file, 0o644);
+  const exposed = store.reload();
+  assert.equal(!exposed.ok && exposed.error.code, 'KEYS_FILE_PERMISSIONS');
+  assert.deepEqual(store.getById('alpha').scopes, ['qot:read']);
+
+  rmSync(keys.file);
+  const missing = store.reload();
+  assert.equal(!missing.ok && missing.error.code, 'KEYS_FILE_NOT_FOUND');
+  assert.equal(store.authenticate(plaintext).id, 'alpha');
+
+  const warnings = logged.map((line) => JSON.parse(line)).filter((entry) => entry.msg === 'keys reload failed; previous keys stay in force');
+  assert.deepEqual(
+    warnings.map((entry) => entry.code),
+    ['KEYS_FILE_INVALID', 'KEYS_FILE_INVALID', 'KEYS_FILE_PERMISSIONS', 'KEYS_FILE_NOT_FOUND'],
+  );
+  assert.ok(logged.every((line) => !line.includes(plaintext) && !line.includes(hashPlaintextKey(plaintext))));
+});
+
+test('opening an invalid file throws instead of starting with no keys', (t) => {
+  const file = writeFileWithMode(join(tempDir(t), 'keys.json'), { version: 1, keys: [{ id: 'x' }] });
+  assert.throws(() => KeyStore.open(file), { code: 'KEYS_FILE_INVALID', message: 'keys.json: key "x": hash: required; scopes: required' });
+});
+
+test('a key bound to this machine works here and nowhere else', (t) => {
+  const keys = new Fixture(t).write([{ id: 'bound', allowed_machines: [machineFingerprint('bound', HOST_A)] }]);
+  const plaintext = keys.plaintext('bound');
+  assert.equal(KeyStore.open(keys.file, { machine: onHost(HOST_A) }).authenticate(plaintext).id, 'bound');
+  assert.throws(() => KeyStore.open(keys.file, { machine: onHost(HOST_B) }).authenticate(plaintext), {
+    code: 'KEY_NOT_BOUND',
+    message: 'key not bound to this machine',
+  });
+});
+
+test("one key's fingerprint does not bind another key to the same machine", (t) => {
+  const keys = new Fixture(t).write([{ id: 'second', allowed_machines: [machineFingerprint('first', HOST_A)] }]);
+  const store = KeyStore.open(keys.file, { machine: onHost(HOST_A) });
+  assert.throws(() => store.authenticate(keys.plaintext('second')), { code: 'KEY_NOT_BOUND' });
+});
+
+test('a key bound to several machines works on each listed one', (t) => {
+  const keys = new Fixture(t).write([
+    { id: 'multi', allowed_machines: [machineFingerprint('multi', HOST_B), machineFingerprint('multi', HOST_A)] },
+  ]);
+  for (const host of [HOST_A, HOST_B]) {
+    assert.equal(KeyStore.open(keys.file, { machine: onHost(host) }).authenticate(keys.plaintext('multi')).id, 'multi');
+  }
+});
+
+test('a frozen key works on no machine', (t) => {
+  const keys = new Fixture(t).write([{ id: 'frozen', allowed_machines: [] }]);
+  for (const machine of [onHost(HOST_A), unreadableHost()]) {
+    assert.throws(() => KeyStore.open(keys.file, { machine }).authenticate(keys.plaintext('frozen')), {
+      code: 'KEY_NOT_BOUND',
+    });
+  }
+});
+
+test('when the machine id cannot be read, bound keys are refused and unbound keys still work', (t) => {
+  const keys = new Fixture(t).write([
+    { id: 'bound', allowed_machines: [machineFingerprint('bound', HOST_A)] },
+    { id: 'free' },
+  ]);
+  const store = KeyStore.open(keys.file, { machine: unreadableHost() });
+  assert.throws(() => store.authenticate(keys.plaintext('bound')), {
+    code: 'MACHINE_ID_UNAVAILABLE',
+    message: 'machine id unavailable (test reader): machine-bound keys are refused',
+  });
+  assert.equal(store.authenticate(keys.plaintext('free')).id, 'free');
+});
+
+test('binding changes apply to an authenticated session after reload', (t) => {
+  const keys = new Fixture(t).write([{ id: 'alpha' }]);
+  const plaintext = keys.plaintext('alpha');
+  const store = KeyStore.open(keys.file, { machine: onHost(HOST_A) });
+  const session = store.authenticate(plaintext);
+  keys.write([{ id: 'alpha', plaintext, allowed_machines: [machineFingerprint('alpha', HOST_B)] }]);
+  store.reload();
+  assert.throws(() => store.refresh(session), { code: 'KEY_NOT_BOUND' });
+});

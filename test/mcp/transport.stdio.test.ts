@@ -1,0 +1,166 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { CLIENT_FLAVORS, connectStdio, textOf, waitFor, type StdioTestClient } from '../helpers/mcpClients.js';
+
+const ECHO_SERVER = fileURLToPath(new URL('../fixtures/echo-server.js', import.meta.url));
+
+for (const flavor of CLIENT_FLAVORS) {
+  describe(`stdio transport with the ${flavor} client`, () => {
+    let client: StdioTestClient;
+    before(async () => {
+      client = await connectStdio(flavor, { args: [ECHO_SERVER] });
+    });
+    after(() => client.close());
+
+    it('lists every tool with title, description, strict input schema, output schema and hints', async () => {
+      const tools = await client.listTools();
+      assert.deepEqual(tools.map((tool) => tool.name), ['echo', 'whoami', 'place_order']);
+      const echo = tools[0]!;
+      assert.equal(echo.title, 'Echo');
+      assert.equal(echo.description, 'Returns its text');
+      assert.equal(echo.inputSchema.type, 'object');
+      assert.equal(echo.inputSchema.additionalProperties, false);
+      assert.deepEqual(echo.inputSchema.required, ['text']);
+      assert.deepEqual(Object.keys(echo.inputSchema.properties as object), ['text', 'hold_until_cancelled']);
+      assert.deepEqual((echo.outputSchema?.properties as Record<string, unknown>).text, { type: 'string' });
+      assert.deepEqual(echo.annotations, { readOnlyHint: true, idempotentHint: true, openWorldHint: true });
+      assert.deepEqual(tools[2]!.annotations, { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true });
+    });
+
+    it('answers a call with structured content and the same JSON as text', async () => {
+      const result = await client.callTool('echo', { text: 'hello' });
+      assert.equal(result.isError, undefined);
+      assert.deepEqual(result.structuredContent, { text: 'hello' });
+      assert.deepEqual(JSON.parse(textOf(result)), { text: 'hello' });
+    });
+
+    it('refuses a tool that is not declared, naming it', async () => {
+      const result = await client.callTool('futu_transfer_funds', {});
+      assert.equal(result.isError, true);
+      assert.match(textOf(result), /unknown MCP tool "futu_transfer_funds"/);
+      await waitFor('refusal log', () => client.stderr().includes('"msg":"call refused","tool":"futu_transfer_funds","code":"unknown_tool"'));
+    });
+
+    it('refuses an unknown argument field instead of dropping it, naming the field', async () => {
+      const result = await client.callTool('echo', { text: 'x', api_secret: 'y' });
+      assert.equal(result.isError, true);
+      assert.match(textOf(result), /Unrecognized key: "api_secret"/);
+    });
+
+    it('names the field of a mistyped argument', async () => {
+      const result = await client.callTool('place_order', { symbol: 'HK.00700', qty: -5 });
+      assert.equal(result.isError, true);
+      assert.match(textOf(result), /invalid arguments for place_order: qty: /);
+    });
+
+    it('passes a refusal from the call handler through verbatim', async () => {
+      const result = await client.callTool('place_order', { symbol: 'HK.00700', qty: 100, env: 'real' });
+      assert.equal(result.isError, true);
+      assert.match(textOf(result), /missing scope trade:real/);
+      assert.match(textOf(result), /scope_denied/);
+    });
+
+    it('hands the handler schema defaults and a stdio context without a token', async () => {
+      const order = await client.callTool('place_order', { symbol: 'HK.00700', qty: 100 });
+      assert.deepEqual(order.structuredContent, { order_id: '1001', env: 'simulate' });
+      const whoami = await client.callTool('whoami');
+      assert.deepEqual(whoami.structuredContent, { transport: 'stdio' });
+    });
+
+    it('aborts the handler signal when the client cancels the call', async () => {
+      const cancel = new AbortController();
+      const call = client.callTool('echo', { text: 'wait', hold_until_cancelled: true }, { signal: cancel.signal });
+      await waitFor('the handler to start holding', () => client.stderr().includes('"msg":"echo holding"'));
+      cancel.abort();
+      await assert.rejects(call);
+      await waitFor('the handler to see the cancellation', () => client.stderr().includes('"msg":"echo cancelled"'));
+    });
+  });
+}
+
+interface RawServer {
+  readonly child: ChildProcessWithoutNullStreams;
+  stdout(): string;
+  stderr(): string;
+  send(message: object): void;
+  /** The response to request `id`, once it arrived. */
+  response(id: number): Promise<Record<string, unknown>>;
+}
+
+function spawnRaw(): RawServer {
+  const child = spawn(process.execPath, [ECHO_SERVER], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  const frames = () => stdout.split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as Record<string, unknown>);
+  return {
+    child,
+    stdout: () => stdout,
+    stderr: () => stderr,
+    send: (message) => child.stdin.write(JSON.stringify(message) + '\n'),
+    response: (id) => waitFor(`response ${id}`, () => (stdout.endsWith('\n') ? frames().find((frame) => frame.id === id) : undefined)),
+  };
+}
+
+async function initialize(server: RawServer): Promise<void> {
+  server.send({
+    jsonrpc: '2.0',
+    id: 1,
+    method: 'initialize',
+    params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '0' } },
+  });
+  await server.response(1);
+  server.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+}
+
+describe('stdio process discipline', () => {
+  it('writes only JSON-RPC frames to stdout while the handler logs and console.logs', async () => {
+    const server = spawnRaw();
+    await initialize(server);
+    server.send({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'echo', arguments: { text: 'frame-check' } } });
+    const response = await server.response(2);
+    assert.deepEqual((response.result as Record<string, unknown>).structuredContent, { text: 'frame-check' });
+    server.child.stdin.end();
+    await once(server.child, 'exit');
+
+    const lines = server.stdout().split('\n').filter((line) => line !== '');
+    assert.equal(lines.length, 2);
+    for (const line of lines) assert.equal((JSON.parse(line) as { jsonrpc: string }).jsonrpc, '2.0');
+    assert.match(server.stderr(), /"msg":"echo called","text":"frame-check"/);
+    assert.match(server.stderr(), /console\.log during echo: frame-check/);
+  });
+
+  it('shuts down cleanly when stdin ends', async () => {
+    const server = spawnRaw();
+    await initialize(server);
+    server.child.stdin.end();
+    const [code, signal] = (await once(server.child, 'exit')) as [number | null, string | null];
+    assert.deepEqual([code, signal], [0, null]);
+    assert.match(server.stderr(), /"msg":"stdio connection closed"/);
+  });
+
+  it('shuts down cleanly on SIGTERM', async () => {
+    const server = spawnRaw();
+    await initialize(server);
+    server.child.kill('SIGTERM');
+    const [code, signal] = (await once(server.child, 'exit')) as [number | null, string | null];
+    assert.deepEqual([code, signal], [0, null]);
+    assert.match(server.stderr(), /"msg":"stdio server stopping","signal":"SIGTERM"/);
+  });
+
+  it('serves a v2 client that negotiates the 2026-07-28 revision', async () => {
+    const client = await connectStdio('v2', { args: [ECHO_SERVER], versionNegotiation: 'auto' });
+    try {
+      assert.equal(client.protocolVersion, '2026-07-28');
+      const result = await client.callTool('nope');
+      assert.match(textOf(result), /unknown MCP tool "nope"/);
+      assert.deepEqual((await client.callTool('echo', { text: 'modern' })).structuredContent, { text: 'modern' });
+    } finally {
+      await client.close();
+    }
+  });
+});

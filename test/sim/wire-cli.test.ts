@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash, generateKeyPairSync } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { test, type TestContext } from 'node:test';
+import { RsaCipher } from '../../src/gateway/crypto.js';
+import type { Message } from '../../src/gateway/proto.js';
+import { ProtoId } from '../../src/gateway/protoIds.js';
+import { testClient } from '../helpers/rawClient.js';
+
+const CLI = fileURLToPath(new URL('../../src/cli/futu-sim.js', import.meta.url));
+const PASSWORD = 'cli-s3cret-pw';
+
+interface Running {
+  child: ChildProcess;
+  port: number;
+  stderr: () => string;
+}
+
+/** Starts the CLI and waits for its "listening on HOST:PORT" line. */
+async function startCli(t: TestContext, args: string[]): Promise<Running> {
+  const child = spawn(process.execPath, [CLI, '--listen', '127.0.0.1:0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.after(() => child.kill('SIGKILL'));
+  let stderr = '';
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stderr!.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString('utf8');
+      const match = /listening on 127\.0\.0\.1:(\d+)/.exec(stderr);
+      if (match) resolve(Number(match[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`futu-sim exited with ${code}: ${stderr}`)));
+  });
+  return { child, port, stderr: () => stderr };
+}
+
+async function stopWith(running: Running, signal: NodeJS.Signals): Promise<number | null> {
+  const exited = once(running.child, 'exit');
+  running.child.kill(signal);
+  const [code] = (await exited) as [number | null];
+  return code;
+}
+
+test('futu-sim listens, answers InitConnect, uses the given password and quota, and exits cleanly on SIGTERM', async (t) => {
+  const running = await startCli(t, ['--seed', '7', '--trade-pwd', PASSWORD, '--sub-quota', '5']);
+  const client = await testClient(t, running.port);
+  const info = await client.call<Message>(ProtoId.GetUserInfo, {});
+  assert.equal(info.subQuota, 5);
+  const pwdMD5 = createHash('md5').update(PASSWORD).digest('hex');
+  assert.equal((await client.request(ProtoId.Trd_UnlockTrade, { unlock: true, pwdMD5 })).retType, 0);
+
+  assert.equal(await stopWith(running, 'SIGTERM'), 0);
+  assert.ok(!running.stderr().includes(PASSWORD), 'the trade password is never printed');
+  for (const line of running.stderr().trim().split('\n')) assert.doesNotThrow(() => JSON.parse(line), `log line: ${line}`);
+});
+
+test('futu-sim --rsa-key encrypts like OpenD and exits cleanly on SIGINT', async (t) => {
+  const pem = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs1', format: 'pem' }) as string;
+  const dir = mkdtempSync(path.join(tmpdir(), 'futu-sim-cli-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const keyFile = path.join(dir, 'key.pem');
+  writeFileSync(keyFile, pem, { mode: 0o600 });
+
+  const running = await startCli(t, ['--rsa-key', keyFile]);
+  const client = await testClient(t, running.port, { rsa: RsaCipher.fromPem(pem) });
+  assert.equal((await client.request(ProtoId.KeepAlive, { time: 1 })).retType, 0);
+  assert.equal(await stopWith(running, 'SIGINT'), 0);
+});
+
+test('futu-sim refuses a malformed --listen and an unreadable key with a non-zero exit', async () => {
+  for (const args of [['--listen', 'nonsense'], ['--listen', '127.0.0.1:0', '--rsa-key', '/nonexistent/key.pem']]) {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    const [code] = (await once(child, 'exit')) as [number | null];
+    assert.notEqual(code, 0, `${args.join(' ')} should fail`);
+    assert.match(stderr, /HOST:PORT|RSA private key/);
+  }
+});
