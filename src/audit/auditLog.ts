@@ -7,39 +7,57 @@ import { GENESIS_HASH, HASH_PATTERN, recordHash } from './chain.js';
 import { AuditError, auditUnavailable } from './errors.js';
 import { readLastLine } from './lines.js';
 import { FileLock } from './lock.js';
+import { OpenFile, type Fdatasync } from './openFile.js';
 import { scrubSecrets } from './secrets.js';
 import type { AuditEvent, AuditHead, AuditRecord } from './types.js';
 
 export interface AuditLogOptions {
   /** How long append() waits for another process holding the file's lock before failing. */
   readonly lockTimeoutMs?: number;
+  /**
+   * Test seam, not a tuning knob: replaces fs.fdatasync so tests can count syncs, hold one open, or
+   * make one fail. An implementation must call `done` exactly once.
+   */
+  readonly fdatasync?: Fdatasync;
 }
 
 const DEFAULT_LOCK_TIMEOUT_MS = 5_000;
 
-interface OpenFile {
-  readonly fd: number;
-  readonly ino: number;
-  readonly dev: number;
-}
-
 /**
  * The append-only, hash-chained audit file (`--audit-log`).
  *
- * append() is synchronous and returns only after the record is on disk (fdatasync), so a tool result can never
- * be delivered for a call that left no durable trace; any failure throws AuditError and the caller
- * must deny the call.
+ * append() resolves only once the record is on disk (fdatasync), so a tool result can never be
+ * delivered for a call that left no durable trace; it rejects with AuditError on any failure, and
+ * the caller must then deny the call.
+ *
+ * Group commit: a synchronous fdatasync per record (3-6 ms) would cap the server at a few hundred
+ * calls per second and stall the event loop. So append() seals and writes its line synchronously
+ * (seq order is call order) but syncs afterwards, outside the lock and on libuv's thread pool. A
+ * record waits for the first fdatasync that starts after its write, since one already running may
+ * have missed it; at most one runs at a time, so each covers every record written during the
+ * previous one.
  *
  * Several processes may share one file (two MCP clients spawning futu-mcp with the same path). Each
- * append holds `<file>.lock` around "find the tail, write, sync", and re-reads the last record
- * whenever the file is not the size our own last write left it at, so every process chains onto
- * the true tail.
+ * append holds `<file>.lock` around "find the tail, write", and re-reads the last record whenever
+ * the file is not the size our own last write left it at, so every process chains onto the true
+ * tail.
  *
- * After a failed append the instance forgets everything it knew about the file: a partially
- * written record is truncated away (still under the lock), the descriptor is closed, and the next
+ * After a failed write the instance forgets everything it knew about the file: a partially
+ * written record is truncated away (still under the lock), the descriptor is dropped, and the next
  * append reopens the path and re-reads the tail. If the tail can't be trusted (a partial line that
  * could not be removed, an unparseable last record) every append fails until an operator repairs
  * or moves the file: the log never continues a chain it cannot link.
+ *
+ * A failed sync cannot be undone that way: the lock is gone and later records, ours or another
+ * process's, may already chain onto the unconfirmed lines, so they stay. Every record still
+ * waiting on that descriptor is denied, the descriptor is dropped and the next append re-reads the
+ * tail, so the chain stays verifiable whatever reached the disk. If the lines are there, the chain
+ * runs through them, and each one records a call whose result was withheld: a record proves the
+ * call was decided, not that its result reached the client. If they were lost, the next record
+ * chains onto the last one that did reach the disk, or a damaged tail stops appends as above.
+ *
+ * close() stops new appends at once and resolves when the syncs owed to earlier ones have settled
+ * and the descriptor is closed; it never rejects, as each append reports its own failure.
  */
 export class AuditLog {
   private file: OpenFile | undefined;
@@ -47,16 +65,22 @@ export class AuditLog {
   private sizeAfterLastWrite = -1;
   private last: AuditHead = { seq: 0, hash: GENESIS_HASH };
   private closed = false;
+  /** Dropped descriptors that still owe a sync, so close() can wait for them. */
+  private readonly retiring = new Set<Promise<void>>();
 
   private constructor(
     readonly path: string,
     private readonly lock: FileLock,
+    private readonly fdatasync: Fdatasync,
   ) {}
 
   /** Opens (creating it 0600, parents 0700) and reads the tail, so a bad path fails at startup. */
   static open(file: string, options: AuditLogOptions = {}): AuditLog {
     const resolved = path.resolve(file);
-    const audit = new AuditLog(resolved, new FileLock(`${resolved}.lock`, options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS));
+    const lock = new FileLock(`${resolved}.lock`, options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS);
+    // fdatasync also flushes the new file size (needed to read the data back), skipping only
+    // timestamps: durable for appends, and markedly cheaper than fsync.
+    const audit = new AuditLog(resolved, lock, options.fdatasync ?? fs.fdatasync);
     audit.underLock(
       () => audit.syncWithFile(),
       (cause) => new AuditError('AUDIT_WRITE_FAILED', `cannot open audit log ${resolved}: ${cause}`),
@@ -64,26 +88,37 @@ export class AuditLog {
     return audit;
   }
 
-  /** The newest record this instance wrote or read; other processes may have appended since. */
+  /**
+   * The newest record this instance wrote or read, durable or not yet; other processes may have
+   * appended since.
+   */
   get head(): AuditHead {
     return this.last;
   }
 
-  append(event: AuditEvent): AuditRecord {
-    return this.underLock(() => {
+  async append(event: AuditEvent): Promise<AuditRecord> {
+    const { record, file } = this.underLock(() => {
       const sizeBefore = this.syncWithFile();
-      const record = this.seal(event);
-      const bytes = Buffer.from(`${canonicalJson(record)}\n`);
-      this.writeDurably(bytes, sizeBefore);
+      const file = this.file!;
+      const sealed = this.seal(event);
+      const bytes = Buffer.from(`${canonicalJson(sealed)}\n`);
+      this.write(file.fd, bytes, sizeBefore);
       this.sizeAfterLastWrite = sizeBefore + bytes.length;
-      this.last = { seq: record.seq, hash: record.hash };
-      return record;
+      this.last = { seq: sealed.seq, hash: sealed.hash };
+      return { record: sealed, file };
     }, auditUnavailable);
+    try {
+      await file.synced();
+    } catch {
+      throw auditUnavailable();
+    }
+    return record;
   }
 
-  close(): void {
+  async close(): Promise<void> {
     this.closed = true;
     this.closeFile();
+    await Promise.all(this.retiring);
   }
 
   private underLock<T>(work: () => T, failure: (cause: string) => AuditError): T {
@@ -114,19 +149,29 @@ export class AuditLog {
   private reopen(): void {
     this.closeFile();
     const fd = fs.openSync(this.path, 'a+', 0o600);
+    let stat: fs.Stats;
     try {
-      const stat = fs.fstatSync(fd);
+      stat = fs.fstatSync(fd);
       if (stat.isFile() && (stat.mode & 0o077) !== 0) {
         fs.fchmodSync(fd, 0o600);
         log.warn('audit log was readable by others; permissions set to 0600', { file: this.path });
       }
       // A new file's directory entry must be durable too, or a crash could lose the whole file.
       if (stat.size === 0) fsyncDirectory(path.dirname(this.path));
-      this.file = { fd, ino: stat.ino, dev: stat.dev };
     } catch (err) {
       fs.closeSync(fd);
       throw err;
     }
+    this.file = new OpenFile(fd, stat.ino, stat.dev, this.fdatasync, (file, err, deniedRecords) => this.syncFailed(file, err, deniedRecords));
+  }
+
+  private syncFailed(file: OpenFile, err: Error, deniedRecords: number): void {
+    log.error('audit log sync failed; the calls waiting on it are denied', {
+      file: this.path,
+      records: deniedRecords,
+      error: describeError(err),
+    });
+    if (this.file === file) this.closeFile();
   }
 
   private seal(event: AuditEvent): AuditRecord {
@@ -143,13 +188,9 @@ export class AuditLog {
     return { ...unhashed, hash: recordHash(unhashed) };
   }
 
-  private writeDurably(bytes: Buffer, sizeBefore: number): void {
-    const { fd } = this.file!;
+  private write(fd: number, bytes: Buffer, sizeBefore: number): void {
     try {
       for (let written = 0; written < bytes.length; ) written += fs.writeSync(fd, bytes, written, bytes.length - written);
-      // fdatasync also flushes the new file size (needed to read the data back), skipping only
-      // timestamps: durable for appends, and markedly cheaper than fsync.
-      fs.fdatasyncSync(fd);
     } catch (err) {
       this.removePartialRecord(fd, sizeBefore);
       throw err;
@@ -170,11 +211,9 @@ export class AuditLog {
 
   private closeFile(): void {
     if (this.file !== undefined) {
-      try {
-        fs.closeSync(this.file.fd);
-      } catch {
-        // Already unusable: nothing more to release.
-      }
+      const closed = this.file.retire();
+      this.retiring.add(closed);
+      void closed.then(() => this.retiring.delete(closed));
     }
     this.file = undefined;
     this.sizeAfterLastWrite = -1;

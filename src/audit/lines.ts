@@ -4,7 +4,7 @@ const NEWLINE = 0x0a;
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** A record line must end with '\n': a line without one is a write that never completed. */
-export class IncompleteLineError extends Error {
+class IncompleteLineError extends Error {
   constructor() {
     super('last line is incomplete (no trailing newline)');
   }

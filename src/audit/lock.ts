@@ -5,10 +5,11 @@ import { log } from '../shared/log.js';
 
 /**
  * An exclusive lock between processes on one host (Node has no flock): a lock file created with
- * O_EXCL that holds "<pid>@<host>". Holders keep it for one read-tail + write + disk sync, so waiting is
- * a short synchronous spin. A holder that died inside that window leaves the file behind; it is
- * broken when its pid is gone (same host) or, when the owner can't be checked (unreadable, other
- * host), once it is older than UNCHECKABLE_OWNER_STALE_MS. Not meant for network file systems.
+ * O_EXCL that holds "<pid>@<host>". Holders keep it for one read-tail + write (the disk sync comes
+ * after), so waiting is a short synchronous spin. A holder that died inside that window leaves the
+ * file behind; it is broken when its pid is gone (same host) or, when the owner can't be checked
+ * (unreadable, other host), once it is older than UNCHECKABLE_OWNER_STALE_MS. Not meant for
+ * network file systems.
  */
 const UNCHECKABLE_OWNER_STALE_MS = 30_000;
 const MAX_BACKOFF_MS = 4;
@@ -54,7 +55,7 @@ export class FileLock {
       if (this.tryCreate()) return;
       if (this.breakIfStale()) continue;
       if (Date.now() >= deadline) throw new Error(`timed out after ${this.timeoutMs} ms waiting for lock ${this.path}`);
-      // Holds last about one disk sync, so poll often; jitter keeps two waiters out of lockstep.
+      // Holds last a few syscalls, so poll often; jitter keeps two waiters out of lockstep.
       sleepSync(Math.min(MAX_BACKOFF_MS, 0.25 * 2 ** attempt) * (0.5 + Math.random()));
     }
   }

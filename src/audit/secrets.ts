@@ -7,7 +7,7 @@ const SECRET_FIELD_NAME = /pass|pwd|secret|token|authorization|api_?key|plaintex
 /** futu-mcp plaintext keys: `fc_` + 64 hex; shorter hex runs are accepted too, as older docs show 32. */
 const PLAINTEXT_KEY = /fc_[0-9a-f]{32,}/gi;
 
-export const REDACTED = '[REDACTED]';
+const REDACTED = '[REDACTED]';
 
 /** What to do with a member whose name looks secret: drop it (hashing) or keep the name, redacted (records). */
 export type SecretFieldMode = 'drop' | 'redact';

@@ -15,7 +15,7 @@ import { AuthzError } from './errors.js';
 import { isWithinHoursWindow, parseHoursWindow } from './hoursWindow.js';
 import { checkedLong } from './money.js';
 import { principalEntity } from './principal.js';
-import { canonicalAccount, resolveSecurity } from './security.js';
+import { canonicalAccount, resolveSecurity } from './canonical.js';
 import type { OrderValuation } from './valuation.js';
 
 /**

@@ -50,7 +50,7 @@ interface Transaction<R> {
 }
 
 export class LimitsLedger {
-  private readonly dir: string;
+  private readonly stateDir: string;
   private readonly ttlMs: number;
   private readonly lockOptions: { timeoutMs: number; staleMs: number };
   private readonly queues = new Map<string, Promise<unknown>>();
@@ -59,7 +59,7 @@ export class LimitsLedger {
   private readonly settled = new WeakSet<Reservation>();
 
   constructor(options: LedgerOptions) {
-    this.dir = join(options.stateDir, 'ledger');
+    this.stateDir = options.stateDir;
     this.ttlMs = options.reservationTtlMs ?? 120_000;
     this.lockOptions = { timeoutMs: options.lockTimeoutMs ?? 10_000, staleMs: options.staleLockMs ?? 15_000 };
   }
@@ -154,7 +154,7 @@ export class LimitsLedger {
     return this.serialize(keyId, async () => {
       let lock;
       try {
-        mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+        mkdirSync(join(this.stateDir, 'ledger'), { recursive: true, mode: 0o700 });
         lock = await acquireFileLock(this.path(keyId, 'lock'), this.lockOptions);
       } catch (err) {
         throw ledgerError(err);
@@ -209,10 +209,16 @@ export class LimitsLedger {
     return parseState(text, keyId);
   }
 
-  /** Key ids are free text; file names are a hash of them. */
   private path(keyId: string, ext: 'json' | 'lock'): string {
-    return join(this.dir, `key-${createHash('sha256').update(keyId).digest('hex').slice(0, 32)}.${ext}`);
+    const files = ledgerFiles(this.stateDir, keyId);
+    return ext === 'json' ? files.state : files.lock;
   }
+}
+
+/** Where a key's ledger lives; key ids are free text, so file names are a hash of them. */
+export function ledgerFiles(stateDir: string, keyId: string): { state: string; lock: string } {
+  const stem = join(stateDir, 'ledger', `key-${createHash('sha256').update(keyId).digest('hex').slice(0, 32)}`);
+  return { state: `${stem}.json`, lock: `${stem}.lock` };
 }
 
 /** Also counts a reservation that already expired: the order exists, so its value does. */

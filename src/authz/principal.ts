@@ -5,7 +5,7 @@ import { NAMESPACE } from './actions.js';
 import { floorMinorUnits, parseDecimal, toSafeLong } from './money.js';
 import { parseHoursWindow } from './hoursWindow.js';
 import { AuthzError } from './errors.js';
-import { canonicalAccount } from './security.js';
+import { canonicalAccount } from './canonical.js';
 
 /**
  * KeyRecord → the Futu::ApiKey entity. Every "null = no limit" of keys.json becomes an explicit

@@ -3,7 +3,7 @@ import { MARKETS } from '../gateway/symbol.js';
 import { log } from '../shared/log.js';
 import { AuthzError } from './errors.js';
 import type { FxConverter } from './fx.js';
-import { resolveSecurity } from './security.js';
+import { resolveSecurity } from './canonical.js';
 import { ceilMinorUnits, isPositive, multiply, parseDecimal, subtract, toSafeLong, type Ratio } from './money.js';
 
 /** Port to the quote side: the best prices the gateway currently knows for a symbol. */

@@ -5,7 +5,8 @@ import { describeError, isFutuError } from '../shared/errors.js';
  * futucli output conventions, shared by every command group:
  * - `-o human` (default): results as text on stdout; errors as `error: <message>` on stderr.
  * - `-o json`: stdout carries exactly one JSON document, the result or `{"error":{code,message}}`;
- *   notices (reminders, warnings) go to stderr so they never break a parser.
+ *   notices (reminders) go to stderr so they never break a parser.
+ * - Warnings go to stderr in both modes.
  * - Any failure exits non-zero.
  */
 export const OUTPUT_FORMATS = ['human', 'json'] as const;
@@ -34,6 +35,11 @@ export class Output {
   /** Advice that is not the result: stdout for humans, stderr in json mode. */
   notice(text: string): void {
     (this.format === 'json' ? this.stderr : this.stdout).write(withNewline(text));
+  }
+
+  /** A caution the operator should read; always stderr, so it is never mistaken for the result. */
+  warn(text: string): void {
+    this.stderr.write(`warning: ${withNewline(text)}`);
   }
 
   failure(err: unknown): void {

@@ -142,13 +142,13 @@ export class FutuGateway extends EventEmitter<GatewayEvents> {
   // ---- subscriptions -----------------------------------------------------------------------
 
   /** Subscribes every symbol × subType not yet subscribed; SUBSCRIPTION_QUOTA if OpenD's quota would not cover them. */
-  subscribe(symbols: readonly string[], subTypes: readonly SubTypeName[]): Promise<void> {
-    return this.subscriptions.subscribe(symbols, subTypes);
+  async subscribe(symbols: readonly string[], subTypes: readonly SubTypeName[]): Promise<void> {
+    await this.subscriptions.subscribe(symbols, subTypes);
   }
 
   /** UNSUBSCRIBE_TOO_SOON (details.retry_after_seconds) within a minute of subscribing. */
-  unsubscribe(symbols: readonly string[], subTypes: readonly SubTypeName[]): Promise<void> {
-    return this.subscriptions.unsubscribe(symbols, subTypes);
+  async unsubscribe(symbols: readonly string[], subTypes: readonly SubTypeName[]): Promise<void> {
+    await this.subscriptions.unsubscribe(symbols, subTypes);
   }
 
   getSubscriptions(): Promise<SubscriptionInfo> {

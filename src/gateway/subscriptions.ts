@@ -53,14 +53,14 @@ export class SubscriptionManager {
     return Promise.resolve();
   }
 
-  subscribe(symbols: readonly string[], subTypes: readonly SubTypeName[]): Promise<void> {
+  async subscribe(symbols: readonly string[], subTypes: readonly SubTypeName[]): Promise<void> {
     const [parsed, types] = parseTargets(symbols, subTypes);
-    return this.ensure(parsed, types);
+    await this.ensure(parsed, types);
   }
 
-  unsubscribe(symbols: readonly string[], subTypes: readonly SubTypeName[]): Promise<void> {
+  async unsubscribe(symbols: readonly string[], subTypes: readonly SubTypeName[]): Promise<void> {
     const [parsed, types] = parseTargets(symbols, subTypes);
-    return this.serialized(() => this.remove(expand(parsed, types)));
+    await this.serialized(() => this.remove(expand(parsed, types)));
   }
 
   async info(): Promise<SubscriptionInfo> {

@@ -65,8 +65,9 @@ async function withKeychain<T>(operation: (entry: AsyncEntry, signal: AbortSigna
   }
   // Pinned to Secret Service: the Linux default silently falls back to the kernel keyring, which
   // forgets the password at reboot, so the operator would find out only at the next unlock.
-  const entry = new keyring.AsyncEntry(KEYCHAIN_SERVICE, KEYCHAIN_USER, { linux: { store: 'secret-service' } });
   try {
+    // The constructor already connects to the store, so it fails like any other keychain call.
+    const entry = new keyring.AsyncEntry(KEYCHAIN_SERVICE, KEYCHAIN_USER, { linux: { store: 'secret-service' } });
     return await operation(entry, AbortSignal.timeout(KEYCHAIN_TIMEOUT_MS));
   } catch (err) {
     throw keychainUnavailable(describeError(err));

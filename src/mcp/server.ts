@@ -37,7 +37,6 @@ export interface CreateMcpServerOptions {
   readonly tools: readonly ToolListing[];
   readonly handleCall: CallHandler;
   readonly onRefused?: RefusalListener;
-  readonly instructions?: string;
 }
 
 const SESSION_KEY_ID = 'sessionKeyId';
@@ -92,9 +91,9 @@ function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
   return issues.map((issue) => (issue.path.length > 0 ? `${issue.path.map(String).join('.')}: ${issue.message}` : issue.message)).join('; ');
 }
 
-// A client-chosen name is echoed back; keep the echo bounded.
-function quotedToolName(name: string): string {
-  return JSON.stringify(name.length > 128 ? `${name.slice(0, 128)}…` : name).slice(1, -1);
+// A client-chosen name is echoed into the error and the refusal record; keep it bounded.
+function boundedToolName(name: string): string {
+  return name.length > 128 ? `${name.slice(0, 128)}…` : name;
 }
 
 function failureResult(failure: ToolFailure): CallToolResult {
@@ -124,10 +123,7 @@ async function invoke(handleCall: CallHandler, tool: string, args: Record<string
 export function createMcpServer(options: CreateMcpServerOptions): Server {
   assertValidListings(options.tools);
   const tools = new Map<string, ListedTool>(options.tools.map((listing) => [listing.name, { listing, definition: definitionOf(listing) }]));
-  const server = new Server(
-    { name: options.name, version: options.version },
-    { capabilities: { tools: { listChanged: false } }, instructions: options.instructions },
-  );
+  const server = new Server({ name: options.name, version: options.version }, { capabilities: { tools: { listChanged: false } } });
 
   const refuse = (toolName: string, failure: ToolFailure, context: CallContext): CallToolResult => {
     try {
@@ -142,9 +138,12 @@ export function createMcpServer(options: CreateMcpServerOptions): Server {
 
   server.setRequestHandler('tools/call', async (request, ctx) => {
     const context = callContextOf(ctx);
-    const name = request.params.name;
-    const tool = tools.get(name);
-    if (!tool) return refuse(name, { code: 'unknown_tool', message: `unknown MCP tool "${quotedToolName(name)}"` }, context);
+    const tool = tools.get(request.params.name);
+    if (!tool) {
+      const name = boundedToolName(request.params.name);
+      return refuse(name, { code: 'unknown_tool', message: `unknown MCP tool ${JSON.stringify(name)}` }, context);
+    }
+    const name = tool.listing.name;
 
     const input = tool.listing.input.safeParse(request.params.arguments ?? {});
     if (!input.success) {

@@ -1,22 +1,16 @@
 import { format } from 'node:util';
-import type { Readable, Writable } from 'node:stream';
 import type { Server } from '@modelcontextprotocol/server';
-import { serveStdio as serveSdkStdio, StdioServerTransport } from '@modelcontextprotocol/server/stdio';
+import { serveStdio as serveSdkStdio } from '@modelcontextprotocol/server/stdio';
 import { describeError } from '../shared/errors.js';
 import { log } from '../shared/log.js';
 
-export interface StdioOptions {
-  readonly input?: Readable;
-  readonly output?: Writable;
-  /** Signals that end the connection gracefully. */
-  readonly signals?: readonly NodeJS.Signals[];
-}
-
 export interface StdioHandle {
-  /** Resolves once the connection has ended: stdin closed, a signal, or `close()`. */
+  /** Resolves once the connection has ended: stdin closed, SIGTERM/SIGINT, or `close()`. */
   readonly closed: Promise<void>;
   close(): Promise<void>;
 }
+
+const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];
 
 /**
  * Libraries that print with console.log (the futu-api package does) would interleave text with
@@ -32,18 +26,13 @@ function keepStdoutForProtocol(): void {
 }
 
 /**
- * Serves MCP on stdin/stdout (JSON-RPC frames only; logs go to stderr). Takes a factory because
- * the SDK may build a throwaway instance to answer a 2026-era `server/discover` probe before the
- * client settles on an era.
+ * Serves MCP on this process's stdin/stdout: JSON-RPC frames only on stdout, logs on stderr.
+ * Takes a factory because the SDK may build a throwaway instance to answer a 2026-era
+ * `server/discover` probe before the client settles on a protocol era.
  */
-export function serveStdio(createServer: () => Server, options: StdioOptions = {}): StdioHandle {
-  const input = options.input ?? process.stdin;
-  const output = options.output ?? process.stdout;
-  const signals = options.signals ?? ['SIGTERM', 'SIGINT'];
-  if (output === process.stdout) keepStdoutForProtocol();
-
+export function serveStdio(createServer: () => Server): StdioHandle {
+  keepStdoutForProtocol();
   const connection = serveSdkStdio(() => createServer(), {
-    transport: new StdioServerTransport(input, output),
     onerror: (error) => log.warn('stdio transport error', { error: describeError(error) }),
   });
 
@@ -52,9 +41,8 @@ export function serveStdio(createServer: () => Server, options: StdioOptions = {
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
-      for (const signal of signals) process.off(signal, onSignal);
-      input.off('end', onInputEnd);
-      input.off('close', onInputEnd);
+      for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
+      process.stdin.off('end', onInputEnd).off('close', onInputEnd);
       await connection.close();
       log.info('stdio connection closed');
       markClosed();
@@ -67,9 +55,8 @@ export function serveStdio(createServer: () => Server, options: StdioOptions = {
   };
   const onInputEnd = () => void close();
 
-  for (const signal of signals) process.on(signal, onSignal);
-  input.once('end', onInputEnd);
-  input.once('close', onInputEnd);
+  for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
+  process.stdin.once('end', onInputEnd).once('close', onInputEnd);
   log.info('stdio server ready');
   return { closed, close };
 }

@@ -9,9 +9,9 @@ import { hash64 } from './prng.js';
 export const TrdEnv = { Simulate: 0, Real: 1 } as const;
 export const TrdMarket = { HK: 1, US: 2, CN: 3, HKCC: 4 } as const;
 export const Currency = { HKD: 1, USD: 2, CNH: 3 } as const;
-const TRD_ACC_TYPE_MARGIN = 2;
-const SIM_ACC_TYPE_STOCK = 1;
-const SECURITY_FIRM_FUTU_SECURITIES = 1;
+export const TRD_ACC_TYPE_MARGIN = 2;
+export const SIM_ACC_TYPE_STOCK = 1;
+export const SECURITY_FIRM_FUTU_SECURITIES = 1;
 const GROSS_LEVERAGE = 2;
 
 export interface SeedPosition {
@@ -156,5 +156,3 @@ export class Account {
 function emptyStats(day: number): TodayStats {
   return { day, buyQty: 0, buyVal: 0, sellQty: 0, sellVal: 0 };
 }
-
-export const ACC_CONSTANTS = { TRD_ACC_TYPE_MARGIN, SIM_ACC_TYPE_STOCK, SECURITY_FIRM_FUTU_SECURITIES } as const;

@@ -91,12 +91,6 @@ export function tradingDayOnOrBefore(day: number): number {
 
 const pad = (n: number, width = 2): string => String(n).padStart(width, '0');
 
-/** yyyy-MM-dd of a local day number. */
-export function formatDay(day: number): string {
-  const d = new Date(day * DAY_MS);
-  return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}`;
-}
-
 /** yyyy-MM-dd HH:mm:ss (or with .SSS) in the market's local time. */
 export function formatLocal(utcMs: number, market: MarketCode, withMillis = false): string {
   const d = new Date(utcMs + utcOffsetMs(market));

@@ -13,7 +13,7 @@ import { DAY_MS, formatLocal, localDay, parseLocal } from './calendar.js';
  * nextReqKey names the first bar of the next page and is bound to the request it came from.
  * Quota: each security fetched (first page) within QUOTA_WINDOW_MS costs one of QUOTA_TOTAL.
  */
-export const MAX_PAGE = 1000;
+const MAX_PAGE = 1000;
 const QUOTA_TOTAL = 300;
 const QUOTA_WINDOW_MS = 30 * DAY_MS;
 

@@ -154,7 +154,7 @@ export function latestBars(path: PricePath, klType: number, count: number, now: 
   return bars.slice(Math.max(0, bars.length - count));
 }
 
-export const KL_FIELDS = { High: 1, Open: 2, Low: 4, Close: 8, LastClose: 16, Volume: 32, Turnover: 64, TurnoverRate: 128, PE: 256, ChangeRate: 512 } as const;
+const KL_FIELDS = { High: 1, Open: 2, Low: 4, Close: 8, LastClose: 16, Volume: 32, Turnover: 64, TurnoverRate: 128, PE: 256, ChangeRate: 512 } as const;
 const ALL_FIELDS = 1023;
 
 /** Qot_Common.KLine, keeping only the fields in `fields` (a KLFields bitmask). */

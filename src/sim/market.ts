@@ -10,6 +10,7 @@ import { KL_TYPE_OF_SUB_TYPE, kLineMessage, latestBars } from './klines.js';
 import { hkFuturesStateAt, marketStateAt } from './marketState.js';
 import { PricePath, roundMoney } from './pricePath.js';
 import { basicQotMessage, brokerS2C, orderBookS2C, snapshotMessage, staticInfoMessage, tickerMessage } from './quoteMessages.js';
+import { isDayComplete } from './progress.js';
 import { quoteAt, timedTicks, type Quote, type TimedTick } from './quote.js';
 import { formatLocal, previousTradingDay, tradingMinutes, utcOf } from './calendar.js';
 import { latestTicks, ticksBetween } from './ticks.js';
@@ -88,11 +89,11 @@ export class SimMarket implements MarketEngine {
     return ticksBetween(this.pathOf(requireListing(sec)), afterMs, Math.min(untilMs, this.now()));
   }
 
-  /** Close of the trading day on or before the local day holding `utcMs` (for seeding cost prices). */
-  closeOn(sec: Security, utcMs: number): number {
-    const path = this.pathOf(requireListing(sec));
-    const q = quoteAt(path, utcMs);
-    return q.progress.partial ? path.closeOfDay(previousTradingDay(q.progress.day)) : path.closeOfDay(q.progress.day);
+  /** The latest official close as of `utcMs`: yesterday's while a day is still trading. */
+  lastCloseAt(sec: Security, utcMs: number): number {
+    const listing = requireListing(sec);
+    const q = quoteAt(this.pathOf(listing), utcMs);
+    return isDayComplete(listing.market, q.progress) ? q.today.close : q.lastClose;
   }
 
   pushFor(sec: Security, subType: number): { protoId: number; s2c: Message } | undefined {

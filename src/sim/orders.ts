@@ -43,6 +43,10 @@ export interface FillState {
   readonly counterBroker?: readonly [number, string];
 }
 
+export function statusName(status: number): string {
+  return Object.entries(OrderStatus).find(([, value]) => value === status)?.[0] ?? `status ${status}`;
+}
+
 export function isOpen(o: OrderState): boolean {
   return o.status === OrderStatus.Submitted || o.status === OrderStatus.FilledPart;
 }

@@ -19,13 +19,14 @@ const ANCHOR_SPREAD = 0.22;
 const GAP_SHARE = 0.25;
 const INTRADAY_SHARE = 0.8;
 const MIN_TICKS = 4;
-const EXTRA_TICKS: Record<Listing['market'], number> = { US: 16, HK: 10, SH: 6, SZ: 6 };
+const EXTRA_TICKS: Record<Listing['market'], number> = { US: 10, HK: 8, SH: 5, SZ: 5 };
 const SALT = { anchor: 0x1b873593, block: 0x27d4eb2f, day: 0x165667b1, tick: 0x3c6ef372, time: 0x5bd1e995 } as const;
 const MINUTE_CACHE = 64;
 const MAX_TICKS = MIN_TICKS + Math.max(...Object.values(EXTRA_TICKS));
 const scratchPrices = new Float64Array(MAX_TICKS);
 const scratchLots = new Float64Array(MAX_TICKS);
 const scratchWeights = new Float64Array(MAX_TICKS);
+const scratchRng = new Rng(0);
 const DAY_CACHE = 50_000;
 
 export interface DaySeries {
@@ -178,17 +179,20 @@ export class PricePath {
     const stepVol = (vol * INTRADAY_SHARE) / Math.sqrt(minutes);
     const path = bridge(Math.log(open), Math.log(close), minutes, stepVol, rng);
 
+    // One allocation per day: typed-array backing stores are what garbage collection pays for.
+    const store = new Float64Array(minutes * 6);
+    const column = (i: number): Float64Array => store.subarray(i * minutes, (i + 1) * minutes);
     const s: DaySeries = {
       day,
       lastClose,
       open,
       close,
-      minuteOpen: new Float64Array(minutes),
-      minuteHigh: new Float64Array(minutes),
-      minuteLow: new Float64Array(minutes),
-      minuteClose: new Float64Array(minutes),
-      minuteVolume: new Float64Array(minutes),
-      minuteTurnover: new Float64Array(minutes),
+      minuteOpen: column(0),
+      minuteHigh: column(1),
+      minuteLow: column(2),
+      minuteClose: column(3),
+      minuteVolume: column(4),
+      minuteTurnover: column(5),
     };
     const dayVolume = this.listing.avgVolume * Math.exp(0.35 * rng.normal() - 0.06);
     const weights = Array.from({ length: minutes }, (_, j) => 0.6 + 3.2 * (j / (minutes - 1) - 0.5) ** 2);
@@ -197,8 +201,9 @@ export class PricePath {
     for (let j = 0; j < minutes; j++) {
       const c = j === minutes - 1 ? close : snapPrice(market, Math.exp(path[j + 1]!));
       const o = previous;
-      const h = Math.max(o, c, snapPrice(market, Math.max(o, c) * Math.exp(Math.abs(rng.normal()) * stepVol * 0.5)));
-      const l = Math.min(o, c, snapPrice(market, Math.min(o, c) * Math.exp(-Math.abs(rng.normal()) * stepVol * 0.5)));
+      // Wicks beyond the open/close range: exponential, about 0.4 of a minute's volatility on average.
+      const h = Math.max(o, c, snapPrice(market, Math.max(o, c) * (1 - Math.log(1 - rng.next()) * stepVol * 0.4)));
+      const l = Math.min(o, c, snapPrice(market, Math.min(o, c) * (1 + Math.log(1 - rng.next()) * stepVol * 0.4)));
       const shares = (dayVolume * weights[j]!) / weightSum * Math.exp(0.5 * rng.normal() - 0.125);
       const lots = Math.max(MIN_TICKS, Math.round(shares / this.listing.lotSize));
       s.minuteOpen[j] = o;
@@ -221,7 +226,7 @@ export class PricePath {
    * Called for every minute of every day generated, hence no allocation.
    */
   private fillTicks(day: number, minute: number, o: number, h: number, l: number, c: number, volume: number): number {
-    const rng = new Rng(childSeed(this.key ^ SALT.tick, day * 1000 + minute));
+    const rng = scratchRng.reseed(childSeed(this.key ^ SALT.tick, day * 1000 + minute));
     const totalLots = Math.round(volume / this.listing.lotSize);
     const count = Math.min(totalLots, MIN_TICKS + rng.int(0, EXTRA_TICKS[this.listing.market]));
     const market = this.listing.market;

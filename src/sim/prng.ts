@@ -34,25 +34,35 @@ export function hash64(text: string): bigint {
   return (BigInt(hash32(text)) << 32n) | BigInt(hash32(`${text}#lo`));
 }
 
-/** mulberry32: tiny, fast and good enough for simulated prices (not for cryptography). */
+/**
+ * mulberry32: tiny, fast and good enough for simulated prices (not for cryptography). Its state
+ * lives in typed arrays because a uint32 or double object field would allocate on every draw.
+ */
 export class Rng {
-  private state: number;
-  /** NaN when empty: keeping the field a plain double avoids a heap allocation per draw. */
-  private spare = NaN;
+  private readonly state = new Uint32Array(1);
+  /** The second Box–Muller value, or NaN when there is none. */
+  private readonly spare = new Float64Array([NaN]);
 
   constructor(seed: number) {
-    this.state = seed >>> 0;
+    this.state[0] = seed;
   }
 
   static of(...key: (string | number)[]): Rng {
     return new Rng(hash32(key.join('|')));
   }
 
+  /** Restarts the stream from another seed: lets hot loops reuse one generator. */
+  reseed(seed: number): this {
+    this.state[0] = seed;
+    this.spare[0] = NaN;
+    return this;
+  }
+
   /** Uniform in [0, 1). */
   next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
+    this.state[0] = this.state[0]! + 0x6d2b79f5;
+    const s = this.state[0]!;
+    let t = Math.imul(s ^ (s >>> 15), s | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   }
@@ -64,14 +74,14 @@ export class Rng {
 
   /** Standard normal (Box–Muller, keeping the second value for the next call). */
   normal(): number {
-    if (!Number.isNaN(this.spare)) {
-      const value = this.spare;
-      this.spare = NaN;
-      return value;
+    const kept = this.spare[0]!;
+    if (!Number.isNaN(kept)) {
+      this.spare[0] = NaN;
+      return kept;
     }
     const radius = Math.sqrt(-2 * Math.log(1 - this.next()));
     const angle = 2 * Math.PI * this.next();
-    this.spare = radius * Math.sin(angle);
+    this.spare[0] = radius * Math.sin(angle);
     return radius * Math.cos(angle);
   }
 }

@@ -35,7 +35,7 @@ export function isDayComplete(market: MarketCode, p: Progress): boolean {
 }
 
 /** Ticks of the minute in progress that have happened by now. */
-export function visibleTicks(path: PricePath, p: Progress): TickPoint[] {
+function visibleTicks(path: PricePath, p: Progress): TickPoint[] {
   if (!p.partial) return [];
   const { minute, offsetMs } = p.partial;
   return path.ticksOf(p.day, minute).filter((t) => t.offsetMs <= offsetMs);

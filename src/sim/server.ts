@@ -85,5 +85,5 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   if (!Number.isSafeInteger(seed)) throw invalid('seed must be an integer');
   const market = new SimMarket({ seed, now: config.now });
   const trading = new SimTrading({ market, seed, now: config.now });
-  return launchSimulator(config, { market, trading });
+  return launchSimulator(config, { market, trading, advance: () => trading.advance() });
 }

@@ -15,9 +15,9 @@ import type { Subscriber, SubscriptionBook } from './subscriptions.js';
  * The OpenD protocol on one connection: the InitConnect handshake and its encryption, then every
  * request routed to a connection-level handler or to an engine behind the OpenD-wide rules.
  */
-export const SERVER_VER = 1011;
-export const SERVER_BUILD_NO = 7108;
-export const LOGIN_USER_ID = '20260101';
+const SERVER_VER = 1011;
+const SERVER_BUILD_NO = 7108;
+const LOGIN_USER_ID = '20260101';
 
 const ENC_FTAES_ECB = 0;
 const ENC_NONE = -1;
@@ -73,12 +73,12 @@ const CONNECTION_HANDLERS: ReadonlyMap<number, ConnectionHandler> = new Map<numb
 ]);
 
 export class Session implements Subscriber {
-  connId = '';
   readonly packetIds = new PacketIdGuard();
   private accounts: ReadonlySet<string> = new Set();
   private cipher: PacketCipher;
   private initialized = false;
   private pushSerial = 0;
+  private assignedConnId = '';
 
   constructor(
     private readonly conn: SimConnection,
@@ -87,8 +87,9 @@ export class Session implements Subscriber {
     this.cipher = services.rsa ?? plainCipher;
   }
 
-  get isInitialized(): boolean {
-    return this.initialized;
+  /** Empty until InitConnect succeeds. */
+  get connId(): string {
+    return this.assignedConnId;
   }
 
   handle(frame: Frame): void {
@@ -187,7 +188,7 @@ export class Session implements Subscriber {
       aesCBCiv,
     };
     this.reply(frame, { retType: 0, s2c }, handshakeCipher);
-    this.connId = connId;
+    this.assignedConnId = connId;
     this.cipher = encrypted ? sessionCipher(connAESKey, aesCBCiv) : plainCipher;
     this.initialized = true;
     log.info('sim: connection initialised', {

@@ -125,6 +125,7 @@ export async function launchSimulator<M extends MarketEngine, T extends TradingE
   const accept = (socket: Socket): void => {
     if (sessions.size >= MAX_CONNECTIONS) {
       log.warn('sim: connection refused: limit reached', { limit: MAX_CONNECTIONS, remote: socket.remoteAddress });
+      socket.on('error', () => {});
       socket.destroy();
       return;
     }
@@ -157,6 +158,8 @@ export async function launchSimulator<M extends MarketEngine, T extends TradingE
   const start = async (): Promise<void> => {
     const next = createServer(accept);
     port = await listen(next, config.host, port);
+    // Accept failures (e.g. out of file descriptors) must not take the process down.
+    next.on('error', (err) => log.error('sim: listener error', { error: err.message }));
     server = next;
     pushTimer = setInterval(tick, config.pushIntervalMs);
     pushTimer.unref();

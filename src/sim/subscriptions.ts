@@ -175,7 +175,7 @@ export class SubscriptionBook {
     this.lingering.clear();
   }
 
-  usedQuota(): number {
+  private usedQuota(): number {
     const now = this.now();
     const slots = new Set<string>();
     for (const [key, freeAt] of this.lingering) {

@@ -5,25 +5,18 @@ import type { MarketCode } from '../gateway/symbol.js';
  * lower bound up to and including its upper bound, so a price exactly on a boundary (e.g. 500)
  * moves up by the next band's step (500.5) and down by its own (499.8).
  */
-const HK_BANDS: readonly (readonly [upper: number, tick: number])[] = [
-  [0.25, 0.001],
-  [0.5, 0.005],
-  [10, 0.01],
-  [20, 0.02],
-  [100, 0.05],
-  [200, 0.1],
-  [500, 0.2],
-  [1000, 0.5],
-  [2000, 1],
-  [5000, 2],
-  [Infinity, 5],
-];
+const HK_UPPER = [0.25, 0.5, 10, 20, 100, 200, 500, 1000, 2000, 5000, Infinity];
+const HK_TICK = [0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5];
 
 /** The step of the band holding `price` when prices strictly above it count as the next band. */
 function tickAt(market: MarketCode, price: number, upward: boolean): number {
   if (market === 'HK') {
-    for (const [upper, tick] of HK_BANDS) if (upward ? price < upper - 1e-9 : price <= upper + 1e-9) return tick;
-    return HK_BANDS[HK_BANDS.length - 1]![1];
+    // Index loops over plain arrays: this runs for every simulated price, and must not allocate.
+    for (let i = 0; i < HK_UPPER.length; i++) {
+      const upper = HK_UPPER[i]!;
+      if (upward ? price < upper - 1e-9 : price <= upper + 1e-9) return HK_TICK[i]!;
+    }
+    return HK_TICK[HK_TICK.length - 1]!;
   }
   if (market === 'US') return (upward ? price < 1 - 1e-9 : price <= 1 + 1e-9) ? 0.0001 : 0.01;
   return 0.01;

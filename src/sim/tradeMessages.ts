@@ -1,6 +1,6 @@
 import type { Message } from '../gateway/proto.js';
 import { MARKETS } from '../gateway/symbol.js';
-import { ACC_CONSTANTS, TrdEnv, type Account, type PositionBook } from './accounts.js';
+import { SECURITY_FIRM_FUTU_SECURITIES, SIM_ACC_TYPE_STOCK, TRD_ACC_TYPE_MARGIN, TrdEnv, TrdMarket, type Account, type PositionBook } from './accounts.js';
 import { formatLocal } from './calendar.js';
 import type { Listing } from './catalog.js';
 import { roundMoney } from './pricePath.js';
@@ -19,11 +19,11 @@ export function accMessage(account: Account): Message {
     trdEnv: account.spec.trdEnv,
     accID: account.id,
     trdMarketAuthList: [account.spec.trdMarket],
-    accType: ACC_CONSTANTS.TRD_ACC_TYPE_MARGIN,
-    securityFirm: ACC_CONSTANTS.SECURITY_FIRM_FUTU_SECURITIES,
+    accType: TRD_ACC_TYPE_MARGIN,
+    securityFirm: SECURITY_FIRM_FUTU_SECURITIES,
     accStatus: 0,
   };
-  if (account.spec.trdEnv === TrdEnv.Simulate) msg.simAccType = ACC_CONSTANTS.SIM_ACC_TYPE_STOCK;
+  if (account.spec.trdEnv === TrdEnv.Simulate) msg.simAccType = SIM_ACC_TYPE_STOCK;
   if (account.spec.cardNum) msg.cardNum = account.spec.cardNum;
   return msg;
 }
@@ -46,7 +46,7 @@ export function fundsMessage(account: Account, f: FundsFigures): Message {
     debtCash: roundMoney(Math.max(0, -account.cash)),
     avlWithdrawalCash: roundMoney(Math.max(0, account.cash - f.frozenCash)),
     currency: account.spec.currency,
-    maxPowerShort: account.spec.trdMarket === 2 ? roundMoney(f.power) : 0,
+    maxPowerShort: account.spec.trdMarket === TrdMarket.US ? roundMoney(f.power) : 0,
     netCashPower: roundMoney(Math.max(0, account.cash - f.frozenCash)),
     longMv: roundMoney(f.longMv),
     shortMv: roundMoney(f.shortMv),

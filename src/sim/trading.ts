@@ -9,7 +9,7 @@ import { idOf, messageOf, numberOf, requiredNumber, stringOf } from './fields.js
 import type { SimMarket } from './market.js';
 import { fillFromTrade, walkBook, type MatchFill } from './matching.js';
 import { checkLimitPrice, checkPriceBand, checkQty, checkRemark, orderListing } from './orderRules.js';
-import { isOpen, ModifyOrderOp, OrderStatus, OrderType, remaining, signedQty, TimeInForce, TrdSide, type FillState, type OrderState } from './orders.js';
+import { isOpen, ModifyOrderOp, OrderStatus, OrderType, remaining, signedQty, statusName, TimeInForce, TrdSide, type FillState, type OrderState } from './orders.js';
 import { accMessage, fillMessage, fundsMessage, headerOf, orderMessage, positionMessage } from './tradeMessages.js';
 import { matchesCode, matchesTime, parseFilter } from './tradeFilters.js';
 
@@ -377,7 +377,7 @@ export class SimTrading implements TradingEngine {
       const listing = listingBySymbol(seed.symbol);
       const day = tradingDayOnOrBefore(localDay(now - seed.daysAgo * DAY_MS, listing.market));
       const timeMs = utcOf(listing.market, day, SEED_TRADE_MINUTE);
-      const price = this.market.closeOn(listing.security, timeMs);
+      const price = this.market.lastCloseAt(listing.security, timeMs);
       const order: OrderState = {
         ...this.nextOrderIds(),
         account,
@@ -401,7 +401,3 @@ export class SimTrading implements TradingEngine {
   }
 }
 
-function statusName(status: number): string {
-  const names: Record<number, string> = { 11: 'Filled_All', 14: 'Cancelled_Part', 15: 'Cancelled_All' };
-  return names[status] ?? `status ${status}`;
-}

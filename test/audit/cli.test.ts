@@ -24,18 +24,18 @@ function futucli(...args: string[]): { status: number | null; stdout: string; st
   return { status: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 
-function threeRecordLog(dir: string): { file: string; head: string } {
+async function threeRecordLog(dir: string): Promise<{ file: string; head: string }> {
   const file = path.join(dir, 'audit.jsonl');
   const audit = AuditLog.open(file);
-  audit.append(readCall());
-  audit.append(rejectedOrder());
-  audit.append(readCall({ tool: 'futu_get_kline' }));
-  audit.close();
+  await audit.append(readCall());
+  await audit.append(rejectedOrder());
+  await audit.append(readCall({ tool: 'futu_get_kline' }));
+  await audit.close();
   return { file, head: audit.head.hash };
 }
 
-test('audit verify: an intact log prints OK with the head and exits 0', (t) => {
-  const { file, head } = threeRecordLog(tempDir(t));
+test('audit verify: an intact log prints OK with the head and exits 0', async (t) => {
+  const { file, head } = await threeRecordLog(tempDir(t));
   assert.deepEqual(futucli('audit', 'verify', file), { status: 0, stdout: `OK: 3 records, head ${head}\n`, stderr: '' });
   assert.deepEqual(futucli('audit', 'verify', file, '--expect-head', head), { status: 0, stdout: `OK: 3 records, head ${head}\n`, stderr: '' });
   const json = futucli('-o', 'json', 'audit', 'verify', file);
@@ -43,8 +43,8 @@ test('audit verify: an intact log prints OK with the head and exits 0', (t) => {
   assert.deepEqual(JSON.parse(json.stdout), { ok: true, records: 3, head });
 });
 
-test('audit verify: a tampered or cut log prints BROKEN with the line and exits 1', (t) => {
-  const { file, head } = threeRecordLog(tempDir(t));
+test('audit verify: a tampered or cut log prints BROKEN with the line and exits 1', async (t) => {
+  const { file, head } = await threeRecordLog(tempDir(t));
   const lines = fileLines(file);
   writeLines(file, [lines[0]!, lines[1]!.replace('"reject"', '"success"'), lines[2]!]);
   assert.deepEqual(futucli('audit', 'verify', file), {
@@ -63,7 +63,7 @@ test('audit verify: a tampered or cut log prints BROKEN with the line and exits 
   assert.match(anchored.stdout, new RegExp(`^BROKEN at line 3: expected head ${head} is not in the log`));
 });
 
-test('audit verify: an unreadable file or a malformed anchor exits 2 with an error', (t) => {
+test('audit verify: an unreadable file or a malformed anchor exits 2 with an error', async (t) => {
   const dir = tempDir(t);
   const missing = futucli('audit', 'verify', path.join(dir, 'absent.jsonl'));
   assert.equal(missing.status, 2);
@@ -74,7 +74,7 @@ test('audit verify: an unreadable file or a malformed anchor exits 2 with an err
   assert.equal(missingJson.status, 2);
   assert.equal((JSON.parse(missingJson.stdout) as { error: { code: string } }).error.code, 'AUDIT_READ_FAILED');
 
-  const { file } = threeRecordLog(dir);
+  const { file } = await threeRecordLog(dir);
   const badAnchor = futucli('audit', 'verify', file, '--expect-head', 'abc');
   assert.deepEqual(badAnchor, { status: 2, stdout: '', stderr: 'error: --expect-head must be a record hash: 64 hex characters\n' });
 });

@@ -21,10 +21,10 @@ const audit = AuditLog.open(file);
 process.stdout.write('ready\\n');
 process.stdin.once('data', async () => {
   for (let i = 0; i < Number(count); i++) {
-    audit.append({ ...JSON.parse(template), tool, latency_ms: i });
+    await audit.append({ ...JSON.parse(template), tool, latency_ms: i });
     await new Promise((resolve) => setTimeout(resolve, 1));
   }
-  audit.close();
+  await audit.close();
   process.exit(0);
 });
 `;

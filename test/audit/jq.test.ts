@@ -23,17 +23,17 @@ function runQuery(home: string, query: string): Record<string, unknown>[] {
     .map((chunk) => JSON.parse(`${chunk}}`) as Record<string, unknown>);
 }
 
-test("the guide's jq queries find the analyst's calls and rejections, and nothing else", (t) => {
+test("the guide's jq queries find the analyst's calls and rejections, and nothing else", async (t) => {
   const home = tempDir(t);
   const audit = AuditLog.open(path.join(home, 'Library', 'Logs', 'futu-mcp-audit.jsonl'));
   t.after(() => audit.close());
-  audit.append(systemEvent({ event: 'startup' }));
-  audit.append(readCall({ tool: 'futu_get_quote' }));
-  audit.append(readCall({ key_id: 'claude-bot', tool: 'futu_get_funds', scope: 'acc:read' }));
-  audit.append(rejectedOrder());
-  audit.append(rejectedOrder({ key_id: INVALID_KEY_ID }));
-  audit.append(systemEvent({ event: 'reload', outcome: 'failure', reason: 'keys file unreadable', code: 'KEYS_INVALID' }));
-  audit.append(readCall({ tool: 'futu_get_positions', scope: 'acc:read', decision: 'allow', outcome: 'failure', code: 'OPEND_ERROR' }));
+  await audit.append(systemEvent({ event: 'startup' }));
+  await audit.append(readCall({ tool: 'futu_get_quote' }));
+  await audit.append(readCall({ key_id: 'claude-bot', tool: 'futu_get_funds', scope: 'acc:read' }));
+  await audit.append(rejectedOrder());
+  await audit.append(rejectedOrder({ key_id: INVALID_KEY_ID }));
+  await audit.append(systemEvent({ event: 'reload', outcome: 'failure', reason: 'keys file unreadable', code: 'KEYS_INVALID' }));
+  await audit.append(readCall({ tool: 'futu_get_positions', scope: 'acc:read', decision: 'allow', outcome: 'failure', code: 'OPEND_ERROR' }));
   assert.equal(fs.statSync(path.join(home, 'Library', 'Logs')).mode & 0o777, 0o700);
 
   const lookedAt = runQuery(home, LOOKED_AT_THIS_WEEK);

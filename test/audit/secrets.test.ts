@@ -8,11 +8,11 @@ import { readCall, tempDir } from './fixtures.js';
 
 const PLAINTEXT_KEY = `fc_${'8a3f2b9c'.repeat(8)}`;
 
-test('a plaintext-looking key anywhere in a record is redacted before it reaches the file', (t) => {
+test('a plaintext-looking key anywhere in a record is redacted before it reaches the file', async (t) => {
   const file = path.join(tempDir(t), 'audit.jsonl');
   const audit = AuditLog.open(file);
   t.after(() => audit.close());
-  const record = audit.append(
+  const record = await audit.append(
     readCall({
       key_id: PLAINTEXT_KEY,
       reason: `invalid key ${PLAINTEXT_KEY.toUpperCase().replace('FC_', 'fc_')} presented`,
@@ -26,12 +26,12 @@ test('a plaintext-looking key anywhere in a record is redacted before it reaches
   assert.equal(verifyAuditLog(file).ok, true);
 });
 
-test('members named like secrets are redacted even if a caller smuggles them in', (t) => {
+test('members named like secrets are redacted even if a caller smuggles them in', async (t) => {
   const file = path.join(tempDir(t), 'audit.jsonl');
   const audit = AuditLog.open(file);
   t.after(() => audit.close());
   const smuggled = { ...readCall(), api_key: 'hunter2', trade_password: 'hunter3', extra: { authToken: 'hunter4' } };
-  audit.append(smuggled as unknown as ToolCallEvent);
+  await audit.append(smuggled as unknown as ToolCallEvent);
   const text = fs.readFileSync(file, 'utf8');
   assert.doesNotMatch(text, /hunter/);
   const stored = JSON.parse(text) as Record<string, unknown>;

@@ -8,13 +8,13 @@ import { recordHash } from '../../src/audit/chain.js';
 import { fileLines, fileRecords, readCall, rejectedOrder, systemEvent, tempDir, writeLines } from './fixtures.js';
 
 /** A log of `count` records mixing calls and system events; returns the file and its final head. */
-function buildLog(dir: string, count: number): { file: string; head: string } {
+async function buildLog(dir: string, count: number): Promise<{ file: string; head: string }> {
   const file = path.join(dir, 'audit.jsonl');
   const audit = AuditLog.open(file);
-  audit.append(systemEvent({ event: 'startup' }));
-  for (let i = 1; i < count; i++) audit.append(i % 3 === 0 ? rejectedOrder({ session_id: `s${i}` }) : readCall({ latency_ms: i / 7 }));
+  await audit.append(systemEvent({ event: 'startup' }));
+  for (let i = 1; i < count; i++) await audit.append(i % 3 === 0 ? rejectedOrder({ session_id: `s${i}` }) : readCall({ latency_ms: i / 7 }));
   const head = audit.head.hash;
-  audit.close();
+  await audit.close();
   return { file, head };
 }
 
@@ -26,8 +26,8 @@ function tampered(value: unknown): unknown {
   throw new Error(`no tampering rule for ${JSON.stringify(value)}`);
 }
 
-test('a long log written by AuditLog verifies, and its head is the last hash', (t) => {
-  const { file, head } = buildLog(tempDir(t), 300);
+test('a long log written by AuditLog verifies, and its head is the last hash', async (t) => {
+  const { file, head } = await buildLog(tempDir(t), 300);
   assert.deepEqual(verifyAuditLog(file), { ok: true, records: 300, head });
   const records = fileRecords(file);
   assert.equal(records[0]!.prev_hash, GENESIS_HASH);
@@ -35,8 +35,8 @@ test('a long log written by AuditLog verifies, and its head is the last hash', (
   assert.deepEqual(records.map((r) => r.seq), Array.from({ length: 300 }, (_, i) => i + 1));
 });
 
-test('changing any field of any line is detected at that line', (t) => {
-  const { file } = buildLog(tempDir(t), 4);
+test('changing any field of any line is detected at that line', async (t) => {
+  const { file } = await buildLog(tempDir(t), 4);
   const original = fileLines(file);
   let cases = 0;
   original.forEach((line, index) => {
@@ -55,8 +55,8 @@ test('changing any field of any line is detected at that line', (t) => {
   assert.equal(cases, 67);
 });
 
-test('adding or removing a field is detected at that line', (t) => {
-  const { file } = buildLog(tempDir(t), 3);
+test('adding or removing a field is detected at that line', async (t) => {
+  const { file } = await buildLog(tempDir(t), 3);
   const original = fileLines(file);
   const record = JSON.parse(original[1]!) as Record<string, unknown>;
   const { reason: _dropped, ...withoutReason } = record;
@@ -66,8 +66,8 @@ test('adding or removing a field is detected at that line', (t) => {
   }
 });
 
-test('an edited record with a recomputed hash breaks the link at the next line', (t) => {
-  const { file } = buildLog(tempDir(t), 5);
+test('an edited record with a recomputed hash breaks the link at the next line', async (t) => {
+  const { file } = await buildLog(tempDir(t), 5);
   const lines = fileLines(file);
   const rejection = JSON.parse(lines[3]!) as Record<string, unknown>;
   assert.equal(rejection.outcome, 'reject');
@@ -77,8 +77,8 @@ test('an edited record with a recomputed hash breaks the link at the next line',
   assert.deepEqual(verifyAuditLog(file), { ok: false, line: 5, reason: 'prev_hash does not match the hash of the previous record' });
 });
 
-test('a deleted middle line, a deleted first line and swapped lines are detected', (t) => {
-  const { file } = buildLog(tempDir(t), 6);
+test('a deleted middle line, a deleted first line and swapped lines are detected', async (t) => {
+  const { file } = await buildLog(tempDir(t), 6);
   const lines = fileLines(file);
 
   writeLines(file, lines.filter((_, i) => i !== 3));
@@ -91,8 +91,8 @@ test('a deleted middle line, a deleted first line and swapped lines are detected
   assert.deepEqual(verifyAuditLog(file), { ok: false, line: 2, reason: 'seq is 3, expected 2: a record is missing, duplicated or out of order' });
 });
 
-test('records cut from the end pass the chain check but not --expect-head', (t) => {
-  const { file, head } = buildLog(tempDir(t), 6);
+test('records cut from the end pass the chain check but not --expect-head', async (t) => {
+  const { file, head } = await buildLog(tempDir(t), 6);
   const lines = fileLines(file);
   writeLines(file, lines.slice(0, 4));
   const cutHead = (JSON.parse(lines[3]!) as { hash: string }).hash;
@@ -103,18 +103,18 @@ test('records cut from the end pass the chain check but not --expect-head', (t) 
   assert.match(!result.ok ? result.reason : '', new RegExp(`expected head ${head} is not in the log, which ends at seq 4 with head ${cutHead}`));
 });
 
-test('--expect-head accepts a log that grew after the anchor was taken', (t) => {
+test('--expect-head accepts a log that grew after the anchor was taken', async (t) => {
   const dir = tempDir(t);
-  const { file, head } = buildLog(dir, 3);
+  const { file, head } = await buildLog(dir, 3);
   const audit = AuditLog.open(file);
-  audit.append(readCall());
+  await audit.append(readCall());
   const grownHead = audit.head.hash;
-  audit.close();
+  await audit.close();
   assert.deepEqual(verifyAuditLog(file, { expectHead: head.toUpperCase() }), { ok: true, records: 4, head: grownHead });
 });
 
-test('a reformatted line, a partial last line and invalid UTF-8 are reported', (t) => {
-  const { file } = buildLog(tempDir(t), 3);
+test('a reformatted line, a partial last line and invalid UTF-8 are reported', async (t) => {
+  const { file } = await buildLog(tempDir(t), 3);
   const lines = fileLines(file);
 
   writeLines(file, [lines[0]!, JSON.stringify(JSON.parse(lines[1]!), null, 1).replace(/\n/g, ''), lines[2]!]);

@@ -120,6 +120,17 @@ test('gen-key --expires takes durations, RFC 3339 and never', (t) => {
   assert.equal(forever!.limits.limit_currency, 'USD');
 });
 
+test('gen-key warns about real-money keys without value caps and about trade:unlock', (t) => {
+  const { cli } = setup(t);
+  const uncapped = cli(['gen-key', '--id', 'real', '--scopes', 'trade:real', '--max-order-value', '10000']);
+  assert.equal(uncapped.status, 0);
+  assert.equal(uncapped.stderr, 'warning: this key can trade real money without both --max-order-value and --max-daily-value\n');
+  const capped = cli(['gen-key', '--id', 'capped', '--scopes', 'trade:real', '--max-order-value', '10000', '--max-daily-value', '50000']);
+  assert.equal(capped.stderr, '');
+  const unlocker = cli(['gen-key', '--id', 'unlocker', '--scopes', 'trade:unlock']);
+  assert.match(unlocker.stderr, /^warning: trade:unlock lets the key holder unlock real trading for all of OpenD/);
+});
+
 const refused: [string, string[], string, string][] = [
   ['an unknown scope', ['--scopes', 'qot:read,admin'], 'KEY_OPTION_INVALID', 'invalid key option: --scopes: unknown scope "admin"'],
   ['an unknown market', ['--allowed-markets', 'HK,XX'], 'KEY_OPTION_INVALID', 'invalid key option: --allowed-markets: unknown market "XX"'],

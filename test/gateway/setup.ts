@@ -2,7 +2,7 @@ import { createHash, generateKeyPairSync } from 'node:crypto';
 import { once, type EventEmitter } from 'node:events';
 import { createServer } from 'node:net';
 import { FutuGateway, type FutuGatewayOptions } from '../../src/gateway/index.js';
-import { setLogSink } from '../../src/shared/log.js';
+import { setLogLevel, setLogSink } from '../../src/shared/log.js';
 import { startSimulator, type SimulatorHandle, type SimulatorOptions } from '../../src/sim/server.js';
 
 /** Shared plumbing for the gateway tests. */
@@ -22,6 +22,26 @@ export function testRsaKeyPem(): string {
 /** The next emission of `event`, as its argument list; rejects after `ms`. */
 export function nextEvent<T extends unknown[] = unknown[]>(emitter: EventEmitter, event: string, ms = 5000): Promise<T> {
   return once(emitter, event, { signal: AbortSignal.timeout(ms) }) as Promise<T>;
+}
+
+/** The first emission of `event` whose first argument satisfies `match`; rejects after `ms`. */
+export function nextMatching<T>(emitter: EventEmitter, event: string, match: (value: T) => boolean, ms = 5000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const listener = (value: T): void => {
+      if (!match(value)) return;
+      done();
+      resolve(value);
+    };
+    const timer = setTimeout(() => {
+      done();
+      reject(new Error(`no matching '${event}' within ${ms} ms`));
+    }, ms);
+    const done = (): void => {
+      clearTimeout(timer);
+      emitter.off(event, listener);
+    };
+    emitter.on(event, listener);
+  });
 }
 
 /** Resolves with how the promise settled, failing if it takes longer than `ms`. */
@@ -51,9 +71,13 @@ export async function closedPort(): Promise<number> {
 export function captureLogs(): { records: () => Record<string, unknown>[]; stop: () => void } {
   const lines: string[] = [];
   setLogSink((line) => lines.push(line));
+  setLogLevel('debug');
   return {
     records: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>),
-    stop: () => setLogSink((line) => process.stderr.write(line + '\n')),
+    stop: () => {
+      setLogSink((line) => process.stderr.write(line + '\n'));
+      setLogLevel((process.env.FUTU_LOG_LEVEL as 'debug' | 'info' | 'warn' | 'error' | undefined) ?? 'info');
+    },
   };
 }
 

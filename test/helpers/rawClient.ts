@@ -1,12 +1,15 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { plainCipher, sessionCipher, type PacketCipher, type RsaCipher } from '../../src/gateway/crypto.js';
 import { encodeFrame, FrameReader, verifyBody, type Frame } from '../../src/gateway/frame.js';
 import { decodeResponse, encodeRequest, type Message, type ResponseEnvelope } from '../../src/gateway/proto.js';
 import { ProtoId } from '../../src/gateway/protoIds.js';
+import { startSimulator, type SimulatorHandle, type SimulatorOptions } from '../../src/sim/server.js';
 
 /**
  * A deliberately thin OpenD client for wire-level tests: it sends whatever it is told (including
- * broken frames) and hands back decoded responses and pushes.
+ * broken frames) and hands back decoded responses and pushes. Plus the two fixtures every
+ * simulator test needs.
  */
 export interface InitConnectS2C {
   serverVer: number;
@@ -167,4 +170,16 @@ export async function testClient(
 export async function waitUntil(condition: () => boolean, what = 'condition'): Promise<void> {
   for (let i = 0; i < 500 && !condition(); i++) await new Promise((r) => setTimeout(r, 10));
   if (!condition()) throw new Error(`${what} not reached within 5 s`);
+}
+
+/** A simulator closed when the test ends; quote pushes are off unless `pushIntervalMs` says otherwise. */
+export async function testSimulator(t: { after: (fn: () => Promise<void>) => void }, options: SimulatorOptions = {}): Promise<SimulatorHandle> {
+  const handle = await startSimulator({ pushIntervalMs: 60_000, ...options });
+  t.after(() => handle.close());
+  return handle;
+}
+
+/** A fresh 1024-bit PKCS#1 PEM, the format of OpenD's rsa_private_key. */
+export function testRsaKeyPem(): string {
+  return generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs1', format: 'pem' }) as string;
 }

@@ -139,6 +139,11 @@ describe('call handler outcomes over HTTP', () => {
     await running.close();
   });
 
+  it('bounds a huge unknown tool name in the error', async () => {
+    const result = await client.callTool('x'.repeat(5000));
+    assert.equal(textOf(result), `error (unknown_tool): unknown MCP tool "${'x'.repeat(128)}…"`);
+  });
+
   it('passes only the fields the output schema names', async () => {
     assert.deepEqual((await client.callTool('quote', { mode: 'ok' })).structuredContent, { price: 320.5 });
     const result = await client.callTool('quote', { mode: 'extra_field' });

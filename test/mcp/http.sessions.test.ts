@@ -137,7 +137,8 @@ describe('HTTP session limits', () => {
   });
 
   it('keeps a session with a call in flight past the idle limit', async () => {
-    const server = await startEchoHttpServer({ sessionLimits: { idleMs: 50 } });
+    // Long enough that the session cannot expire between its initialize and the held call.
+    const server = await startEchoHttpServer({ sessionLimits: { idleMs: 1500 } });
     const held = sessionOf(await openSession(server, 'fc_alpha_token'));
     const call = rawHttp(server.url, {
       method: 'POST',

@@ -102,7 +102,10 @@ function spawnRaw(): RawServer {
     stdout: () => stdout,
     stderr: () => stderr,
     send: (message) => child.stdin.write(JSON.stringify(message) + '\n'),
-    response: (id) => waitFor(`response ${id}`, () => (stdout.endsWith('\n') ? frames().find((frame) => frame.id === id) : undefined)),
+    response: (id) =>
+      waitFor(`response ${id}`, () => (stdout.endsWith('\n') ? frames().find((frame) => frame.id === id) : undefined)).catch((err: Error) => {
+        throw new Error(`${err.message}; stdout: ${stdout}; stderr: ${stderr}; exit: ${child.exitCode}`);
+      }),
   };
 }
 
@@ -140,7 +143,7 @@ describe('stdio process discipline', () => {
     server.child.stdin.end();
     const [code, signal] = (await once(server.child, 'exit')) as [number | null, string | null];
     assert.deepEqual([code, signal], [0, null]);
-    assert.match(server.stderr(), /"msg":"stdio connection closed"/);
+    assert.match(server.stderr(), /"msg":"stdio connection closed"[^\n]*\n[^\n]*"msg":"echo fixture stopped"/);
   });
 
   it('shuts down cleanly on SIGTERM', async () => {
@@ -150,6 +153,7 @@ describe('stdio process discipline', () => {
     const [code, signal] = (await once(server.child, 'exit')) as [number | null, string | null];
     assert.deepEqual([code, signal], [0, null]);
     assert.match(server.stderr(), /"msg":"stdio server stopping","signal":"SIGTERM"/);
+    assert.match(server.stderr(), /"msg":"echo fixture stopped"/);
   });
 
   it('serves a v2 client that negotiates the 2026-07-28 revision', async () => {

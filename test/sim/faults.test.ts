@@ -4,19 +4,15 @@ import { test, type TestContext } from 'node:test';
 import type { Message } from '../../src/gateway/proto.js';
 import { ProtoId } from '../../src/gateway/protoIds.js';
 import { setLogLevel } from '../../src/shared/log.js';
-import { startSimulator, type SimulatorHandle, type SimulatorOptions } from '../../src/sim/server.js';
-import { testClient, waitUntil, type RawClient } from '../helpers/rawClient.js';
+import type { SimulatorHandle } from '../../src/sim/server.js';
+import { testClient, testSimulator, waitUntil, type RawClient } from '../helpers/rawClient.js';
 
 setLogLevel('error');
 
 const TENCENT = { market: 1, code: '00700' };
 const T0 = Date.parse('2026-03-02T02:15:00Z');
 
-async function sim(t: TestContext, options: SimulatorOptions = {}): Promise<SimulatorHandle> {
-  const handle = await startSimulator({ pushIntervalMs: 60_000, now: () => T0, ...options });
-  t.after(() => handle.close());
-  return handle;
-}
+const sim = (t: TestContext): Promise<SimulatorHandle> => testSimulator(t, { now: () => T0 });
 
 const subscribeTencent = (client: RawClient) =>
   client.request(ProtoId.Qot_Sub, { securityList: [TENCENT], subTypeList: [1], isSubOrUnSub: true });

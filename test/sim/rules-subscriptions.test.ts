@@ -4,8 +4,8 @@ import type { Message } from '../../src/gateway/proto.js';
 import { ProtoId } from '../../src/gateway/protoIds.js';
 import type { Security } from '../../src/gateway/symbol.js';
 import { setLogLevel } from '../../src/shared/log.js';
-import { startSimulator, type SimulatorHandle, type SimulatorOptions } from '../../src/sim/server.js';
-import { testClient, type RawClient } from '../helpers/rawClient.js';
+import type { SimulatorHandle, SimulatorOptions } from '../../src/sim/server.js';
+import { testClient, testSimulator, type RawClient } from '../helpers/rawClient.js';
 
 setLogLevel('error');
 
@@ -29,8 +29,7 @@ interface SubInfo {
 
 async function sim(t: TestContext, options: SimulatorOptions = {}): Promise<{ h: SimulatorHandle; clock: { now: number } }> {
   const clock = { now: T0 };
-  const h = await startSimulator({ pushIntervalMs: 60_000, now: () => clock.now, ...options });
-  t.after(() => h.close());
+  const h = await testSimulator(t, { now: () => clock.now, ...options });
   return { h, clock };
 }
 
@@ -135,8 +134,12 @@ test('quote requests need this connection to hold the matching subscription', as
 
   const book = await a.request(ProtoId.Qot_GetOrderBook, { security: TENCENT, num: 5 });
   assert.match(book.retMsg ?? '', /OrderBook \(SubType 2\)/);
-  for (const [protoId, name] of [[ProtoId.Qot_GetTicker, 'Ticker'], [ProtoId.Qot_GetRT, 'RT'], [ProtoId.Qot_GetBroker, 'Broker']] as const) {
-    const c2s = protoId === ProtoId.Qot_GetTicker ? { security: TENCENT, maxRetNum: 10 } : { security: TENCENT };
+  const needing: [number, string, Message][] = [
+    [ProtoId.Qot_GetTicker, 'Ticker', { security: TENCENT, maxRetNum: 10 }],
+    [ProtoId.Qot_GetRT, 'RT', { security: TENCENT }],
+    [ProtoId.Qot_GetBroker, 'Broker', { security: TENCENT }],
+  ];
+  for (const [protoId, name, c2s] of needing) {
     const res = await a.request(protoId, c2s);
     assert.equal(res.retType, -1);
     assert.match(res.retMsg ?? '', new RegExp(`not subscribed to ${name} `));

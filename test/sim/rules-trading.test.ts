@@ -4,8 +4,8 @@ import { test, type TestContext } from 'node:test';
 import type { Message, ResponseEnvelope } from '../../src/gateway/proto.js';
 import { ProtoId } from '../../src/gateway/protoIds.js';
 import { setLogLevel, setLogSink } from '../../src/shared/log.js';
-import { startSimulator, type SimulatorHandle } from '../../src/sim/server.js';
-import { testClient, type RawClient } from '../helpers/rawClient.js';
+import type { SimulatorHandle, SimulatorOptions } from '../../src/sim/server.js';
+import { testClient, testSimulator, type RawClient } from '../helpers/rawClient.js';
 
 const logLines: string[] = [];
 setLogSink((line) => logLines.push(line));
@@ -32,10 +32,9 @@ interface Fixture {
   simulate: Account;
 }
 
-async function sim(t: TestContext): Promise<Fixture> {
+async function sim(t: TestContext, options: SimulatorOptions = {}): Promise<Fixture> {
   const clock = { now: T0 };
-  const h = await startSimulator({ tradePwd: PASSWORD, pushIntervalMs: 60_000, now: () => clock.now });
-  t.after(() => h.close());
+  const h = await testSimulator(t, { tradePwd: PASSWORD, now: () => clock.now, ...options });
   const probe = await testClient(t, h.port);
   const { accList } = await probe.call<{ accList: { trdEnv: number; accID: string; trdMarketAuthList: number[] }[] }>(ProtoId.Trd_GetAccList, { userID: 0 });
   const hkAccount = (trdEnv: number): Account => {
@@ -237,12 +236,8 @@ test('cancelling a real order needs the unlock too', async (t) => {
 });
 
 test('fills are pushed, including those the engine finds between requests on the push timer', async (t) => {
-  const clock = { now: T0 };
-  const h = await startSimulator({ pushIntervalMs: 25, now: () => clock.now });
-  t.after(() => h.close());
+  const { h, clock, simulate } = await sim(t, { pushIntervalMs: 25 });
   const client = await testClient(t, h.port);
-  const { accList } = await client.call<{ accList: Account[] }>(ProtoId.Trd_GetAccList, { userID: 0 });
-  const simulate = { ...accList.find((a) => a.trdEnv === SIMULATE && (a as unknown as { trdMarketAuthList: number[] }).trdMarketAuthList.includes(HK))!, trdMarket: HK };
   ok(await client.request(ProtoId.Trd_SubAccPush, { accIDList: [simulate.accID] }));
   ok(await client.request(ProtoId.Qot_Sub, { securityList: [{ market: 1, code: '00700' }], subTypeList: [2], isSubOrUnSub: true }));
   const book = await client.call<{ orderBookAskList: { price: number }[]; orderBookBidList: { price: number }[] }>(

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash, generateKeyPairSync } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +10,7 @@ import { test, type TestContext } from 'node:test';
 import { RsaCipher } from '../../src/gateway/crypto.js';
 import type { Message } from '../../src/gateway/proto.js';
 import { ProtoId } from '../../src/gateway/protoIds.js';
-import { testClient } from '../helpers/rawClient.js';
+import { testClient, testRsaKeyPem } from '../helpers/rawClient.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/futu-sim.js', import.meta.url));
 const PASSWORD = 'cli-s3cret-pw';
@@ -58,7 +58,7 @@ test('futu-sim listens, answers InitConnect, uses the given password and quota, 
 });
 
 test('futu-sim --rsa-key encrypts like OpenD and exits cleanly on SIGINT', async (t) => {
-  const pem = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs1', format: 'pem' }) as string;
+  const pem = testRsaKeyPem();
   const dir = mkdtempSync(path.join(tmpdir(), 'futu-sim-cli-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const keyFile = path.join(dir, 'key.pem');

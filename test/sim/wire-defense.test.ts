@@ -1,26 +1,20 @@
 import assert from 'node:assert/strict';
-import { createHash, generateKeyPairSync } from 'node:crypto';
-import { test, type TestContext } from 'node:test';
+import { createHash } from 'node:crypto';
+import { test } from 'node:test';
 import { RsaCipher } from '../../src/gateway/crypto.js';
 import { encodeFrame, HEADER_SIZE, MAX_BODY_SIZE } from '../../src/gateway/frame.js';
 import { encodeRequest } from '../../src/gateway/proto.js';
 import { ProtoId } from '../../src/gateway/protoIds.js';
 import { setLogLevel, setLogSink } from '../../src/shared/log.js';
-import { MAX_CONNECTIONS, startSimulator, type SimulatorHandle, type SimulatorOptions } from '../../src/sim/server.js';
-import { RawClient, testClient, waitUntil } from '../helpers/rawClient.js';
+import { MAX_CONNECTIONS, type SimulatorHandle } from '../../src/sim/server.js';
+import { RawClient, testClient, testRsaKeyPem, testSimulator as sim, waitUntil } from '../helpers/rawClient.js';
 
 const logLines: string[] = [];
 setLogSink((line) => logLines.push(line));
 setLogLevel('warn');
 
-const PEM = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs1', format: 'pem' }) as string;
+const PEM = testRsaKeyPem();
 const keepAlive = (): Uint8Array => encodeRequest(ProtoId.KeepAlive, { time: 1 });
-
-async function sim(t: TestContext, options: SimulatorOptions = {}): Promise<SimulatorHandle> {
-  const handle = await startSimulator({ pushIntervalMs: 60_000, ...options });
-  t.after(() => handle.close());
-  return handle;
-}
 
 function resetLogged(reason: RegExp): boolean {
   return logLines.some((line) => line.includes('"sim: connection reset"') && reason.test(line));

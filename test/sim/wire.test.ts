@@ -1,28 +1,21 @@
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import { RsaCipher } from '../../src/gateway/crypto.js';
 import { encodeFrame } from '../../src/gateway/frame.js';
 import { decodeResponse, type Message } from '../../src/gateway/proto.js';
 import { ProtoId } from '../../src/gateway/protoIds.js';
 import { setLogLevel } from '../../src/shared/log.js';
-import { startSimulator, type SimulatorHandle, type SimulatorOptions } from '../../src/sim/server.js';
-import { testClient, waitUntil, type InitConnectS2C } from '../helpers/rawClient.js';
+import { startSimulator } from '../../src/sim/server.js';
+import { testClient, testRsaKeyPem, testSimulator as sim, waitUntil, type InitConnectS2C } from '../helpers/rawClient.js';
 
 setLogLevel('error');
 
-const PEM = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs1', format: 'pem' }) as string;
+const PEM = testRsaKeyPem();
 const RSA = RsaCipher.fromPem(PEM);
 const T0 = Date.parse('2026-03-02T02:15:00Z');
-
-async function sim(t: TestContext, options: SimulatorOptions = {}): Promise<SimulatorHandle> {
-  const handle = await startSimulator({ pushIntervalMs: 60_000, ...options });
-  t.after(() => handle.close());
-  return handle;
-}
 
 function assertSessionParams(s2c: InitConnectS2C): void {
   assert.match(s2c.connID, /^\d+$/);

@@ -92,8 +92,9 @@ function keysFileOf(command: Command): string {
 function genKey(command: Command, out: Output): void {
   const opts = command.opts<GenKeyOptions>();
   const file = keysFileOf(command);
+  const machine = new MachineIdentity();
   const plaintext = generatePlaintextKey();
-  const record = recordFromOptions(opts, hashPlaintextKey(plaintext), Date.now());
+  const record = recordFromOptions(opts, hashPlaintextKey(plaintext), Date.now(), machine);
   updateKeysFile(file, (records) => {
     if (records.some((existing) => existing.id === record.id)) throw keyIdTaken(record.id);
     return [...records, record];
@@ -110,7 +111,7 @@ function genKey(command: Command, out: Output): void {
   out.result({ id: record.id, key: plaintext, keys_file: file, claude_desktop_config: claudeDesktopConfig }, () =>
     [
       `Created key "${record.id}" in ${file}`,
-      ...describeRecord(record, new MachineIdentity()).map(([label, value]) => `  ${label.padEnd(8)} ${value}`),
+      ...describeRecord(record, machine).map(([label, value]) => `  ${label.padEnd(8)} ${value}`),
       '',
       'API key (shown once and never stored; save it now):',
       '',
@@ -120,10 +121,24 @@ function genKey(command: Command, out: Output): void {
       JSON.stringify(claudeDesktopConfig, null, 2),
     ].join('\n'),
   );
+  for (const warning of riskWarnings(record)) out.warn(warning);
   out.notice(RELOAD_REMINDER);
 }
 
-function recordFromOptions(opts: GenKeyOptions, hash: string, now: number): KeyRecord {
+/** Allowed, but worth a second look before the key reaches an LLM client. */
+function riskWarnings(record: KeyRecord): string[] {
+  const warnings: string[] = [];
+  const { max_order_value, max_daily_value } = record.limits;
+  if (record.scopes.includes('trade:real') && (max_order_value === null || max_daily_value === null)) {
+    warnings.push('this key can trade real money without both --max-order-value and --max-daily-value');
+  }
+  if (record.scopes.includes('trade:unlock')) {
+    warnings.push('trade:unlock lets the key holder unlock real trading for all of OpenD; prefer futucli unlock-trade');
+  }
+  return warnings;
+}
+
+function recordFromOptions(opts: GenKeyOptions, hash: string, now: number, machine: MachineIdentity): KeyRecord {
   const parsed = parseKeyRecord({
     id: opts.id,
     hash,
@@ -140,7 +155,7 @@ function recordFromOptions(opts: GenKeyOptions, hash: string, now: number): KeyR
       limit_currency: opts.limitCurrency,
     },
     allowed_machines: opts.bindThisMachine
-      ? [new MachineIdentity().fingerprintFor(opts.id)]
+      ? [machine.fingerprintFor(opts.id)]
       : listOption('--bind-machines', opts.bindMachines),
     created_at: new Date(now).toISOString(),
     expires_at: expiryOption(opts.expires, now),

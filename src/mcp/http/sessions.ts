@@ -50,33 +50,18 @@ export class SessionRegistry {
     this.sweeper.unref();
   }
 
-  get size(): number {
-    return this.sessions.size;
-  }
-
   /** Serves an `initialize` request on a new session owned by `keyId`. */
   async open(keyId: string, req: AuthenticatedRequest, res: ServerResponse, body: unknown): Promise<void> {
     this.assertRoomFor(keyId);
-    this.opening.set(keyId, (this.opening.get(keyId) ?? 0) + 1);
+    this.countOpening(keyId, 1);
     let server: Server | undefined;
     try {
       server = await this.createServer();
-      const transport: NodeStreamableHTTPServerTransport = new NodeStreamableHTTPServerTransport({
-        sessionIdGenerator: randomUUID,
-        onsessioninitialized: (id) => {
-          this.sessions.set(id, { id, keyId, server: server!, transport, lastActive: Date.now(), inFlight: 0 });
-          log.info('mcp session opened', { session: id, key_id: keyId });
-        },
-      });
-      const previousOnClose = server.onclose;
-      server.onclose = () => {
-        previousOnClose?.();
-        this.forget(transport.sessionId);
-      };
+      const transport = this.transportFor(server, keyId);
       await server.connect(transport);
       await transport.handleRequest(req, res, body);
     } finally {
-      this.opening.set(keyId, (this.opening.get(keyId) ?? 1) - 1);
+      this.countOpening(keyId, -1);
       // An initialize the transport refused leaves a server no session points to.
       if (server && !this.isRegistered(server)) await server.close().catch(() => undefined);
     }
@@ -95,6 +80,7 @@ export class SessionRegistry {
     return session;
   }
 
+  /** Passes a request to its session. An open response (a GET event stream, a running call) keeps it from idling out. */
   async serve(session: Session, req: AuthenticatedRequest, res: ServerResponse, body: unknown): Promise<void> {
     session.inFlight += 1;
     session.lastActive = Date.now();
@@ -122,6 +108,31 @@ export class SessionRegistry {
     if (ofKey >= this.limits.maxSessionsPerKey) {
       throw new HttpError(429, 'too_many_sessions_for_key', `this API key already has ${ofKey} open sessions; end unused ones (DELETE /mcp)`);
     }
+  }
+
+  /** A transport that registers the session once the SDK has assigned its id, and forgets it on close. */
+  private transportFor(server: Server, keyId: string): NodeStreamableHTTPServerTransport {
+    const transport: NodeStreamableHTTPServerTransport = new NodeStreamableHTTPServerTransport({
+      sessionIdGenerator: randomUUID,
+      onsessioninitialized: (id) => {
+        if (this.closed) return; // closeAll() ran while this initialize was in flight
+        this.sessions.set(id, { id, keyId, server, transport, lastActive: Date.now(), inFlight: 0 });
+        log.info('mcp session opened', { session: id, key_id: keyId });
+      },
+    });
+    // server.connect() takes over transport.onclose, so watch the server instead.
+    const previousOnClose = server.onclose;
+    server.onclose = () => {
+      previousOnClose?.();
+      this.forget(transport.sessionId);
+    };
+    return transport;
+  }
+
+  private countOpening(keyId: string, delta: number): void {
+    const count = (this.opening.get(keyId) ?? 0) + delta;
+    if (count === 0) this.opening.delete(keyId);
+    else this.opening.set(keyId, count);
   }
 
   private isRegistered(server: Server): boolean {

@@ -1,9 +1,12 @@
 import { parseSymbol, type MarketCode } from '../gateway/symbol.js';
 import { AuthzError } from './errors.js';
 
-/** Canonical forms of what policies compare. */
+/**
+ * Canonical forms of the strings policies compare with the key's allowlists, so spelling
+ * variants can neither slip past an allowlist nor be refused by it.
+ */
 
-/** The canonical upper-case form policies compare ("hk.00700" and "HK.00700" are one symbol). */
+/** Symbols in upper case: "hk.00700" and "HK.00700" are one symbol. */
 export interface ResolvedSecurity {
   readonly market: MarketCode;
   readonly symbol: string;

@@ -1,0 +1,96 @@
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import { Authorizer } from '../../src/authz/authorizer.js';
+import type { Caller } from '../../src/authz/builder.js';
+import { AuthzEngine } from '../../src/authz/engine.js';
+import { LimitsLedger } from '../../src/authz/ledger.js';
+import { defaultPolicyPaths, type PolicyPaths } from '../../src/authz/policySet.js';
+import type { ReferencePriceSource } from '../../src/authz/valuation.js';
+import type { KeyLimits, KeyRecord } from '../../src/keys/types.js';
+import { setLogSink } from '../../src/shared/log.js';
+
+// Load/deny/ledger paths log on purpose; the tests assert behaviour, not log lines.
+setLogSink(() => {});
+
+export const NO_LIMITS: KeyLimits = {
+  allowed_markets: null,
+  allowed_symbols: null,
+  allowed_trd_sides: null,
+  allowed_acc_ids: null,
+  max_order_value: null,
+  max_daily_value: null,
+  max_orders_per_minute: null,
+  hours_window: null,
+  limit_currency: 'HKD',
+};
+
+let keyCount = 0;
+
+/** A key record; every limit off unless given. Each call is a distinct key id (fresh ledger). */
+export function makeKey(fields: Partial<Omit<KeyRecord, 'limits'>> & { limits?: Partial<KeyLimits> } = {}): KeyRecord {
+  keyCount += 1;
+  return {
+    id: `test-key-${process.pid}-${keyCount}`,
+    hash: '0'.repeat(64),
+    scopes: ['qot:read', 'acc:read', 'trade:simulate'],
+    allowed_machines: null,
+    created_at: null,
+    expires_at: null,
+    note: null,
+    ...fields,
+    limits: { ...NO_LIMITS, ...fields.limits },
+  };
+}
+
+/** The seed's sim-bot: HK/US, HKD 50,000 per order, 3 orders per minute. */
+export function simBot(limits: Partial<KeyLimits> = {}): KeyRecord {
+  return makeKey({
+    scopes: ['qot:read', 'acc:read', 'trade:simulate'],
+    limits: { allowed_markets: ['HK', 'US'], max_order_value: 50_000, max_orders_per_minute: 3, ...limits },
+  });
+}
+
+/** A weekday at 10:00 local time: inside a 09:30-16:00 window. */
+export const MORNING = new Date(2026, 4, 4, 10, 0, 0);
+
+export function caller(key: KeyRecord, now = MORNING, machineBound = true): Caller {
+  return { key, now, machineBound };
+}
+
+let shipped: AuthzEngine | undefined;
+
+/** The shipped policy set, loaded once per test file. */
+export function shippedEngine(): AuthzEngine {
+  shipped ??= AuthzEngine.load(defaultPolicyPaths());
+  return shipped;
+}
+
+export function tempDir(t: TestContext, prefix = 'futu-authz-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** A writable copy of the shipped policies and schema, optionally without the tests. */
+export function copyPolicies(t: TestContext, options: { tests: boolean } = { tests: true }): PolicyPaths {
+  const dir = tempDir(t, 'futu-policies-');
+  const shippedPaths = defaultPolicyPaths();
+  cpSync(shippedPaths.policiesDir, join(dir, 'policies'), {
+    recursive: true,
+    filter: (src) => options.tests || !src.includes(`${join(shippedPaths.policiesDir, 'tests')}`),
+  });
+  cpSync(shippedPaths.schemaFile, join(dir, 'futu.cedarschema'));
+  return { policiesDir: join(dir, 'policies'), schemaFile: join(dir, 'futu.cedarschema') };
+}
+
+export function fixedPrices(quote: { bid?: number; ask?: number; last?: number }): ReferencePriceSource {
+  return { bestPrices: async () => quote };
+}
+
+export function authorizer(t: TestContext, extra: { prices?: ReferencePriceSource; stateDir?: string } = {}): { authz: Authorizer; ledger: LimitsLedger } {
+  const ledger = new LimitsLedger({ stateDir: extra.stateDir ?? tempDir(t, 'futu-ledger-') });
+  const authz = new Authorizer({ engine: shippedEngine(), ledger, ...(extra.prices ? { prices: extra.prices } : {}) });
+  return { authz, ledger };
+}

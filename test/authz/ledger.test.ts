@@ -1,0 +1,191 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { AuthzError } from '../../src/authz/errors.js';
+import { LimitsLedger, ledgerFiles } from '../../src/authz/ledger.js';
+import type { KeyRecord } from '../../src/keys/types.js';
+import { authorizer, caller, makeKey, MORNING, tempDir } from './fixtures.js';
+
+const WORKER = join(dirname(fileURLToPath(import.meta.url)), 'ledgerWorker.js');
+const minute = (ms: number) => new Date(MORNING.getTime() + ms);
+
+/** Reserve `value` for `keyId` with the decision "allow" (the ledger's own arithmetic under test). */
+async function reserve(ledger: LimitsLedger, keyId: string, value: number, now = MORNING) {
+  return ledger.decideAndReserve(keyId, 'HKD', now, (usage) => ({ outcome: usage, reserveValue: value }));
+}
+
+test('usage: attempts slide out after 60 s; reservations count until committed or released', async (t) => {
+  const ledger = new LimitsLedger({ stateDir: tempDir(t) });
+  const a = await reserve(ledger, 'k', 100, minute(0));
+  assert.deepEqual(a.outcome, { ordersBefore: 0, dailyValue: 0 });
+  const b = await reserve(ledger, 'k', 50, minute(30_000));
+  assert.deepEqual(b.outcome, { ordersBefore: 1, dailyValue: 100 });
+  await ledger.commit(a.reservation!, minute(30_000));
+  await ledger.release(b.reservation!, minute(30_000));
+  assert.deepEqual(ledger.usage('k', minute(59_999)), { ordersBefore: 2, dailyValue: 100 });
+  assert.deepEqual(ledger.usage('k', minute(60_000)), { ordersBefore: 1, dailyValue: 100 });
+  assert.deepEqual(ledger.usage('k', minute(90_000)), { ordersBefore: 0, dailyValue: 100 });
+});
+
+test('a denied decision records nothing; settling twice counts once', async (t) => {
+  const ledger = new LimitsLedger({ stateDir: tempDir(t) });
+  const denied = await ledger.decideAndReserve('k', 'HKD', MORNING, () => ({ outcome: 'deny', reserveValue: null }));
+  assert.equal(denied.reservation, null);
+  assert.deepEqual(ledger.usage('k', MORNING), { ordersBefore: 0, dailyValue: 0 });
+  const { reservation } = await reserve(ledger, 'k', 70);
+  await ledger.commit(reservation!);
+  await ledger.commit(reservation!);
+  await ledger.release(reservation!);
+  assert.equal(ledger.usage('k', MORNING).dailyValue, 70);
+});
+
+test('the daily total resets at UTC midnight, and a clock going back never erases it', async (t) => {
+  const ledger = new LimitsLedger({ stateDir: tempDir(t) });
+  const lateUtc = new Date('2026-05-04T23:59:59.000Z');
+  const { reservation } = await reserve(ledger, 'k', 500, lateUtc);
+  await ledger.commit(reservation!, lateUtc);
+  assert.equal(ledger.usage('k', new Date('2026-05-04T23:59:59.999Z')).dailyValue, 500);
+  assert.equal(ledger.usage('k', new Date('2026-05-05T00:00:00.000Z')).dailyValue, 0);
+  await reserve(ledger, 'k', 0, new Date('2026-05-03T12:00:00.000Z'));
+  assert.equal(ledger.usage('k', lateUtc).dailyValue, 500);
+});
+
+test('a reservation stops counting after its TTL; a late commit still counts the order', async (t) => {
+  const ledger = new LimitsLedger({ stateDir: tempDir(t), reservationTtlMs: 1_000 });
+  const { reservation } = await reserve(ledger, 'k', 300, minute(0));
+  assert.equal(ledger.usage('k', minute(999)).dailyValue, 300);
+  assert.equal(ledger.usage('k', minute(1_000)).dailyValue, 0);
+  await ledger.commit(reservation!, minute(5_000));
+  assert.equal(ledger.usage('k', minute(5_000)).dailyValue, 300);
+});
+
+test('a corrupt state file or a currency switch mid-day fails closed with LEDGER_ERROR', async (t) => {
+  const stateDir = tempDir(t);
+  const { authz, ledger } = authorizer(t, { stateDir });
+  const key = makeKey({ limits: { max_daily_value: 1_000_000 } });
+  const order = (k: KeyRecord) => authz.authorizeTrade({ ...caller(k), env: 'simulate', account: '1001', terms: { action: 'futu_place_order', symbol: 'HK.00700', side: 'BUY', orderType: 'LIMIT', qty: 1, price: 10 } });
+  const first = await order(key);
+  await ledger.commit(first.reservation!, MORNING);
+  const inUsd = { ...key, limits: { ...key.limits, limit_currency: 'USD' as const } };
+  const switched = (await order(inUsd)).decision;
+  assert.deepEqual([switched.allowed, switched.code], [false, 'LEDGER_ERROR']);
+  assert.match(switched.message, /recorded in HKD/);
+
+  writeFileSync(ledgerFiles(stateDir, key.id).state, '{"version":1,"keyId":"someone else"');
+  const corrupt = (await order(key)).decision;
+  assert.deepEqual([corrupt.allowed, corrupt.code], [false, 'LEDGER_ERROR']);
+  assert.throws(() => ledger.usage(key.id, MORNING), (err: unknown) => err instanceof AuthzError && err.code === 'LEDGER_ERROR');
+});
+
+test('a commit whose write fails is kept and applied by the key\'s next write; trades are denied meanwhile', async (t) => {
+  const stateDir = tempDir(t);
+  const ledger = new LimitsLedger({ stateDir });
+  const { reservation } = await reserve(ledger, 'k', 400);
+  const { state } = ledgerFiles(stateDir, 'k');
+  // A directory where the state file should be: every read and rename of it fails for real.
+  rmSync(state);
+  mkdirSync(state);
+  assert.equal(await ledger.commit(reservation!), false);
+  await assert.rejects(reserve(ledger, 'k', 1), (err: unknown) => err instanceof AuthzError && err.code === 'LEDGER_ERROR');
+  rmSync(state, { recursive: true });
+  const next = await reserve(ledger, 'k', 0);
+  assert.equal(next.outcome.dailyValue, 400);
+  assert.equal(new LimitsLedger({ stateDir }).usage('k', MORNING).dailyValue, 400);
+});
+
+test('a lock held by a live process makes callers wait, then fail closed; a dead holder\'s lock is broken', async (t) => {
+  const stateDir = tempDir(t);
+  const { lock } = ledgerFiles(stateDir, 'k');
+  mkdirSync(dirname(lock), { recursive: true });
+  writeFileSync(lock, JSON.stringify({ pid: process.ppid, nonce: 'someone', createdAt: Date.now() }));
+  const impatient = new LimitsLedger({ stateDir, lockTimeoutMs: 150 });
+  await assert.rejects(reserve(impatient, 'k', 1), (err: unknown) => err instanceof AuthzError && err.code === 'LEDGER_ERROR');
+
+  // A live pid but an ancient lock (pid reuse): broken after staleLockMs.
+  writeFileSync(lock, JSON.stringify({ pid: process.ppid, nonce: 'reused', createdAt: Date.now() - 60_000 }));
+  assert.equal((await reserve(new LimitsLedger({ stateDir, staleLockMs: 30_000 }), 'k', 1)).outcome.ordersBefore, 0);
+
+  const dead = await deadPid();
+  writeFileSync(lock, JSON.stringify({ pid: dead, nonce: 'crashed', createdAt: Date.now() }));
+  assert.equal((await reserve(new LimitsLedger({ stateDir }), 'k', 1)).outcome.ordersBefore, 1);
+});
+
+test('200 concurrent orders racing one daily limit never commit more than the limit', async (t) => {
+  const { authz, ledger } = authorizer(t);
+  // HKD 1,000 per order, HKD 37,000 per day: exactly 37 fit.
+  const key = makeKey({ limits: { max_daily_value: 37_000 } });
+  const results = await Promise.all(
+    Array.from({ length: 200 }, async () => {
+      const { decision, reservation } = await authz.authorizeTrade({
+        ...caller(key, new Date()),
+        env: 'simulate',
+        account: '1001',
+        terms: { action: 'futu_place_order', symbol: 'HK.00700', side: 'BUY', orderType: 'LIMIT', qty: 10, price: 100 },
+      });
+      if (reservation) await ledger.commit(reservation);
+      return decision;
+    }),
+  );
+  assert.equal(results.filter((d) => d.allowed).length, 37);
+  assert.ok(results.filter((d) => !d.allowed).every((d) => d.determiningPolicies[0]?.id === 'forbid-daily-value'));
+  assert.equal(ledger.usage(key.id, new Date()).dailyValue, 3_700_000);
+});
+
+test('four processes racing one daily limit across a shared state directory never overshoot', async (t) => {
+  const stateDir = tempDir(t);
+  const key = makeKey({ limits: { max_daily_value: 37_000 } });
+  const jobs = Array.from({ length: 4 }, () => runWorker({ stateDir, key, orders: 50, qty: 10, price: 100, mode: 'race' }));
+  const summaries = (await Promise.all(jobs)).map((out) => JSON.parse(out) as Record<string, number>);
+  const allowed = summaries.reduce((sum, s) => sum + (s.ALLOW ?? 0), 0);
+  const denied = summaries.reduce((sum, s) => sum + (s.LIMIT_EXCEEDED ?? 0), 0);
+  assert.deepEqual([allowed, denied], [37, 163], JSON.stringify(summaries));
+  assert.equal(new LimitsLedger({ stateDir }).usage(key.id, new Date()).dailyValue, 3_700_000);
+});
+
+test('totals survive a restart and a kill -9 mid-day; the dead process\'s reservation stops counting', async (t) => {
+  const stateDir = tempDir(t);
+  const key = makeKey({ limits: { max_daily_value: 10_000 } });
+  const child = spawn(process.execPath, [WORKER, JSON.stringify({ stateDir, key, orders: 3, qty: 10, price: 100, mode: 'hold' })], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise((resolve) => child.on('exit', resolve));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => chunk.includes('held') && resolve());
+    child.on('exit', (code) => reject(new Error(`worker exited early with ${code}`)));
+  });
+  // While the child lives, its in-flight reservation counts.
+  assert.equal(new LimitsLedger({ stateDir }).usage(key.id, new Date()).dailyValue, 400_000);
+  child.kill('SIGKILL');
+  await exited;
+  // A fresh process view: three committed orders, the killed one's reservation gone.
+  const restarted = new LimitsLedger({ stateDir });
+  assert.equal(restarted.usage(key.id, new Date()).dailyValue, 300_000);
+  const { authz } = authorizer(t, { stateDir });
+  const next = await authz.authorizeTrade({
+    ...caller(key, new Date()),
+    env: 'simulate',
+    account: '1001',
+    terms: { action: 'futu_place_order', symbol: 'HK.00700', side: 'BUY', orderType: 'LIMIT', qty: 70, price: 100 },
+  });
+  assert.equal(next.decision.allowed, true, next.decision.message);
+  assert.equal(next.decision.context.projectedDailyValue, 1_000_000);
+});
+
+function runWorker(job: object): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [WORKER, JSON.stringify(job)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`worker exited with ${code}`))));
+  });
+}
+
+/** The pid of a process that has exited and been reaped. */
+async function deadPid(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', '0'], { stdio: 'ignore' });
+  const pid = child.pid!;
+  await new Promise((resolve) => child.on('exit', resolve));
+  return pid;
+}

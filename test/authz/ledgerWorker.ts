@@ -1,0 +1,62 @@
+/**
+ * A child process for the cross-process ledger tests: the same key, the same state directory,
+ * real Authorizer + LimitsLedger. Not a test file itself.
+ *   argv[2] = JSON { stateDir, key, orders, qty, price, mode: "race" | "hold" }
+ *   race: places `orders` orders concurrently, commits the allowed ones, prints a summary line.
+ *   hold: commits `orders` orders one by one, then reserves one more, prints "held" and waits
+ *         to be killed with the reservation in flight.
+ */
+import { Authorizer } from '../../src/authz/authorizer.js';
+import { AuthzEngine } from '../../src/authz/engine.js';
+import { LimitsLedger } from '../../src/authz/ledger.js';
+import { defaultPolicyPaths } from '../../src/authz/policySet.js';
+import type { KeyRecord } from '../../src/keys/types.js';
+import { setLogSink } from '../../src/shared/log.js';
+
+setLogSink(() => {});
+
+interface Job {
+  stateDir: string;
+  key: KeyRecord;
+  orders: number;
+  qty: number;
+  price: number;
+  mode: 'race' | 'hold';
+}
+
+const job = JSON.parse(process.argv[2]!) as Job;
+const ledger = new LimitsLedger({ stateDir: job.stateDir, lockTimeoutMs: 60_000 });
+const authz = new Authorizer({ engine: AuthzEngine.load(defaultPolicyPaths()), ledger });
+
+const order = () =>
+  authz.authorizeTrade({
+    key: job.key,
+    now: new Date(),
+    machineBound: true,
+    env: 'simulate',
+    account: '1001',
+    terms: { action: 'futu_place_order', symbol: 'HK.00700', side: 'BUY', orderType: 'LIMIT', qty: job.qty, price: job.price },
+  });
+
+if (job.mode === 'race') {
+  const results = await Promise.all(
+    Array.from({ length: job.orders }, async () => {
+      const { decision, reservation } = await order();
+      if (reservation) await ledger.commit(reservation);
+      return decision.allowed ? 'ALLOW' : decision.code;
+    }),
+  );
+  const counts: Record<string, number> = {};
+  for (const r of results) counts[r] = (counts[r] ?? 0) + 1;
+  process.stdout.write(`${JSON.stringify(counts)}\n`);
+} else {
+  for (let i = 0; i < job.orders; i++) {
+    const { reservation } = await order();
+    if (!reservation) throw new Error('hold mode expects every order to be allowed');
+    await ledger.commit(reservation);
+  }
+  const { reservation } = await order();
+  if (!reservation) throw new Error('the held order was not allowed');
+  process.stdout.write('held\n');
+  setInterval(() => {}, 60_000);
+}
