@@ -47,7 +47,7 @@ export async function acquireFileLock(path: string, options: FileLockOptions): P
       continue;
     }
     if (Date.now() > deadline) throw new LockTimeoutError(`timed out waiting for lock ${path}`);
-    await sleep(Math.min(5, 1 + attempt) * (0.5 + Math.random()));
+    await sleep(Math.min(10, 1 + attempt) * (0.5 + Math.random()));
   }
 }
 

@@ -17,8 +17,8 @@ import { ageState, dailyValue, emptyState, parseState, type LedgerState } from '
  *   when the broker accepts the order, released when it fails. In-flight reservations count
  *   toward the projection, so concurrent calls cannot overshoot; a reservation whose process
  *   died, or whose TTL passed, stops counting.
- * - Each operation takes the key's lock file (serializing processes) after an in-process queue
- *   (serializing this process), re-reads the state, and writes it back atomically and durably.
+ * - Operations on a key queue in this process and run in batches under the key's lock file
+ *   (serializing processes): re-read the state, apply, write it back atomically and durably.
  * Every failure is a LEDGER_ERROR; callers deny on it.
  */
 export interface LedgerOptions {
@@ -49,11 +49,19 @@ interface Transaction<R> {
   readonly dirty: boolean;
 }
 
+interface QueuedOperation {
+  readonly now: Date;
+  readonly mutate: (state: LedgerState) => Transaction<unknown>;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (err: unknown) => void;
+}
+
 export class LimitsLedger {
   private readonly stateDir: string;
   private readonly ttlMs: number;
   private readonly lockOptions: { timeoutMs: number; staleMs: number };
-  private readonly queues = new Map<string, Promise<unknown>>();
+  private readonly waiting = new Map<string, QueuedOperation[]>();
+  private readonly draining = new Set<string>();
   /** Commits whose write failed: applied first by the key's next successful write. */
   private readonly pendingCommits = new Map<string, Reservation[]>();
   private readonly settled = new WeakSet<Reservation>();
@@ -150,52 +158,78 @@ export class LimitsLedger {
     return reservation.value > 0;
   }
 
+  /**
+   * Queues an operation on a key. Operations queued while the key is busy run together as one
+   * batch: one lock, one read, each operation applied in order (a throwing one is rolled back
+   * alone), one durable write. Each still sees exactly the state its predecessors left.
+   */
   private transact<R>(keyId: string, now: Date, mutate: (state: LedgerState) => Transaction<R>): Promise<R> {
-    return this.serialize(keyId, async () => {
-      let lock;
-      try {
-        mkdirSync(join(this.stateDir, 'ledger'), { recursive: true, mode: 0o700 });
-        lock = await acquireFileLock(this.path(keyId, 'lock'), this.lockOptions);
-      } catch (err) {
-        throw ledgerError(err);
-      }
-      try {
-        const state = this.read(keyId, now);
-        ageState(state, now);
-        const pending = this.pendingCommits.get(keyId) ?? [];
-        for (const r of pending) applyCommit(state, r);
-        const { result, dirty } = mutate(state);
-        if (dirty || pending.length > 0) {
-          if (!lock.stillHeld()) throw new Error('lost the ledger lock');
-          writeFileAtomic(this.path(keyId, 'json'), JSON.stringify(state));
-          this.pendingCommits.delete(keyId);
-        }
-        return result;
-      } catch (err) {
-        throw ledgerError(err);
-      } finally {
-        try {
-          lock.release();
-        } catch (err) {
-          log.error('ledger lock release failed', { key_id: keyId, error: (err as Error).message });
-        }
-      }
+    return new Promise<R>((resolve, reject) => {
+      const queue = this.waiting.get(keyId) ?? [];
+      queue.push({ now, mutate, resolve: resolve as (value: unknown) => void, reject });
+      this.waiting.set(keyId, queue);
+      if (!this.draining.has(keyId)) void this.drain(keyId);
     });
   }
 
-  /** Runs operations on one key one at a time within this process. */
-  private serialize<R>(keyId: string, operation: () => Promise<R>): Promise<R> {
-    const previous = this.queues.get(keyId) ?? Promise.resolve();
-    const run = previous.then(operation, operation);
-    const tail = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.queues.set(keyId, tail);
-    void tail.then(() => {
-      if (this.queues.get(keyId) === tail) this.queues.delete(keyId);
-    });
-    return run;
+  private async drain(keyId: string): Promise<void> {
+    this.draining.add(keyId);
+    try {
+      for (let batch = this.waiting.get(keyId); batch; batch = this.waiting.get(keyId)) {
+        this.waiting.delete(keyId);
+        await this.runBatch(keyId, batch);
+      }
+    } finally {
+      this.draining.delete(keyId);
+    }
+  }
+
+  private async runBatch(keyId: string, batch: readonly QueuedOperation[]): Promise<void> {
+    let lock;
+    try {
+      mkdirSync(join(this.stateDir, 'ledger'), { recursive: true, mode: 0o700 });
+      lock = await acquireFileLock(this.path(keyId, 'lock'), this.lockOptions);
+    } catch (err) {
+      for (const op of batch) op.reject(ledgerError(err));
+      return;
+    }
+    try {
+      let state = this.read(keyId, batch[0]!.now);
+      ageState(state, batch[0]!.now);
+      const pending = this.pendingCommits.get(keyId) ?? [];
+      for (const r of pending) applyCommit(state, r);
+      let dirty = pending.length > 0;
+      const outcomes = batch.map((op) => {
+        ageState(state, op.now);
+        const before = structuredClone(state);
+        try {
+          const t = op.mutate(state);
+          dirty ||= t.dirty;
+          return { ok: true as const, value: t.result };
+        } catch (err) {
+          state = before;
+          return { ok: false as const, error: ledgerError(err) };
+        }
+      });
+      if (dirty) {
+        if (!lock.stillHeld()) throw new Error('lost the ledger lock');
+        writeFileAtomic(this.path(keyId, 'json'), JSON.stringify(state));
+        this.pendingCommits.delete(keyId);
+      }
+      batch.forEach((op, i) => {
+        const outcome = outcomes[i]!;
+        if (outcome.ok) op.resolve(outcome.value);
+        else op.reject(outcome.error);
+      });
+    } catch (err) {
+      for (const op of batch) op.reject(ledgerError(err));
+    } finally {
+      try {
+        lock.release();
+      } catch (err) {
+        log.error('ledger lock release failed', { key_id: keyId, error: (err as Error).message });
+      }
+    }
   }
 
   private read(keyId: string, now: Date): LedgerState {

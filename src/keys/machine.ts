@@ -14,7 +14,7 @@ import { keyNotBound, machineIdUnavailable } from './errors.js';
  * always write the prefixed lowercase form. Mixing in key_id keeps one key's fingerprint from
  * identifying the machine for another key; the raw machine id is never printed or stored.
  */
-export const FINGERPRINT_PREFIX = 'fp_';
+const FINGERPRINT_PREFIX = 'fp_';
 const FINGERPRINT_INPUT = /^(?:fp_)?([0-9a-fA-F]{64})$/;
 
 /**

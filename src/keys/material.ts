@@ -4,7 +4,7 @@ import { createHash, randomBytes } from 'node:crypto';
  * Plaintext API keys: `fc_` + 64 hex chars (32 random bytes). Only their SHA-256 is ever stored;
  * 256 bits of entropy make an unsalted fast hash safe here (no dictionary to attack).
  */
-export const PLAINTEXT_KEY_PREFIX = 'fc_';
+const PLAINTEXT_KEY_PREFIX = 'fc_';
 export const PLAINTEXT_KEY_PATTERN = /^fc_[0-9a-f]{64}$/;
 
 export function generatePlaintextKey(): string {

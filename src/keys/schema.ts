@@ -232,14 +232,14 @@ export function serializeKeysDocument(records: readonly KeyRecord[]): string {
   return JSON.stringify({ version: 1, keys: records }, null, 2) + '\n';
 }
 
-export function formatIssuePath(path: readonly PropertyKey[]): string {
+function formatIssuePath(path: readonly PropertyKey[]): string {
   return path
     .map((segment, i) => (typeof segment === 'number' ? `[${segment}]` : `${i === 0 ? '' : '.'}${String(segment)}`))
     .join('');
 }
 
 /** "path: message" for each issue, the first few only: one screen, not a wall of errors. */
-export function describeIssues(issues: readonly RecordIssue[]): string {
+function describeIssues(issues: readonly RecordIssue[]): string {
   const shown = issues.slice(0, 3).map((issue) => (issue.path.length > 0 ? `${formatIssuePath(issue.path)}: ${issue.message}` : issue.message));
   const more = issues.length > shown.length ? `; and ${issues.length - shown.length} more` : '';
   return shown.join('; ') + more;

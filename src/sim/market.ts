@@ -66,11 +66,6 @@ export class SimMarket implements MarketEngine {
     return findListing(sec) !== undefined;
   }
 
-  /** The listing, or SimError `Unknown stock HK.99999`. */
-  listingOf(sec: Security): Listing {
-    return requireListing(sec);
-  }
-
   lotSize(sec: Security): number {
     return requireListing(sec).lotSize;
   }
@@ -267,7 +262,8 @@ export class SimMarket implements MarketEngine {
   private getPlateSet(c2s: Message): Message {
     const market = requiredNumber(c2s, 'market');
     const setType = requiredNumber(c2s, 'plateSetType');
-    if (!Object.values(PLATE_SET).includes(setType as 0)) throw new SimError(`Unsupported plateSetType ${setType}`);
+    const setTypes: readonly number[] = Object.values(PLATE_SET);
+    if (!setTypes.includes(setType)) throw new SimError(`Unsupported plateSetType ${setType}`);
     if (!Object.values(MARKETS).some((m) => m.qot === market)) throw new SimError(`Unsupported market ${market}`);
     return { plateInfoList: platesOf(market, setType).map((p) => ({ plate: p.security, name: p.name })) };
   }

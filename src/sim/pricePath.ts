@@ -22,12 +22,24 @@ const MIN_TICKS = 4;
 const EXTRA_TICKS: Record<Listing['market'], number> = { US: 10, HK: 8, SH: 5, SZ: 5 };
 const SALT = { anchor: 0x1b873593, block: 0x27d4eb2f, day: 0x165667b1, tick: 0x3c6ef372, time: 0x5bd1e995 } as const;
 const MINUTE_CACHE = 64;
+const DAY_CACHE = 50_000;
+const SHARED_PATHS = 64;
+
 const MAX_TICKS = MIN_TICKS + Math.max(...Object.values(EXTRA_TICKS));
 const scratchPrices = new Float64Array(MAX_TICKS);
 const scratchLots = new Float64Array(MAX_TICKS);
 const scratchWeights = new Float64Array(MAX_TICKS);
 const scratchRng = new Rng(0);
-const DAY_CACHE = 50_000;
+
+/** A Map used as an LRU cache: Maps iterate in insertion order, so a hit is moved to the end. */
+function cached<K, V>(map: Map<K, V>, key: K, capacity: number, make: () => V): V {
+  let value = map.get(key);
+  if (value === undefined) value = make();
+  else map.delete(key);
+  map.set(key, value);
+  if (map.size > capacity) map.delete(map.keys().next().value!);
+  return value;
+}
 
 export interface DaySeries {
   readonly day: number;
@@ -66,7 +78,6 @@ export interface TickPoint {
 
 export const roundMoney = (value: number): number => Math.round(value * 1000) / 1000;
 
-const SHARED_PATHS = 64;
 const shared = new Map<string, PricePath>();
 
 export class PricePath {
@@ -90,13 +101,7 @@ export class PricePath {
    * so sharing only shares the caches. The few most recent are kept.
    */
   static of(seed: number, listing: Listing): PricePath {
-    const key = `${seed}|${listing.symbol}`;
-    let path = shared.get(key);
-    if (path) shared.delete(key);
-    else path = new PricePath(seed, listing);
-    shared.set(key, path);
-    if (shared.size > SHARED_PATHS) shared.delete(shared.keys().next().value!);
-    return path;
+    return cached(shared, `${seed}|${listing.symbol}`, SHARED_PATHS, () => new PricePath(seed, listing));
   }
 
   /** Close of a trading day (by trading index), on the tick grid. */
@@ -111,27 +116,15 @@ export class PricePath {
 
   /** Minute-by-minute series of a trading day (cached; recent days are reused heavily). */
   dayMinutes(day: number): DaySeries {
-    const hit = this.series.get(day);
-    if (hit) {
-      this.series.delete(day);
-      this.series.set(day, hit);
-      return hit;
-    }
-    const made = this.buildDay(day);
-    this.series.set(day, made);
-    if (this.series.size > MINUTE_CACHE) this.series.delete(this.series.keys().next().value!);
-    return made;
+    return cached(this.series, day, MINUTE_CACHE, () => this.buildDay(day));
   }
 
+  /** The whole day's bar (of a complete day: today's bar in progress comes from progress.ts). */
   dayBar(day: number): DayBar {
-    let bar = this.dayBars.get(day);
-    if (!bar) {
+    return cached(this.dayBars, day, DAY_CACHE, () => {
       const s = this.dayMinutes(day);
-      bar = { day, lastClose: s.lastClose, ...aggregateMinutes(s, 0, s.minuteClose.length)! };
-      if (this.dayBars.size >= DAY_CACHE) this.dayBars.clear();
-      this.dayBars.set(day, bar);
-    }
-    return bar;
+      return { day, lastClose: s.lastClose, ...aggregateMinutes(s, 0, s.minuteClose.length)! };
+    });
   }
 
   /** The ticks of one minute of a day, in time order. */

@@ -137,8 +137,10 @@ test('200 concurrent orders racing one daily limit never commit more than the li
 test('four processes racing one daily limit across a shared state directory never overshoot', async (t) => {
   const stateDir = tempDir(t);
   const key = makeKey({ limits: { max_daily_value: 37_000 } });
-  const jobs = Array.from({ length: 4 }, () => runWorker({ stateDir, key, orders: 50, qty: 10, price: 100, mode: 'race' }));
-  const summaries = (await Promise.all(jobs)).map((out) => JSON.parse(out) as Record<string, number>);
+  const workers = Array.from({ length: 4 }, () => startRaceWorker({ stateDir, key, orders: 50, qty: 10, price: 100, mode: 'race' }));
+  await Promise.all(workers.map((w) => w.ready));
+  for (const w of workers) w.go();
+  const summaries = (await Promise.all(workers.map((w) => w.done))).map((out) => JSON.parse(out) as Record<string, number>);
   const allowed = summaries.reduce((sum, s) => sum + (s.ALLOW ?? 0), 0);
   const denied = summaries.reduce((sum, s) => sum + (s.LIMIT_EXCEEDED ?? 0), 0);
   assert.deepEqual([allowed, denied], [37, 163], JSON.stringify(summaries));
@@ -172,14 +174,21 @@ test('totals survive a restart and a kill -9 mid-day; the dead process\'s reserv
   assert.equal(next.decision.context.projectedDailyValue, 1_000_000);
 });
 
-function runWorker(job: object): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [WORKER, JSON.stringify(job)], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-    child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`worker exited with ${code}`))));
+/** A race worker: `ready` once it has loaded, `go()` releases it, `done` is its summary line. */
+function startRaceWorker(job: object) {
+  const child = spawn(process.execPath, [WORKER, JSON.stringify(job)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  let markReady: () => void;
+  const ready = new Promise<void>((resolve) => (markReady = resolve));
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    out += chunk;
+    if (out.startsWith('ready\n')) markReady();
   });
+  const done = new Promise<string>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve(out.slice('ready\n'.length).trim()) : reject(new Error(`worker exited with ${code}`))));
+  });
+  return { ready, done, go: () => child.stdin.end('go\n') };
 }
 
 /** The pid of a process that has exited and been reaped. */

@@ -2,7 +2,8 @@
  * A child process for the cross-process ledger tests: the same key, the same state directory,
  * real Authorizer + LimitsLedger. Not a test file itself.
  *   argv[2] = JSON { stateDir, key, orders, qty, price, mode: "race" | "hold" }
- *   race: places `orders` orders concurrently, commits the allowed ones, prints a summary line.
+ *   race: prints "ready", waits for a line on stdin (so all workers start together), places
+ *         `orders` orders concurrently, commits the allowed ones, prints a summary line.
  *   hold: commits `orders` orders one by one, then reserves one more, prints "held" and waits
  *         to be killed with the reservation in flight.
  */
@@ -39,6 +40,9 @@ const order = () =>
   });
 
 if (job.mode === 'race') {
+  process.stdout.write('ready\n');
+  await new Promise((resolve) => process.stdin.once('data', resolve));
+  process.stdin.destroy();
   const results = await Promise.all(
     Array.from({ length: job.orders }, async () => {
       const { decision, reservation } = await order();

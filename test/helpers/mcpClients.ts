@@ -152,7 +152,7 @@ export function textOf(result: ToolCallResult): string {
 }
 
 /** Polls until `check` returns a value other than undefined/false; fails after `timeoutMs`. */
-export async function waitFor<T>(what: string, check: () => T | undefined | false, timeoutMs = 10_000): Promise<T> {
+export async function waitFor<T>(what: string, check: () => T | undefined | false, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = check();

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ProtoId } from '../../src/gateway/protoIds.js';
-import { dayOfDate, tradingIndex } from '../../src/sim/calendar.js';
+import { dayOfDate, isTradingDay, tradingIndex } from '../../src/sim/calendar.js';
 import { LISTINGS, listingBySymbol } from '../../src/sim/catalog.js';
 import { PricePath } from '../../src/sim/pricePath.js';
 import { isOnTick, snapPrice, stepPrice, tickDown, tickUp } from '../../src/sim/tickSize.js';
@@ -79,7 +79,7 @@ describe('simulated prices', () => {
     const day = dayOfDate('2024-05-15');
     const alone = new PricePath(3, listing).dayBar(day);
     const walked = new PricePath(3, listing);
-    for (let d = day - 400; d < day; d++) if (tradingIndex(d + 1) !== tradingIndex(d)) walked.dayBar(d);
+    for (let d = day - 400; d < day; d++) if (isTradingDay(d)) walked.dayBar(d);
     assert.deepEqual(walked.dayBar(day), alone);
   });
 
