@@ -97,20 +97,23 @@ function parseHostPort(text: string): { host: string; port: number } {
 
 async function promptTwice(): Promise<string> {
   if (!process.stdin.isTTY) throw tradePasswordInput('stdin is not a terminal; use --from-stdin');
-  const first = await promptHidden('Trade password: ');
-  const second = await promptHidden('Repeat trade password: ');
+  const [first, second] = await promptHidden(['Trade password: ', 'Repeat trade password: ']);
   if (first !== second) throw tradePasswordInput('the two entries differ');
-  return first;
+  return first!;
 }
 
-/** Reads one line from the terminal in raw mode, echoing nothing. The prompt goes to stderr. */
-function promptHidden(prompt: string): Promise<string> {
+/**
+ * One line per prompt from the terminal, in raw mode so nothing is echoed. Raw mode stays on
+ * across prompts: switching it off in between would echo keys typed ahead. Prompts go to stderr.
+ */
+function promptHidden(prompts: readonly string[]): Promise<string[]> {
   const input = process.stdin;
-  process.stderr.write(prompt);
   input.setRawMode(true);
   input.setEncoding('utf8');
   input.resume();
+  process.stderr.write(prompts[0]!);
   return new Promise((resolve, reject) => {
+    const answers: string[] = [];
     let value = '';
     const finish = (outcome: () => void) => {
       input.off('data', onData);
@@ -121,9 +124,15 @@ function promptHidden(prompt: string): Promise<string> {
     };
     const onData = (chunk: string) => {
       for (const char of chunk) {
-        if (char === '\r' || char === '\n') return finish(() => resolve(value));
         if (char === '\u0003' || char === '\u0004') return finish(() => reject(tradePasswordInput('cancelled')));
-        value = char === '\u007f' || char === '\b' ? value.slice(0, -1) : value + char;
+        if (char !== '\r' && char !== '\n') {
+          value = char === '\u007f' || char === '\b' ? value.slice(0, -1) : value + char;
+          continue;
+        }
+        answers.push(value);
+        value = '';
+        if (answers.length === prompts.length) return finish(() => resolve(answers));
+        process.stderr.write(`\n${prompts[answers.length]!}`);
       }
     };
     input.on('data', onData);
