@@ -72,6 +72,7 @@ export class OpenFile {
 
   private startSync(): void {
     const covered = this.waiting!;
+    this.waiting = undefined;
     this.syncing = true;
     this.fdatasync(this.fd, (err) => {
       this.syncing = false;

@@ -3,10 +3,12 @@
  * real Authorizer + LimitsLedger. Not a test file itself.
  *   argv[2] = JSON { stateDir, key, orders, qty, price, mode: "race" | "hold" }
  *   race: prints "ready", waits for a line on stdin (so all workers start together), places
- *         `orders` orders concurrently, commits the allowed ones, prints a summary line.
+ *         `orders` overlapping orders (each after a random 0-50 ms delay, so batches of the
+ *         processes interleave), commits the allowed ones, prints a summary line.
  *   hold: commits `orders` orders one by one, then reserves one more, prints "held" and waits
  *         to be killed with the reservation in flight.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Authorizer } from '../../src/authz/authorizer.js';
 import { AuthzEngine } from '../../src/authz/engine.js';
 import { LimitsLedger } from '../../src/authz/ledger.js';
@@ -45,6 +47,7 @@ if (job.mode === 'race') {
   process.stdin.destroy();
   const results = await Promise.all(
     Array.from({ length: job.orders }, async () => {
+      await sleep(Math.random() * 50);
       const { decision, reservation } = await order();
       if (reservation) await ledger.commit(reservation);
       return decision.allowed ? 'ALLOW' : decision.code;

@@ -13,8 +13,9 @@ import {
 import { action, type Output } from '../output.js';
 
 /**
- * Trade password management. The password is read without echo (or from stdin for automation),
- * goes straight to the OS keychain and is never printed, logged or put in an error.
+ * The trade password (set-trade-pwd, clear-trade-pwd) and the operator's unlock-trade. The password
+ * is read without echo (or from stdin for automation), goes straight to the OS keychain, and only
+ * its MD5 ever goes to OpenD; it is never printed, logged or put in an error.
  */
 export function registerTradePasswordCommands(program: Command): void {
   program
