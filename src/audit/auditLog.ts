@@ -51,10 +51,12 @@ const DEFAULT_LOCK_TIMEOUT_MS = 5_000;
  * A failed sync cannot be undone that way: the lock is gone and later records, ours or another
  * process's, may already chain onto the unconfirmed lines, so they stay. Every record still
  * waiting on that descriptor is denied, the descriptor is dropped and the next append re-reads the
- * tail, so the chain stays verifiable whatever reached the disk. If the lines are there, the chain
- * runs through them, and each one records a call whose result was withheld: a record proves the
- * call was decided, not that its result reached the client. If they were lost, the next record
- * chains onto the last one that did reach the disk, or a damaged tail stops appends as above.
+ * tail, so the chain goes on from whatever the file really holds. If the lines are there, the
+ * chain runs through them, and each one records a call whose result was withheld: a record proves
+ * the call was decided, not that its result reached the client. If they were lost, the file ends
+ * at the last record that reached the disk and the next one chains onto it, or a damaged tail
+ * stops appends as above; should records chained onto the lost ones have survived, verify reports
+ * the gap rather than hiding it.
  *
  * close() stops new appends at once and resolves when the syncs owed to earlier ones have settled
  * and the descriptor is closed; it never rejects, as each append reports its own failure.

@@ -76,7 +76,7 @@ export class OpenFile {
     this.syncing = true;
     this.fdatasync(this.fd, (err) => {
       this.syncing = false;
-      if (err === null) {
+      if (!err) {
         covered.finish(null);
         if (this.waiting !== undefined) this.startSync();
         else if (this.retired) this.closeDescriptor();
@@ -89,7 +89,6 @@ export class OpenFile {
       this.waiting = undefined;
       covered.finish(err);
       later?.finish(err);
-      this.retired = true;
       this.closeDescriptor();
       this.onSyncFailure(this, err, covered.records + (later?.records ?? 0));
     });

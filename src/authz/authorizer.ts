@@ -50,7 +50,10 @@ export class Authorizer {
     this.fx = deps.fx ?? new FxConverter();
   }
 
-  /** Non-trade tools. Quote tools evaluate every symbol; the first denied symbol decides. */
+  /**
+   * Non-trade tools. Quote tools evaluate every symbol: the first denied symbol (in argument
+   * order) decides the call; when all are allowed, the first symbol's decision stands for it.
+   */
   authorizeCall(input: CallInput): Decision {
     const { engine } = this.deps;
     try {

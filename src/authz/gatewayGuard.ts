@@ -27,21 +27,25 @@ export function gatewayOperationFor(action: TradeAction | 'futu_unlock_trade'): 
 export interface GatewayGuardOptions {
   /** Waits up to this long (the minimum gaps) instead of failing; longer waits fail. */
   readonly maxWaitMs?: number;
+  /** Epoch ms; tests drive it by hand. */
+  readonly clock?: () => number;
 }
 
 export class GatewayGuard {
   private readonly windows = new Map<string, SlidingWindow>();
   private readonly maxWaitMs: number;
+  private readonly clock: () => number;
 
   constructor(options: GatewayGuardOptions = {}) {
     this.maxWaitMs = options.maxWaitMs ?? 100;
+    this.clock = options.clock ?? Date.now;
   }
 
   /** Takes one slot for `operation` on `account` (ignored for unlock), waiting briefly if needed. */
   async acquire(operation: GatewayOperation, account = ''): Promise<void> {
     const window = this.window(operation, account);
     for (;;) {
-      const wait = window.tryTake(Date.now());
+      const wait = window.tryTake(this.clock());
       if (wait === 0) return;
       if (wait > this.maxWaitMs) {
         const limits = OPEND_LIMITS[operation];

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { setLogLevel } from '../shared/log.js';
+import { registerAuditCommands } from './commands/audit.js';
 import { registerKeysCommands } from './commands/keys.js';
 import { registerTradePasswordCommands } from './commands/tradePassword.js';
 import { outputOption, runProgram } from './output.js';
@@ -9,7 +10,7 @@ import { defaultKeysFile } from './paths.js';
 /** futucli: the operator's tool for keys, machine binding and the trade password. */
 const program = new Command()
   .name('futucli')
-  .description('futu-mcp operator CLI: API keys, machine binding, trade password')
+  .description('futu-mcp operator CLI: API keys, machine binding, trade password, policies, audit log')
   .option('--keys-file <path>', 'keys.json location', defaultKeysFile())
   .addOption(outputOption());
 
@@ -18,5 +19,6 @@ if (!process.env.FUTU_LOG_LEVEL) setLogLevel('warn');
 
 registerKeysCommands(program);
 registerTradePasswordCommands(program);
+registerAuditCommands(program);
 
 await runProgram(program);

@@ -7,20 +7,10 @@ import { AuditLog } from '../../src/audit/index.js';
 import { fileLines, readCall, rejectedOrder, tempDir, writeLines } from './fixtures.js';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
-const moduleUrl = (relative: string): string => JSON.stringify(new URL(`../../src/${relative}`, import.meta.url).href);
-
-/** futucli's wiring (global -o, runProgram) around the audit commands only. */
-const futucliSource = `
-import { Command } from 'commander';
-import { outputOption, runProgram } from ${moduleUrl('cli/output.js')};
-import { registerAuditCommands } from ${moduleUrl('cli/commands/audit.js')};
-const program = new Command().name('futucli').addOption(outputOption());
-registerAuditCommands(program);
-await runProgram(program, [process.execPath, 'futucli', ...process.argv.slice(1)]);
-`;
+const futucliBin = fileURLToPath(new URL('../../src/cli/futucli.js', import.meta.url));
 
 function futucli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const run = spawnSync(process.execPath, ['--input-type=module', '-e', futucliSource, '--', ...args], { cwd: repoRoot, encoding: 'utf8' });
+  const run = spawnSync(process.execPath, [futucliBin, ...args], { cwd: repoRoot, encoding: 'utf8' });
   return { status: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 

@@ -55,7 +55,8 @@ test('runTrade: a denial throws the decision as an AuthzError and never calls se
 });
 
 test('runTrade: OpenD protection refuses before sending and releases the reservation', async (t) => {
-  const { authz, ledger } = setup(t, new GatewayGuard({ maxWaitMs: 0 }));
+  const frozen = Date.now();
+  const { authz, ledger } = setup(t, new GatewayGuard({ maxWaitMs: 0, clock: () => frozen }));
   const k = makeKey();
   await authz.runTrade(order(k, 1), async () => 'first');
   let sent = false;

@@ -33,7 +33,7 @@ export function makeKey(fields: Partial<Omit<KeyRecord, 'limits'>> & { limits?: 
   keyCount += 1;
   return {
     id: `test-key-${process.pid}-${keyCount}`,
-    hash: '0'.repeat(64),
+    hash: keyCount.toString(16).padStart(64, '0'),
     scopes: ['qot:read', 'acc:read', 'trade:simulate'],
     allowed_machines: null,
     created_at: null,

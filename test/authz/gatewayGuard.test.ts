@@ -3,38 +3,56 @@ import assert from 'node:assert/strict';
 import { AuthzError } from '../../src/authz/errors.js';
 import { GatewayGuard, gatewayOperationFor, OPEND_LIMITS } from '../../src/authz/gatewayGuard.js';
 
-function isRateLimited(err: unknown): boolean {
-  if (!(err instanceof AuthzError) || err.code !== 'GATEWAY_RATE_LIMITED') return false;
-  const retry = err.details.retry_after_seconds;
-  return typeof retry === 'number' && retry >= 1 && retry <= 30;
+/** A guard on a hand-driven clock that never sleeps: any wait is an error carrying its length. */
+function frozenGuard() {
+  let now = 1_000_000;
+  const guard = new GatewayGuard({ maxWaitMs: 0, clock: () => now });
+  return { guard, advance: (ms: number) => (now += ms) };
 }
 
-test('PlaceOrder: 15 per 30 s per account (min gaps waited out), the 16th gets retry_after_seconds', async () => {
-  const guard = new GatewayGuard();
-  for (let i = 0; i < OPEND_LIMITS.place.limit; i++) await guard.acquire('place', '1001');
-  await assert.rejects(guard.acquire('place', '1001'), isRateLimited);
-  // Another account has its own budget.
+function retryAfter(expected: number) {
+  return (err: unknown) =>
+    err instanceof AuthzError && err.code === 'GATEWAY_RATE_LIMITED' && err.details.retry_after_seconds === expected;
+}
+
+test('PlaceOrder: 15 per 30 s per account and 20 ms apart; the 16th is told when to retry', async () => {
+  const { guard, advance } = frozenGuard();
+  await guard.acquire('place', '1001');
+  await assert.rejects(guard.acquire('place', '1001'), retryAfter(1)); // 20 ms gap
+  for (let i = 1; i < OPEND_LIMITS.place.limit; i++) {
+    advance(20);
+    await guard.acquire('place', '1001');
+  }
+  advance(1_000);
+  // The first slot frees 30 s after the first order: 30,000 - 1,280 ms from now.
+  await assert.rejects(guard.acquire('place', '1001'), retryAfter(29));
   await guard.acquire('place', '2002');
+  advance(28_720);
+  await guard.acquire('place', '1001');
 });
 
-test('ModifyOrder: modify and cancel share 20 per 30 s per account', async () => {
-  const guard = new GatewayGuard();
-  assert.equal(gatewayOperationFor('futu_cancel_order'), gatewayOperationFor('futu_modify_order'));
-  for (let i = 0; i < 10; i++) await guard.acquire(gatewayOperationFor('futu_modify_order'), '1001');
-  for (let i = 0; i < 10; i++) await guard.acquire(gatewayOperationFor('futu_cancel_order'), '1001');
-  await assert.rejects(guard.acquire('modify', '1001'), isRateLimited);
-  // Orders are a separate budget.
+test('ModifyOrder: modify and cancel share 20 per 30 s per account, 40 ms apart; orders are separate', async () => {
+  const { guard, advance } = frozenGuard();
+  assert.equal(gatewayOperationFor('futu_cancel_order'), 'modify');
+  assert.equal(gatewayOperationFor('futu_modify_order'), 'modify');
+  for (let i = 0; i < OPEND_LIMITS.modify.limit; i++) {
+    await guard.acquire(gatewayOperationFor(i % 2 ? 'futu_cancel_order' : 'futu_modify_order'), '1001');
+    advance(40);
+  }
+  await assert.rejects(guard.acquire('modify', '1001'), retryAfter(30));
   await guard.acquire('place', '1001');
 });
 
 test('UnlockTrade: 10 per 30 s for the whole OpenD user, whatever the account', async () => {
-  const guard = new GatewayGuard();
-  for (let i = 0; i < 10; i++) await guard.acquire('unlock', String(i));
-  await assert.rejects(guard.acquire('unlock', 'other'), isRateLimited);
+  const { guard, advance } = frozenGuard();
+  for (let i = 0; i < OPEND_LIMITS.unlock.limit; i++) {
+    await guard.acquire('unlock', String(i));
+    advance(1);
+  }
+  await assert.rejects(guard.acquire('unlock', 'other'), retryAfter(30));
 });
 
-test('a wait longer than maxWaitMs (e.g. the min gap when it is set to 0) fails instead of sleeping', async () => {
-  const guard = new GatewayGuard({ maxWaitMs: 0 });
-  await guard.acquire('place', '1001');
-  await assert.rejects(guard.acquire('place', '1001'), (err: unknown) => err instanceof AuthzError && err.code === 'GATEWAY_RATE_LIMITED');
+test('with the default wait budget, the minimum gap is waited out instead of failing', async () => {
+  const guard = new GatewayGuard();
+  for (let i = 0; i < 5; i++) await guard.acquire('modify', '1001');
 });
