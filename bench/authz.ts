@@ -54,12 +54,14 @@ interface Sample {
   now: Date;
 }
 
-/** A deterministic varied mix (LCG), generated before timing. */
+/** A deterministic varied mix (mulberry32), generated before timing. */
 function samples(count: number): Sample[] {
   let seed = 42;
   const next = (n: number) => {
-    seed = (seed * 1103515245 + 12345) % 2 ** 31;
-    return seed % n;
+    seed = (seed + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(seed ^ (seed >>> 15), seed | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) % n;
   };
   return Array.from({ length: count }, () => ({
     key: KEYS[next(KEYS.length)]!,

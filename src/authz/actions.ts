@@ -44,9 +44,6 @@ export const ACTION_SPECS = {
 
 export type ActionName = keyof typeof ACTION_SPECS;
 export type TradeAction = 'futu_place_order' | 'futu_modify_order' | 'futu_cancel_order';
-export type ReadAction = {
-  [A in ActionName]: (typeof ACTION_SPECS)[A]['group'] extends 'qot:read' | 'acc:read' ? A : never;
-}[ActionName];
 
 export const ACTIONS = Object.keys(ACTION_SPECS) as ActionName[];
 

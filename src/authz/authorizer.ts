@@ -57,8 +57,13 @@ export class Authorizer {
   authorizeCall(input: CallInput): Decision {
     const { engine } = this.deps;
     try {
-      const decisions = buildRequests(input, input.action, input.target ?? {}).map((r) => engine.authorize(r));
-      return decisions.find((d) => !d.allowed) ?? decisions[0]!;
+      let first: Decision | undefined;
+      for (const request of buildRequests(input, input.action, input.target ?? {})) {
+        const decision = engine.authorize(request);
+        if (!decision.allowed) return decision;
+        first ??= decision;
+      }
+      return first!;
     } catch (err) {
       return denialFromError(input.action, err, engine.version);
     }

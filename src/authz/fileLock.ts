@@ -34,19 +34,14 @@ interface Observed {
   readonly mtimeMs: number;
 }
 
-export class LockTimeoutError extends Error {}
-
 export async function acquireFileLock(path: string, options: FileLockOptions): Promise<HeldLock> {
   const deadline = Date.now() + options.timeoutMs;
   for (let attempt = 0; ; attempt++) {
     const nonce = tryCreate(path);
     if (nonce) return heldLock(path, nonce);
     const observed = observe(path);
-    if (observed && isStale(observed, options.staleMs)) {
-      breakStale(path, observed, options.staleMs);
-      continue;
-    }
-    if (Date.now() > deadline) throw new LockTimeoutError(`timed out waiting for lock ${path}`);
+    if (observed && isStale(observed, options.staleMs) && breakStale(path, observed, options.staleMs)) continue;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for lock ${path}`);
     await sleep(Math.min(10, 1 + attempt) * (0.5 + Math.random()));
   }
 }
@@ -100,16 +95,18 @@ function isStale(o: Observed, staleMs: number): boolean {
   return o.holder !== null && !isProcessAlive(o.holder.pid);
 }
 
-function breakStale(path: string, stale: Observed, staleMs: number): void {
+/** Returns whether the stale lock was removed (false: someone else is breaking it, or did). */
+function breakStale(path: string, stale: Observed, staleMs: number): boolean {
   const breaker = `${path}.break`;
   const nonce = tryCreate(breaker);
   if (!nonce) {
     const other = observe(breaker);
-    if (other && isStale(other, staleMs)) removeIfSame(breaker, other);
-    return;
+    return other !== null && isStale(other, staleMs) && removeIfSame(breaker, other);
   }
   try {
-    if (removeIfSame(path, stale)) log.warn('broke a stale lock', { path, pid: stale.holder?.pid });
+    const removed = removeIfSame(path, stale);
+    if (removed) log.warn('broke a stale lock', { path, pid: stale.holder?.pid });
+    return removed;
   } finally {
     heldLock(breaker, nonce).release();
   }

@@ -104,8 +104,8 @@ export class LimitsLedger {
 
   /**
    * The broker accepted the order: its value moves from in flight to committed. Never throws:
-   * the order exists whatever the disk says, so a failed write is kept and retried by the
-   * key's next write (until then this process denies the key's trades via LEDGER_ERROR).
+   * the order exists whatever the disk says, so a failed write is kept in memory and applied
+   * by the key's next operation (which fails closed too while the disk keeps failing).
    */
   async commit(reservation: Reservation, now = new Date()): Promise<boolean> {
     if (!this.settle(reservation)) return true;
@@ -188,7 +188,7 @@ export class LimitsLedger {
     let lock;
     try {
       mkdirSync(join(this.stateDir, 'ledger'), { recursive: true, mode: 0o700 });
-      lock = await acquireFileLock(this.path(keyId, 'lock'), this.lockOptions);
+      lock = await acquireFileLock(ledgerFiles(this.stateDir, keyId).lock, this.lockOptions);
     } catch (err) {
       for (const op of batch) op.reject(ledgerError(err));
       return;
@@ -213,7 +213,7 @@ export class LimitsLedger {
       });
       if (dirty) {
         if (!lock.stillHeld()) throw new Error('lost the ledger lock');
-        writeFileAtomic(this.path(keyId, 'json'), JSON.stringify(state));
+        writeFileAtomic(ledgerFiles(this.stateDir, keyId).state, JSON.stringify(state));
         this.pendingCommits.delete(keyId);
       }
       batch.forEach((op, i) => {
@@ -235,17 +235,12 @@ export class LimitsLedger {
   private read(keyId: string, now: Date): LedgerState {
     let text: string;
     try {
-      text = readFileSync(this.path(keyId, 'json'), 'utf8');
+      text = readFileSync(ledgerFiles(this.stateDir, keyId).state, 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return emptyState(keyId, now);
       throw err;
     }
     return parseState(text, keyId);
-  }
-
-  private path(keyId: string, ext: 'json' | 'lock'): string {
-    const files = ledgerFiles(this.stateDir, keyId);
-    return ext === 'json' ? files.state : files.lock;
   }
 }
 

@@ -11,7 +11,7 @@ export interface Ratio {
 }
 
 /** HKD, USD and CNH all use cents. */
-export const MINOR_UNITS_PER_MAJOR = 100n;
+const MINOR_UNITS_PER_MAJOR = 100n;
 
 const DECIMAL = /^(\d+)(?:\.(\d+))?(?:e([+-]?\d+))?$/i;
 

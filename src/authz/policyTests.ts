@@ -32,7 +32,7 @@ export interface PolicyTestResult {
   readonly problems: readonly string[];
 }
 
-export const TEST_FILE_SUFFIX = '.tests.json';
+const TEST_FILE_SUFFIX = '.tests.json';
 
 export function readPolicyTests(testsDir: string): { cases: PolicyTestCase[]; problems: string[] } {
   const cases: PolicyTestCase[] = [];
@@ -112,7 +112,7 @@ function parseTestFile(testsDir: string, file: string): PolicyTestCase[] {
 }
 
 /** `Futu::ApiKey::"sim-bot"` → {type: "Futu::ApiKey", id: "sim-bot"}. */
-export function parseEntityUid(text: unknown, where: string): TypeAndId {
+function parseEntityUid(text: unknown, where: string): TypeAndId {
   const m = typeof text === 'string' ? /^([A-Za-z_][A-Za-z0-9_]*(?:::[A-Za-z_][A-Za-z0-9_]*)*)::("(?:[^"\\]|\\.)*")$/.exec(text) : null;
   if (!m) throw new Error(`${where}: "${String(text)}" is not an entity uid like Type::"id"`);
   return { type: m[1]!, id: JSON.parse(m[2]!) as string };

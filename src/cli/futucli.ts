@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { setLogLevel } from '../shared/log.js';
 import { registerAuditCommands } from './commands/audit.js';
 import { registerKeysCommands } from './commands/keys.js';
+import { registerPolicyCommands } from './commands/policy.js';
 import { registerTradePasswordCommands } from './commands/tradePassword.js';
 import { outputOption, runProgram } from './output.js';
 import { defaultKeysFile } from './paths.js';
@@ -19,6 +20,7 @@ if (!process.env.FUTU_LOG_LEVEL) setLogLevel('warn');
 
 registerKeysCommands(program);
 registerTradePasswordCommands(program);
+registerPolicyCommands(program);
 registerAuditCommands(program);
 
 await runProgram(program);

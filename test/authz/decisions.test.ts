@@ -27,7 +27,7 @@ test('a trade:simulate key with env "real" is denied "missing scope trade:real" 
   const { authz } = authorizer(t);
   const { decision, reservation } = await authz.authorizeTrade(placeOrder(simBot(), { env: 'real' }));
   assert.equal(decision.message, 'missing scope trade:real');
-  assert.deepEqual(decision.determiningPolicies.map((p) => p.id), ['forbid-real-without-scope']);
+  assert.deepEqual(decision.determiningPolicies.map((p) => p.id), ['real-env-without-scope']);
   assert.equal(reservation, null);
 });
 
@@ -92,10 +92,10 @@ test('several forbids: the message follows market → symbol → side → hours 
   assert.equal(decision.message, 'limit check failed: market SZ not allowed');
   assert.deepEqual(
     decision.determiningPolicies.map((p) => p.id),
-    ['forbid-market-not-allowed', 'forbid-side-not-allowed', 'forbid-outside-hours', 'forbid-order-value', 'forbid-rate', 'forbid-daily-value'],
+    ['market-not-allowed', 'side-not-allowed', 'outside-hours', 'order-value-limit', 'rate-limit', 'daily-limit'],
   );
   // CNH 100,000 in an HKD-limited key: 100,000 x 1.0956 x 1.02 (FX margin).
-  assert.equal(decision.determiningPolicies.find((p) => p.id === 'forbid-daily-value')!.message, 'limit check failed: daily value HKD 111,751.20 would exceed daily limit HKD 1.00');
+  assert.equal(decision.determiningPolicies.find((p) => p.id === 'daily-limit')!.message, 'limit check failed: daily value HKD 111,751.20 would exceed daily limit HKD 1.00');
 });
 
 test('multi-symbol reads authorize every symbol; one disallowed symbol denies the call', (t) => {
@@ -130,4 +130,13 @@ test('MARKET orders are valued at the reference price; without one they are deni
   const withPrices = authorizer(t, { prices: fixedPrices({ ask: 480, last: 470 }) }).authz;
   const valued = (await withPrices.authorizeTrade({ ...caller(simBot()), env: 'simulate', account: '1001', terms: market })).decision;
   assert.equal(valued.message, 'limit check failed: order value HKD 50,400.00 exceeds per-order limit HKD 50,000.00');
+});
+
+test('expiry boundary: usable until the last millisecond, "key expired" from expires_at on', (t) => {
+  const { authz } = authorizer(t);
+  const key = makeKey({ scopes: ['qot:read'], expires_at: '2026-05-04T02:00:00.000Z' });
+  const ping = (now: Date) => authz.authorizeCall({ ...caller(key, now), action: 'futu_ping' });
+  assert.equal(ping(new Date('2026-05-04T01:59:59.999Z')).allowed, true);
+  const expired = ping(new Date('2026-05-04T02:00:00.000Z'));
+  assert.deepEqual([expired.allowed, expired.code, expired.message], [false, 'POLICY_DENIED', 'key expired']);
 });

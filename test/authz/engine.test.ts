@@ -105,9 +105,9 @@ test('a request missing a context attribute fails validation and is denied, not 
 
 test('a duplicate @id across files is rejected at load', (t) => {
   const paths = copyPolicies(t);
-  writeFileSync(join(paths.policiesDir, 'extra.cedar'), EXTRA_FORBID('forbid-rate'));
+  writeFileSync(join(paths.policiesDir, 'extra.cedar'), EXTRA_FORBID('rate-limit'));
   const err = loadFails(paths);
-  assert.match(err.message, /duplicate @id "forbid-rate" in limits.cedar and extra.cedar|duplicate @id "forbid-rate" in extra.cedar and limits.cedar/);
+  assert.match(err.message, /duplicate @id "rate-limit" in limits.cedar and extra.cedar|duplicate @id "rate-limit" in extra.cedar and limits.cedar/);
 });
 
 test('validation warnings are rejected at load, as are errors', (t) => {
@@ -178,7 +178,7 @@ test('a broken reload keeps the running set; a good one switches (repeatedly, th
   assert.throws(() => engine.reload(), PolicyLoadError);
   assert.equal(engine.version, before);
   const denied = engine.authorize(tradeRequest(5_000_001));
-  assert.deepEqual(denied.determiningPolicies.map((p) => p.id), ['forbid-order-value']);
+  assert.deepEqual(denied.determiningPolicies.map((p) => p.id), ['order-value-limit']);
 
   for (let round = 0; round < 4; round++) {
     writeFileSync(limits, original + EXTRA_FORBID(`forbid-extra-${round}`, `context.orderValue == ${round + 77}`));

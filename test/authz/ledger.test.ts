@@ -130,7 +130,7 @@ test('200 concurrent orders racing one daily limit never commit more than the li
     }),
   );
   assert.equal(results.filter((d) => d.allowed).length, 37);
-  assert.ok(results.filter((d) => !d.allowed).every((d) => d.determiningPolicies[0]?.id === 'forbid-daily-value'));
+  assert.ok(results.filter((d) => !d.allowed).every((d) => d.determiningPolicies[0]?.id === 'daily-limit'));
   assert.equal(ledger.usage(key.id, new Date()).dailyValue, 3_700_000);
 });
 

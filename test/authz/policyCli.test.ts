@@ -26,10 +26,10 @@ test('policy validate lists the policies and the version; a broken set exits non
   assert.equal(report.policies.length, 16);
 
   const paths = copyPolicies(t);
-  appendFileSync(join(paths.policiesDir, 'limits.cedar'), '\n@id("forbid-rate") @code("LIMIT_EXCEEDED") @priority("1") @message("m") forbid (principal, action, resource);');
+  appendFileSync(join(paths.policiesDir, 'limits.cedar'), '\n@id("rate-limit") @code("LIMIT_EXCEEDED") @priority("1") @message("m") forbid (principal, action, resource);');
   const dup = futucli(['-o', 'json', 'policy', 'validate', ...dirArgs(paths)]);
   assert.equal(dup.status, 1);
-  assert.match(JSON.parse(dup.stdout).error.message, /duplicate @id "forbid-rate"/);
+  assert.match(JSON.parse(dup.stdout).error.message, /duplicate @id "rate-limit"/);
 });
 
 test('policy test runs the Cedar run-tests files and fails on a failing case', (t) => {
@@ -75,7 +75,7 @@ test('policy explain prints the decision, determining policies and evaluated con
   assert.equal(limit.status, 0, limit.stderr + limit.stdout);
   const { decision, principal } = JSON.parse(limit.stdout);
   assert.equal(decision.message, 'limit check failed: order value HKD 60,000.00 exceeds per-order limit HKD 50,000.00');
-  assert.deepEqual(decision.determiningPolicies.map((p: { id: string }) => p.id), ['forbid-order-value']);
+  assert.deepEqual(decision.determiningPolicies.map((p: { id: string }) => p.id), ['order-value-limit']);
   assert.deepEqual([decision.context.orderValue, decision.context.ordersLastMinute, decision.context.env], [6_000_000, 1, 'simulate']);
   assert.equal(principal.maxOrderValue, 5_000_000);
 
