@@ -179,7 +179,7 @@ export class AuditLog {
   private seal(event: AuditEvent): AuditRecord {
     const { value: clean, hits } = scrubSecrets(event, 'redact');
     if (hits.length > 0) log.warn('secret-looking values redacted from an audit record', { fields: hits });
-    const normalized = clean.event === 'tool_call' ? { ...clean, policies: [...clean.policies].sort() } : clean;
+    const normalized = clean.event === 'tool_call' || clean.event === 'tool_intent' ? { ...clean, policies: [...clean.policies].sort() } : clean;
     const unhashed = {
       ...normalized,
       iface: 'mcp' as const,

@@ -42,6 +42,17 @@ export type ToolCallEvent = ToolCallFields &
     | { readonly decision: 'deny'; readonly outcome: 'reject' }
   );
 
+/**
+ * Written after authorization and before a side-effecting call (order, modify, cancel, unlock)
+ * reaches OpenD, so a broker-side effect can never exist without a durable trace even if the
+ * process dies before the call's result record. Every call still ends with one `tool_call`.
+ */
+export type ToolIntentEvent = Omit<ToolCallFields, 'event' | 'reason' | 'code'> & {
+  readonly event: 'tool_intent';
+  readonly decision: 'allow';
+  readonly outcome: 'allow';
+};
+
 export interface SystemEvent {
   readonly event: 'startup' | 'reload' | 'shutdown';
   readonly outcome: 'success' | 'failure';
@@ -51,7 +62,7 @@ export interface SystemEvent {
   readonly policy_version: string | null;
 }
 
-export type AuditEvent = ToolCallEvent | SystemEvent;
+export type AuditEvent = ToolCallEvent | ToolIntentEvent | SystemEvent;
 export type AuditOutcome = AuditEvent['outcome'];
 
 export interface ChainFields {

@@ -41,7 +41,7 @@ export interface TradeAuthorization {
 }
 
 /** Errors after which the order certainly does not exist; anything else (a timeout) may have placed it. */
-const NOT_PLACED_CODES = new Set(['OPEND_ERROR', 'GATEWAY_NOT_CONNECTED', 'GATEWAY_RATE_LIMITED', 'INVALID_ARGUMENT', 'INVALID_SYMBOL']);
+const NOT_PLACED_CODES = new Set(['OPEND_ERROR', 'GATEWAY_NOT_CONNECTED', 'GATEWAY_RATE_LIMITED', 'INVALID_ARGUMENT', 'INVALID_SYMBOL', 'AUDIT_WRITE_FAILED']);
 
 export class Authorizer {
   private readonly fx: FxConverter;
@@ -98,12 +98,12 @@ export class Authorizer {
    * authorize → OpenD guard → send → commit; the reservation is released when the order
    * certainly was not placed, and committed otherwise (a timed-out order may exist).
    */
-  async runTrade<T>(input: TradeInput, send: () => Promise<T>): Promise<{ decision: Decision; result: T }> {
+  async runTrade<T>(input: TradeInput, send: (decision: Decision) => Promise<T>): Promise<{ decision: Decision; result: T }> {
     const { decision, reservation } = await this.authorizeTrade(input);
     if (!decision.allowed) throw decisionError(decision);
     try {
       await this.deps.guard?.acquire(gatewayOperationFor(input.terms.action), input.account);
-      const result = await send();
+      const result = await send(decision);
       if (reservation) await this.deps.ledger.commit(reservation);
       return { decision, result };
     } catch (err) {
@@ -115,11 +115,11 @@ export class Authorizer {
     }
   }
 
-  async runUnlock<T>(input: Caller, send: () => Promise<T>): Promise<{ decision: Decision; result: T }> {
+  async runUnlock<T>(input: Caller, send: (decision: Decision) => Promise<T>): Promise<{ decision: Decision; result: T }> {
     const decision = this.authorizeCall({ ...input, action: 'futu_unlock_trade' });
     if (!decision.allowed) throw decisionError(decision);
     await this.deps.guard?.acquire('unlock');
-    return { decision, result: await send() };
+    return { decision, result: await send(decision) };
   }
 
   private value(input: TradeInput): Promise<OrderValuation> {

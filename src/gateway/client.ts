@@ -67,6 +67,8 @@ export class OpenDClient extends EventEmitter<ClientEvents> {
   private waiters: Waiter[] = [];
   private conn: OpenDConnection | undefined;
   private loop: Promise<void> | undefined;
+  /** Why there is no link right now: told to callers in the error details. */
+  private downReason = 'not started';
 
   constructor(options: OpenDClientOptions = {}) {
     super();
@@ -97,7 +99,7 @@ export class OpenDClient extends EventEmitter<ClientEvents> {
    */
   connect(): Promise<LinkInfo> {
     if (this.conn?.isOpen) return Promise.resolve(this.conn.info);
-    if (this.lifetime.signal.aborted) return Promise.reject(notConnected({ reason: 'client closed' }));
+    if (this.lifetime.signal.aborted) return Promise.reject(notConnected({ reason: this.downReason }));
     const ready = new Promise<LinkInfo>((resolve, reject) => this.waiters.push({ resolve, reject }));
     this.start();
     return ready;
@@ -115,7 +117,7 @@ export class OpenDClient extends EventEmitter<ClientEvents> {
   /** Resolves with the S2C; OpenDError when retType != 0; GATEWAY_NOT_CONNECTED / GATEWAY_TIMEOUT. */
   request(protoId: number, c2s: Message, options?: RequestOptions): Promise<Message> {
     const conn = this.conn;
-    if (!conn) return Promise.reject(notConnected());
+    if (!conn) return Promise.reject(notConnected({ reason: this.downReason }));
     return conn.request(protoId, c2s, options?.timeoutMs ?? this.requestTimeoutMs, options?.withPacketId);
   }
 
@@ -126,8 +128,9 @@ export class OpenDClient extends EventEmitter<ClientEvents> {
 
   /** Closes the link and stops reconnecting; afterwards no timer or socket is left. */
   async close(): Promise<void> {
+    this.downReason = 'client closed';
     this.lifetime.abort();
-    this.settleWaiters(notConnected({ reason: 'client closed' }));
+    this.settleWaiters(notConnected({ reason: this.downReason }));
     await this.loop;
   }
 
@@ -141,8 +144,9 @@ export class OpenDClient extends EventEmitter<ClientEvents> {
         conn = await OpenDConnection.open({ ...this.connectionOptions, signal });
       } catch (err) {
         if (signal.aborted) break;
-        log.warn('cannot connect to OpenD', { host: this.connectionOptions.host, port: this.connectionOptions.port, reason: describeError(err) });
-        this.settleWaiters(isFutuError(err) ? err : notConnected({ reason: describeError(err) }));
+        this.downReason = reasonOf(err);
+        log.warn('cannot connect to OpenD', { host: this.connectionOptions.host, port: this.connectionOptions.port, reason: this.downReason });
+        this.settleWaiters(isFutuError(err) ? err : notConnected({ reason: this.downReason }));
         await this.pause(failures++);
         continue;
       }
@@ -160,6 +164,7 @@ export class OpenDClient extends EventEmitter<ClientEvents> {
       const reason = await conn.closed;
       this.conn = undefined;
       if (signal.aborted) break;
+      this.downReason = reason;
       log.warn('disconnected from OpenD', { reason });
       guardListeners('disconnected', () => this.emit('disconnected', { reason }));
       await this.pause(failures++);
@@ -200,6 +205,11 @@ export function guardListeners(event: string, emit: () => void): void {
   } catch (err) {
     log.error('gateway event listener failed', { event, error: describeError(err) });
   }
+}
+
+/** The most specific explanation of a failed attempt (a link closed mid-handshake carries its reason in details). */
+function reasonOf(err: unknown): string {
+  return isFutuError(err) && typeof err.details.reason === 'string' ? err.details.reason : describeError(err);
 }
 
 function positiveOption(value: number | undefined, fallback: number, name: string): number {

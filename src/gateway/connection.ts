@@ -85,6 +85,8 @@ export class OpenDConnection {
     // The socket keeps the process alive while open; the sweep alone must not.
     this.ticker.unref();
     options.signal?.addEventListener('abort', this.onAbort, { once: true });
+    // close() may have been called while the TCP connect was completing.
+    if (options.signal?.aborted) this.onAbort();
   }
 
   /** Connects and completes InitConnect; rejects (and leaves nothing open) if either fails. */
@@ -126,7 +128,7 @@ export class OpenDConnection {
    * link's connID and this very packet's header serial, as trade writes require.
    */
   request(protoId: number, c2s: Message, timeoutMs: number, withPacketId = false): Promise<Message> {
-    if (!this.isOpen) return Promise.reject(notConnected());
+    if (!this.isOpen) return Promise.reject(notConnected({ reason: this.closeReason ?? 'InitConnect not done' }));
     return this.send(protoId, c2s, timeoutMs, withPacketId);
   }
 
@@ -138,12 +140,12 @@ export class OpenDConnection {
     this.socket.destroy();
     const failed = [...this.pending.values()];
     this.pending.clear();
-    for (const p of failed) p.reject(notConnected());
+    for (const p of failed) p.reject(notConnected({ reason }));
     this.resolveClosed(reason);
   }
 
   private send(protoId: number, c2s: Message, timeoutMs: number, withPacketId = false): Promise<Message> {
-    if (this.closeReason !== undefined) return Promise.reject(notConnected());
+    if (this.closeReason !== undefined) return Promise.reject(notConnected({ reason: this.closeReason }));
     const serial = this.serial;
     this.serial = serial >= U32_MAX ? 1 : serial + 1;
     let frame: Buffer;

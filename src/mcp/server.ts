@@ -29,7 +29,7 @@ export type CallOutcome = { readonly structured: Record<string, unknown> } | { r
 export type CallHandler = (toolName: string, args: Record<string, unknown>, context: CallContext) => Promise<CallOutcome>;
 
 /** Told about calls refused before `handleCall` (unknown tool, invalid arguments), e.g. to audit them. */
-export type RefusalListener = (toolName: string, failure: ToolFailure, context: CallContext) => void;
+export type RefusalListener = (toolName: string, failure: ToolFailure, context: CallContext) => void | Promise<void>;
 
 export interface CreateMcpServerOptions {
   readonly name: string;
@@ -101,8 +101,10 @@ function failureResult(failure: ToolFailure): CallToolResult {
   return { isError: true, content: [{ type: 'text', text: `error (${failure.code}): ${failure.message}` }] };
 }
 
-function successResult(structured: Record<string, unknown>): CallToolResult {
-  return { structuredContent: structured, content: [{ type: 'text', text: JSON.stringify(structured, null, 2) }] };
+function successResult(listing: ToolListing, structured: Record<string, unknown>): CallToolResult {
+  const json = JSON.stringify(structured, null, 2);
+  const text = listing.summarize ? `${listing.summarize(structured)}\n\n${json}` : json;
+  return { structuredContent: structured, content: [{ type: 'text', text }] };
 }
 
 async function invoke(handleCall: CallHandler, tool: string, args: Record<string, unknown>, context: CallContext): Promise<CallOutcome> {
@@ -125,9 +127,10 @@ export function createMcpServer(options: CreateMcpServerOptions): Server {
   const tools = new Map<string, ListedTool>(options.tools.map((listing) => [listing.name, { listing, definition: definitionOf(listing) }]));
   const server = new Server({ name: options.name, version: options.version }, { capabilities: { tools: { listChanged: false } } });
 
-  const refuse = (toolName: string, failure: ToolFailure, context: CallContext): CallToolResult => {
+  const refuse = async (toolName: string, failure: ToolFailure, context: CallContext): Promise<CallToolResult> => {
     try {
-      options.onRefused?.(toolName, failure, context);
+      // Awaited so a refusal's audit record is durable before the refusal is returned.
+      await options.onRefused?.(toolName, failure, context);
     } catch (err) {
       log.error('refusal listener threw', { tool: toolName, error: describeError(err) });
     }
@@ -141,13 +144,13 @@ export function createMcpServer(options: CreateMcpServerOptions): Server {
     const tool = tools.get(request.params.name);
     if (!tool) {
       const name = boundedToolName(request.params.name);
-      return refuse(name, { code: 'unknown_tool', message: `unknown MCP tool ${JSON.stringify(name)}` }, context);
+      return refuse(name, { code: 'UNKNOWN_TOOL', message: `unknown MCP tool ${JSON.stringify(name)}` }, context);
     }
     const name = tool.listing.name;
 
     const input = tool.listing.input.safeParse(request.params.arguments ?? {});
     if (!input.success) {
-      return refuse(name, { code: 'invalid_arguments', message: `invalid arguments for ${name}: ${describeIssues(input.error.issues)}` }, context);
+      return refuse(name, { code: 'INVALID_ARGUMENT', message: `invalid arguments for ${name}: ${describeIssues(input.error.issues)}` }, context);
     }
 
     const outcome = await invoke(options.handleCall, name, input.data, context);
@@ -157,11 +160,11 @@ export function createMcpServer(options: CreateMcpServerOptions): Server {
     if (!output.success) {
       log.error('tool result does not match its output schema', { tool: name, issues: describeIssues(output.error.issues) });
       return failureResult({
-        code: 'invalid_result',
+        code: 'INVALID_RESULT',
         message: `${name} ran but its result failed validation; it may have taken effect — check state before retrying`,
       });
     }
-    return server.projectCallToolResult(successResult(output.data), tool.definition.outputSchema);
+    return server.projectCallToolResult(successResult(tool.listing, output.data), tool.definition.outputSchema);
   });
 
   return server;

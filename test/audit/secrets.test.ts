@@ -22,7 +22,7 @@ test('a plaintext-looking key anywhere in a record is redacted before it reaches
   const text = fs.readFileSync(file, 'utf8');
   assert.doesNotMatch(text, /8a3f2b9c8a3f2b9c/i);
   assert.equal(record.event === 'tool_call' && record.key_id, 'fc_[REDACTED]');
-  assert.equal(record.reason, 'invalid key fc_[REDACTED] presented');
+  assert.equal(record.event === 'tool_call' && record.reason, 'invalid key fc_[REDACTED] presented');
   assert.equal(verifyAuditLog(file).ok, true);
 });
 

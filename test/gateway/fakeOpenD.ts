@@ -10,8 +10,8 @@ import { ProtoId } from '../../src/gateway/protoIds.js';
  * do on purpose: malformed frames, a silent link, FTAES-ECB, odd serials on pushes.
  */
 export const FAKE_CONN_ID = '18446744073709551557'; // the largest 64-bit prime: far above 2^53
-export const FAKE_AES_KEY = '0123456789ABCDEF';
-export const FAKE_AES_IV = 'FEDCBA9876543210';
+const FAKE_AES_KEY = '0123456789ABCDEF';
+const FAKE_AES_IV = 'FEDCBA9876543210';
 
 export interface FakeLink {
   /** InitConnect's C2S as the client sent it. */

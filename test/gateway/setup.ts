@@ -81,15 +81,6 @@ export function captureLogs(): { records: () => Record<string, unknown>[]; stop:
   };
 }
 
-/** Polls until `predicate` holds; rejects after `ms`. */
-export async function waitUntil(predicate: () => boolean, ms = 5000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 export interface Transport {
   readonly name: string;
   readonly rsa: boolean;

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, test } from 'node:test';
 import { RsaCipher } from '../../src/gateway/crypto.js';
 import { HEADER_SIZE, MAX_BODY_SIZE } from '../../src/gateway/frame.js';
@@ -36,7 +39,11 @@ describe('InitConnect', () => {
     test(`with an RSA key asks for AES-CBC and uses ${mode} when OpenD ${withIv ? 'returns' : 'omits'} the IV`, async () => {
       const pem = testRsaKeyPem();
       const fake = await startFakeOpenD({ rsa: RsaCipher.fromPem(pem), withIv });
-      const gateway = new FutuGateway({ port: fake.port, rsaPrivateKey: pem });
+      // The key can be given as PEM text or, like OpenD's rsa_private_key setting, as a file.
+      const dir = mkdtempSync(path.join(tmpdir(), 'futu-gateway-key-'));
+      const keyFile = path.join(dir, 'rsa_private_key.pem');
+      writeFileSync(keyFile, pem, { mode: 0o600 });
+      const gateway = new FutuGateway({ port: fake.port, rsaPrivateKey: withIv ? pem : keyFile });
       try {
         const info = await gateway.connect();
         assert.equal((await fake.linkReady(1)).hello.packetEncAlgo, 2);
@@ -47,9 +54,16 @@ describe('InitConnect', () => {
       } finally {
         await gateway.close();
         await fake.close();
+        rmSync(dir, { recursive: true, force: true });
       }
     });
   }
+
+  test('an unreadable RSA key is a configuration error at construction', () => {
+    const invalidArgument = (err: unknown): boolean => err instanceof GatewayError && err.code === 'INVALID_ARGUMENT';
+    assert.throws(() => new OpenDClient({ rsaPrivateKey: path.join(tmpdir(), 'no-such-dir', 'key.pem') }), invalidArgument);
+    assert.throws(() => new OpenDClient({ rsaPrivateKey: '-----BEGIN RSA PRIVATE KEY-----\ngarbage\n-----END RSA PRIVATE KEY-----' }), invalidArgument);
+  });
 });
 
 describe('request matching', () => {

@@ -57,8 +57,8 @@ for (const flavor of CLIENT_FLAVORS) {
       assert.deepEqual(
         refusals.map((event) => (event.kind === 'refused' ? [event.tool, event.failure.code, event.context.sessionKeyId] : [])),
         [
-          ['futu_withdraw', 'unknown_tool', 'bravo'],
-          ['whoami', 'invalid_arguments', 'bravo'],
+          ['futu_withdraw', 'UNKNOWN_TOOL', 'bravo'],
+          ['whoami', 'INVALID_ARGUMENT', 'bravo'],
         ],
       );
       assert.equal(server.events.some((event) => event.kind === 'call' && event.tool === 'futu_withdraw'), false);
@@ -141,7 +141,7 @@ describe('call handler outcomes over HTTP', () => {
 
   it('bounds a huge unknown tool name in the error', async () => {
     const result = await client.callTool('x'.repeat(5000));
-    assert.equal(textOf(result), `error (unknown_tool): unknown MCP tool "${'x'.repeat(128)}…"`);
+    assert.equal(textOf(result), `error (UNKNOWN_TOOL): unknown MCP tool "${'x'.repeat(128)}…"`);
   });
 
   it('passes only the fields the output schema names', async () => {

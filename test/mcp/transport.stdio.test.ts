@@ -41,7 +41,7 @@ for (const flavor of CLIENT_FLAVORS) {
       const result = await client.callTool('futu_transfer_funds', {});
       assert.equal(result.isError, true);
       assert.match(textOf(result), /unknown MCP tool "futu_transfer_funds"/);
-      await waitFor('refusal log', () => client.stderr().includes('"msg":"call refused","tool":"futu_transfer_funds","code":"unknown_tool"'));
+      await waitFor('refusal log', () => client.stderr().includes('"msg":"call refused","tool":"futu_transfer_funds","code":"UNKNOWN_TOOL"'));
     });
 
     it('refuses an unknown argument field instead of dropping it, naming the field', async () => {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ORDER_STATUS, type OrderStatusName } from '../../gateway/enums.js';
 import { MARKET_CODES, SYMBOL_FORMAT_HINT, SYMBOL_PATTERN } from '../../gateway/symbol.js';
 
 /**
@@ -77,3 +78,62 @@ export const apiKey = z
   .min(1)
   .optional()
   .describe('Optional API key (fc_...) overriding the connection\'s key for this call; an invalid key is refused, never replaced by another');
+
+/** An integer count with a default and a cap, e.g. `num` levels or bars. */
+export const count = (what: string, fallback: number, max: number) =>
+  z.number().int().min(1).max(max).default(fallback).describe(`${what} (1-${max}, default ${fallback})`);
+
+export const plate = z
+  .string()
+  .regex(SYMBOL_PATTERN, 'expected a plate as MARKET.CODE, e.g. HK.BK1910 (from futu_list_plates)')
+  .describe('Plate (sector/index) as MARKET.CODE, e.g. HK.BK1910, as listed by futu_list_plates');
+
+export const hkSymbol = symbol
+  .refine((s) => s.startsWith('HK.'), 'broker queues exist for HK securities only (e.g. HK.00700)')
+  .describe('HK security as HK.CODE, e.g. HK.00700 (broker queues exist for HK only)');
+
+export const PLATE_TYPES = ['all', 'industry', 'region', 'concept'] as const;
+export const plateType = z.enum(PLATE_TYPES).default('all').describe('Plate kind: all (default), industry, region or concept');
+
+export const REHABS = ['forward', 'backward', 'none'] as const;
+export const rehab = z
+  .enum(REHABS)
+  .default('forward')
+  .describe('Price adjustment for splits/dividends: forward (default), backward or none');
+
+/** Account reads may leave env unset to mean "both". */
+export const envFilter = z.enum(['simulate', 'real']).optional().describe('Only accounts of this environment (default: both)');
+
+export const remark = z
+  .string()
+  .refine((s) => Buffer.byteLength(s, 'utf8') <= 64, 'remark must be at most 64 UTF-8 bytes')
+  .describe('Free-text note stored on the order (at most 64 UTF-8 bytes)');
+
+export const orderStatuses = z
+  .array(z.enum(ORDER_STATUS.names as [OrderStatusName, ...OrderStatusName[]]))
+  .min(1)
+  .max(16)
+  .describe('Only orders in these states, e.g. ["SUBMITTED","FILLED_PART"] for working orders');
+
+/** Quote tools take `symbols`, or one `symbol` for convenience; never both. */
+export const symbolsOrOne = {
+  symbols: symbols.optional(),
+  symbol: symbol.optional().describe(`One security (instead of symbols) as ${SYMBOL_FORMAT_HINT}`),
+};
+
+export function exactlyOneSymbolSource(args: { symbols?: string[]; symbol?: string }, ctx: z.RefinementCtx): void {
+  if ((args.symbols === undefined) === (args.symbol === undefined)) {
+    ctx.addIssue({ code: 'custom', path: ['symbols'], message: 'give either symbols (an array) or symbol (one security), not both or neither' });
+  }
+}
+
+export function symbolList(args: { symbols?: string[]; symbol?: string }): string[] {
+  return args.symbols ?? (args.symbol === undefined ? [] : [args.symbol]);
+}
+
+/** Which account an account read addresses: an acc_id, or the env's account for a market. */
+export const accountSelector = {
+  acc_id: accId.optional().describe('Account id as a decimal string, from futu_list_accounts; optional when market (or a symbol) picks the account'),
+  market: market.optional().describe('Picks the env\'s account trading this market (HK, US, SH, SZ) when acc_id is absent'),
+  env,
+};

@@ -1,0 +1,84 @@
+#!/usr/bin/env node
+import { Command, Option } from 'commander';
+import { describeError, isFutuError } from '../shared/errors.js';
+import { log } from '../shared/log.js';
+import { SERVER_VERSION, startFutuMcp } from '../mcp/app.js';
+import { splitList } from './output.js';
+import { defaultKeysFile, defaultStateDir } from './paths.js';
+
+/** futu-mcp: the MCP server. stdio by default (spawned by an LLM client), HTTP with --http-listen. */
+const program = new Command()
+  .name('futu-mcp')
+  .version(SERVER_VERSION)
+  .description(
+    'MCP server for Futu OpenD: 20 tools (quotes, accounts, trading) where every call is authorized by Cedar policies\n' +
+      'against the API key\'s scopes and limits, then audited. Serves stdio unless --http-listen is given.',
+  )
+  .option('--gateway <host:port|sim>', 'OpenD address, or "sim" to run the simulated OpenD in-process', '127.0.0.1:11111')
+  .option('--keys-file <path>', 'API keys file written by futucli gen-key', defaultKeysFile())
+  .option('--audit-log <path>', 'append-only, hash-chained JSONL audit log (one record per tool call); strongly recommended')
+  .option('--http-listen <host:port>', 'serve streamable HTTP at /mcp (plus /metrics, /healthz, /readyz) instead of stdio; binds 127.0.0.1 unless a host is given')
+  .option('--api-key <key>', 'startup API key (prefer the FUTU_MCP_API_KEY environment variable: arguments are visible in ps)')
+  .option('--policies <dir>', 'Cedar policies directory (default: the policies shipped with this version)')
+  .option('--state-dir <dir>', 'where per-key limit counters persist (shared by every futu-mcp process on this machine)', defaultStateDir())
+  .option('--rsa-key <file>', 'OpenD RSA private key (PKCS#1 PEM, same as OpenD\'s rsa_private_key): encrypts the OpenD link')
+  .option('--fx-file <file>', 'JSON FX table overriding the shipped rates used to value orders in the key\'s limit currency')
+  .addOption(new Option('--allowed-hosts <list>', 'extra Host header names accepted by the HTTP server (comma-separated)'))
+  .addOption(new Option('--allowed-origins <list>', 'extra browser Origins accepted by the HTTP server (comma-separated)'))
+  .addOption(new Option('--sim-seed <n>', 'seed of the simulated market with --gateway sim').default(7).argParser((v) => Number.parseInt(v, 10)))
+  .addHelpText(
+    'after',
+    `
+Environment:
+  FUTU_MCP_API_KEY   startup API key (stdio clients send no Authorization header)
+  FUTU_TRADE_PWD     trade password for futu_unlock_trade (else the OS keychain: futucli set-trade-pwd)
+  FUTU_LOG_LEVEL     debug | info | warn | error (logs go to stderr)
+
+Key precedence per call: the tool's api_key argument, then the HTTP Bearer token, then the startup key.
+Send SIGHUP to reload keys and policies (a failed reload keeps the old ones).`,
+  );
+
+program.parse();
+const opts = program.opts<{
+  gateway: string;
+  keysFile: string;
+  auditLog?: string;
+  httpListen?: string;
+  apiKey?: string;
+  policies?: string;
+  stateDir: string;
+  rsaKey?: string;
+  fxFile?: string;
+  allowedHosts?: string;
+  allowedOrigins?: string;
+  simSeed: number;
+}>();
+
+if (opts.apiKey) log.warn('--api-key is visible to other local users in the process list; prefer FUTU_MCP_API_KEY');
+if (!opts.auditLog) log.warn('no --audit-log: tool calls are not recorded');
+
+try {
+  const app = await startFutuMcp({
+    gateway: opts.gateway,
+    keysFile: opts.keysFile,
+    stateDir: opts.stateDir,
+    auditLog: opts.auditLog,
+    httpListen: opts.httpListen,
+    apiKey: opts.apiKey ?? process.env.FUTU_MCP_API_KEY?.trim(),
+    policiesDir: opts.policies,
+    rsaKey: opts.rsaKey,
+    fxFile: opts.fxFile,
+    allowedHosts: opts.allowedHosts ? splitList(opts.allowedHosts) : undefined,
+    allowedOrigins: opts.allowedOrigins ? splitList(opts.allowedOrigins) : undefined,
+    simSeed: opts.simSeed,
+  });
+  log.info('futu-mcp ready', { transport: app.url ? 'http' : 'stdio', url: app.url, policy_version: app.policyVersion() });
+  process.on('SIGHUP', () => void app.reload());
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void app.close());
+  await app.closed;
+  process.exit(0);
+} catch (err) {
+  log.error('futu-mcp could not start', { code: isFutuError(err) ? err.code : 'STARTUP_FAILED', error: describeError(err) });
+  process.stderr.write(`futu-mcp: ${describeError(err)}\n`);
+  process.exit(1);
+}

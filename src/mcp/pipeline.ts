@@ -1,0 +1,267 @@
+import { requiredScope, isActionName, type ActionName, type Env } from '../authz/actions.js';
+import type { Authorizer } from '../authz/authorizer.js';
+import { decisionError, type Decision } from '../authz/decision.js';
+import type { AuthzEngine } from '../authz/engine.js';
+import { hashArguments } from '../audit/argsHash.js';
+import type { AuditLog } from '../audit/auditLog.js';
+import { INVALID_KEY_ID, MISSING_KEY_ID, type ToolCallEvent } from '../audit/types.js';
+import type { AccountDirectory } from '../gateway/accounts.js';
+import type { FutuGateway } from '../gateway/api.js';
+import type { KeyStore } from '../keys/store.js';
+import type { KeyRecord, Scope } from '../keys/types.js';
+import { FutuError, isFutuError } from '../shared/errors.js';
+import { log } from '../shared/log.js';
+import type { Metrics } from './metrics.js';
+import type { CallContext, CallHandler, CallOutcome, ToolFailure } from './server.js';
+import type { AnyFutuTool, AuthzPlan, ToolContext } from './tools/kit.js';
+
+/**
+ * One tool call, end to end: resolve the key → build the Cedar request → authorize (and for
+ * trades reserve limits) → execute on the gateway → commit or release → audit → metrics.
+ *
+ * Fail closed everywhere: a key, authorization, ledger or audit error denies the call. Side
+ * effects (orders, unlock) are preceded by a durable audit record of the authorized intent, so an
+ * order can never exist without a trace; every call then ends with exactly one result record.
+ */
+export interface PipelineDeps {
+  readonly tools: readonly AnyFutuTool[];
+  readonly keys: KeyStore;
+  readonly engine: AuthzEngine;
+  readonly authorizer: Authorizer;
+  readonly gateway: FutuGateway;
+  readonly accounts: AccountDirectory;
+  readonly metrics: Metrics;
+  /** Absent when the operator did not pass --audit-log. */
+  readonly audit?: AuditLog;
+  /** FUTU_MCP_API_KEY / --api-key: the key of last resort (stdio clients send no header). */
+  readonly startupKey?: string;
+  /** MD5 of the trade password, read from the environment or keychain when an unlock needs it. */
+  readonly tradePasswordMd5: () => Promise<string>;
+  readonly now?: () => Date;
+}
+
+/** Everything the result record needs, gathered as the call progresses. */
+interface CallTrace {
+  readonly tool: string;
+  readonly startedAt: number;
+  readonly args_hash: string;
+  readonly context: CallContext;
+  scope: Scope | null;
+  keyId: string;
+  /** From the decision (allowed calls) or the denial's details (refused ones). */
+  policies: readonly string[];
+  policyVersion: string | null;
+  /** Set once the gateway was asked to act: failures after this point are failures, not rejects. */
+  executing: boolean;
+}
+
+const SENSITIVE_ARGUMENTS = ['api_key'] as const;
+
+export class CallPipeline {
+  private readonly tools: ReadonlyMap<string, AnyFutuTool>;
+  private readonly now: () => Date;
+
+  constructor(private readonly deps: PipelineDeps) {
+    this.tools = new Map(deps.tools.map((tool) => [tool.name, tool]));
+    this.now = deps.now ?? (() => new Date());
+  }
+
+  readonly handleCall: CallHandler = async (toolName, args, context) => {
+    const tool = this.tools.get(toolName);
+    const trace = this.startTrace(toolName, args, context);
+    if (!tool || !isActionName(toolName)) {
+      return this.finish(trace, { error: { code: 'UNKNOWN_TOOL', message: `unknown MCP tool ${JSON.stringify(toolName)}` } });
+    }
+    try {
+      trace.scope = requiredScope(toolName, envOf(args));
+      const key = this.resolveKey(args, context);
+      trace.keyId = key.id;
+      const toolContext = this.toolContext(context.signal);
+      const plan = await tool.authz(withoutSecrets(args), toolContext);
+      const structured = await this.authorizeAndExecute(trace, key, toolName, plan, () => {
+        trace.executing = true;
+        return tool.execute(withoutSecrets(args), toolContext);
+      });
+      return await this.finish(trace, { structured: structured as Record<string, unknown> });
+    } catch (err) {
+      if (trace.keyId === MISSING_KEY_ID) trace.keyId = keyIdOfFailure(err);
+      recordDenial(trace, err);
+      return this.finish(trace, { error: failureOf(err) });
+    }
+  };
+
+  /** Calls the MCP layer refused before they reached handleCall (unknown tool, invalid arguments). */
+  readonly onRefused = async (toolName: string, failure: ToolFailure, context: CallContext): Promise<void> => {
+    const trace = this.startTrace(toolName, {}, context);
+    trace.keyId = this.identify(context);
+    await this.finish(trace, { error: failure });
+  };
+
+  private startTrace(tool: string, args: Record<string, unknown>, context: CallContext): CallTrace {
+    return {
+      tool,
+      startedAt: performance.now(),
+      args_hash: hashArguments(args),
+      context,
+      scope: null,
+      keyId: MISSING_KEY_ID,
+      policies: [],
+      policyVersion: null,
+      executing: false,
+    };
+  }
+
+  /**
+   * Key precedence: the call's `api_key`, then the HTTP bearer token, then the startup key. A key
+   * that is present but invalid is refused; it never falls back to a lower-precedence one.
+   */
+  private resolveKey(args: Record<string, unknown>, context: CallContext): KeyRecord {
+    const presented = presentedKey(args, context, this.deps.startupKey);
+    return this.deps.keys.authenticate(presented ?? '', this.now().getTime());
+  }
+
+  /** The key id for the audit of a refused call, without letting a bad key change the refusal. */
+  private identify(context: CallContext): string {
+    const presented = presentedKey({}, context, this.deps.startupKey);
+    if (presented === undefined) return MISSING_KEY_ID;
+    try {
+      return this.deps.keys.authenticate(presented, this.now().getTime()).id;
+    } catch (err) {
+      return keyIdOfFailure(err);
+    }
+  }
+
+  private toolContext(signal: AbortSignal): ToolContext {
+    const { gateway, accounts, tradePasswordMd5 } = this.deps;
+    return { gateway, accounts, signal, tradePasswordMd5 };
+  }
+
+  private async authorizeAndExecute(
+    trace: CallTrace,
+    key: KeyRecord,
+    action: ActionName,
+    plan: AuthzPlan,
+    execute: () => Promise<unknown>,
+  ): Promise<unknown> {
+    const { authorizer, metrics } = this.deps;
+    const caller = { key, now: this.now(), machineBound: true };
+    const authzStarted = performance.now();
+    /** Runs once authorization allowed the call: the side-effect path audits its intent first. */
+    const proceed = async (decision: Decision, sideEffect: boolean): Promise<unknown> => {
+      metrics.authzDuration((performance.now() - authzStarted) / 1000);
+      recordDecision(trace, decision);
+      if (sideEffect) await this.auditIntent(trace);
+      return execute();
+    };
+    switch (plan.kind) {
+      case 'call': {
+        const decision = authorizer.authorizeCall({ ...caller, action: plan.action, target: plan.target });
+        if (!decision.allowed) {
+          metrics.authzDuration((performance.now() - authzStarted) / 1000);
+          throw decisionError(decision);
+        }
+        return proceed(decision, false);
+      }
+      case 'trade': {
+        const input = { ...caller, env: plan.env, account: plan.account.accId, terms: plan.terms };
+        return (await authorizer.runTrade(input, (decision) => proceed(decision, true))).result;
+      }
+      case 'unlock':
+        return (await authorizer.runUnlock(caller, (decision) => proceed(decision, true))).result;
+    }
+    const unreachable: never = plan;
+    throw new Error(`unhandled authorization plan for ${action}: ${JSON.stringify(unreachable)}`);
+  }
+
+  /** The authorized intent of a side-effecting call, durable before the gateway is asked. */
+  private async auditIntent(trace: CallTrace): Promise<void> {
+    if (!this.deps.audit) return;
+    const { reason: _reason, code: _code, ...fields } = this.auditFields(trace, null, null);
+    await this.deps.audit.append({ ...fields, event: 'tool_intent', decision: 'allow', outcome: 'allow' });
+  }
+
+  private async finish(trace: CallTrace, outcome: CallOutcome): Promise<CallOutcome> {
+    const { metrics, audit } = this.deps;
+    const failure = 'error' in outcome ? outcome.error : undefined;
+    const rejected = failure !== undefined && !trace.executing;
+    const event: ToolCallEvent = rejected
+      ? { ...this.auditFields(trace, failure.message, failure.code), decision: 'deny', outcome: 'reject' }
+      : { ...this.auditFields(trace, failure?.message ?? null, failure?.code ?? null), decision: 'allow', outcome: failure ? 'failure' : 'success' };
+    try {
+      await audit?.append(event);
+    } catch (err) {
+      log.error('audit write failed; denying the call', { tool: trace.tool, code: isFutuError(err) ? err.code : 'AUDIT_WRITE_FAILED' });
+      outcome = { error: failureOf(err) };
+    }
+    metrics.authEvent('mcp', rejected ? 'reject' : 'allow', trace.keyId);
+    if (failure?.code === 'LIMIT_EXCEEDED') metrics.limitReject('mcp', trace.keyId, trace.policies[0] ?? failure.code);
+    metrics.toolCall(trace.tool, event.outcome, (performance.now() - trace.startedAt) / 1000);
+    return outcome;
+  }
+
+  private auditFields(trace: CallTrace, reason: string | null, code: string | null) {
+    return {
+      event: 'tool_call' as const,
+      transport: trace.context.transport,
+      tool: trace.tool,
+      key_id: trace.keyId,
+      scope: trace.scope,
+      args_hash: trace.args_hash,
+      reason,
+      code,
+      policy_version: trace.policyVersion ?? this.deps.engine.version,
+      policies: trace.policies,
+      session_id: trace.context.sessionId ?? null,
+      latency_ms: Math.round((performance.now() - trace.startedAt) * 1000) / 1000,
+    };
+  }
+}
+
+function recordDecision(trace: CallTrace, decision: Decision): void {
+  trace.policies = decision.determiningPolicies.map((p) => p.id);
+  trace.policyVersion = decision.policyVersion;
+}
+
+/** A denial from the authorizer carries its determining policies and version in its details. */
+function recordDenial(trace: CallTrace, err: unknown): void {
+  if (!isFutuError(err) || trace.executing) return;
+  const { policies, policy_version } = err.details;
+  if (Array.isArray(policies)) trace.policies = policies.filter((p): p is string => typeof p === 'string');
+  if (typeof policy_version === 'string') trace.policyVersion = policy_version;
+}
+
+function presentedKey(args: Record<string, unknown>, context: CallContext, startupKey: string | undefined): string | undefined {
+  const fromArgs = args.api_key;
+  if (typeof fromArgs === 'string' && fromArgs !== '') return fromArgs;
+  if (context.bearerToken) return context.bearerToken;
+  return startupKey || undefined;
+}
+
+function withoutSecrets(args: Record<string, unknown>): Record<string, unknown> {
+  const clean = { ...args };
+  for (const name of SENSITIVE_ARGUMENTS) delete clean[name];
+  return clean;
+}
+
+function envOf(args: Record<string, unknown>): Env {
+  return args.env === 'real' ? 'real' : 'simulate';
+}
+
+function keyIdOfFailure(err: unknown): string {
+  if (isFutuError(err)) {
+    const id = err.details.key_id;
+    if (typeof id === 'string') return id;
+    if (err.code === 'KEY_MISSING') return MISSING_KEY_ID;
+  }
+  return INVALID_KEY_ID;
+}
+
+/** Only FutuErrors carry a message written for the caller; anything else is reported generically. */
+function failureOf(err: unknown): ToolFailure {
+  if (err instanceof FutuError) {
+    const retry = err.details.retry_after_seconds;
+    return { code: err.code, message: typeof retry === 'number' ? `${err.message} (retry_after_seconds=${retry})` : err.message };
+  }
+  log.error('unexpected error in tool call', { error: err instanceof Error ? err.message : String(err) });
+  return { code: 'INTERNAL_ERROR', message: 'internal error; the call may not have completed — check state before retrying' };
+}

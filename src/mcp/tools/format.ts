@@ -1,0 +1,52 @@
+import { parseSymbol, type MarketCode } from '../../gateway/symbol.js';
+
+/**
+ * Number formatting for the one-line summaries above each result, and the derived fields every
+ * price output shares. Summaries are for humans skimming a transcript; the JSON stays exact.
+ */
+
+/** The currency prices are quoted in (A-shares quote in CNY; Stock Connect settles in CNH). */
+const QUOTE_CURRENCY: Record<MarketCode, string> = { HK: 'HKD', US: 'USD', SH: 'CNY', SZ: 'CNY' };
+
+export function quoteCurrency(symbol: string): string {
+  return QUOTE_CURRENCY[parseSymbol(symbol).market];
+}
+
+/** Rounds away binary noise (350.2 - 346 = 4.199999…) at a precision finer than any tick. */
+export function round(value: number, decimals: number): number {
+  const factor = 10 ** decimals;
+  return Math.round(value * factor) / factor;
+}
+
+/** Change against the previous close; absent when there is no previous close to compare with. */
+export function changeFields(price: number, lastClose: number): { change?: number; change_rate?: number } {
+  if (!(lastClose > 0)) return {};
+  return { change: round(price - lastClose, 4), change_rate: round(((price - lastClose) / lastClose) * 100, 2) };
+}
+
+export function formatPrice(value: number): string {
+  return value.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 4, useGrouping: false });
+}
+
+export function formatMoney(value: number): string {
+  return value.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+}
+
+export function formatQty(value: number): string {
+  return value.toLocaleString('en-US', { maximumFractionDigits: 4 });
+}
+
+/** "+1.21%" / "-0.35%". */
+export function formatPercent(value: number): string {
+  return `${value >= 0 ? '+' : ''}${value.toFixed(2)}%`;
+}
+
+/** "a; b; c; … (+7 more)": keeps a summary to one readable line. */
+export function joinFirst(items: readonly string[], max: number): string {
+  const shown = items.slice(0, max).join('; ');
+  return items.length > max ? `${shown}; … (+${items.length - max} more)` : shown;
+}
+
+export function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}

@@ -1,0 +1,42 @@
+import type { z } from 'zod';
+import type { Env, TradeAction } from '../../authz/actions.js';
+import type { CallTarget, NonTradeAction } from '../../authz/builder.js';
+import type { TradeTerms } from '../../authz/valuation.js';
+import type { AccountDirectory } from '../../gateway/accounts.js';
+import type { FutuGateway } from '../../gateway/api.js';
+import type { AccountRef } from '../../gateway/types.js';
+import type { ToolDeclaration } from '../tool.js';
+
+/** What a tool may use: the gateway (the narrow executor's only way out) and the account list. */
+export interface ToolContext {
+  readonly gateway: FutuGateway;
+  readonly accounts: AccountDirectory;
+  readonly signal: AbortSignal;
+  /** MD5 of the trade password from the environment or OS keychain: the model never supplies it. */
+  readonly tradePasswordMd5?: () => Promise<string>;
+}
+
+/**
+ * What the pipeline must authorize before `execute` runs. Building it may read from the gateway
+ * (the account list, an existing order for modify/cancel) but never changes anything there.
+ */
+export type AuthzPlan =
+  | { readonly kind: 'call'; readonly action: NonTradeAction; readonly target: CallTarget }
+  | { readonly kind: 'trade'; readonly env: Env; readonly account: AccountRef; readonly terms: TradeTerms & { readonly action: TradeAction } }
+  | { readonly kind: 'unlock' };
+
+export type FutuTool<I extends z.ZodObject = z.ZodObject, O extends z.ZodObject = z.ZodObject> = ToolDeclaration<
+  I,
+  O,
+  ToolContext,
+  Promise<AuthzPlan>
+>;
+
+/** Identity at runtime; lets TypeScript infer I and O for one declaration. */
+export function defineTool<I extends z.ZodObject, O extends z.ZodObject>(tool: FutuTool<I, O>): FutuTool<I, O> {
+  return tool;
+}
+
+/** The registry holds tools of different argument types; each is checked where it is declared. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyFutuTool = FutuTool<any, any>;
