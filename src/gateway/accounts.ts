@@ -1,6 +1,7 @@
 import type { FutuGateway } from './api.js';
 import { GatewayError } from './errors.js';
-import { MARKETS, type MarketCode } from './symbol.js';
+import { TRD_MARKET } from './enums.js';
+import { trdMarketFor, type MarketCode } from './symbol.js';
 import type { Account, AccountRef, TrdEnvName, TrdMarketName } from './types.js';
 
 /** How long the account list is trusted before it is fetched again. */
@@ -65,10 +66,10 @@ export class AccountDirectory {
   }
 }
 
-/** A-shares trade through the CN simulate market, and through Stock Connect (HKCC) for real. */
 function tradeMarketOf(market: MarketCode, env: TrdEnvName): TrdMarketName {
-  if (market === 'SH' || market === 'SZ') return env === 'simulate' ? 'CN' : 'HKCC';
-  return MARKETS[market].currency === 'USD' ? 'US' : 'HK';
+  const name = TRD_MARKET.name(trdMarketFor(market, env));
+  if (name === 'UNKNOWN') throw new GatewayError('INVALID_ARGUMENT', `no trade market for ${market} securities`);
+  return name;
 }
 
 function firstKnownMarket(account: Account): TrdMarketName {

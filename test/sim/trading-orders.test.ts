@@ -7,7 +7,7 @@ import type { RequestContext, TradePush } from '../../src/sim/contract.js';
 import type { SimMarket } from '../../src/sim/market.js';
 import { stepPrice } from '../../src/sim/tickSize.js';
 import type { SimTrading } from '../../src/sim/trading.js';
-import { APPLE, assertSimError, call, engines, hkt, HK_MORNING, HSBC, LOCKED, market as marketAt, MOUTAI, raw, roundTrip, TENCENT, UNLOCKED } from './market-fixture.js';
+import { APPLE, assertSimError, call, engines, hkt, HK_MORNING, HSBC, LOCKED, market as marketAt, MOUTAI, roundTrip, TENCENT, UNLOCKED } from './market-fixture.js';
 
 type Acc = { trdEnv: number; accID: string; trdMarketAuthList: number[] };
 type Order = { orderID: string; orderIDEx: string; orderStatus: number; qty: number; price: number; fillQty: number; fillAvgPrice: number; code: string; trdSide: number; lastErrMsg?: string; updateTime: string };

@@ -1,3 +1,4 @@
+import { stdioClientConfig } from '../clientConfigs.js';
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { keyIdTaken, keyNotFound, keyOptionInvalid } from '../../keys/errors.js';
@@ -99,15 +100,7 @@ function genKey(command: Command, out: Output): void {
     if (records.some((existing) => existing.id === record.id)) throw keyIdTaken(record.id);
     return [...records, record];
   });
-  const claudeDesktopConfig = {
-    mcpServers: {
-      futu: {
-        command: 'futu-mcp',
-        args: ['--gateway', '127.0.0.1:11111', '--keys-file', file],
-        env: { FUTU_MCP_API_KEY: plaintext },
-      },
-    },
-  };
+  const claudeDesktopConfig = stdioClientConfig({ command: 'futu-mcp', args: ['--gateway', '127.0.0.1:11111', '--keys-file', file] }, plaintext);
   out.result({ id: record.id, key: plaintext, keys_file: file, claude_desktop_config: claudeDesktopConfig }, () =>
     [
       `Created key "${record.id}" in ${file}`,

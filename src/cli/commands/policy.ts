@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ACTION_SPECS, isActionName, type TradeAction } from '../../authz/actions.js';

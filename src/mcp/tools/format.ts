@@ -47,6 +47,6 @@ export function joinFirst(items: readonly string[], max: number): string {
   return items.length > max ? `${shown}; … (+${items.length - max} more)` : shown;
 }
 
-export function plural(n: number, noun: string): string {
-  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+export function plural(n: number, noun: string, nouns = `${noun}s`): string {
+  return `${n} ${n === 1 ? noun : nouns}`;
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { AccountRef, BasicQuote, Order, Snapshot, StaticInfo } from '../../gateway/types.js';
-import { changeFields, quoteCurrency } from './format.js';
+import { changeFields, formatPercent, formatPrice, quoteCurrency } from './format.js';
 
 /**
  * Output shapes shared by several tools, and the mappers from the gateway's camelCase results.
@@ -48,6 +48,13 @@ export function priceFieldsOf(q: BasicQuote | Snapshot) {
     is_suspended: q.isSuspended,
     update_time: q.updateTime,
   };
+}
+
+/** "HK.00700 Tencent Holdings 350.20 HKD (+1.21%)". */
+export function quoteLine(q: { symbol: string; name?: string; price: number; currency: string; change_rate?: number; is_suspended: boolean }): string {
+  const change = q.change_rate === undefined ? '' : ` (${formatPercent(q.change_rate)})`;
+  const suspended = q.is_suspended ? ' [suspended]' : '';
+  return `${q.symbol}${q.name ? ` ${q.name}` : ''} ${formatPrice(q.price)} ${q.currency}${change}${suspended}`;
 }
 
 /** Static facts about a security (futu_get_static, futu_plate_stocks). */

@@ -1,0 +1,145 @@
+import { z } from 'zod';
+import { KL_TYPE } from '../../gateway/enums.js';
+import { GatewayError } from '../../gateway/errors.js';
+import { parseSymbol, type MarketCode } from '../../gateway/symbol.js';
+import type { KLine, KLineSeries, KLTypeName, RehabName } from '../../gateway/types.js';
+import { READ_TOOL_ANNOTATIONS } from '../tool.js';
+import { dateTime, klType, klTypeNumber, KL_TYPES, rehab, REHABS, symbol, type KlTypeName } from './args.js';
+import { formatPrice, plural, quoteCurrency } from './format.js';
+import { defineTool, type ToolContext } from './kit.js';
+import { symbolField, timeField } from './outputs.js';
+import { callPlan } from './plans.js';
+
+const MAX_BARS = 1000;
+const LATEST_DEFAULT = 100;
+
+const EXCHANGE_TIME_ZONE: Record<MarketCode, string> = { HK: 'Asia/Hong_Kong', US: 'America/New_York', SH: 'Asia/Shanghai', SZ: 'Asia/Shanghai' };
+
+type Rehab = (typeof REHABS)[number];
+const REHAB_NAMES: Record<Rehab, RehabName> = { forward: 'FORWARD', backward: 'BACKWARD', none: 'NONE' };
+
+const barShape = z.object({
+  time: timeField('Bar start (day bars: the trading day)'),
+  open: z.number(),
+  high: z.number(),
+  low: z.number(),
+  close: z.number(),
+  volume: z.number().describe('Shares traded in the bar'),
+  turnover: z.number().describe('Value traded in the bar, in currency'),
+  change_rate: z.number().optional().describe('Close vs previous close, in percent'),
+  turnover_rate: z.number().optional().describe('Percent of the float traded in the bar'),
+});
+
+/** Bars without trades carry only a time; they are left out rather than reported as zeros. */
+function barOf(k: KLine): z.input<typeof barShape> | undefined {
+  if (k.isBlank || k.close === undefined) return undefined;
+  return {
+    time: k.time,
+    open: k.open ?? k.close,
+    high: k.high ?? k.close,
+    low: k.low ?? k.close,
+    close: k.close,
+    volume: k.volume ?? 0,
+    turnover: k.turnover ?? 0,
+    change_rate: k.changeRate,
+    turnover_rate: k.turnoverRate,
+  };
+}
+
+function gatewayKlType(value: KlTypeName | number): KLTypeName {
+  const name = KL_TYPE.name(klTypeNumber(value));
+  if (name === 'UNKNOWN') throw new GatewayError('INVALID_ARGUMENT', `unsupported kl_type ${value}`);
+  return name;
+}
+
+/** The friendly name of a K-line period ('day', '5m'), whatever spelling the call used. */
+function klLabel(value: KlTypeName | number): string {
+  const n = klTypeNumber(value);
+  return (Object.keys(KL_TYPES) as KlTypeName[]).find((k) => KL_TYPES[k] === n) ?? String(n);
+}
+
+/** OpenD wants seconds; the argument may stop at minutes. */
+function fullTime(value: string): string {
+  return /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$/.test(value) ? `${value}:00` : value;
+}
+
+function exchangeToday(market: MarketCode): string {
+  return new Intl.DateTimeFormat('en-CA', { timeZone: EXCHANGE_TIME_ZONE[market], year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date());
+}
+
+export const getKline = defineTool({
+  name: 'futu_get_kline',
+  title: 'K-lines (candles)',
+  description:
+    'OHLCV candles for one security (no account needed). Without begin: the latest num bars (default 100, max 1000). ' +
+    'With begin ("YYYY-MM-DD", optional end, default today): bars from begin forward, at most num (default and max 1000); ' +
+    'truncated=true means more bars exist, so continue with begin after the last bar. ' +
+    'kl_type: 1m, 5m, 15m, 30m, 60m, day (default), week, month; prices are forward-adjusted unless rehab says otherwise, ' +
+    'in the security\'s currency; volume in shares; oldest bar first.',
+  scope: 'qot:read',
+  input: z
+    .strictObject({
+      symbol,
+      kl_type: klType,
+      num: z.number().int().min(1).max(MAX_BARS).optional().describe(`Bars to return (1-${MAX_BARS}); default ${LATEST_DEFAULT}, or ${MAX_BARS} with begin`),
+      begin: dateTime('begin').optional(),
+      end: dateTime('end').optional(),
+      rehab,
+    })
+    .refine((a) => a.end === undefined || a.begin !== undefined, { path: ['end'], message: 'end needs begin: give begin (and optionally end) for a date range' }),
+  output: z.object({
+    symbol: symbolField,
+    name: z.string().optional(),
+    kl_type: z.string().describe('Candle period'),
+    rehab: z.enum(REHABS),
+    currency: z.string(),
+    bars: z.array(barShape).describe('Oldest first'),
+    truncated: z.boolean().describe('More bars exist in the requested range than num allowed'),
+  }),
+  annotations: READ_TOOL_ANNOTATIONS,
+  summarize: (r) => {
+    const first = r.bars[0];
+    const last = r.bars.at(-1);
+    if (!first || !last) return `${r.symbol} ${r.kl_type}: no bars`;
+    const range = `${first.time.slice(0, 10)} … ${last.time.slice(0, 16)}`;
+    return `${r.symbol} ${r.kl_type}: ${plural(r.bars.length, 'bar')} ${range}, last close ${formatPrice(last.close)} ${r.currency}${r.truncated ? ' (truncated)' : ''}`;
+  },
+  authz: async (args) => callPlan('futu_get_kline', args),
+  execute: async (args, ctx) => {
+    const { series, truncated } = await fetchBars(args, ctx);
+    return {
+      symbol: series.symbol,
+      name: series.name,
+      kl_type: klLabel(args.kl_type),
+      rehab: args.rehab,
+      currency: quoteCurrency(args.symbol),
+      bars: series.klines.flatMap((k) => barOf(k) ?? []),
+      truncated,
+    };
+  },
+});
+
+interface BarQuery {
+  readonly symbol: string;
+  readonly kl_type: KlTypeName | number;
+  readonly num?: number;
+  readonly begin?: string;
+  readonly end?: string;
+  readonly rehab: Rehab;
+}
+
+async function fetchBars(args: BarQuery, ctx: ToolContext): Promise<{ series: KLineSeries; truncated: boolean }> {
+  const klType = gatewayKlType(args.kl_type);
+  const rehab = REHAB_NAMES[args.rehab];
+  if (args.begin === undefined) {
+    return { series: await ctx.gateway.getKLines(args.symbol, klType, args.num ?? LATEST_DEFAULT, rehab), truncated: false };
+  }
+  const num = args.num ?? MAX_BARS;
+  const end = args.end ?? exchangeToday(parseSymbol(args.symbol).market);
+  // One bar more than asked tells whether the range holds more.
+  const series = await ctx.gateway.requestHistoryKLines({
+    symbol: args.symbol, klType, begin: fullTime(args.begin), end: fullTime(end), maxCount: num + 1, rehab,
+  });
+  const truncated = series.klines.length > num;
+  return { series: { ...series, klines: series.klines.slice(0, num) }, truncated };
+}

@@ -1,0 +1,29 @@
+import { z } from 'zod';
+import { READ_TOOL_ANNOTATIONS } from '../tool.js';
+import { plate } from './args.js';
+import { joinFirst, plural } from './format.js';
+import { defineTool } from './kit.js';
+import { securityOf, securityShape } from './outputs.js';
+import { callPlan } from './plans.js';
+
+export const plateStocks = defineTool({
+  name: 'futu_plate_stocks',
+  title: 'Plate constituents',
+  description:
+    'The securities in one plate (sector or index list), with name, type and lot size (no account needed). ' +
+    'plate is a code from futu_list_plates, e.g. HK.BK1910 (Hang Seng TECH constituents). ' +
+    'Feed the symbols to futu_get_snapshot (50 per call) to compare them.',
+  scope: 'qot:read',
+  input: z.strictObject({ plate }),
+  output: z.object({
+    plate: z.string().describe('Plate code as MARKET.CODE'),
+    stocks: z.array(securityShape),
+  }),
+  annotations: READ_TOOL_ANNOTATIONS,
+  summarize: (r) => `${r.plate}: ${plural(r.stocks.length, 'security', 'securities')}${r.stocks.length ? ` — ${joinFirst(r.stocks.map((s) => `${s.symbol} ${s.name}`), 8)}` : ''}`,
+  authz: async (args) => callPlan('futu_plate_stocks', args),
+  execute: async (args, ctx) => {
+    const members = await ctx.gateway.getPlateSecurities(args.plate);
+    return { plate: args.plate, stocks: members.map(securityOf) };
+  },
+});
