@@ -137,3 +137,17 @@ export const accountSelector = {
   market: market.optional().describe('Picks the env\'s account trading this market (HK, US, SH, SZ) when acc_id is absent'),
   env,
 };
+
+/** The sentence every account read's description shares. */
+export const ACCOUNT_SELECTION_HINT =
+  'Pick the account with acc_id (a string from futu_list_accounts) or market (the env\'s account for HK, US, SH or SZ); ' +
+  'with neither, the env\'s only account is used. env defaults to "simulate" (paper trading); pass "real" for the real-money account.';
+
+/** The sentences every trade tool's description shares. */
+export const TRADE_RULES_HINT =
+  'env defaults to "simulate" (paper trading); "real" moves real money, needs the trade:real scope and an unlocked OpenD (futu_unlock_trade). ' +
+  'The server enforces per-key limits (markets, symbols, sides, per-order value, daily value, orders per minute); a refusal explains which limit.';
+
+export const tradeAccount = accId
+  .optional()
+  .describe('Account id (decimal string, from futu_list_accounts); optional: by default the env\'s account trading the order\'s market');

@@ -1,0 +1,30 @@
+import { z } from 'zod';
+import { tradeTermsFromArgs } from '../../authz/toolArgs.js';
+import { TRADE_TOOL_ANNOTATIONS } from '../tool.js';
+import { apiKey, env, orderId, tradeAccount, TRADE_RULES_HINT } from './args.js';
+import { defineTool } from './kit.js';
+import { existingOrderOf, findWorkingOrder, summarizeTrade, tradeResult } from './orders.js';
+import { tradeResultShape } from './outputs.js';
+
+export const cancelOrder = defineTool({
+  name: 'futu_cancel_order',
+  title: 'Cancel an order',
+  description:
+    'Cancels the unfilled part of a working order (status SUBMITTED or FILLED_PART); shares already filled stay filled. ' +
+    'order_id is a string from futu_get_orders; acc_id is optional (the env\'s accounts are searched). ' +
+    TRADE_RULES_HINT,
+  scope: 'trade',
+  input: z.strictObject({ order_id: orderId, env, acc_id: tradeAccount, api_key: apiKey }),
+  output: tradeResultShape,
+  annotations: TRADE_TOOL_ANNOTATIONS,
+  summarize: (r) => summarizeTrade('Cancelled', r),
+  authz: async (args, ctx) => {
+    const { account, order } = await findWorkingOrder(ctx, { orderId: args.order_id, env: args.env, accId: args.acc_id });
+    return { kind: 'trade', env: args.env, account, terms: tradeTermsFromArgs('futu_cancel_order', args, existingOrderOf(order)) };
+  },
+  execute: async (args, ctx) => {
+    const { account, order } = await findWorkingOrder(ctx, { orderId: args.order_id, env: args.env, accId: args.acc_id });
+    const cancelled = await ctx.gateway.modifyOrder(account, { orderId: order.orderId, op: 'cancel' });
+    return tradeResult(ctx, account, cancelled.orderId, { symbol: order.symbol, side: order.side, orderType: order.orderType, qty: order.qty, price: order.price });
+  },
+});

@@ -1,0 +1,52 @@
+import { z } from 'zod';
+import { tradeTermsFromArgs } from '../../authz/toolArgs.js';
+import { GatewayError } from '../../gateway/errors.js';
+import type { Order } from '../../gateway/types.js';
+import { TRADE_TOOL_ANNOTATIONS } from '../tool.js';
+import { apiKey, env, orderId, positivePrice, positiveQty, tradeAccount, TRADE_RULES_HINT } from './args.js';
+import { defineTool } from './kit.js';
+import { existingOrderOf, findWorkingOrder, summarizeTrade, tradeResult } from './orders.js';
+import { tradeResultShape } from './outputs.js';
+
+/** OpenD's modify takes both qty and price: what the call leaves out is kept from the order. */
+function amended(order: Order, change: { qty?: number; price?: number }): { qty: number; price: number } {
+  const price = change.price ?? order.price;
+  if (price === undefined || price <= 0) throw new GatewayError('INVALID_ARGUMENT', `order ${order.orderId} has no limit price: give price`);
+  return { qty: change.qty ?? order.qty, price };
+}
+
+export const modifyOrder = defineTool({
+  name: 'futu_modify_order',
+  title: 'Modify an order',
+  description:
+    'Changes the quantity and/or limit price of a working order (status SUBMITTED or FILLED_PART), e.g. {"order_id":"…","price":351.2}. ' +
+    'qty is the new total quantity including any filled part; what you leave out stays as it is. order_id is a string from futu_get_orders; ' +
+    'acc_id is optional (the env\'s accounts are searched). ' +
+    TRADE_RULES_HINT +
+    ' To withdraw an order use futu_cancel_order.',
+  scope: 'trade',
+  input: z
+    .strictObject({
+      order_id: orderId,
+      qty: positiveQty.optional().describe('New total quantity in shares (including any filled part)'),
+      price: positivePrice.optional().describe('New limit price in the security\'s currency'),
+      env,
+      acc_id: tradeAccount,
+      api_key: apiKey,
+    })
+    .refine((a) => a.qty !== undefined || a.price !== undefined, { path: ['qty'], message: 'give qty, price or both: the order\'s new values' }),
+  output: tradeResultShape,
+  annotations: TRADE_TOOL_ANNOTATIONS,
+  summarize: (r) => summarizeTrade('Modified', r),
+  authz: async (args, ctx) => {
+    const { account, order } = await findWorkingOrder(ctx, { orderId: args.order_id, env: args.env, accId: args.acc_id });
+    amended(order, args);
+    return { kind: 'trade', env: args.env, account, terms: tradeTermsFromArgs('futu_modify_order', args, existingOrderOf(order)) };
+  },
+  execute: async (args, ctx) => {
+    const { account, order } = await findWorkingOrder(ctx, { orderId: args.order_id, env: args.env, accId: args.acc_id });
+    const { qty, price } = amended(order, args);
+    const modified = await ctx.gateway.modifyOrder(account, { orderId: order.orderId, op: 'normal', qty, price });
+    return tradeResult(ctx, account, modified.orderId, { symbol: order.symbol, side: order.side, orderType: order.orderType, qty, price });
+  },
+});
