@@ -1,0 +1,173 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { z } from 'zod';
+import { ACTION_SPECS, ACTIONS } from '../../src/authz/actions.js';
+import { createMcpServer } from '../../src/mcp/server.js';
+import { assertValidListings, READ_TOOL_ANNOTATIONS, TRADE_TOOL_ANNOTATIONS } from '../../src/mcp/tool.js';
+import { TOOLS } from '../../src/mcp/tools/index.js';
+import type { AnyFutuTool } from '../../src/mcp/tools/kit.js';
+
+const EXPECTED: ReadonlyArray<readonly [string, string]> = [
+  ['futu_ping', 'qot:read'],
+  ['futu_get_quote', 'qot:read'],
+  ['futu_get_snapshot', 'qot:read'],
+  ['futu_get_kline', 'qot:read'],
+  ['futu_get_orderbook', 'qot:read'],
+  ['futu_get_ticker', 'qot:read'],
+  ['futu_get_rt', 'qot:read'],
+  ['futu_get_static', 'qot:read'],
+  ['futu_get_broker', 'qot:read'],
+  ['futu_list_plates', 'qot:read'],
+  ['futu_plate_stocks', 'qot:read'],
+  ['futu_list_accounts', 'acc:read'],
+  ['futu_get_funds', 'acc:read'],
+  ['futu_get_positions', 'acc:read'],
+  ['futu_get_orders', 'acc:read'],
+  ['futu_get_deals', 'acc:read'],
+  ['futu_place_order', 'trade'],
+  ['futu_modify_order', 'trade'],
+  ['futu_cancel_order', 'trade'],
+  ['futu_unlock_trade', 'trade:unlock'],
+];
+
+function tool(name: string): AnyFutuTool {
+  const found = TOOLS.find((t) => t.name === name);
+  assert.ok(found, name);
+  return found;
+}
+
+/** The issues of a refused input as "path: message", the way the MCP layer reports them. */
+function refusal(name: string, args: unknown): string[] {
+  const parsed = tool(name).input.safeParse(args);
+  assert.equal(parsed.success, false, `${name} accepted ${JSON.stringify(args)}`);
+  return parsed.error!.issues.map((i: z.core.$ZodIssue) => `${i.path.join('.')}: ${i.message}`);
+}
+
+function assertRefused(name: string, args: unknown, field: string, message?: RegExp): void {
+  const issues = refusal(name, args);
+  const named = issues.filter((i) => i.startsWith(`${field}: `) || (i.startsWith(': ') && i.includes(`"${field}"`)));
+  assert.ok(named.length > 0, `${name}: no issue names ${field}: ${issues.join('; ')}`);
+  if (message) assert.ok(named.some((i) => message.test(i)), `${name}: ${issues.join('; ')}`);
+}
+
+describe('tool registry', () => {
+  it('declares exactly the 20 tools, in order, with their scopes', () => {
+    assert.deepEqual(TOOLS.map((t) => [t.name, t.scope]), EXPECTED);
+  });
+
+  it('matches the authorization registry: same names, same order, same scope groups', () => {
+    assert.deepEqual(TOOLS.map((t) => t.name), ACTIONS);
+    for (const t of TOOLS) assert.equal(t.scope, ACTION_SPECS[t.name as keyof typeof ACTION_SPECS].group, t.name);
+  });
+
+  it('passes the startup checks and converts to MCP tool definitions', () => {
+    assert.doesNotThrow(() => assertValidListings(TOOLS));
+    assert.doesNotThrow(() => createMcpServer({ name: 'futu-mcp', version: '0', tools: TOOLS, handleCall: async () => ({ structured: {} }) }));
+    for (const t of TOOLS) {
+      const schema = z.toJSONSchema(t.input, { target: 'draft-2020-12', io: 'input' }) as { additionalProperties?: unknown };
+      assert.equal(schema.additionalProperties, false, `${t.name} input must refuse unknown fields`);
+      assert.doesNotThrow(() => z.toJSONSchema(t.output, { target: 'draft-2020-12', io: 'output' }), t.name);
+    }
+  });
+
+  it('hints reads as read-only, trades as destructive, and unlock as destructive but idempotent', () => {
+    for (const t of TOOLS) {
+      if (t.scope === 'qot:read' || t.scope === 'acc:read') assert.deepEqual(t.annotations, READ_TOOL_ANNOTATIONS, t.name);
+      else if (t.scope === 'trade') assert.deepEqual(t.annotations, TRADE_TOOL_ANNOTATIONS, t.name);
+    }
+    assert.deepEqual(tool('futu_unlock_trade').annotations, { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true });
+  });
+
+  it('teaches the model the rules that matter for each kind of tool', () => {
+    for (const t of TOOLS) {
+      assert.ok(t.title.length > 0 && t.description.length > 0, t.name);
+      assert.ok(t.description.length <= 800, `${t.name}: description is ${t.description.length} characters`);
+    }
+    for (const name of ['futu_place_order', 'futu_modify_order', 'futu_cancel_order']) {
+      const text = tool(name).description;
+      assert.match(text, /defaults to "simulate"/, name);
+      assert.match(text, /"real" moves real money/, name);
+      assert.match(text, /per-order value, daily value, orders per minute/, name);
+    }
+    assert.match(tool('futu_list_accounts').description, /Call this first/);
+    assert.match(tool('futu_get_broker').description, /HK only/);
+    assert.match(tool('futu_unlock_trade').description, /never pass it/);
+    assert.match(tool('futu_get_quote').description, /HK\.00700/);
+  });
+});
+
+describe('tool inputs', () => {
+  it('refuse unknown fields on every tool, naming them', () => {
+    for (const t of TOOLS) {
+      const issues = refusal(t.name, { bogus_field: 1 });
+      assert.ok(issues.some((i) => i.includes('"bogus_field"')), `${t.name}: ${issues.join('; ')}`);
+    }
+  });
+
+  it('refuse wrong types and formats, naming the field', () => {
+    assertRefused('futu_get_quote', { symbols: 'HK.00700' }, 'symbols');
+    assertRefused('futu_get_quote', { symbol: 'hk.00700' }, 'symbol', /MARKET\.CODE/);
+    assertRefused('futu_get_quote', { symbols: Array.from({ length: 51 }, () => 'HK.00700') }, 'symbols');
+    assertRefused('futu_get_kline', { symbol: 'HK.00700', kl_type: 'hourly' }, 'kl_type');
+    assertRefused('futu_get_kline', { symbol: 'HK.00700', num: 1001 }, 'num');
+    assertRefused('futu_get_kline', { symbol: 'HK.00700', begin: '2026/01/01' }, 'begin');
+    assertRefused('futu_get_orderbook', { symbol: 'HK.00700', num: 11 }, 'num');
+    assertRefused('futu_get_ticker', { symbol: 'HK.00700', num: 1.5 }, 'num');
+    assertRefused('futu_list_plates', { market: 'JP' }, 'market');
+    assertRefused('futu_list_plates', { market: 'HK', plate_type: 'sector' }, 'plate_type');
+    assertRefused('futu_get_funds', { acc_id: 281474976710656 }, 'acc_id');
+    assertRefused('futu_get_funds', { acc_id: '12', env: 'paper' }, 'env');
+    assertRefused('futu_get_orders', { acc_id: '12', status: ['OPEN'] }, 'status');
+    assertRefused('futu_place_order', { symbol: 'HK.00700', side: 'BUY', qty: '100', price: 350 }, 'qty');
+    assertRefused('futu_place_order', { symbol: 'HK.00700', side: 'HOLD', qty: 100, price: 350 }, 'side');
+    assertRefused('futu_place_order', { symbol: 'HK.00700', side: 'BUY', qty: -100, price: 350 }, 'qty');
+    assertRefused('futu_modify_order', { order_id: 12345, price: 350 }, 'order_id');
+    assertRefused('futu_cancel_order', { order_id: '0x10' }, 'order_id');
+    assertRefused('futu_unlock_trade', { unlock: 'yes' }, 'unlock');
+  });
+
+  it('take symbols or a single symbol, never both or neither', () => {
+    for (const name of ['futu_get_quote', 'futu_get_snapshot', 'futu_get_static']) {
+      assertRefused(name, { symbols: ['HK.00700'], symbol: 'US.AAPL' }, 'symbols', /not both or neither/);
+      assertRefused(name, {}, 'symbols', /either symbols/);
+      assert.deepEqual(tool(name).input.parse({ symbol: 'US.AAPL' }), { symbol: 'US.AAPL' });
+      assert.deepEqual(tool(name).input.parse({ symbols: ['HK.00700', 'US.AAPL'] }), { symbols: ['HK.00700', 'US.AAPL'] });
+    }
+  });
+
+  it('apply the documented defaults', () => {
+    assert.deepEqual(tool('futu_get_kline').input.parse({ symbol: 'HK.00700' }), { symbol: 'HK.00700', kl_type: 'day', rehab: 'forward' });
+    assert.deepEqual(tool('futu_get_orderbook').input.parse({ symbol: 'HK.00700' }), { symbol: 'HK.00700', num: 10 });
+    assert.deepEqual(tool('futu_get_ticker').input.parse({ symbol: 'HK.00700' }), { symbol: 'HK.00700', num: 50 });
+    assert.deepEqual(tool('futu_list_plates').input.parse({ market: 'US' }), { market: 'US', plate_type: 'all' });
+    assert.deepEqual(tool('futu_get_funds').input.parse({}), { env: 'simulate' });
+    assert.deepEqual(tool('futu_list_accounts').input.parse({}), {});
+    assert.deepEqual(tool('futu_place_order').input.parse({ symbol: 'HK.00700', side: 'BUY', qty: 100, price: 350.2 }), {
+      symbol: 'HK.00700', side: 'BUY', order_type: 'LIMIT', qty: 100, price: 350.2, env: 'simulate',
+    });
+    assert.deepEqual(tool('futu_unlock_trade').input.parse({}), { unlock: true });
+  });
+
+  it('refuse a LIMIT order without price and a MARKET order with one', () => {
+    assertRefused('futu_place_order', { symbol: 'HK.00700', side: 'BUY', qty: 100 }, 'price', /a LIMIT order needs price/);
+    assertRefused('futu_place_order', { symbol: 'HK.00700', side: 'BUY', qty: 100, order_type: 'MARKET', price: 350 }, 'price', /a MARKET order takes no price/);
+    assert.doesNotThrow(() => tool('futu_place_order').input.parse({ symbol: 'HK.00700', side: 'SELL', qty: 100, order_type: 'MARKET' }));
+  });
+
+  it('refuse a modification that changes nothing, a long remark, and a non-HK broker queue', () => {
+    assertRefused('futu_modify_order', { order_id: '123' }, 'qty', /give qty, price or both/);
+    assertRefused('futu_place_order', { symbol: 'HK.00700', side: 'BUY', qty: 100, price: 350, remark: '腾'.repeat(22) }, 'remark', /64 UTF-8 bytes/);
+    assertRefused('futu_get_broker', { symbol: 'US.AAPL' }, 'symbol', /HK securities only/);
+    assertRefused('futu_get_kline', { symbol: 'HK.00700', end: '2026-01-01' }, 'end', /end needs begin/);
+  });
+
+  it('accept api_key on trade tools only, and never a password on unlock', () => {
+    const key = 'fc_per_call_override';
+    assert.equal(tool('futu_place_order').input.parse({ symbol: 'HK.00700', side: 'BUY', qty: 100, price: 350, api_key: key }).api_key, key);
+    assert.equal(tool('futu_modify_order').input.parse({ order_id: '1', price: 350, api_key: key }).api_key, key);
+    assert.equal(tool('futu_cancel_order').input.parse({ order_id: '1', api_key: key }).api_key, key);
+    assertRefused('futu_get_quote', { symbol: 'HK.00700', api_key: key }, 'api_key');
+    assertRefused('futu_unlock_trade', { unlock: true, password: '123456' }, 'password');
+    assertRefused('futu_unlock_trade', { unlock: true, pwd_md5: 'e10adc3949ba59abbe56e057f20f883e' }, 'pwd_md5');
+  });
+});
