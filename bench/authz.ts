@@ -9,27 +9,15 @@ import { FxConverter } from '../src/authz/fx.js';
 import { LimitsLedger } from '../src/authz/ledger.js';
 import { defaultPolicyPaths } from '../src/authz/policySet.js';
 import { valueTrade, type TradeTerms } from '../src/authz/valuation.js';
-import type { KeyLimits, KeyRecord, TrdSide } from '../src/keys/types.js';
+import { NO_LIMITS, type KeyLimits, type KeyRecord, type TrdSide } from '../src/keys/types.js';
 import { setLogSink } from '../src/shared/log.js';
 
 const WARMUP = 2_000;
 const DECISIONS = 20_000;
 const LEDGER_OPS = 500;
 
-const BASE_LIMITS: KeyLimits = {
-  allowed_markets: null,
-  allowed_symbols: null,
-  allowed_trd_sides: null,
-  allowed_acc_ids: null,
-  max_order_value: null,
-  max_daily_value: null,
-  max_orders_per_minute: null,
-  hours_window: null,
-  limit_currency: 'HKD',
-};
-
 function key(id: string, scopes: KeyRecord['scopes'], limits: Partial<KeyLimits>): KeyRecord {
-  return { id, hash: '0'.repeat(64), scopes, allowed_machines: null, created_at: null, expires_at: null, note: null, limits: { ...BASE_LIMITS, ...limits } };
+  return { id, hash: '0'.repeat(64), scopes, allowed_machines: null, created_at: null, expires_at: null, note: null, limits: { ...NO_LIMITS, ...limits } };
 }
 
 /** Keys with different limit shapes, so the mix exercises every forbid. */

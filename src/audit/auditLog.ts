@@ -1,12 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { fsyncDirectory } from '../shared/atomicFile.js';
 import { describeError } from '../shared/errors.js';
+import { withLockSync, type HeldLock, type LockOptions } from '../shared/fileLock.js';
 import { log } from '../shared/log.js';
 import { canonicalJson } from './canonical.js';
 import { GENESIS_HASH, HASH_PATTERN, recordHash } from './chain.js';
 import { AuditError, auditUnavailable } from './errors.js';
 import { readLastLine } from './lines.js';
-import { FileLock } from './lock.js';
 import { OpenFile, type Fdatasync } from './openFile.js';
 import { scrubSecrets } from './secrets.js';
 import type { AuditEvent, AuditHead, AuditRecord } from './types.js';
@@ -22,6 +23,13 @@ export interface AuditLogOptions {
 }
 
 const DEFAULT_LOCK_TIMEOUT_MS = 5_000;
+/**
+ * Holds last a few syscalls, so a lock this old belongs to a holder that died (its pid may since
+ * be reused), to one that is frozen, or to one on another host that cannot be checked. A frozen
+ * holder whose lock was broken denies its call, as append() re-checks the lock right before
+ * writing; should it resume exactly between that check and the write, verify reports the fork.
+ */
+const LOCK_STALE_AFTER_MS = 30_000;
 
 /**
  * The append-only, hash-chained audit file (`--audit-log`).
@@ -72,17 +80,17 @@ export class AuditLog {
 
   private constructor(
     readonly path: string,
-    private readonly lock: FileLock,
+    private readonly lockOptions: LockOptions,
     private readonly fdatasync: Fdatasync,
   ) {}
 
   /** Opens (creating it 0600, parents 0700) and reads the tail, so a bad path fails at startup. */
   static open(file: string, options: AuditLogOptions = {}): AuditLog {
     const resolved = path.resolve(file);
-    const lock = new FileLock(`${resolved}.lock`, options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS);
+    const lockOptions = { timeoutMs: options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS, staleAfterMs: LOCK_STALE_AFTER_MS };
     // fdatasync also flushes the new file size (needed to read the data back), skipping only
     // timestamps: durable for appends, and markedly cheaper than fsync.
-    const audit = new AuditLog(resolved, lock, options.fdatasync ?? fs.fdatasync);
+    const audit = new AuditLog(resolved, lockOptions, options.fdatasync ?? fs.fdatasync);
     audit.underLock(
       () => audit.syncWithFile(),
       (cause) => new AuditError('AUDIT_WRITE_FAILED', `cannot open audit log ${resolved}: ${cause}`),
@@ -99,11 +107,13 @@ export class AuditLog {
   }
 
   async append(event: AuditEvent): Promise<AuditRecord> {
-    const { record, file } = this.underLock(() => {
+    const { record, file } = this.underLock((lock) => {
       const sizeBefore = this.syncWithFile();
       const file = this.file!;
       const sealed = this.seal(event);
       const bytes = Buffer.from(`${canonicalJson(sealed)}\n`);
+      // The tail read above is only the true tail if no one else could append since.
+      lock.assertHeld();
       this.write(file.fd, bytes, sizeBefore);
       this.sizeAfterLastWrite = sizeBefore + bytes.length;
       this.last = { seq: sealed.seq, hash: sealed.hash };
@@ -123,11 +133,11 @@ export class AuditLog {
     await Promise.all(this.retiring);
   }
 
-  private underLock<T>(work: () => T, failure: (cause: string) => AuditError): T {
+  private underLock<T>(work: (lock: HeldLock) => T, failure: (cause: string) => AuditError): T {
     if (this.closed) throw failure('audit log is closed');
     try {
       if (this.file === undefined) fs.mkdirSync(path.dirname(this.path), { recursive: true, mode: 0o700 });
-      return this.lock.hold(work);
+      return withLockSync(`${this.path}.lock`, this.lockOptions, work);
     } catch (err) {
       this.closeFile();
       log.error('audit log write failed', { file: this.path, error: describeError(err) });
@@ -228,15 +238,6 @@ function statIfExists(file: string): fs.Stats | undefined {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
-  }
-}
-
-function fsyncDirectory(dir: string): void {
-  const fd = fs.openSync(dir, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
   }
 }
 

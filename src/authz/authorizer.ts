@@ -34,6 +34,12 @@ export interface TradeInput extends Caller {
   readonly account: string;
 }
 
+/** What runTrade/runUnlock do once allowed: an optional step before the guard, then the send. */
+export interface SendSteps<T> {
+  readonly beforeSend?: (decision: Decision) => Promise<void>;
+  readonly send: () => Promise<T>;
+}
+
 export interface TradeAuthorization {
   readonly decision: Decision;
   /** Present when allowed: commit it when the broker accepts, release it when it refuses. */
@@ -95,15 +101,18 @@ export class Authorizer {
   }
 
   /**
-   * authorize → OpenD guard → send → commit; the reservation is released when the order
-   * certainly was not placed, and committed otherwise (a timed-out order may exist).
+   * authorize → beforeSend (the caller's durable audit of the intent) → OpenD guard → send →
+   * commit. The guard slot is taken last so OpenD's minimum gap holds between actual sends. The
+   * reservation is released when the order certainly was not placed, and committed otherwise (a
+   * timed-out order may exist).
    */
-  async runTrade<T>(input: TradeInput, send: (decision: Decision) => Promise<T>): Promise<{ decision: Decision; result: T }> {
+  async runTrade<T>(input: TradeInput, steps: SendSteps<T>): Promise<{ decision: Decision; result: T }> {
     const { decision, reservation } = await this.authorizeTrade(input);
     if (!decision.allowed) throw decisionError(decision);
     try {
+      await steps.beforeSend?.(decision);
       await this.deps.guard?.acquire(gatewayOperationFor(input.terms.action), input.account);
-      const result = await send(decision);
+      const result = await steps.send();
       if (reservation) await this.deps.ledger.commit(reservation);
       return { decision, result };
     } catch (err) {
@@ -115,11 +124,12 @@ export class Authorizer {
     }
   }
 
-  async runUnlock<T>(input: Caller, send: (decision: Decision) => Promise<T>): Promise<{ decision: Decision; result: T }> {
+  async runUnlock<T>(input: Caller, steps: SendSteps<T>): Promise<{ decision: Decision; result: T }> {
     const decision = this.authorizeCall({ ...input, action: 'futu_unlock_trade' });
     if (!decision.allowed) throw decisionError(decision);
+    await steps.beforeSend?.(decision);
     await this.deps.guard?.acquire('unlock');
-    return { decision, result: await send(decision) };
+    return { decision, result: await steps.send() };
   }
 
   private value(input: TradeInput): Promise<OrderValuation> {

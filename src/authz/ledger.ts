@@ -1,11 +1,11 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../shared/atomicFile.js';
+import { acquireLock, type LockOptions } from '../shared/fileLock.js';
 import { log } from '../shared/log.js';
-import { writeFileAtomic } from './atomicFile.js';
 import type { UsageSnapshot } from './builder.js';
 import { AuthzError } from './errors.js';
-import { acquireFileLock } from './fileLock.js';
 import { ageState, dailyValue, emptyState, parseState, type LedgerState } from './ledgerState.js';
 
 /**
@@ -59,7 +59,7 @@ interface QueuedOperation {
 export class LimitsLedger {
   private readonly stateDir: string;
   private readonly ttlMs: number;
-  private readonly lockOptions: { timeoutMs: number; staleMs: number };
+  private readonly lockOptions: LockOptions;
   private readonly waiting = new Map<string, QueuedOperation[]>();
   private readonly draining = new Set<string>();
   /** Commits whose write failed: applied first by the key's next successful write. */
@@ -69,7 +69,7 @@ export class LimitsLedger {
   constructor(options: LedgerOptions) {
     this.stateDir = options.stateDir;
     this.ttlMs = options.reservationTtlMs ?? 120_000;
-    this.lockOptions = { timeoutMs: options.lockTimeoutMs ?? 10_000, staleMs: options.staleLockMs ?? 15_000 };
+    this.lockOptions = { timeoutMs: options.lockTimeoutMs ?? 10_000, staleAfterMs: options.staleLockMs ?? 15_000 };
   }
 
   /**
@@ -188,7 +188,7 @@ export class LimitsLedger {
     let lock;
     try {
       mkdirSync(join(this.stateDir, 'ledger'), { recursive: true, mode: 0o700 });
-      lock = await acquireFileLock(ledgerFiles(this.stateDir, keyId).lock, this.lockOptions);
+      lock = await acquireLock(ledgerFiles(this.stateDir, keyId).lock, this.lockOptions);
     } catch (err) {
       for (const op of batch) op.reject(ledgerError(err));
       return;
@@ -212,8 +212,8 @@ export class LimitsLedger {
         }
       });
       if (dirty) {
-        if (!lock.stillHeld()) throw new Error('lost the ledger lock');
-        writeFileAtomic(ledgerFiles(this.stateDir, keyId).state, JSON.stringify(state));
+        lock.assertHeld();
+        writeFileAtomic(ledgerFiles(this.stateDir, keyId).state, JSON.stringify(state), 0o600);
         this.pendingCommits.delete(keyId);
       }
       batch.forEach((op, i) => {
@@ -224,11 +224,7 @@ export class LimitsLedger {
     } catch (err) {
       for (const op of batch) op.reject(ledgerError(err));
     } finally {
-      try {
-        lock.release();
-      } catch (err) {
-        log.error('ledger lock release failed', { key_id: keyId, error: (err as Error).message });
-      }
+      lock.release();
     }
   }
 

@@ -1,4 +1,4 @@
-import { isProcessAlive } from './fileLock.js';
+import { isProcessAlive } from '../shared/fileLock.js';
 
 /**
  * One key's limit usage as stored on disk, and the pure rules that age it: attempts leave the

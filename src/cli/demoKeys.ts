@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { readKeysFileOrEmpty, writeKeysFile } from '../keys/file.js';
 import { generatePlaintextKey, hashPlaintextKey, PLAINTEXT_KEY_PATTERN } from '../keys/material.js';
-import type { KeyLimits, KeyRecord, Scope } from '../keys/types.js';
+import { NO_LIMITS, type KeyLimits, type KeyRecord, type Scope } from '../keys/types.js';
 
 /**
  * The demo's two keys: a read-only analyst and a simulate-only trader with tight limits. Unlike
@@ -14,18 +14,6 @@ export interface DemoKeys {
   readonly analyst: string;
   readonly trader: string;
 }
-
-const NO_LIMITS: KeyLimits = {
-  allowed_markets: null,
-  allowed_symbols: null,
-  allowed_trd_sides: null,
-  allowed_acc_ids: null,
-  max_order_value: null,
-  max_daily_value: null,
-  max_orders_per_minute: null,
-  hours_window: null,
-  limit_currency: 'HKD',
-};
 
 const DEMO_KEYS: readonly { id: string; role: 'analyst' | 'trader'; scopes: Scope[]; limits: KeyLimits; note: string }[] = [
   { id: 'demo-analyst', role: 'analyst', scopes: ['qot:read', 'acc:read'], limits: NO_LIMITS, note: 'npm start demo: read-only research' },

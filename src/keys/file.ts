@@ -1,19 +1,8 @@
-import { randomBytes } from 'node:crypto';
-import {
-  closeSync,
-  fchmodSync,
-  fstatSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  unlinkSync,
-  writeFileSync,
-} from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-import { keysFileInvalid, keysFileNotFound, keysFilePermissions } from './errors.js';
-import { withFileLock } from './lock.js';
+import { closeSync, fstatSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import { writeFileAtomic } from '../shared/atomicFile.js';
+import { LockTimeoutError, withLockSync, type LockOptions } from '../shared/fileLock.js';
+import { keysFileInvalid, keysFileLocked, keysFileNotFound, keysFilePermissions } from './errors.js';
 import { parseKeysDocument, serializeKeysDocument } from './schema.js';
 import type { KeyRecord } from './types.js';
 
@@ -23,6 +12,13 @@ import type { KeyRecord } from './types.js';
  * fsync, rename), so a crash or a concurrent SIGHUP reload never sees half a file.
  */
 const POSIX = process.platform !== 'win32';
+
+/**
+ * No staleAfterMs: a lock whose owner looks alive is reported, never broken by age. futucli runs
+ * in front of a person, whom KEYS_FILE_LOCKED tells how to clear a truly abandoned lock, and
+ * breaking a live (stalled) run's lock would leave only assertHeld() between it and a lost update.
+ */
+const LOCK_OPTIONS: LockOptions = { timeoutMs: 5_000 };
 
 /** The file's records; throws KEYS_FILE_NOT_FOUND, KEYS_FILE_PERMISSIONS or KEYS_FILE_INVALID. */
 export function readKeysFile(file: string): KeyRecord[] {
@@ -49,25 +45,8 @@ export function readKeysFileOrEmpty(file: string): KeyRecord[] {
 
 /** Replaces the file atomically with mode 0600, creating missing parent directories with 0700. */
 export function writeKeysFile(file: string, records: readonly KeyRecord[]): void {
-  const dir = dirname(file);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const temp = join(dir, `.${basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  const fd = openSync(temp, 'wx', 0o600);
-  try {
-    try {
-      // The open mode is filtered by the umask; set it exactly.
-      if (POSIX) fchmodSync(fd, 0o600);
-      writeFileSync(fd, serializeKeysDocument(records));
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(temp, file);
-  } catch (err) {
-    unlinkQuietly(temp);
-    throw err;
-  }
-  if (POSIX) fsyncDirectory(dir);
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  writeFileAtomic(file, serializeKeysDocument(records), 0o600);
 }
 
 /**
@@ -75,7 +54,19 @@ export function writeKeysFile(file: string, records: readonly KeyRecord[]): void
  * resurrect a key the other one just revoked. `change` returns the new record list.
  */
 export function updateKeysFile(file: string, change: (records: KeyRecord[]) => readonly KeyRecord[]): void {
-  withFileLock(`${file}.lock`, () => writeKeysFile(file, change(readKeysFileOrEmpty(file))));
+  const lockFile = `${file}.lock`;
+  // The lock lives next to the file, so its directory must exist before the first gen-key.
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  try {
+    withLockSync(lockFile, LOCK_OPTIONS, (lock) => {
+      const records = change(readKeysFileOrEmpty(file));
+      lock.assertHeld();
+      writeKeysFile(file, records);
+    });
+  } catch (err) {
+    if (err instanceof LockTimeoutError) throw keysFileLocked(lockFile);
+    throw err;
+  }
 }
 
 function readSecureText(file: string): string {
@@ -104,21 +95,4 @@ function jsonErrorPosition(err: unknown, text: string): string {
   const line = before.split('\n').length;
   const column = Number(position) - before.lastIndexOf('\n');
   return ` (line ${line}, column ${column})`;
-}
-
-function fsyncDirectory(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function unlinkQuietly(path: string): void {
-  try {
-    unlinkSync(path);
-  } catch {
-    // Already gone; nothing to clean.
-  }
 }

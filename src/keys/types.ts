@@ -27,6 +27,19 @@ export interface KeyLimits {
   readonly limit_currency: LimitCurrency;
 }
 
+/** Every limit off, in the default currency: the base that demo, test and bench keys spread over. */
+export const NO_LIMITS: KeyLimits = Object.freeze({
+  allowed_markets: null,
+  allowed_symbols: null,
+  allowed_trd_sides: null,
+  allowed_acc_ids: null,
+  max_order_value: null,
+  max_daily_value: null,
+  max_orders_per_minute: null,
+  hours_window: null,
+  limit_currency: 'HKD',
+});
+
 export interface KeyRecord {
   readonly id: string;
   /** Lowercase hex SHA-256 of the plaintext key (a `sha256:` prefix in the file is stripped). */

@@ -80,7 +80,7 @@ export class CallPipeline {
       const plan = await tool.authz(withoutSecrets(args), toolContext);
       const structured = await this.authorizeAndExecute(trace, key, toolName, plan, () => {
         trace.executing = true;
-        return tool.execute(withoutSecrets(args), toolContext);
+        return tool.execute(withoutSecrets(args), { ...toolContext, authorized: plan });
       });
       return await this.finish(trace, { structured: structured as Record<string, unknown> });
     } catch (err) {
@@ -146,12 +146,17 @@ export class CallPipeline {
     const { authorizer, metrics } = this.deps;
     const caller = { key, now: this.now(), machineBound: true };
     const authzStarted = performance.now();
-    /** Runs once authorization allowed the call: the side-effect path audits its intent first. */
-    const proceed = async (decision: Decision, sideEffect: boolean): Promise<unknown> => {
+    const allowed = (decision: Decision): void => {
       metrics.authzDuration((performance.now() - authzStarted) / 1000);
       recordDecision(trace, decision);
-      if (sideEffect) await this.auditIntent(trace);
-      return execute();
+    };
+    /** Side effects: the authorized intent is durable before OpenD is asked. */
+    const sideEffect = {
+      beforeSend: async (decision: Decision) => {
+        allowed(decision);
+        await this.auditIntent(trace);
+      },
+      send: execute,
     };
     switch (plan.kind) {
       case 'call': {
@@ -160,14 +165,15 @@ export class CallPipeline {
           metrics.authzDuration((performance.now() - authzStarted) / 1000);
           throw decisionError(decision);
         }
-        return proceed(decision, false);
+        allowed(decision);
+        return execute();
       }
       case 'trade': {
         const input = { ...caller, env: plan.env, account: plan.account.accId, terms: plan.terms };
-        return (await authorizer.runTrade(input, (decision) => proceed(decision, true))).result;
+        return (await authorizer.runTrade(input, sideEffect)).result;
       }
       case 'unlock':
-        return (await authorizer.runUnlock(caller, (decision) => proceed(decision, true))).result;
+        return (await authorizer.runUnlock(caller, sideEffect)).result;
     }
     const unreachable: never = plan;
     throw new Error(`unhandled authorization plan for ${action}: ${JSON.stringify(unreachable)}`);

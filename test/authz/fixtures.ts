@@ -8,23 +8,11 @@ import { AuthzEngine } from '../../src/authz/engine.js';
 import { LimitsLedger } from '../../src/authz/ledger.js';
 import { defaultPolicyPaths, type PolicyPaths } from '../../src/authz/policySet.js';
 import type { ReferencePriceSource } from '../../src/authz/valuation.js';
-import type { KeyLimits, KeyRecord } from '../../src/keys/types.js';
+import { NO_LIMITS, type KeyLimits, type KeyRecord } from '../../src/keys/types.js';
 import { setLogSink } from '../../src/shared/log.js';
 
 // Load/deny/ledger paths log on purpose; the tests assert behaviour, not log lines.
 setLogSink(() => {});
-
-export const NO_LIMITS: KeyLimits = {
-  allowed_markets: null,
-  allowed_symbols: null,
-  allowed_trd_sides: null,
-  allowed_acc_ids: null,
-  max_order_value: null,
-  max_daily_value: null,
-  max_orders_per_minute: null,
-  hours_window: null,
-  limit_currency: 'HKD',
-};
 
 let keyCount = 0;
 

@@ -1,27 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { summarizeLimits } from '../../src/keys/summary.js';
-import type { KeyLimits } from '../../src/keys/types.js';
-
-const NONE: KeyLimits = {
-  allowed_markets: null,
-  allowed_symbols: null,
-  allowed_trd_sides: null,
-  allowed_acc_ids: null,
-  max_order_value: null,
-  max_daily_value: null,
-  max_orders_per_minute: null,
-  hours_window: null,
-  limit_currency: 'HKD',
-};
+import { NO_LIMITS } from '../../src/keys/types.js';
 
 test('no limits reads as a dash', () => {
-  assert.equal(summarizeLimits(NONE), '-');
+  assert.equal(summarizeLimits(NO_LIMITS), '-');
 });
 
 test('every limit appears, money compacted and the currency named once', () => {
   const summary = summarizeLimits({
-    ...NONE,
+    ...NO_LIMITS,
     allowed_markets: ['HK', 'US'],
     allowed_symbols: ['HK.00700'],
     allowed_acc_ids: ['42'],
@@ -36,6 +24,6 @@ test('every limit appears, money compacted and the currency named once', () => {
 });
 
 test('amounts that do not compact exactly are shown in full; empty allow-lists read NONE', () => {
-  assert.equal(summarizeLimits({ ...NONE, max_daily_value: 12_345, allowed_trd_sides: [] }), 'day=12345/HKD sides=NONE');
-  assert.equal(summarizeLimits({ ...NONE, max_order_value: 999 }), 'ord=999/HKD');
+  assert.equal(summarizeLimits({ ...NO_LIMITS, max_daily_value: 12_345, allowed_trd_sides: [] }), 'day=12345/HKD sides=NONE');
+  assert.equal(summarizeLimits({ ...NO_LIMITS, max_order_value: 999 }), 'ord=999/HKD');
 });

@@ -45,7 +45,7 @@ function refusal(name: string, args: unknown): string[] {
 
 function assertRefused(name: string, args: unknown, field: string, message?: RegExp): void {
   const issues = refusal(name, args);
-  const named = issues.filter((i) => i.startsWith(`${field}: `) || (i.startsWith(': ') && i.includes(`"${field}"`)));
+  const named = issues.filter((i) => i.startsWith(`${field}: `) || i.startsWith(`${field}.`) || (i.startsWith(': ') && i.includes(`"${field}"`)));
   assert.ok(named.length > 0, `${name}: no issue names ${field}: ${issues.join('; ')}`);
   if (message) assert.ok(named.some((i) => message.test(i)), `${name}: ${issues.join('; ')}`);
 }

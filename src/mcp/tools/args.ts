@@ -145,7 +145,7 @@ export const ACCOUNT_SELECTION_HINT =
 
 /** The sentences every trade tool's description shares. */
 export const TRADE_RULES_HINT =
-  'env defaults to "simulate" (paper trading); "real" moves real money, needs the trade:real scope and an unlocked OpenD (futu_unlock_trade). ' +
+  'env defaults to "simulate" (paper trading); "real" moves real money, so use it only when the user asks, and needs the trade:real scope and an unlocked OpenD (futu_unlock_trade). ' +
   'The server enforces per-key limits (markets, symbols, sides, per-order value, daily value, orders per minute); a refusal explains which limit.';
 
 export const tradeAccount = accId

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { tradeTermsFromArgs } from '../../authz/toolArgs.js';
 import { TRADE_TOOL_ANNOTATIONS } from '../tool.js';
 import { apiKey, env, orderId, tradeAccount, TRADE_RULES_HINT } from './args.js';
-import { defineTool } from './kit.js';
+import { authorizedTrade, defineTool } from './kit.js';
 import { existingOrderOf, findWorkingOrder, summarizeTrade, tradeResult } from './orders.js';
 import { tradeResultShape } from './outputs.js';
 
@@ -23,8 +23,9 @@ export const cancelOrder = defineTool({
     return { kind: 'trade', env: args.env, account, terms: tradeTermsFromArgs('futu_cancel_order', args, existingOrderOf(order)) };
   },
   execute: async (args, ctx) => {
-    const { account, order } = await findWorkingOrder(ctx, { orderId: args.order_id, env: args.env, accId: args.acc_id });
-    const cancelled = await ctx.gateway.modifyOrder(account, { orderId: order.orderId, op: 'cancel' });
-    return tradeResult(ctx, account, cancelled.orderId, { symbol: order.symbol, side: order.side, orderType: order.orderType, qty: order.qty, price: order.price });
+    const { account, terms } = authorizedTrade(ctx, 'futu_cancel_order');
+    const { existing } = terms;
+    const cancelled = await ctx.gateway.modifyOrder(account, { orderId: args.order_id, op: 'cancel' });
+    return tradeResult(ctx, account, cancelled.orderId, { symbol: existing.symbol, side: existing.side, orderType: existing.price ? 'LIMIT' : 'MARKET', qty: existing.qty, price: existing.price });
   },
 });

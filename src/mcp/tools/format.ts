@@ -13,7 +13,7 @@ export function quoteCurrency(symbol: string): string {
 }
 
 /** Rounds away binary noise (350.2 - 346 = 4.199999…) at a precision finer than any tick. */
-export function round(value: number, decimals: number): number {
+function round(value: number, decimals: number): number {
   const factor = 10 ** decimals;
   return Math.round(value * factor) / factor;
 }

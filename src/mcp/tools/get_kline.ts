@@ -19,7 +19,7 @@ type Rehab = (typeof REHABS)[number];
 const REHAB_NAMES: Record<Rehab, RehabName> = { forward: 'FORWARD', backward: 'BACKWARD', none: 'NONE' };
 
 const barShape = z.object({
-  time: timeField('Bar start (day bars: the trading day)'),
+  time: timeField('Bar time (day bars: the trading day)'),
   open: z.number(),
   high: z.number(),
   low: z.number(),
@@ -56,6 +56,11 @@ function gatewayKlType(value: KlTypeName | number): KLTypeName {
 function klLabel(value: KlTypeName | number): string {
   const n = klTypeNumber(value);
   return (Object.keys(KL_TYPES) as KlTypeName[]).find((k) => KL_TYPES[k] === n) ?? String(n);
+}
+
+/** "2026-11-17" for day bars, "2026-11-18 10:30" for intraday ones. */
+function barTime(time: string): string {
+  return time.endsWith(' 00:00:00') ? time.slice(0, 10) : time.slice(0, 16);
 }
 
 /** OpenD wants seconds; the argument may stop at minutes. */
@@ -101,7 +106,7 @@ export const getKline = defineTool({
     const first = r.bars[0];
     const last = r.bars.at(-1);
     if (!first || !last) return `${r.symbol} ${r.kl_type}: no bars`;
-    const range = `${first.time.slice(0, 10)} … ${last.time.slice(0, 16)}`;
+    const range = `${barTime(first.time)} … ${barTime(last.time)}`;
     return `${r.symbol} ${r.kl_type}: ${plural(r.bars.length, 'bar')} ${range}, last close ${formatPrice(last.close)} ${r.currency}${r.truncated ? ' (truncated)' : ''}`;
   },
   authz: async (args) => callPlan('futu_get_kline', args),

@@ -14,6 +14,12 @@ export interface ToolContext {
   readonly signal: AbortSignal;
   /** MD5 of the trade password from the environment or OS keychain: the model never supplies it. */
   readonly tradePasswordMd5?: () => Promise<string>;
+  /**
+   * Set by the pipeline for `execute`: the plan that was authorized. Side-effecting tools act on
+   * exactly this (account, order) instead of resolving it again, so nothing can change between
+   * the decision and the order.
+   */
+  readonly authorized?: AuthzPlan;
 }
 
 /**
@@ -31,6 +37,18 @@ export type FutuTool<I extends z.ZodObject = z.ZodObject, O extends z.ZodObject 
   ToolContext,
   Promise<AuthzPlan>
 >;
+
+export type AuthorizedTrade = Extract<AuthzPlan, { kind: 'trade' }>;
+
+/** The authorized trade plan for `execute`; its absence is a wiring bug, so fail closed. */
+export function authorizedTrade<A extends TradeAction>(
+  ctx: ToolContext,
+  action: A,
+): AuthorizedTrade & { readonly terms: Extract<TradeTerms, { action: A }> } {
+  const plan = ctx.authorized;
+  if (plan?.kind !== 'trade' || plan.terms.action !== action) throw new Error(`${action}: execute called without its authorized plan`);
+  return plan as AuthorizedTrade & { readonly terms: Extract<TradeTerms, { action: A }> };
+}
 
 /** Identity at runtime; lets TypeScript infer I and O for one declaration. */
 export function defineTool<I extends z.ZodObject, O extends z.ZodObject>(tool: FutuTool<I, O>): FutuTool<I, O> {

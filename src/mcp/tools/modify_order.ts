@@ -1,17 +1,17 @@
 import { z } from 'zod';
 import { tradeTermsFromArgs } from '../../authz/toolArgs.js';
 import { GatewayError } from '../../gateway/errors.js';
-import type { Order } from '../../gateway/types.js';
+import type { ExistingOrder } from '../../authz/valuation.js';
 import { TRADE_TOOL_ANNOTATIONS } from '../tool.js';
 import { apiKey, env, orderId, positivePrice, positiveQty, tradeAccount, TRADE_RULES_HINT } from './args.js';
-import { defineTool } from './kit.js';
+import { authorizedTrade, defineTool } from './kit.js';
 import { existingOrderOf, findWorkingOrder, summarizeTrade, tradeResult } from './orders.js';
 import { tradeResultShape } from './outputs.js';
 
 /** OpenD's modify takes both qty and price: what the call leaves out is kept from the order. */
-function amended(order: Order, change: { qty?: number; price?: number }): { qty: number; price: number } {
+function amended(orderId: string, order: ExistingOrder, change: { qty?: number; price?: number }): { qty: number; price: number } {
   const price = change.price ?? order.price;
-  if (price === undefined || price <= 0) throw new GatewayError('INVALID_ARGUMENT', `order ${order.orderId} has no limit price: give price`);
+  if (price === undefined || price <= 0) throw new GatewayError('INVALID_ARGUMENT', `order ${orderId} has no limit price: give price`);
   return { qty: change.qty ?? order.qty, price };
 }
 
@@ -40,13 +40,14 @@ export const modifyOrder = defineTool({
   summarize: (r) => summarizeTrade('Modified', r),
   authz: async (args, ctx) => {
     const { account, order } = await findWorkingOrder(ctx, { orderId: args.order_id, env: args.env, accId: args.acc_id });
-    amended(order, args);
-    return { kind: 'trade', env: args.env, account, terms: tradeTermsFromArgs('futu_modify_order', args, existingOrderOf(order)) };
+    const existing = existingOrderOf(order);
+    amended(args.order_id, existing, args); // a change OpenD cannot take is refused before it costs a rate-limit slot
+    return { kind: 'trade', env: args.env, account, terms: tradeTermsFromArgs('futu_modify_order', args, existing) };
   },
   execute: async (args, ctx) => {
-    const { account, order } = await findWorkingOrder(ctx, { orderId: args.order_id, env: args.env, accId: args.acc_id });
-    const { qty, price } = amended(order, args);
-    const modified = await ctx.gateway.modifyOrder(account, { orderId: order.orderId, op: 'normal', qty, price });
-    return tradeResult(ctx, account, modified.orderId, { symbol: order.symbol, side: order.side, orderType: order.orderType, qty, price });
+    const { account, terms } = authorizedTrade(ctx, 'futu_modify_order');
+    const { qty, price } = amended(args.order_id, terms.existing, args);
+    const modified = await ctx.gateway.modifyOrder(account, { orderId: args.order_id, op: 'normal', qty, price });
+    return tradeResult(ctx, account, modified.orderId, { symbol: terms.existing.symbol, side: terms.existing.side, orderType: 'LIMIT', qty, price });
   },
 });

@@ -60,7 +60,7 @@ function isTrdSide(side: string): side is TrdSide {
   return (TRD_SIDES as readonly string[]).includes(side);
 }
 
-export type TradeResult = z.input<typeof tradeResultShape>;
+type TradeResult = z.input<typeof tradeResultShape>;
 
 /** What the call asked for, reported as-is when the order cannot be read back. */
 export interface OrderIntent {

@@ -82,10 +82,10 @@ export function accountFieldsOf(account: AccountRef) {
   return { acc_id: account.accId, env: account.env, trd_market: account.trdMarket };
 }
 
-export const orderIdField = z.string().describe('Order id (decimal string): pass it to futu_modify_order or futu_cancel_order');
-export const sideField = z.string().describe('BUY, SELL, SELL_SHORT or BUY_BACK');
-export const orderTypeField = z.string().describe('LIMIT or MARKET (other Futu order types by their Futu name)');
-export const statusField = z
+const orderIdField = z.string().describe('Order id (decimal string): pass it to futu_modify_order or futu_cancel_order');
+const sideField = z.string().describe('BUY, SELL, SELL_SHORT or BUY_BACK');
+const orderTypeField = z.string().describe('LIMIT or MARKET (other Futu order types by their Futu name)');
+const statusField = z
   .string()
   .describe('Futu order status: SUBMITTED / FILLED_PART are working; FILLED_ALL, CANCELLED_PART, CANCELLED_ALL, FAILED, DELETED are final');
 

@@ -3,7 +3,7 @@ import { tradeTermsFromArgs } from '../../authz/toolArgs.js';
 import { parseSymbol } from '../../gateway/symbol.js';
 import { TRADE_TOOL_ANNOTATIONS } from '../tool.js';
 import { apiKey, env, orderType, positivePrice, positiveQty, remark, side, symbol, tradeAccount, TRADE_RULES_HINT } from './args.js';
-import { defineTool, type ToolContext } from './kit.js';
+import { authorizedTrade, defineTool, type ToolContext } from './kit.js';
 import { summarizeTrade, tradeResult } from './orders.js';
 import { tradeResultShape } from './outputs.js';
 
@@ -53,7 +53,7 @@ export const placeOrder = defineTool({
     terms: tradeTermsFromArgs('futu_place_order', args),
   }),
   execute: async (args, ctx) => {
-    const account = await orderAccount(args, ctx);
+    const { account } = authorizedTrade(ctx, 'futu_place_order');
     const placed = await ctx.gateway.placeOrder(account, {
       symbol: args.symbol,
       side: args.side,

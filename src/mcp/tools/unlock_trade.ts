@@ -1,6 +1,6 @@
+import type { ToolAnnotations } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { tradePasswordUnavailable } from '../../keys/errors.js';
-import type { ToolAnnotations } from '@modelcontextprotocol/server';
 import { defineTool } from './kit.js';
 
 /** Changes OpenD's state (so not read-only) but repeating it changes nothing more. */

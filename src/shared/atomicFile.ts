@@ -1,0 +1,49 @@
+import { randomBytes } from 'node:crypto';
+import { closeSync, fchmodSync, fsyncSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+
+const POSIX = process.platform !== 'win32';
+
+/**
+ * Replaces `path` so that a reader, or a crash at any point, sees either the old or the new
+ * content in full: write a temp file in the same directory (rename is atomic only within one
+ * file system), fsync it, rename it over the target, fsync the directory so the rename itself is
+ * durable. The parent directory must exist; its mode is the caller's policy.
+ *
+ * The file gets exactly `mode`: it is set on the temp file before any data is written, so the
+ * content is never readable more widely, whatever the umask or the mode of the file replaced.
+ */
+export function writeFileAtomic(path: string, data: string | Uint8Array, mode: number): void {
+  const dir = dirname(path);
+  const temp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  const fd = openSync(temp, 'wx', mode);
+  try {
+    try {
+      // The open mode is filtered by the umask.
+      if (POSIX) fchmodSync(fd, mode);
+      writeFileSync(fd, data);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temp, path);
+  } catch (err) {
+    rmSync(temp, { force: true });
+    throw err;
+  }
+  fsyncDirectory(dir);
+}
+
+/**
+ * Makes the directory's entries (a new or renamed file) durable. A no-op on Windows, which
+ * cannot open a directory for fsync; there durability of the entry rests on the file system.
+ */
+export function fsyncDirectory(dir: string): void {
+  if (!POSIX) return;
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}

@@ -1,0 +1,285 @@
+/**
+ * Every reject path over real HTTP, with the v1 and the v2 client: the exact text the model sees,
+ * the audit record (outcome "reject", key id, tool, code, reason) and the Prometheus counters.
+ * Keys come from the real `futucli gen-key`; the server believes it runs on another machine
+ * (FUTU_MCP_MACHINE_ID_FILE) so a key bound to "this" machine is refused there.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import {
+  assertMatchesOutputSchema,
+  auditHead,
+  CLIENT_FLAVORS,
+  E2eRun,
+  expectRefusal,
+  onlyRecordAfter,
+  readAudit,
+  sample,
+  type HttpServerProcess,
+  type KeySpec,
+  type McpTestClient,
+} from './helpers.js';
+
+const READ = ['qot:read', 'acc:read'];
+const SIM = [...READ, 'trade:simulate'];
+const ORDER = { symbol: 'HK.00700', side: 'BUY', order_type: 'LIMIT', qty: 100, price: 300 } as const;
+
+describe('reject paths over HTTP: message, audit record and metrics', () => {
+  const run = new E2eRun('rejects');
+  let http: HttpServerProcess;
+  let keys: Record<string, string>;
+
+  before(async () => {
+    const keysFile = run.path('keys.json');
+    const machineA = run.path('machine-a');
+    const machineB = run.path('machine-b');
+    writeFileSync(machineA, 'e2e-machine-a\n');
+    writeFileSync(machineB, 'e2e-machine-b\n');
+    const specs: KeySpec[] = [{ id: 'shared-reader', scopes: READ }];
+    for (const flavor of CLIENT_FLAVORS) {
+      specs.push(
+        { id: `ro-${flavor}`, scopes: READ },
+        { id: `sim-${flavor}`, scopes: SIM },
+        { id: `markets-${flavor}`, scopes: SIM, flags: ['--allowed-markets', 'US'] },
+        { id: `symbols-${flavor}`, scopes: SIM, flags: ['--allowed-symbols', 'HK.00005'] },
+        { id: `sides-${flavor}`, scopes: SIM, flags: ['--allowed-trd-sides', 'SELL'] },
+        { id: `value-${flavor}`, scopes: SIM, flags: ['--max-order-value', '40000'] },
+        { id: `rate-${flavor}`, scopes: SIM, flags: ['--max-orders-per-minute', '3'] },
+        { id: `daily-${flavor}`, scopes: SIM, flags: ['--max-daily-value', '70000'] },
+        { id: `expired-${flavor}`, scopes: SIM },
+        // Bound with futucli on machine A; the server below runs as machine B.
+        { id: `bound-${flavor}`, scopes: SIM, flags: ['--bind-this-machine'], env: { FUTU_MCP_MACHINE_ID_FILE: machineA } },
+      );
+    }
+    keys = await run.genKeys(keysFile, specs);
+    for (const flavor of CLIENT_FLAVORS) run.expireKey(keysFile, `expired-${flavor}`);
+    http = await run.startHttp({ name: 'rejects', keysFile, env: { FUTU_MCP_MACHINE_ID_FILE: machineB } });
+  });
+  after(() => run.dispose());
+
+  for (const flavor of CLIENT_FLAVORS) {
+    describe(`${flavor} client`, () => {
+      const clients = new Map<string, McpTestClient>();
+      /** A client whose bearer token is key `id` (one session per key, reused). */
+      const as = async (id: string): Promise<McpTestClient> => {
+        let client = clients.get(id);
+        if (!client) {
+          client = await run.connectHttp(flavor, http.url, keys[id]!);
+          clients.set(id, client);
+        }
+        return client;
+      };
+      const k = (name: string) => `${name}-${flavor}`;
+
+      it('unknown tool: refused naming the tool, audited under the caller, counted as <unknown>', async () => {
+        await expectRefusal(await as(k('ro')), http, {
+          tool: 'futu_transfer_funds',
+          args: { amount: 1 },
+          code: 'UNKNOWN_TOOL',
+          message: 'unknown MCP tool "futu_transfer_funds"',
+          keyId: k('ro'),
+          scope: null,
+          metricsTool: '<unknown>',
+        });
+      });
+
+      it('unknown argument field: refused naming the field, never dropped', async () => {
+        await expectRefusal(await as(k('ro')), http, {
+          tool: 'futu_get_quote',
+          args: { symbols: ['HK.00700'], depth: 5 },
+          code: 'INVALID_ARGUMENT',
+          message: 'invalid arguments for futu_get_quote: Unrecognized key: "depth"',
+          keyId: k('ro'),
+        });
+        // api_key exists only on trade tools; elsewhere it is an unknown field like any other (and its value is never echoed).
+        await expectRefusal(await as(k('ro')), http, {
+          tool: 'futu_get_funds',
+          args: { market: 'HK', api_key: keys[k('sim')] },
+          code: 'INVALID_ARGUMENT',
+          message: 'invalid arguments for futu_get_funds: Unrecognized key: "api_key"',
+          keyId: k('ro'),
+        });
+      });
+
+      it('read-only key placing an order: missing scope trade:real (env real) and trade:simulate (default env)', async () => {
+        const client = await as(k('ro'));
+        await expectRefusal(client, http, {
+          tool: 'futu_place_order',
+          args: { ...ORDER, env: 'real' },
+          code: 'MISSING_SCOPE',
+          message: 'missing scope trade:real',
+          keyId: k('ro'),
+          scope: 'trade:real',
+        });
+        await expectRefusal(client, http, {
+          tool: 'futu_place_order',
+          args: ORDER,
+          code: 'MISSING_SCOPE',
+          message: 'missing scope trade:simulate',
+          keyId: k('ro'),
+          scope: 'trade:simulate',
+        });
+        // The same key may still read: the refusals above were about scope, not about the key.
+        const quote = await client.callTool('futu_get_quote', { symbol: 'HK.00700' });
+        assert.equal(quote.isError, undefined);
+      });
+
+      it('a trade:simulate key spoofing env "real" is refused', async () => {
+        const record = await expectRefusal(await as(k('sim')), http, {
+          tool: 'futu_place_order',
+          args: { ...ORDER, env: 'real' },
+          code: 'MISSING_SCOPE',
+          message: 'missing scope trade:real',
+          keyId: k('sim'),
+          scope: 'trade:real',
+          policies: ['real-env-without-scope'],
+        });
+        assert.equal(record.transport, 'http');
+        assert.equal(record.session_id, clients.get(k('sim'))!.sessionId);
+        // ... while the same order in the simulate env goes through.
+        const placed = await (await as(k('sim'))).callTool('futu_place_order', ORDER);
+        assert.equal(placed.isError, undefined, JSON.stringify(placed.content));
+        assert.equal(placed.structuredContent?.env, 'simulate');
+      });
+
+      it('an expired key (per-call api_key) is refused: key expired', async () => {
+        await expectRefusal(await as(k('sim')), http, {
+          tool: 'futu_place_order',
+          args: { ...ORDER, api_key: keys[k('expired')] },
+          code: 'KEY_EXPIRED',
+          message: 'key expired',
+          keyId: k('expired'),
+          scope: 'trade:simulate',
+        });
+      });
+
+      it('an expired key as the bearer token is refused at the door with 401', async () => {
+        await assert.rejects(run.connectHttp(flavor, http.url, keys[k('expired')]!), /401|key expired/);
+      });
+
+      it('a key bound to another machine is refused: key not bound to this machine', async () => {
+        await expectRefusal(await as(k('sim')), http, {
+          tool: 'futu_cancel_order',
+          args: { order_id: '1', api_key: keys[k('bound')] },
+          code: 'KEY_NOT_BOUND',
+          message: 'key not bound to this machine',
+          keyId: k('bound'),
+          scope: 'trade:simulate',
+        });
+        await assert.rejects(run.connectHttp(flavor, http.url, keys[k('bound')]!), /401|not bound/);
+      });
+
+      it('market, symbol and side not allowed', async () => {
+        await expectRefusal(await as(k('markets')), http, {
+          tool: 'futu_place_order',
+          args: ORDER,
+          code: 'LIMIT_EXCEEDED',
+          message: 'limit check failed: market HK not allowed',
+          keyId: k('markets'),
+          policies: ['market-not-allowed'],
+          limitReason: 'market',
+        });
+        await expectRefusal(await as(k('symbols')), http, {
+          tool: 'futu_place_order',
+          args: ORDER,
+          code: 'LIMIT_EXCEEDED',
+          message: 'limit check failed: symbol HK.00700 not allowed',
+          keyId: k('symbols'),
+          policies: ['symbol-not-allowed'],
+          limitReason: 'symbol',
+        });
+        await expectRefusal(await as(k('sides')), http, {
+          tool: 'futu_place_order',
+          args: ORDER,
+          code: 'LIMIT_EXCEEDED',
+          message: 'limit check failed: side BUY not allowed',
+          keyId: k('sides'),
+          policies: ['side-not-allowed'],
+          limitReason: 'side',
+        });
+      });
+
+      it('per-order value over the limit', async () => {
+        await expectRefusal(await as(k('value')), http, {
+          tool: 'futu_place_order',
+          args: { ...ORDER, qty: 200 },
+          code: 'LIMIT_EXCEEDED',
+          message: 'limit check failed: order value HKD 60,000.00 exceeds per-order limit HKD 40,000.00',
+          keyId: k('value'),
+          policies: ['order-value-limit'],
+          limitReason: 'per_order',
+        });
+        // Under the cap (100 × 300 = HKD 30,000) the same key's order goes through.
+        const small = await (await as(k('value'))).callTool('futu_place_order', ORDER);
+        assert.equal(small.isError, undefined, JSON.stringify(small.content));
+      });
+
+      it('rate limit: the 4th order in a minute with --max-orders-per-minute 3', async () => {
+        const client = await as(k('rate'));
+        for (let i = 0; i < 3; i++) {
+          const placed = await client.callTool('futu_place_order', ORDER);
+          assert.equal(placed.isError, undefined, `order ${i + 1}: ${JSON.stringify(placed.content)}`);
+        }
+        await expectRefusal(client, http, {
+          tool: 'futu_place_order',
+          args: ORDER,
+          code: 'LIMIT_EXCEEDED',
+          message: 'limit check failed: rate limit (3 in 60s, cap 3)',
+          keyId: k('rate'),
+          policies: ['rate-limit'],
+          limitReason: 'rate',
+        });
+      });
+
+      it('daily limit: an order that would take the day past --max-daily-value', async () => {
+        const client = await as(k('daily'));
+        for (let i = 0; i < 2; i++) {
+          const placed = await client.callTool('futu_place_order', ORDER);
+          assert.equal(placed.isError, undefined, `order ${i + 1}: ${JSON.stringify(placed.content)}`);
+        }
+        await expectRefusal(client, http, {
+          tool: 'futu_place_order',
+          args: ORDER,
+          code: 'LIMIT_EXCEEDED',
+          message: 'limit check failed: daily value HKD 90,000.00 would exceed daily limit HKD 70,000.00',
+          keyId: k('daily'),
+          policies: ['daily-limit'],
+          limitReason: 'daily',
+        });
+        // A cancel adds no value, so it is never blocked by the value limits.
+        const orders = await client.callTool('futu_get_orders', { market: 'HK', status: ['SUBMITTED'] });
+        const first = (orders.structuredContent?.orders as Array<{ order_id: string }>)[0]!;
+        const cancelled = await client.callTool('futu_cancel_order', { order_id: first.order_id });
+        assert.equal(cancelled.isError, undefined, JSON.stringify(cancelled.content));
+      });
+    });
+  }
+
+  it('a refused call leaves the next allowed call of the same key untouched', async () => {
+    const client = await run.connectHttp('v2', http.url, keys['shared-reader']!);
+    const tools = new Map((await client.listTools()).map((t) => [t.name, t]));
+    const seq = auditHead(http.auditLog);
+    const refused = await client.callTool('futu_place_order', ORDER);
+    assert.equal(refused.isError, true);
+    assertMatchesOutputSchema(tools.get('futu_get_quote')!, await client.callTool('futu_get_quote', { symbol: 'HK.00700' }));
+    const ok = onlyRecordAfter(http.auditLog, seq, { event: 'tool_call', tool: 'futu_get_quote' });
+    assert.equal(ok.outcome, 'success');
+    assert.equal(ok.key_id, 'shared-reader');
+  });
+
+  it('the audit file answers "what was rejected, for whom" and /metrics agrees', async () => {
+    const rejects = readAudit(http.auditLog).filter((r) => r.event === 'tool_call' && r.outcome === 'reject');
+    const metrics = await http.metrics();
+    const byKey = new Map<string, number>();
+    for (const r of rejects) byKey.set(r.key_id as string, (byKey.get(r.key_id as string) ?? 0) + 1);
+    for (const [keyId, n] of byKey) {
+      assert.equal(sample(metrics, 'futu_auth_events_total', { iface: 'mcp', outcome: 'reject', key_id: keyId }), n, keyId);
+    }
+    for (const flavor of CLIENT_FLAVORS) assert.ok(byKey.get(`rate-${flavor}`) === 1 && byKey.get(`daily-${flavor}`) === 1);
+  });
+
+  it('leaves verifiable audit chains and no secret in audit files, logs or /metrics', async () => {
+    await run.assertCleanFinish();
+  });
+});

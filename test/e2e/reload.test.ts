@@ -1,0 +1,183 @@
+/**
+ * SIGHUP: key changes made with futucli (or the key store's writer) apply to the very next call
+ * of a running server, over stdio and HTTP; a broken keys.json keeps the old keys and leaves a
+ * reload failure record in the audit log.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { updateKeysFile } from '../../src/keys/file.js';
+import { writeFileWithMode } from '../helpers/futucli.js';
+import {
+  auditHead,
+  CLIENT_FLAVORS,
+  E2eRun,
+  expectRefusal,
+  onlyRecordAfter,
+  readAudit,
+  type AuditRecord,
+  type HttpServerProcess,
+  type McpTestClient,
+} from './helpers.js';
+
+const READ = ['qot:read', 'acc:read'];
+const SIM = [...READ, 'trade:simulate'];
+const ORDER = { symbol: 'HK.00700', side: 'BUY', order_type: 'LIMIT', qty: 100, price: 300 } as const;
+const QUOTE = { symbol: 'HK.00700' };
+
+async function assertWorks(client: McpTestClient): Promise<void> {
+  const result = await client.callTool('futu_get_quote', QUOTE);
+  assert.equal(result.isError, undefined, JSON.stringify(result.content));
+}
+
+function lastReload(file: string): AuditRecord {
+  const reloads = readAudit(file).filter((r) => r.event === 'reload');
+  assert.ok(reloads.length > 0, 'a reload record exists');
+  return reloads[reloads.length - 1]!;
+}
+
+/**
+ * A revoked key's record is deleted from keys.json, so the pipeline can no longer match the token:
+ * refused as `invalid API key` under `<invalid>`. (`key revoked` under the key's id would be the
+ * friendlier answer; either way the call is refused and the record says so consistently.)
+ */
+function assertRevokedRecord(record: AuditRecord, keyId: string): void {
+  assert.equal(record.outcome, 'reject');
+  const asRevoked = record.code === 'KEY_REVOKED' && record.reason === 'key revoked' && record.key_id === keyId;
+  const asUnknown = record.code === 'KEY_INVALID' && record.reason === 'invalid API key' && record.key_id === '<invalid>';
+  assert.ok(asRevoked || asUnknown, `refused as revoked or unknown: ${JSON.stringify(record)}`);
+}
+
+describe('SIGHUP over stdio', () => {
+  const run = new E2eRun('reload-stdio');
+  let keysFile: string;
+  let keys: Record<string, string>;
+
+  before(async () => {
+    keysFile = run.path('keys.json');
+    keys = await run.genKeys(keysFile, CLIENT_FLAVORS.map((flavor) => ({ id: `agent-${flavor}`, scopes: SIM })));
+  });
+  after(() => run.dispose());
+
+  for (const flavor of CLIENT_FLAVORS) {
+    it(`${flavor}: expiry, scope changes and revocation apply to the very next call`, async () => {
+      const id = `agent-${flavor}`;
+      const client = await run.connectStdio(flavor, { name: `stdio-${flavor}`, keysFile, apiKey: keys[id] });
+      const server = { auditLog: client.auditLog };
+      await assertWorks(client);
+
+      // Expired in keys.json + SIGHUP → "key expired" on the next call.
+      run.expireKey(keysFile, id);
+      await client.hup();
+      assert.equal(lastReload(client.auditLog).outcome, 'success');
+      await expectRefusal(client, server, { tool: 'futu_get_quote', args: QUOTE, code: 'KEY_EXPIRED', message: 'key expired', keyId: id, scope: 'qot:read' });
+
+      // Extended again, minus trade:simulate → reads work, orders need the scope.
+      updateKeysFile(keysFile, (records) => records.map((r) => (r.id === id ? { ...r, expires_at: null, scopes: ['qot:read', 'acc:read'] } : r)));
+      await client.hup();
+      await assertWorks(client);
+      await expectRefusal(client, server, {
+        tool: 'futu_place_order',
+        args: ORDER,
+        code: 'MISSING_SCOPE',
+        message: 'missing scope trade:simulate',
+        keyId: id,
+      });
+
+      // Revoked with futucli + SIGHUP → refused on the very next call.
+      await run.revokeKey(keysFile, id);
+      await client.hup();
+      const seq = auditHead(client.auditLog);
+      const refused = await client.callTool('futu_get_quote', QUOTE);
+      assert.equal(refused.isError, true);
+      const record = onlyRecordAfter(client.auditLog, seq, { event: 'tool_call', tool: 'futu_get_quote' });
+      assertRevokedRecord(record, id);
+      assert.equal(refused.content[0]?.text, `error (${String(record.code)}): ${String(record.reason)}`);
+    });
+  }
+
+  it('leaves verifiable audit chains and no secret in audit files or logs', async () => {
+    await run.assertCleanFinish();
+  });
+});
+
+describe('SIGHUP over HTTP', () => {
+  const run = new E2eRun('reload-http');
+  let keysFile: string;
+  let keys: Record<string, string>;
+  let http: HttpServerProcess;
+
+  before(async () => {
+    keysFile = run.path('keys.json');
+    keys = await run.genKeys(keysFile, [
+      { id: 'doomed', scopes: SIM },
+      { id: 'survivor', scopes: SIM },
+      ...CLIENT_FLAVORS.map((flavor) => ({ id: `steady-${flavor}`, scopes: READ })),
+    ]);
+    http = await run.startHttp({ name: 'reload-http', keysFile });
+  });
+  after(() => run.dispose());
+
+  it('a revoked key is refused on its next request (bearer and api_key); other keys keep working', async () => {
+    const doomed = await run.connectHttp('v2', http.url, keys.doomed!);
+    const survivor = await run.connectHttp('v1', http.url, keys.survivor!);
+    await assertWorks(doomed);
+
+    await run.revokeKey(keysFile, 'doomed');
+    await http.hup();
+    assert.equal(lastReload(http.auditLog).outcome, 'success');
+
+    // Its open session is no use: every request is authenticated again.
+    await assert.rejects(doomed.callTool('futu_get_quote', QUOTE), /401|invalid API key/);
+    // As a per-call override it is refused by the pipeline, audited, never replaced by the bearer.
+    const seq = auditHead(http.auditLog);
+    const refused = await survivor.callTool('futu_place_order', { ...ORDER, api_key: keys.doomed });
+    assert.equal(refused.isError, true);
+    const record = onlyRecordAfter(http.auditLog, seq, { event: 'tool_call', tool: 'futu_place_order' });
+    assertRevokedRecord(record, 'doomed');
+    assert.equal(readAudit(http.auditLog).filter((r) => r.seq > seq && r.event === 'tool_intent').length, 0);
+    await assertWorks(survivor);
+  });
+
+  for (const flavor of CLIENT_FLAVORS) {
+    it(`${flavor}: a broken keys.json on SIGHUP keeps the old keys and audits the failed reload`, async () => {
+      const id = `steady-${flavor}`;
+      const client = await run.connectHttp(flavor, http.url, keys[id]!);
+      await assertWorks(client);
+      const good = readFileSync(keysFile, 'utf8');
+
+      // Truncated mid-way, with a plaintext key in the broken part: the reload must fail without quoting it.
+      writeFileWithMode(keysFile, `${good.slice(0, good.length / 2)} "${keys[id]}", oops`);
+      const seq = auditHead(http.auditLog);
+      await http.hup();
+      const failed = onlyRecordAfter(http.auditLog, seq, { event: 'reload' });
+      assert.equal(failed.outcome, 'failure');
+      assert.equal(failed.code, 'RELOAD_FAILED');
+      assert.match(failed.reason as string, /^keys\.json: not valid JSON/);
+      assert.match(http.stderr(), /"msg":"keys reload failed; previous keys stay in force"/);
+
+      // The old keys are still in force, on the open session and on a new one.
+      await assertWorks(client);
+      await assertWorks(await run.connectHttp(flavor, http.url, keys[id]!));
+      await expectRefusal(client, http, {
+        tool: 'futu_place_order',
+        args: ORDER,
+        code: 'MISSING_SCOPE',
+        message: 'missing scope trade:simulate',
+        keyId: id,
+      });
+
+      // Repaired + SIGHUP → a successful reload record.
+      writeFileWithMode(keysFile, good);
+      const repairedAt = auditHead(http.auditLog);
+      await http.hup();
+      assert.equal(onlyRecordAfter(http.auditLog, repairedAt, { event: 'reload' }).outcome, 'success');
+      await assertWorks(client);
+    });
+  }
+
+  it('leaves verifiable audit chains and no secret in audit files, logs or /metrics', async () => {
+    await http.metrics();
+    await run.assertCleanFinish();
+  });
+});
