@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, linkSync, openSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -11,9 +11,10 @@ import { log } from './log.js';
  * around keys.json, by the audit log around "read the tail, append", and by the limits ledger
  * around each key's read-modify-write.
  *
- * - The file is written under a temporary name and published with link(), which fails if the
- *   name exists: a lock is never visible without its owner, so a holder that dies right after
- *   taking it is still recognisable as dead (an O_EXCL open leaves an empty file until the write).
+ * - The file is created with O_EXCL, then the owner written. A reader can catch it empty (or a
+ *   creator can die between the two syscalls); an owner it cannot read is judged by age alone,
+ *   so such a lock is never broken early. Publishing it complete with link() would close that
+ *   window but doubles the directory updates the audit log's every append pays for.
  * - A lock is stale when its owner is on this host and provably dead, or, if the caller passes
  *   staleAfterMs, once it is older than that whoever the owner is: a dead holder's pid may have
  *   been reused, and an owner on another host cannot be checked at all.
@@ -21,8 +22,10 @@ import { log } from './log.js';
  *   the one judged stale (inode and content), so two waiters cannot both break it and then
  *   delete each other's fresh lock.
  * - A holder stalled past staleAfterMs may have lost the lock without knowing: assertHeld()
- *   re-checks right before the write the lock protects, and release() never deletes a lock
- *   that is no longer ours.
+ *   re-checks right before the write the lock protects, and release() re-checks before it
+ *   deletes, so it does not remove a lock that is no longer ours. The holder keeps the lock file
+ *   open, which pins its inode: no other file can get that inode number meanwhile, so an
+ *   unchanged (dev, ino) at the path proves the lock is still ours, at the cost of one stat.
  */
 export interface LockOptions {
   /** How long to wait for a live holder before failing with LockTimeoutError. */
@@ -122,8 +125,8 @@ class Attempts {
   }
 
   next(): HeldLock | number {
-    const text = tryCreate(this.path);
-    if (text !== null) return heldLock(this.path, text);
+    const held = tryCreate(this.path);
+    if (held !== null) return held;
     if (breakIfStale(this.path, this.options)) return 0;
     if (Date.now() >= this.deadline) throw new LockTimeoutError(this.path, this.options.timeoutMs);
     // Jitter keeps waiters out of lockstep.
@@ -131,42 +134,57 @@ class Attempts {
   }
 }
 
-function heldLock(path: string, text: string): HeldLock {
-  // The content carries a random nonce, so equal content means the very file we created.
-  const ours = () => observe(path)?.text === text;
+/** Creates the lock file and writes its owner; null if the lock is taken. */
+function tryCreate(path: string): HeldLock | null {
+  let fd: number;
+  try {
+    fd = openSync(path, 'wx', 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return null;
+    throw err;
+  }
+  try {
+    writeFileSync(fd, JSON.stringify({ pid: process.pid, host: HOST, nonce: randomBytes(8).toString('hex'), createdAt: Date.now() }));
+    return heldLock(path, fd, fstatSync(fd, { bigint: true }));
+  } catch (err) {
+    closeSync(fd);
+    unlinkSync(path);
+    throw err;
+  }
+}
+
+function heldLock(path: string, fd: number, created: { dev: bigint; ino: bigint }): HeldLock {
+  let released = false;
+  const ours = () => {
+    // bigint: inode numbers can exceed 2^53, where two would compare equal as numbers.
+    const now = statSync(path, { bigint: true, throwIfNoEntry: false });
+    return now !== undefined && now.ino === created.ino && now.dev === created.dev;
+  };
   return {
     path,
     assertHeld: () => {
       if (!ours()) throw new Error(`lock ${path} is no longer held: it was broken as stale or removed`);
     },
     release: () => {
+      // A second close could hit a descriptor number the process has since reused.
+      if (released) return;
+      released = true;
       try {
-        if (ours()) unlinkSync(path);
+        let stillOurs: boolean;
+        try {
+          stillOurs = ours();
+        } finally {
+          // Before the unlink: Windows may keep a file deleted while open "delete pending", and
+          // others' exclusive create fails on it until it is closed.
+          closeSync(fd);
+        }
+        if (stillOurs) unlinkSync(path);
         else log.warn('lock was broken or removed by someone else while held', { lock: path });
       } catch (err) {
         log.error('could not remove a lock; others wait until it is judged stale', { lock: path, error: describeError(err) });
       }
     },
   };
-}
-
-/** Publishes a lock file with its content in one step; returns that content, or null if the lock is taken. */
-function tryCreate(path: string): string | null {
-  const nonce = randomBytes(8).toString('hex');
-  const text = JSON.stringify({ pid: process.pid, host: HOST, nonce, createdAt: Date.now() });
-  const temp = `${path}.${nonce}.tmp`;
-  try {
-    writeFileSync(temp, text, { mode: 0o600, flag: 'wx' });
-    try {
-      linkSync(temp, path);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return null;
-      throw err;
-    }
-    return text;
-  } finally {
-    rmSync(temp, { force: true });
-  }
 }
 
 interface Owner {
@@ -232,8 +250,8 @@ function breakIfStale(path: string, options: LockOptions): boolean {
   if (seen === null) return true;
   if (!isStale(seen, options)) return false;
   const breaker = `${path}.break`;
-  const text = tryCreate(breaker);
-  if (text === null) {
+  const breaking = tryCreate(breaker);
+  if (breaking === null) {
     // Someone else is breaking it; their breaker lock is itself broken once stale, so a waiter
     // that died while breaking cannot wedge the lock.
     const other = observe(breaker);
@@ -244,7 +262,7 @@ function breakIfStale(path: string, options: LockOptions): boolean {
     if (removed) log.warn('broke a stale lock', { lock: path, pid: seen.owner?.pid, host: seen.owner?.host });
     return removed;
   } finally {
-    heldLock(breaker, text).release();
+    breaking.release();
   }
 }
 

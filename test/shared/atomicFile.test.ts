@@ -85,23 +85,29 @@ test('a reader in another process only ever sees a whole old or whole new file',
   const versions = ['a', 'b'].map((c) => c.repeat(256 * 1024));
   writeFileAtomic(file, versions[0]!, 0o600);
   const writer = spawn(process.execPath, ['--input-type=module', '-e', writerSource, atomicModule, file, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
-  t.after(() => writer.kill('SIGKILL'));
   const exited = once(writer, 'exit');
-  await once(writer.stdout!, 'data');
+  const ready = await Promise.race([once(writer.stdout!, 'data').then(() => true), exited.then(() => false)]);
+  assert.ok(ready, 'the writer exited before it was ready');
 
   // Keep reading until the content has changed under us many times, so the check saw real swaps.
-  let changes = 0;
-  let last = readFileSync(file, 'utf8');
-  for (let reads = 0; changes < 20; reads++) {
-    if (reads % 50 === 49) {
-      // Lets the exit event through, so a writer that died fails the test instead of hanging it.
-      await new Promise(setImmediate);
-      assert.equal(writer.exitCode, null, 'the writer exited early');
+  try {
+    let changes = 0;
+    let last = readFileSync(file, 'utf8');
+    for (let reads = 0; changes < 20; reads++) {
+      if (reads % 50 === 49) {
+        // Lets the exit event through, so a writer that died fails the test instead of hanging it.
+        await new Promise(setImmediate);
+        assert.equal(writer.exitCode, null, 'the writer exited early');
+      }
+      const now = readFileSync(file, 'utf8');
+      assert.ok(now === versions[0] || now === versions[1], `read ${reads} saw a partial file of ${now.length} bytes`);
+      if (now !== last) changes += 1;
+      last = now;
     }
-    const now = readFileSync(file, 'utf8');
-    assert.ok(now === versions[0] || now === versions[1], `read ${reads} saw a partial file of ${now.length} bytes`);
-    if (now !== last) changes += 1;
-    last = now;
+  } catch (err) {
+    // Here, not in t.after: those hooks run in order, and removing the directory first would race the writer.
+    writer.kill('SIGKILL');
+    throw err;
   }
   writeFileSync(join(dir, 'stop'), '');
   assert.deepEqual(await exited, [0, null]);

@@ -2,7 +2,7 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -67,7 +67,7 @@ test('withLockSync holds a lock file naming its owner, readable by no one else, 
     const owner = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
     assert.deepEqual([owner.pid, owner.host, typeof owner.nonce, typeof owner.createdAt], [process.pid, hostname(), 'string', 'number']);
     assert.equal(statSync(path).mode & 0o077, 0);
-    // Published complete: no temporary file is left next to it.
+    // Nothing but the lock file itself: no temporary or breaker files.
     assert.deepEqual(readdirSync(dir), ['data.lock']);
     return 42;
   });
@@ -181,6 +181,17 @@ test('a lock broken or removed while held: assertHeld throws, and release leaves
   assert.ok(logged.includes('lock was broken or removed by someone else while held'));
 });
 
+test('releasing twice is harmless: the second release closes nothing, not even a descriptor that reused the number', async (t) => {
+  const dir = tempDir(t);
+  const lock = await acquireLock(join(dir, 'data.lock'), { timeoutMs: 1_000 });
+  lock.release();
+  const other = openSync(join(dir, 'other'), 'w');
+  t.after(() => closeSync(other));
+  lock.release();
+  assert.equal(fstatSync(other).isFile(), true);
+  assert.deepEqual(readdirSync(dir), ['other']);
+});
+
 test('acquireLock waits without blocking the event loop and gets the lock once the holder releases it', async (t) => {
   const path = join(tempDir(t), 'data.lock');
   const first = await acquireLock(path, { timeoutMs: 1_000 });
@@ -243,9 +254,11 @@ function startChild(source: string, args: string[]): ChildProcess {
   return spawn(process.execPath, ['--input-type=module', '-e', source, lockModule, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
 }
 
+/** Fails, rather than hangs, if the child dies before saying `line`. */
 async function readyLine(child: ChildProcess, line = 'ready\n'): Promise<void> {
-  const [chunk] = (await once(child.stdout!, 'data')) as [Buffer];
-  assert.equal(chunk.toString(), line);
+  const first = await Promise.race([once(child.stdout!, 'data') as Promise<[Buffer]>, once(child, 'exit').then(() => null)]);
+  assert.ok(first !== null, `the child exited before saying ${JSON.stringify(line)}`);
+  assert.equal(first[0].toString(), line);
 }
 
 test('processes using both flavours at once never lose an update under the lock', async (t) => {
