@@ -196,8 +196,11 @@ export class CallPipeline {
     try {
       await audit?.append(event);
     } catch (err) {
-      log.error('audit write failed; denying the call', { tool: trace.tool, code: isFutuError(err) ? err.code : 'AUDIT_WRITE_FAILED' });
-      outcome = { error: failureOf(err) };
+      log.error('audit write failed; withholding the result', { tool: trace.tool, code: isFutuError(err) ? err.code : 'AUDIT_WRITE_FAILED' });
+      // A call that already reached OpenD cannot be undone: say so, rather than "denied".
+      outcome = trace.executing
+        ? { error: { code: 'AUDIT_WRITE_FAILED', message: `audit log unavailable: ${trace.tool} ran but its result is withheld; check state before retrying` } }
+        : { error: failureOf(err) };
     }
     metrics.authEvent('mcp', rejected ? 'reject' : 'allow', trace.keyId);
     if (failure?.code === 'LIMIT_EXCEEDED') metrics.limitReject('mcp', trace.keyId, trace.policies[0] ?? failure.code);
