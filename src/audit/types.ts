@@ -35,12 +35,31 @@ interface ToolCallFields {
   readonly latency_ms: number;
 }
 
-/** A denied call never ran, so it can only be a rejection; an allowed call ran and succeeded or failed. */
+/**
+ * An allowed call ran and succeeded or failed. A call that did not run was either rejected (by a
+ * credential check, input validation or a policy) or failed before a decision could be made (the
+ * gateway was unreachable while the request was being prepared): `deny` + `failure`.
+ */
 export type ToolCallEvent = ToolCallFields &
   (
     | { readonly decision: 'allow'; readonly outcome: 'success' | 'failure' }
-    | { readonly decision: 'deny'; readonly outcome: 'reject' }
+    | { readonly decision: 'deny'; readonly outcome: 'reject' | 'failure' }
   );
+
+/**
+ * An HTTP request refused before it could reach a session: a missing, unknown, expired,
+ * revoked or unbound bearer token (401), or a session presented with another key (403).
+ */
+export interface HttpAuthEvent {
+  readonly event: 'http_auth';
+  readonly transport: 'http';
+  readonly key_id: string;
+  readonly decision: 'deny';
+  readonly outcome: 'reject';
+  readonly reason: string;
+  readonly code: string;
+  readonly session_id: string | null;
+}
 
 /**
  * Written after authorization and before a side-effecting call (order, modify, cancel, unlock)
@@ -62,7 +81,7 @@ export interface SystemEvent {
   readonly policy_version: string | null;
 }
 
-export type AuditEvent = ToolCallEvent | ToolIntentEvent | SystemEvent;
+export type AuditEvent = ToolCallEvent | ToolIntentEvent | HttpAuthEvent | SystemEvent;
 export type AuditOutcome = AuditEvent['outcome'];
 
 export interface ChainFields {

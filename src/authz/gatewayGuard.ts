@@ -18,6 +18,14 @@ export const OPEND_LIMITS: Readonly<Record<GatewayOperation, { limit: number; wi
   unlock: { limit: 10, windowMs: 30_000, minGapMs: 0 },
 };
 
+/**
+ * Our clock and OpenD's differ (OpenD measures on arrival, after the socket write and its own
+ * scheduling), so spacing sends by exactly OpenD's minimum lets the odd pair land too close
+ * (observed: 1-3 of 18 back-to-back cancels refused). The guard keeps a small safety margin.
+ */
+const GAP_MARGIN_MS = 5;
+const WINDOW_MARGIN_MS = 50;
+
 export function gatewayOperationFor(action: TradeAction | 'futu_unlock_trade'): GatewayOperation {
   if (action === 'futu_place_order') return 'place';
   if (action === 'futu_unlock_trade') return 'unlock';
@@ -64,7 +72,7 @@ export class GatewayGuard {
     let window = this.windows.get(id);
     if (!window) {
       const { limit, windowMs, minGapMs } = OPEND_LIMITS[operation];
-      window = new SlidingWindow(limit, windowMs, minGapMs);
+      window = new SlidingWindow(limit, windowMs + WINDOW_MARGIN_MS, minGapMs === 0 ? 0 : minGapMs + GAP_MARGIN_MS);
       this.windows.set(id, window);
     }
     return window;

@@ -28,6 +28,12 @@ export interface KeyStoreOptions {
 
 export class KeyStore {
   private snapshot: Snapshot;
+  /**
+   * Hashes of keys deleted by a reload while this process ran, with their ids: a revoked key
+   * presented again is reported (and audited) as `key revoked` under its own id rather than as an
+   * unknown key. Only digests are kept, never plaintexts.
+   */
+  private readonly revoked = new Map<string, string>();
   private readonly machine: MachineIdentity;
 
   private constructor(
@@ -47,7 +53,11 @@ export class KeyStore {
   /** Re-reads the file; on any problem the previous keys stay in force and the error is returned. */
   reload(): ReloadResult {
     try {
-      this.snapshot = toSnapshot(readKeysFile(this.file));
+      const next = toSnapshot(readKeysFile(this.file));
+      const kept = new Set(next.records.map((record) => record.hash));
+      for (const record of this.snapshot.records) if (!kept.has(record.hash)) this.revoked.set(record.hash, record.id);
+      for (const hash of kept) this.revoked.delete(hash);
+      this.snapshot = next;
     } catch (err) {
       const error = isFutuError(err) ? err : keysFileInvalid(`${this.file}: ${describeError(err)}`);
       log.warn('keys reload failed; previous keys stay in force', { file: this.file, code: error.code, reason: error.message });
@@ -78,7 +88,10 @@ export class KeyStore {
       const equal = timingSafeEqual(digest, hashes[i]!);
       match = equal ? records[i] : match;
     }
-    if (match === undefined) throw keyInvalid();
+    if (match === undefined) {
+      const revokedId = this.revoked.get(digest.toString('hex'));
+      throw revokedId === undefined ? keyInvalid() : keyRevoked(revokedId);
+    }
     this.checkUsable(match, now);
     return match;
   }

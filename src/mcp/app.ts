@@ -119,6 +119,7 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
       resourceName: SERVER_NAME,
       allowedHosts: options.allowedHosts,
       allowedOrigins: options.allowedOrigins,
+      onRefused: pipeline.onHttpRefused,
     });
   } else {
     stdio = serveStdio(createServer);

@@ -36,6 +36,18 @@ export interface HttpServerOptions {
   /** Extra browser origins (hostnames or URLs) accepted besides this server's own names. */
   readonly allowedOrigins?: readonly string[];
   readonly sessionLimits?: Partial<SessionLimits>;
+  /** Told about every 401/403 on /mcp (e.g. to audit and count it) before the response is sent. */
+  readonly onRefused?: (refusal: HttpRefusal) => void | Promise<void>;
+}
+
+export interface HttpRefusal {
+  readonly status: number;
+  /** The credential error behind a 401 (KEY_EXPIRED, KEY_INVALID, ...), or the HTTP refusal's code. */
+  readonly code: string;
+  readonly reason: string;
+  /** The key, when it was recognised (expired, revoked, unbound, or presenting another key's session). */
+  readonly keyId?: string;
+  readonly sessionId: string | null;
 }
 
 export interface RunningHttpServer {
@@ -64,11 +76,30 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const resource = { resourceName: options.resourceName ?? 'futu-mcp', docsUrl: options.docsUrl };
 
+  /** Refusals of credentials or sessions are security events: the caller gets to record them. */
+  const reportRefusal = async <T>(step: Promise<T>, sessionId: string | string[] | undefined): Promise<T> => {
+    try {
+      return await step;
+    } catch (err) {
+      if (err instanceof HttpError && (err.status === 401 || err.status === 403)) {
+        const refusal: HttpRefusal = {
+          status: err.status,
+          code: err.causeCode ?? err.code,
+          reason: err.message,
+          keyId: err.keyId,
+          sessionId: typeof sessionId === 'string' ? sessionId : null,
+        };
+        await Promise.resolve(options.onRefused?.(refusal)).catch((e: unknown) => log.error('refusal listener failed', { error: describeError(e) }));
+      }
+      throw err;
+    }
+  };
+
   const serveMcp = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     requireMethod(req.method, MCP_METHODS);
-    const { token, principal } = await authenticateRequest(req, options.authenticate, resourceMetadataUrl(originOf(req)));
-    const body = req.method === 'POST' ? await readJsonBody(req, maxBodyBytes) : undefined;
     const sessionId = req.headers['mcp-session-id'];
+    const { token, principal } = await reportRefusal(authenticateRequest(req, options.authenticate, resourceMetadataUrl(originOf(req))), sessionId);
+    const body = req.method === 'POST' ? await readJsonBody(req, maxBodyBytes) : undefined;
     if (typeof sessionId !== 'string') {
       if (!isInitializeRequest(body)) {
         throw new HttpError(400, 'session_required', 'Bad Request: Mcp-Session-Id header is required (initialize first)');
@@ -77,7 +108,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
       await sessions.open(principal.keyId, Object.assign(req, { auth }), res, body);
       return;
     }
-    const session = sessions.find(sessionId, principal.keyId);
+    const session = await reportRefusal(Promise.resolve().then(() => sessions.find(sessionId, principal.keyId)), sessionId);
     const auth = httpAuthInfo(token, principal.keyId, principal.scopes, session.keyId);
     await sessions.serve(session, Object.assign(req, { auth }), res, body);
   };

@@ -11,6 +11,7 @@ import type { KeyStore } from '../keys/store.js';
 import type { KeyRecord, Scope } from '../keys/types.js';
 import { FutuError, isFutuError } from '../shared/errors.js';
 import { log } from '../shared/log.js';
+import type { HttpRefusal } from './http.js';
 import type { Metrics } from './metrics.js';
 import type { CallContext, CallHandler, CallOutcome, ToolFailure } from './server.js';
 import type { AnyFutuTool, AuthzPlan, ToolContext } from './tools/kit.js';
@@ -57,6 +58,20 @@ interface CallTrace {
 
 const SENSITIVE_ARGUMENTS = ['api_key'] as const;
 
+/**
+ * Failures of the machinery rather than refusals of the caller: when one happens before the call
+ * ran, the record is deny + failure, and it is not counted as an authorization reject (an OpenD
+ * outage must not look like a wave of refused keys).
+ */
+const OPERATIONAL_CODES: ReadonlySet<string> = new Set([
+  'GATEWAY_NOT_CONNECTED',
+  'GATEWAY_TIMEOUT',
+  'OPEND_ERROR',
+  'PROTOCOL_ERROR',
+  'AUDIT_WRITE_FAILED',
+  'INTERNAL_ERROR',
+]);
+
 export class CallPipeline {
   private readonly tools: ReadonlyMap<string, AnyFutuTool>;
   private readonly now: () => Date;
@@ -95,6 +110,22 @@ export class CallPipeline {
     const trace = this.startTrace(toolName, {}, context);
     trace.keyId = this.identify(context);
     await this.finish(trace, { error: failure });
+  };
+
+  /** A 401/403 from the HTTP transport: audited and counted like any refused call. */
+  readonly onHttpRefused = async (refusal: HttpRefusal): Promise<void> => {
+    const keyId = refusal.keyId ?? (refusal.code === 'missing_token' ? MISSING_KEY_ID : INVALID_KEY_ID);
+    this.deps.metrics.authEvent('mcp', 'reject', keyId);
+    await this.deps.audit?.append({
+      event: 'http_auth',
+      transport: 'http',
+      key_id: keyId,
+      decision: 'deny',
+      outcome: 'reject',
+      reason: refusal.reason,
+      code: refusal.code,
+      session_id: refusal.sessionId,
+    });
   };
 
   private startTrace(tool: string, args: Record<string, unknown>, context: CallContext): CallTrace {
@@ -146,8 +177,14 @@ export class CallPipeline {
     const { authorizer, metrics } = this.deps;
     const caller = { key, now: this.now(), machineBound: true };
     const authzStarted = performance.now();
-    const allowed = (decision: Decision): void => {
+    let timed = false;
+    const decided = (): void => {
+      if (timed) return;
+      timed = true;
       metrics.authzDuration((performance.now() - authzStarted) / 1000);
+    };
+    const allowed = (decision: Decision): void => {
+      decided();
       recordDecision(trace, decision);
     };
     /** Side effects: the authorized intent is durable before OpenD is asked. */
@@ -162,7 +199,7 @@ export class CallPipeline {
       case 'call': {
         const decision = authorizer.authorizeCall({ ...caller, action: plan.action, target: plan.target });
         if (!decision.allowed) {
-          metrics.authzDuration((performance.now() - authzStarted) / 1000);
+          decided();
           throw decisionError(decision);
         }
         allowed(decision);
@@ -170,10 +207,10 @@ export class CallPipeline {
       }
       case 'trade': {
         const input = { ...caller, env: plan.env, account: plan.account.accId, terms: plan.terms };
-        return (await authorizer.runTrade(input, sideEffect)).result;
+        return (await authorizer.runTrade(input, sideEffect).finally(decided)).result;
       }
       case 'unlock':
-        return (await authorizer.runUnlock(caller, sideEffect)).result;
+        return (await authorizer.runUnlock(caller, sideEffect).finally(decided)).result;
     }
     const unreachable: never = plan;
     throw new Error(`unhandled authorization plan for ${action}: ${JSON.stringify(unreachable)}`);
@@ -189,10 +226,14 @@ export class CallPipeline {
   private async finish(trace: CallTrace, outcome: CallOutcome): Promise<CallOutcome> {
     const { metrics, audit } = this.deps;
     const failure = 'error' in outcome ? outcome.error : undefined;
-    const rejected = failure !== undefined && !trace.executing;
-    const event: ToolCallEvent = rejected
-      ? { ...this.auditFields(trace, failure.message, failure.code), decision: 'deny', outcome: 'reject' }
-      : { ...this.auditFields(trace, failure?.message ?? null, failure?.code ?? null), decision: 'allow', outcome: failure ? 'failure' : 'success' };
+    const ran = trace.executing;
+    const rejected = failure !== undefined && !ran && !OPERATIONAL_CODES.has(failure.code);
+    const fields = this.auditFields(trace, failure?.message ?? null, failure?.code ?? null);
+    const event: ToolCallEvent = ran
+      ? { ...fields, decision: 'allow', outcome: failure ? 'failure' : 'success' }
+      : failure
+        ? { ...fields, decision: 'deny', outcome: rejected ? 'reject' : 'failure' }
+        : { ...fields, decision: 'allow', outcome: 'success' };
     try {
       await audit?.append(event);
     } catch (err) {
@@ -202,7 +243,8 @@ export class CallPipeline {
         ? { error: { code: 'AUDIT_WRITE_FAILED', message: `audit log unavailable: ${trace.tool} ran but its result is withheld; check state before retrying` } }
         : { error: failureOf(err) };
     }
-    metrics.authEvent('mcp', rejected ? 'reject' : 'allow', trace.keyId);
+    const failedBeforeDecision = failure !== undefined && !ran && !rejected;
+    if (!failedBeforeDecision) metrics.authEvent('mcp', rejected ? 'reject' : 'allow', trace.keyId);
     if (failure?.code === 'LIMIT_EXCEEDED') metrics.limitReject('mcp', trace.keyId, trace.policies[0] ?? failure.code);
     metrics.toolCall(trace.tool, event.outcome, (performance.now() - trace.startedAt) / 1000);
     return outcome;

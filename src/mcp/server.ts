@@ -96,6 +96,18 @@ function boundedToolName(name: string): string {
   return name.length > 128 ? `${name.slice(0, 128)}…` : name;
 }
 
+/** A schema that throws (instead of reporting an issue) must still end in an audited refusal. */
+function safeParseArguments(listing: ToolListing, args: unknown): ReturnType<ToolListing['input']['safeParse']> {
+  try {
+    return listing.input.safeParse(args);
+  } catch (err) {
+    log.error('argument validation threw', { tool: listing.name, error: describeError(err) });
+    return { success: false, error: new z.ZodError([{ code: 'custom', path: [], message: 'arguments could not be validated', input: undefined }]) } as ReturnType<
+      ToolListing['input']['safeParse']
+    >;
+  }
+}
+
 function failureResult(failure: ToolFailure): CallToolResult {
   // Plain text so messages such as `unknown MCP tool "x"` reach the model verbatim (JSON would escape the quotes).
   return { isError: true, content: [{ type: 'text', text: `error (${failure.code}): ${failure.message}` }] };
@@ -148,7 +160,7 @@ export function createMcpServer(options: CreateMcpServerOptions): Server {
     }
     const name = tool.listing.name;
 
-    const input = tool.listing.input.safeParse(request.params.arguments ?? {});
+    const input = safeParseArguments(tool.listing, request.params.arguments ?? {});
     if (!input.success) {
       return refuse(name, { code: 'INVALID_ARGUMENT', message: `invalid arguments for ${name}: ${describeIssues(input.error.issues)}` }, context);
     }

@@ -194,8 +194,17 @@ export class E2eRun {
   readonly auditFiles = new Set<string>();
   private readonly cleanups: Array<() => Promise<void>> = [];
 
+  /** Every server process started, for the last-resort cleanup. */
+  private readonly pids = new Set<number>();
+
   constructor(name: string) {
     this.dir = mkdtempSync(join(tmpdir(), `futu-e2e-${name}-`));
+    // Last resort when hooks never ran (a failed before hook, an interrupted run): no orphan, no
+    // temp dir. Only children not yet seen to exit are in `pids`, so no recycled pid is signalled.
+    process.once('exit', () => {
+      for (const pid of this.pids) if (!processGone(pid)) process.kill(pid, 'SIGKILL');
+      rmSync(this.dir, { recursive: true, force: true });
+    });
   }
 
   path(name: string): string {
@@ -276,6 +285,8 @@ export class E2eRun {
     child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    this.pids.add(child.pid!);
+    void exited.then(() => this.pids.delete(child.pid!));
     this.logs.push({ what: `${options.name} server stderr`, text: () => stderr }, { what: `${options.name} server stdout`, text: () => stdout });
     const stop = async () => {
       if (child.exitCode === null && child.signalCode === null) {
@@ -372,6 +383,7 @@ export class E2eRun {
         close: () => sdk.close(),
       };
     }
+    this.pids.add(pid);
     this.logs.push({ what: `${options.name} server stderr`, text: () => stderr });
     let closing: Promise<void> | undefined;
     const close = () => {
@@ -379,6 +391,7 @@ export class E2eRun {
         await client.close();
         // The SDK ends stdin and escalates to signals; the audit file is complete once the child is gone.
         await waitFor(`${options.name} (pid ${pid}) to exit`, () => processGone(pid), 20_000);
+        this.pids.delete(pid);
       })();
       return closing;
     };
@@ -543,4 +556,36 @@ export async function expectRefusal(client: McpTestClient, server: AuditedServer
     assert.equal(limitRejects, expected.limitReason === undefined ? 0 : 1, 'futu_auth_limit_rejects_total grows only for limit denials');
   }
   return record;
+}
+
+/**
+ * Spacing between order writes that reach OpenD (place / modify / cancel / unlock), all of which
+ * land on the simulator's one simulate account per market.
+ *
+ * Workaround, not a requirement: GatewayGuard (src/authz/gatewayGuard.ts) spaces sends by exactly
+ * OpenD's minimum gap (20 ms place, 40 ms modify/cancel) measured at acquire() with Date.now(),
+ * while OpenD measures on arrival; millisecond truncation and event-loop jitter make ~5% of
+ * back-to-back modify→cancel pairs fail with OPEND_ERROR "over OpenD's frequency limit". Pacing
+ * here keeps these tests about what they test; the guard needs a safety margin (reported).
+ */
+const TRADE_WRITE_SPACING_MS = 60;
+let lastTradeWrite = 0;
+
+/** A trade call expected to reach OpenD, spaced from the previous one (see above). */
+export async function trade(client: McpTestClient, tool: string, args: Record<string, unknown>): Promise<ToolCallResult> {
+  const wait = lastTradeWrite + TRADE_WRITE_SPACING_MS - Date.now();
+  if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+  try {
+    return await client.callTool(tool, args);
+  } finally {
+    lastTradeWrite = Date.now();
+  }
+}
+
+/** Like trade(), and the call must succeed. */
+export async function tradeOk(client: McpTestClient, tool: string, args: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const result = await trade(client, tool, args);
+  assert.notEqual(result.isError, true, `${tool} ${JSON.stringify(args)}: ${JSON.stringify(result.content)}`);
+  assert.ok(result.structuredContent);
+  return result.structuredContent;
 }

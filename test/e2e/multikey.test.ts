@@ -16,6 +16,7 @@ import {
   onlyRecordAfter,
   readAudit,
   sample,
+  tradeOk,
   type HttpServerProcess,
   type KeySpec,
 } from './helpers.js';
@@ -61,6 +62,12 @@ describe('two keys at once over HTTP stay isolated', () => {
         assert.equal(res.status, 403, method);
       }
       assert.equal(readAudit(http.auditLog).filter((r) => r.seq > seq && r.event === 'tool_intent').length, 0, 'the hijacked order never reached OpenD');
+      const refusals = readAudit(http.auditLog).filter((r) => r.seq > seq && r.event === 'http_auth');
+      assert.deepEqual(
+        refusals.map((r) => [r.key_id, r.code, r.outcome, r.session_id]),
+        Array.from({ length: 3 }, () => [idB, 'session_key_mismatch', 'reject', a.sessionId]),
+        'each hijack attempt is audited under the key that made it',
+      );
       assert.equal((await a.callTool('futu_get_quote', { symbol: 'HK.00700' })).isError, undefined, "A's session still works");
 
       // Concurrent calls from both keys: each result record names the key and session it came from.
@@ -77,7 +84,7 @@ describe('two keys at once over HTTP stay isolated', () => {
       }
 
       // A exhausts its rate limit; B's orders are unaffected.
-      for (let i = 0; i < 3; i++) assert.equal((await a.callTool('futu_place_order', ORDER)).isError, undefined, `A order ${i + 1}`);
+      for (let i = 0; i < 3; i++) await tradeOk(a, 'futu_place_order', ORDER);
       await expectRefusal(a, http, {
         tool: 'futu_place_order',
         args: ORDER,
@@ -87,8 +94,7 @@ describe('two keys at once over HTTP stay isolated', () => {
         limitReason: 'rate',
       });
       const seqB = auditHead(http.auditLog);
-      const placedB = await b.callTool('futu_place_order', ORDER);
-      assert.equal(placedB.isError, undefined, JSON.stringify(placedB.content));
+      await tradeOk(b, 'futu_place_order', ORDER);
       const recordB = onlyRecordAfter(http.auditLog, seqB, { event: 'tool_call', tool: 'futu_place_order' });
       assert.equal(recordB.key_id, idB);
       assert.equal(recordB.session_id, b.sessionId);
@@ -97,7 +103,7 @@ describe('two keys at once over HTTP stay isolated', () => {
       const metrics = await http.metrics();
       assert.equal(sample(metrics, 'futu_auth_limit_rejects_total', { iface: 'mcp', key_id: idA, reason: 'rate' }), 1);
       assert.equal(sample(metrics, 'futu_auth_limit_rejects_total', { iface: 'mcp', key_id: idB, reason: 'rate' }), 0);
-      assert.equal(sample(metrics, 'futu_auth_events_total', { iface: 'mcp', outcome: 'reject', key_id: idB }), 0);
+      assert.equal(sample(metrics, 'futu_auth_events_total', { iface: 'mcp', outcome: 'reject', key_id: idB }), 3, "B's three hijack attempts, nothing else");
       assert.equal(sample(metrics, 'futu_auth_events_total', { iface: 'mcp', outcome: 'allow', key_id: idB }), 7);
     });
   }
@@ -144,8 +150,7 @@ describe('key precedence: api_key argument > HTTP bearer > startup key', () => {
 
       // api_key (trader) over the bearer (read-only): allowed, intent and result under api_key's id.
       const seq = auditHead(http.auditLog);
-      const placed = await reader.callTool('futu_place_order', { ...ORDER, api_key: keys['override-trader'] });
-      assert.equal(placed.isError, undefined, JSON.stringify(placed.content));
+      await tradeOk(reader, 'futu_place_order', { ...ORDER, api_key: keys['override-trader'] });
       const intent = onlyRecordAfter(http.auditLog, seq, { event: 'tool_intent', tool: 'futu_place_order' });
       const result = onlyRecordAfter(http.auditLog, seq, { event: 'tool_call', tool: 'futu_place_order' });
       assert.equal(intent.key_id, 'override-trader');
@@ -175,7 +180,7 @@ describe('key precedence: api_key argument > HTTP bearer > startup key', () => {
 
       // Without an override the trading bearer trades, under its own id.
       const own = auditHead(http.auditLog);
-      assert.equal((await trader.callTool('futu_place_order', ORDER)).isError, undefined);
+      await tradeOk(trader, 'futu_place_order', ORDER);
       assert.equal(onlyRecordAfter(http.auditLog, own, { event: 'tool_call', tool: 'futu_place_order' }).key_id, 'bearer-trader');
       assert.equal(readAudit(http.auditLog).filter((r) => r.key_id === 'startup-trader').length, 0, 'the startup key never served an HTTP call');
     });
@@ -187,7 +192,7 @@ describe('key precedence: api_key argument > HTTP bearer > startup key', () => {
       const server = { auditLog: client.auditLog };
 
       const seq = auditHead(client.auditLog);
-      assert.equal((await client.callTool('futu_place_order', ORDER)).isError, undefined);
+      await tradeOk(client, 'futu_place_order', ORDER);
       assert.equal(onlyRecordAfter(client.auditLog, seq, { event: 'tool_call', tool: 'futu_place_order' }).key_id, 'startup-trader');
 
       await expectRefusal(client, server, {

@@ -16,6 +16,7 @@ import {
   onlyRecordAfter,
   readAudit,
   sample,
+  tradeOk,
   type HttpServerProcess,
   type KeySpec,
   type McpTestClient,
@@ -102,6 +103,16 @@ describe('reject paths over HTTP: message, audit record and metrics', () => {
         });
       });
 
+      it('a malformed id argument is refused naming the field (and audited), not answered with an internal error', async () => {
+        await expectRefusal(await as(k('sim')), http, {
+          tool: 'futu_cancel_order',
+          args: { order_id: 'ord-1' },
+          code: 'INVALID_ARGUMENT',
+          message: 'invalid arguments for futu_cancel_order: order_id: order_id must be a decimal string of digits',
+          keyId: k('sim'),
+        });
+      });
+
       it('read-only key placing an order: missing scope trade:real (env real) and trade:simulate (default env)', async () => {
         const client = await as(k('ro'));
         await expectRefusal(client, http, {
@@ -138,9 +149,8 @@ describe('reject paths over HTTP: message, audit record and metrics', () => {
         assert.equal(record.transport, 'http');
         assert.equal(record.session_id, clients.get(k('sim'))!.sessionId);
         // ... while the same order in the simulate env goes through.
-        const placed = await (await as(k('sim'))).callTool('futu_place_order', ORDER);
-        assert.equal(placed.isError, undefined, JSON.stringify(placed.content));
-        assert.equal(placed.structuredContent?.env, 'simulate');
+        const placed = await tradeOk(await as(k('sim')), 'futu_place_order', ORDER);
+        assert.equal(placed.env, 'simulate');
       });
 
       it('an expired key (per-call api_key) is refused: key expired', async () => {
@@ -211,16 +221,12 @@ describe('reject paths over HTTP: message, audit record and metrics', () => {
           limitReason: 'per_order',
         });
         // Under the cap (100 × 300 = HKD 30,000) the same key's order goes through.
-        const small = await (await as(k('value'))).callTool('futu_place_order', ORDER);
-        assert.equal(small.isError, undefined, JSON.stringify(small.content));
+        await tradeOk(await as(k('value')), 'futu_place_order', ORDER);
       });
 
       it('rate limit: the 4th order in a minute with --max-orders-per-minute 3', async () => {
         const client = await as(k('rate'));
-        for (let i = 0; i < 3; i++) {
-          const placed = await client.callTool('futu_place_order', ORDER);
-          assert.equal(placed.isError, undefined, `order ${i + 1}: ${JSON.stringify(placed.content)}`);
-        }
+        for (let i = 0; i < 3; i++) await tradeOk(client, 'futu_place_order', ORDER);
         await expectRefusal(client, http, {
           tool: 'futu_place_order',
           args: ORDER,
@@ -234,10 +240,7 @@ describe('reject paths over HTTP: message, audit record and metrics', () => {
 
       it('daily limit: an order that would take the day past --max-daily-value', async () => {
         const client = await as(k('daily'));
-        for (let i = 0; i < 2; i++) {
-          const placed = await client.callTool('futu_place_order', ORDER);
-          assert.equal(placed.isError, undefined, `order ${i + 1}: ${JSON.stringify(placed.content)}`);
-        }
+        for (let i = 0; i < 2; i++) await tradeOk(client, 'futu_place_order', ORDER);
         await expectRefusal(client, http, {
           tool: 'futu_place_order',
           args: ORDER,
@@ -250,8 +253,7 @@ describe('reject paths over HTTP: message, audit record and metrics', () => {
         // A cancel adds no value, so it is never blocked by the value limits.
         const orders = await client.callTool('futu_get_orders', { market: 'HK', status: ['SUBMITTED'] });
         const first = (orders.structuredContent?.orders as Array<{ order_id: string }>)[0]!;
-        const cancelled = await client.callTool('futu_cancel_order', { order_id: first.order_id });
-        assert.equal(cancelled.isError, undefined, JSON.stringify(cancelled.content));
+        await tradeOk(client, 'futu_cancel_order', { order_id: first.order_id });
       });
     });
   }
@@ -269,7 +271,8 @@ describe('reject paths over HTTP: message, audit record and metrics', () => {
   });
 
   it('the audit file answers "what was rejected, for whom" and /metrics agrees', async () => {
-    const rejects = readAudit(http.auditLog).filter((r) => r.event === 'tool_call' && r.outcome === 'reject');
+    // Refused tool calls and refused HTTP requests (401/403) are both authorization rejects.
+    const rejects = readAudit(http.auditLog).filter((r) => (r.event === 'tool_call' || r.event === 'http_auth') && r.outcome === 'reject');
     const metrics = await http.metrics();
     const byKey = new Map<string, number>();
     for (const r of rejects) byKey.set(r.key_id as string, (byKey.get(r.key_id as string) ?? 0) + 1);

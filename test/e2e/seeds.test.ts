@@ -7,7 +7,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
-import { E2eRun, expectRefusal, jq, readAudit, type StdioServerClient } from './helpers.js';
+import { E2eRun, expectRefusal, jq, readAudit, tradeOk, type StdioServerClient } from './helpers.js';
 
 describe('seed: read-only analyst key over stdio, audited and queried with jq', () => {
   const run = new E2eRun('seeds');
@@ -58,7 +58,7 @@ describe('seed: read-only analyst key over stdio, audited and queried with jq', 
         await read(analyst, 'futu_get_deals', { market: 'US', env: 'real' });
       })(),
       (async () => {
-        for (let i = 0; i < 3; i++) await read(bot, 'futu_place_order', { symbol: 'HK.00700', side: 'BUY', qty: 100, price: 300 });
+        for (let i = 0; i < 3; i++) await tradeOk(bot, 'futu_place_order', { symbol: 'HK.00700', side: 'BUY', qty: 100, price: 300 });
         await read(bot, 'futu_get_orders', { market: 'HK' });
       })(),
     ]);

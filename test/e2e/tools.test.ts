@@ -15,6 +15,7 @@ import {
   FUTU_MCP,
   readAudit,
   sample,
+  trade,
   TRADE_PWD,
   waitFor,
   type HttpServerProcess,
@@ -28,6 +29,9 @@ const TOOL_NAMES = [
   'futu_get_positions', 'futu_get_orders', 'futu_get_deals', 'futu_place_order', 'futu_modify_order', 'futu_cancel_order',
   'futu_unlock_trade',
 ];
+
+/** The tools that send an order write (or unlock) to OpenD. */
+const TRADE_WRITES = new Set(['futu_place_order', 'futu_modify_order', 'futu_cancel_order', 'futu_unlock_trade']);
 
 type Structured = Record<string, unknown>;
 type Row = Record<string, unknown>;
@@ -44,7 +48,8 @@ async function exerciseEveryTool(client: McpTestClient): Promise<Map<string, num
   const calls = new Map<string, number>();
   const call = async (name: string, args: Record<string, unknown>): Promise<Structured> => {
     calls.set(name, (calls.get(name) ?? 0) + 1);
-    return assertMatchesOutputSchema(tools.get(name)!, await client.callTool(name, args));
+    const result = TRADE_WRITES.has(name) ? await trade(client, name, args) : await client.callTool(name, args);
+    return assertMatchesOutputSchema(tools.get(name)!, result);
   };
   const rows = (value: unknown): Row[] => value as Row[];
 

@@ -98,8 +98,25 @@ test('revocation (deleting the record) applies to the next lookup after reload',
   assert.deepEqual(store.reload(), { ok: true, keys: 1 });
   assert.throws(() => store.getById('alpha'), { code: 'KEY_REVOKED', message: 'key revoked' });
   assert.throws(() => store.refresh(alpha), { code: 'KEY_REVOKED', message: 'key revoked' });
-  assert.throws(() => store.authenticate(keys.plaintext('alpha')), { code: 'KEY_INVALID' });
+  // The revoked plaintext is named as revoked, under its own id, not as an unknown key.
+  assert.throws(() => store.authenticate(keys.plaintext('alpha')), (err: unknown) => {
+    const e = err as { code: string; message: string; details: Record<string, unknown> };
+    return e.code === 'KEY_REVOKED' && e.message === 'key revoked' && e.details.key_id === 'alpha';
+  });
+  assert.throws(() => store.authenticate(generatePlaintextKey()), { code: 'KEY_INVALID' });
   assert.equal(store.authenticate(betaPlaintext).id, 'beta');
+});
+
+test('a revoked key that is restored to the file works again after reload', (t) => {
+  const keys = new Fixture(t).write([{ id: 'alpha' }]);
+  const alphaPlaintext = keys.plaintext('alpha');
+  const store = KeyStore.open(keys.file);
+  keys.write([]);
+  store.reload();
+  assert.throws(() => store.authenticate(alphaPlaintext), { code: 'KEY_REVOKED' });
+  keys.write([{ id: 'alpha', plaintext: alphaPlaintext }]);
+  store.reload();
+  assert.equal(store.authenticate(alphaPlaintext).id, 'alpha');
 });
 
 test('a key re-created under the same id does not carry over to sessions of the old secret', (t) => {
@@ -110,7 +127,7 @@ test('a key re-created under the same id does not carry over to sessions of the 
   keys.write([{ id: 'alpha', scopes: ['qot:read', 'trade:real'] }]);
   assert.equal(store.reload().ok, true);
   assert.throws(() => store.refresh(old), { code: 'KEY_REVOKED' });
-  assert.throws(() => store.authenticate(oldPlaintext), { code: 'KEY_INVALID' });
+  assert.throws(() => store.authenticate(oldPlaintext), { code: 'KEY_REVOKED' });
   assert.deepEqual(store.authenticate(keys.plaintext('alpha')).scopes, ['qot:read', 'trade:real']);
 });
 

@@ -40,8 +40,13 @@ export async function authenticateRequest(req: IncomingMessage, authenticate: Au
   } catch (err) {
     if (!isFutuError(err)) log.warn('API key check failed unexpectedly', { error: describeError(err) });
     const reason = isFutuError(err) ? err.message : 'invalid API key';
-    throw new HttpError(401, 'invalid_token', reason, {
+    const refusal = new HttpError(401, 'invalid_token', reason, {
       'www-authenticate': `Bearer error="invalid_token", error_description="${headerSafe(reason)}", resource_metadata="${metadataUrl}"`,
     });
+    if (isFutuError(err)) {
+      refusal.causeCode = err.code;
+      if (typeof err.details.key_id === 'string') refusal.keyId = err.details.key_id;
+    }
+    throw refusal;
   }
 }

@@ -8,6 +8,11 @@ export const RPC_PARSE_ERROR = -32700;
 
 /** A refusal answered at the HTTP layer, before any MCP session sees the request. */
 export class HttpError extends FutuError {
+  /** For refusals of a recognised key (expired, revoked, unbound, other session): whose it was. */
+  keyId?: string;
+  /** The stable code behind a 401 (e.g. KEY_EXPIRED), for the audit record. */
+  causeCode?: string;
+
   constructor(
     readonly status: number,
     code: string,

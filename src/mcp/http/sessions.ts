@@ -75,7 +75,9 @@ export class SessionRegistry {
     }
     if (session.keyId !== keyId) {
       log.warn('mcp session presented with another key', { session: id, session_key_id: session.keyId, key_id: keyId });
-      throw new HttpError(403, 'session_key_mismatch', 'this session was opened with a different API key; use that key or initialize a new session');
+      const refusal = new HttpError(403, 'session_key_mismatch', 'this session was opened with a different API key; use that key or initialize a new session');
+      refusal.keyId = keyId;
+      throw refusal;
     }
     return session;
   }

@@ -28,11 +28,13 @@ export const env = z
 
 /** uint64 ids travel as decimal strings: JSON numbers lose precision above 2^53. */
 const UINT64_MAX = 18446744073709551615n;
+const UINT64_DIGITS = /^\d{1,20}$/;
 export const uint64String = (what: string) =>
   z
     .string()
-    .regex(/^\d{1,20}$/, `${what} must be a decimal string of digits`)
-    .refine((s) => BigInt(s) <= UINT64_MAX, `${what} exceeds uint64`)
+    .regex(UINT64_DIGITS, `${what} must be a decimal string of digits`)
+    // zod runs refinements even after the regex failed: only digits may reach BigInt().
+    .refine((s) => !UINT64_DIGITS.test(s) || BigInt(s) <= UINT64_MAX, `${what} exceeds uint64`)
     .describe(`${what} as a decimal string (64-bit; never a JSON number)`);
 
 export const accId = uint64String('acc_id');

@@ -24,16 +24,21 @@ export function changeFields(price: number, lastClose: number): { change?: numbe
   return { change: round(price - lastClose, 4), change_rate: round(((price - lastClose) / lastClose) * 100, 2) };
 }
 
+// Number#toLocaleString builds a formatter per call (tens of µs); these are built once.
+const PRICE = new Intl.NumberFormat('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 4, useGrouping: false });
+const MONEY = new Intl.NumberFormat('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+const QTY = new Intl.NumberFormat('en-US', { maximumFractionDigits: 4 });
+
 export function formatPrice(value: number): string {
-  return value.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 4, useGrouping: false });
+  return PRICE.format(value);
 }
 
 export function formatMoney(value: number): string {
-  return value.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  return MONEY.format(value);
 }
 
 export function formatQty(value: number): string {
-  return value.toLocaleString('en-US', { maximumFractionDigits: 4 });
+  return QTY.format(value);
 }
 
 /** "+1.21%" / "-0.35%". */

@@ -1,0 +1,312 @@
+/**
+ * futu_get_quote over MCP Streamable HTTP, end to end, for (a) the real futu-mcp (key lookup,
+ * Cedar, audit with fdatasync, metrics) and (b) a bare passthrough built from the same pieces
+ * (createMcpServer + startHttpServer, the same tool executing gateway.getBasicQuotes) with none of
+ * that. Both talk to one shared simulator in this process.
+ *
+ * The load runs in a child process (so on two cores the servers get one core and the clients the
+ * other, as with real clients): CLIENTS sessions, each initialized like an MCP client does and then
+ * looping tools/call over keep-alive connections, parsing every response (SSE or JSON) and
+ * checking it is a successful result. The rounds alternate between the servers so drifting load
+ * on a shared machine hits both alike. Figures are printed, never asserted.
+ *
+ * Knobs (environment): BENCH_MCP_CLIENTS (16), BENCH_MCP_WARMUP_MS (1500), BENCH_MCP_MEASURE_MS
+ * (4000), BENCH_MCP_ROUNDS (3); BENCH_MCP_DIAG=1 adds futu-mcp without --audit-log;
+ * BENCH_MCP_ONLY=futu-mcp|bare loads one server (profile it with node --cpu-prof);
+ * BENCH_MCP_VERBOSE=1 prints every round.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fork } from 'node:child_process';
+import v8 from 'node:v8';
+import { writeKeysFile } from '../src/keys/file.js';
+import { generatePlaintextKey, hashPlaintextKey } from '../src/keys/material.js';
+import { NO_LIMITS } from '../src/keys/types.js';
+import { FutuGateway } from '../src/gateway/api.js';
+import { AccountDirectory } from '../src/gateway/accounts.js';
+import { startFutuMcp } from '../src/mcp/app.js';
+import { startHttpServer, type RunningHttpServer } from '../src/mcp/http.js';
+import { createMcpServer } from '../src/mcp/server.js';
+import { getQuote } from '../src/mcp/tools/get_quote.js';
+import type { AnyFutuTool, ToolContext } from '../src/mcp/tools/kit.js';
+import { setLogLevel } from '../src/shared/log.js';
+import { startSimulator } from '../src/sim/server.js';
+
+// Node 20.20's V8 aborts ("Fatal error ... unreachable code" in Deoptimizer::DoComputeBuiltinContinuation)
+// when it lazily deoptimizes AuthzEngine.authorize while TurboFan has inlined the JS→Wasm call into
+// Cedar: under this load it crashed the server process within ~15 s, every run. Not inlining those
+// calls avoids it (reported; the futu-mcp CLI needs the same flag).
+v8.setFlagsFromString('--no-turbo-inline-js-wasm-calls');
+
+const CLIENTS = Number(process.env.BENCH_MCP_CLIENTS ?? 16);
+const WARM_UP_MS = Number(process.env.BENCH_MCP_WARMUP_MS ?? 1_500);
+const MEASURE_MS = Number(process.env.BENCH_MCP_MEASURE_MS ?? 4_000);
+const ROUNDS = Number(process.env.BENCH_MCP_ROUNDS ?? 3);
+const ARGS = { symbols: ['HK.00700'] };
+
+export interface LoadJob {
+  readonly url: string;
+  readonly token: string;
+  readonly clients: number;
+  readonly warmUpMs: number;
+  readonly measureMs: number;
+}
+
+export interface LoadResult {
+  readonly calls: number;
+  readonly errors: number;
+  readonly elapsedMs: number;
+  /** Sorted latencies (ms) of the measured calls. */
+  readonly latencies: Float64Array;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Load generator (worker thread): raw JSON-RPC over keep-alive HTTP, one MCP session per client.
+
+function post(agent: Agent, url: URL, headers: Record<string, string>, body: string): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { agent, host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { ...headers, 'content-length': Buffer.byteLength(body) } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+function del(agent: Agent, url: URL, headers: Record<string, string>): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = request({ agent, host: url.hostname, port: url.port, path: url.pathname, method: 'DELETE', headers }, (res) => {
+      res.resume();
+      res.on('end', () => resolve());
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** The JSON-RPC message of a response, whether sent as application/json or as one SSE event. */
+function rpcMessage(body: string): { result?: { isError?: boolean; structuredContent?: unknown }; error?: unknown } {
+  const trimmed = body.trimStart();
+  if (trimmed.startsWith('{')) return JSON.parse(trimmed) as never;
+  const data = body.split('\n').filter((line) => line.startsWith('data:')).map((line) => line.slice(5).trim()).find((line) => line.startsWith('{'));
+  if (data === undefined) throw new Error(`no JSON-RPC message in response: ${body.slice(0, 200)}`);
+  return JSON.parse(data) as never;
+}
+
+async function openSession(agent: Agent, url: URL, token: string): Promise<Record<string, string>> {
+  const base = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${token}` };
+  const init = await post(
+    agent,
+    url,
+    base,
+    JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'bench', version: '0' } } }),
+  );
+  const sessionId = init.headers['mcp-session-id'];
+  if (init.status !== 200 || typeof sessionId !== 'string') throw new Error(`initialize failed: ${init.status} ${init.body.slice(0, 200)}`);
+  const headers = { ...base, 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-11-25' };
+  const ack = await post(agent, url, headers, JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }));
+  if (ack.status !== 202) throw new Error(`notifications/initialized: ${ack.status}`);
+  return headers;
+}
+
+async function runLoad(job: LoadJob): Promise<LoadResult> {
+  const url = new URL(job.url);
+  const agent = new Agent({ keepAlive: true, maxSockets: job.clients });
+  const sessions = await Promise.all(Array.from({ length: job.clients }, () => openSession(agent, url, job.token)));
+  const latencies: number[] = [];
+  let calls = 0;
+  let errors = 0;
+  let measuring = false;
+  let id = 1;
+  const started = performance.now();
+  const measureFrom = started + job.warmUpMs;
+  const deadline = measureFrom + job.measureMs;
+  const loop = async (headers: Record<string, string>) => {
+    for (;;) {
+      const t0 = performance.now();
+      if (t0 >= deadline) return;
+      const res = await post(agent, url, headers, JSON.stringify({ jsonrpc: '2.0', id: id++, method: 'tools/call', params: { name: 'futu_get_quote', arguments: ARGS } }));
+      const t1 = performance.now();
+      const message = res.status === 200 ? rpcMessage(res.body) : undefined;
+      const ok = message?.result !== undefined && message.result.isError !== true && message.result.structuredContent !== undefined;
+      if (t0 >= measureFrom && t1 <= deadline) {
+        measuring = true;
+        calls++;
+        if (!ok) errors++;
+        latencies.push(t1 - t0);
+      }
+    }
+  };
+  await Promise.all(sessions.map(loop));
+  // A well-behaved client ends its session (the server caps open sessions per key).
+  await Promise.all(sessions.map((headers) => del(agent, url, headers)));
+  agent.destroy();
+  if (!measuring) throw new Error('no call completed inside the measurement window');
+  return { calls, errors, elapsedMs: job.measureMs, latencies: Float64Array.from(latencies).sort() };
+}
+
+const LOAD_ROLE = 'bench-mcp-load';
+
+if (process.env.FUTU_BENCH_ROLE === LOAD_ROLE && process.send) {
+  process.once('message', (job: LoadJob) => {
+    void runLoad(job).then((result) => process.send!({ ...result, latencies: [...result.latencies] }, () => process.exit(0)));
+  });
+}
+
+/** Runs the load in a child process (its own core on a 2-core machine, like a real client). */
+export function loadInChild(job: LoadJob): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    const child = fork(fileURLToPath(import.meta.url), [], { env: { ...process.env, FUTU_BENCH_ROLE: LOAD_ROLE }, stdio: 'inherit' });
+    child.once('message', (result: Omit<LoadResult, 'latencies'> & { latencies: number[] }) => resolve({ ...result, latencies: Float64Array.from(result.latencies) }));
+    child.once('error', reject);
+    child.once('exit', (code, signal) => (code !== 0 ? reject(new Error(`load generator exited ${code ?? signal}`)) : undefined));
+    child.send(job);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The two servers.
+
+/** The passthrough: same SDK, same transport code, same tool and gateway call; no key, Cedar, audit or metrics. */
+async function startBareServer(simPort: number): Promise<{ http: RunningHttpServer; close(): Promise<void> }> {
+  const gateway = new FutuGateway({ port: simPort, clientId: 'bench-bare' });
+  await gateway.connect();
+  const accounts = new AccountDirectory(gateway);
+  const http = await startHttpServer({
+    listen: '127.0.0.1:0',
+    createServerForSession: () =>
+      createMcpServer({
+        name: 'bare',
+        version: '0',
+        tools: [getQuote as AnyFutuTool],
+        handleCall: async (_tool, args, context) => {
+          const ctx: ToolContext = { gateway, accounts, signal: context.signal };
+          return { structured: (await getQuote.execute(args as never, ctx)) as Record<string, unknown> };
+        },
+      }),
+    authenticate: async () => ({ keyId: 'bare', scopes: [] }),
+    health: { ready: () => gateway.isConnected },
+  });
+  return {
+    http,
+    close: async () => {
+      await http.close();
+      await gateway.close();
+    },
+  };
+}
+
+function pct(sorted: Float64Array, q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))] ?? NaN;
+}
+
+interface Round {
+  readonly perSecond: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly errors: number;
+}
+
+function summarize(result: LoadResult): Round {
+  return {
+    perSecond: (result.calls * 1000) / result.elapsedMs,
+    p50: pct(result.latencies, 0.5),
+    p99: pct(result.latencies, 0.99),
+    errors: result.errors,
+  };
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+function line(label: string, rounds: readonly Round[]): string {
+  const rate = median(rounds.map((r) => r.perSecond));
+  const p50 = median(rounds.map((r) => r.p50));
+  const p99 = median(rounds.map((r) => r.p99));
+  const errors = rounds.reduce((sum, r) => sum + r.errors, 0);
+  const each = rounds.map((r) => Math.round(r.perSecond).toLocaleString('en-US')).join(' / ');
+  return `${label.padEnd(9)} ${Math.round(rate).toLocaleString('en-US').padStart(6)} calls/s (rounds ${each}), p50 ${p50.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms${errors ? `, ${errors} FAILED calls` : ''}`;
+}
+
+/**
+ * futu-mcp vs the bare passthrough, CLIENTS concurrent MCP sessions each, ROUNDS alternating
+ * rounds of WARM_UP_MS + MEASURE_MS. Prints calls/s and latency of both and the ratio.
+ */
+export async function benchMcp(): Promise<void> {
+  setLogLevel('warn');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'futu-bench-mcp-'));
+  const sim = await startSimulator({ port: 0, seed: 7 });
+  const keysFile = path.join(dir, 'keys.json');
+  const token = generatePlaintextKey();
+  writeKeysFile(keysFile, [
+    {
+      id: 'bench-reader',
+      hash: hashPlaintextKey(token),
+      scopes: ['qot:read'],
+      limits: NO_LIMITS,
+      allowed_machines: null,
+      created_at: new Date().toISOString(),
+      expires_at: null,
+      note: 'bench/mcp.ts',
+    },
+  ]);
+  const futu = await startFutuMcp({
+    gateway: `127.0.0.1:${sim.port}`,
+    keysFile,
+    stateDir: path.join(dir, 'state'),
+    auditLog: path.join(dir, 'audit.jsonl'),
+    httpListen: '127.0.0.1:0',
+  });
+  // BENCH_MCP_DIAG=1 adds futu-mcp without --audit-log, to show what the audit costs.
+  const unaudited = process.env.BENCH_MCP_DIAG
+    ? await startFutuMcp({ gateway: `127.0.0.1:${sim.port}`, keysFile, stateDir: path.join(dir, 'state2'), httpListen: '127.0.0.1:0' })
+    : undefined;
+  const bare = await startBareServer(sim.port);
+  try {
+    const deadline = Date.now() + 10_000;
+    while (!(futu.gateway.isConnected && (unaudited?.gateway.isConnected ?? true)) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    // BENCH_MCP_ONLY=futu-mcp|bare loads one server (for profiling it alone).
+    const targets = [
+      { label: 'futu-mcp', url: futu.url!, rounds: [] as Round[] },
+      ...(unaudited ? [{ label: 'no-audit', url: unaudited.url!, rounds: [] as Round[] }] : []),
+      { label: 'bare', url: bare.http.url, rounds: [] as Round[] },
+    ].filter((t) => process.env.BENCH_MCP_ONLY === undefined || t.label === process.env.BENCH_MCP_ONLY);
+    // Warm every server up first (JIT, subscriptions), so the first measured round is not a cold one.
+    for (const target of targets) await loadInChild({ url: target.url, token, clients: CLIENTS, warmUpMs: WARM_UP_MS, measureMs: 500 });
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const target of round % 2 === 0 ? targets : [...targets].reverse()) {
+        const result = await loadInChild({ url: target.url, token, clients: CLIENTS, warmUpMs: WARM_UP_MS, measureMs: MEASURE_MS });
+        target.rounds.push(summarize(result));
+        if (process.env.BENCH_MCP_VERBOSE) console.error(`round ${round + 1} ${target.label}: ${JSON.stringify(summarize(result))}`);
+      }
+    }
+    console.log(`futu_get_quote {symbols:["HK.00700"]} over Streamable HTTP, ${CLIENTS} sessions, ${ROUNDS} × ${MEASURE_MS / 1000} s per server (median of rounds):`);
+    for (const target of targets) console.log(line(target.label, target.rounds));
+    const ours = targets.find((t) => t.label === 'futu-mcp');
+    const theirs = targets.find((t) => t.label === 'bare');
+    if (ours === undefined || theirs === undefined) return;
+    const ratio = median(ours.rounds.map((r) => r.perSecond)) / median(theirs.rounds.map((r) => r.perSecond));
+    console.log(`ratio     futu-mcp / bare = ${ratio.toFixed(2)} (goal ≥ 0.80; goal ≥ 1,500 calls/s for futu-mcp)`);
+  } finally {
+    await futu.close();
+    await unaudited?.close();
+    await bare.close();
+    await sim.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.env.FUTU_BENCH_ROLE !== LOAD_ROLE && process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) await benchMcp();
