@@ -26,6 +26,14 @@ export const OPEND_LIMITS: Readonly<Record<GatewayOperation, { limit: number; wi
 const GAP_MARGIN_MS = 5;
 const WINDOW_MARGIN_MS = 50;
 
+/** What the guard enforces: OpenD's limits with the safety margin. */
+export const GUARD_LIMITS: Readonly<Record<GatewayOperation, { limit: number; windowMs: number; minGapMs: number }>> = Object.fromEntries(
+  Object.entries(OPEND_LIMITS).map(([operation, { limit, windowMs, minGapMs }]) => [
+    operation,
+    { limit, windowMs: windowMs + WINDOW_MARGIN_MS, minGapMs: minGapMs === 0 ? 0 : minGapMs + GAP_MARGIN_MS },
+  ]),
+) as Record<GatewayOperation, { limit: number; windowMs: number; minGapMs: number }>;
+
 export function gatewayOperationFor(action: TradeAction | 'futu_unlock_trade'): GatewayOperation {
   if (action === 'futu_place_order') return 'place';
   if (action === 'futu_unlock_trade') return 'unlock';
@@ -71,8 +79,8 @@ export class GatewayGuard {
     const id = operation === 'unlock' ? operation : `${operation}:${account}`;
     let window = this.windows.get(id);
     if (!window) {
-      const { limit, windowMs, minGapMs } = OPEND_LIMITS[operation];
-      window = new SlidingWindow(limit, windowMs + WINDOW_MARGIN_MS, minGapMs === 0 ? 0 : minGapMs + GAP_MARGIN_MS);
+      const { limit, windowMs, minGapMs } = GUARD_LIMITS[operation];
+      window = new SlidingWindow(limit, windowMs, minGapMs);
       this.windows.set(id, window);
     }
     return window;

@@ -235,7 +235,7 @@ test('revoke-key deletes the record: a running store reports "key revoked" after
   assert.equal(store.reload().ok, true);
   assert.throws(() => store.getById('gone'), { code: 'KEY_REVOKED', message: 'key revoked' });
   assert.throws(() => store.refresh(session), { code: 'KEY_REVOKED' });
-  assert.throws(() => store.authenticate(revoked), { code: 'KEY_INVALID' });
+  assert.throws(() => store.authenticate(revoked), { code: 'KEY_REVOKED', message: 'key revoked' });
   assert.equal(store.authenticate(kept).id, 'kept');
   assertFails(json(['revoke-key', 'gone']), 'KEY_NOT_FOUND', 'no key with id "gone"');
 });
