@@ -15,7 +15,9 @@ import {
   E2eRun,
   expectRefusal,
   onlyRecordAfter,
+  ORDER,
   sample,
+  SIM,
   TRADE_PWD,
   tradeOk,
   waitForReadyz,
@@ -23,8 +25,6 @@ import {
   type McpTestClient,
 } from './helpers.js';
 
-const SIM = ['qot:read', 'acc:read', 'trade:simulate'];
-const ORDER = { symbol: 'HK.00700', side: 'BUY', order_type: 'LIMIT', qty: 100, price: 300 } as const;
 const NOT_CONNECTED = { code: 'GATEWAY_NOT_CONNECTED', message: 'gateway not connected' } as const;
 
 // The simulator runs in this process; its connection log lines would clutter the test report.

@@ -589,3 +589,8 @@ export async function tradeOk(client: McpTestClient, tool: string, args: Record<
   assert.ok(result.structuredContent);
   return result.structuredContent;
 }
+
+/** Scope sets and the order the e2e files share. */
+export const READ = ['qot:read', 'acc:read'];
+export const SIM = [...READ, 'trade:simulate'];
+export const ORDER = { symbol: 'HK.00700', side: 'BUY', order_type: 'LIMIT', qty: 100, price: 300 } as const;

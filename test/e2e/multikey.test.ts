@@ -14,17 +14,17 @@ import {
   E2eRun,
   expectRefusal,
   onlyRecordAfter,
+  ORDER,
+  READ,
   readAudit,
   sample,
+  SIM,
   tradeOk,
   type HttpServerProcess,
   type KeySpec,
 } from './helpers.js';
 import { mcpPostHeaders, rawHttp, toolCallBody } from '../helpers/mcpClients.js';
 
-const READ = ['qot:read', 'acc:read'];
-const SIM = [...READ, 'trade:simulate'];
-const ORDER = { symbol: 'HK.00700', side: 'BUY', order_type: 'LIMIT', qty: 100, price: 300 } as const;
 /** Well-formed, but no key of the file. */
 const UNKNOWN_KEY = `fc_${'0'.repeat(64)}`;
 

@@ -14,17 +14,17 @@ import {
   E2eRun,
   expectRefusal,
   onlyRecordAfter,
+  ORDER,
+  READ,
   readAudit,
   sample,
+  SIM,
   tradeOk,
   type HttpServerProcess,
   type KeySpec,
   type McpTestClient,
 } from './helpers.js';
 
-const READ = ['qot:read', 'acc:read'];
-const SIM = [...READ, 'trade:simulate'];
-const ORDER = { symbol: 'HK.00700', side: 'BUY', order_type: 'LIMIT', qty: 100, price: 300 } as const;
 
 describe('reject paths over HTTP: message, audit record and metrics', () => {
   const run = new E2eRun('rejects');

@@ -14,15 +14,15 @@ import {
   E2eRun,
   expectRefusal,
   onlyRecordAfter,
+  ORDER,
+  READ,
   readAudit,
+  SIM,
   type AuditRecord,
   type HttpServerProcess,
   type McpTestClient,
 } from './helpers.js';
 
-const READ = ['qot:read', 'acc:read'];
-const SIM = [...READ, 'trade:simulate'];
-const ORDER = { symbol: 'HK.00700', side: 'BUY', order_type: 'LIMIT', qty: 100, price: 300 } as const;
 const QUOTE = { symbol: 'HK.00700' };
 
 async function assertWorks(client: McpTestClient): Promise<void> {
