@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Authorizer } from '../src/authz/authorizer.js';
+import type { NonTradeAction } from '../src/authz/builder.js';
+import { Authorizer, type CallInput } from '../src/authz/authorizer.js';
 import { buildTradeRequest } from '../src/authz/builder.js';
 import { AuthzEngine } from '../src/authz/engine.js';
 import { FxConverter } from '../src/authz/fx.js';
@@ -15,6 +16,10 @@ import { setLogSink } from '../src/shared/log.js';
 const WARMUP = 2_000;
 const DECISIONS = 20_000;
 const LEDGER_OPS = 500;
+/** Distinct read requests; with the warm-up set they stay under the cache size, so repeats all hit. */
+const READ_SET = 5_000;
+const READ_WARMUP = 2_000;
+const READ_TOOLS: readonly NonTradeAction[] = ['futu_get_quote', 'futu_get_snapshot', 'futu_get_kline', 'futu_get_orderbook', 'futu_get_ticker'];
 
 function key(id: string, scopes: KeyRecord['scopes'], limits: Partial<KeyLimits>): KeyRecord {
   return { id, hash: '0'.repeat(64), scopes, allowed_machines: null, created_at: null, expires_at: null, note: null, limits: { ...NO_LIMITS, ...limits } };
@@ -102,6 +107,40 @@ async function decisionLatency(engine: AuthzEngine): Promise<{ line: string; all
   return { line: summary('authz decision (build + evaluate, place_order mix)', times), allowRate: allowed / DECISIONS };
 }
 
+/** Read calls, one distinct (key, tool, symbol) per index: what a quote-heavy client sends. */
+function readCalls(from: number, count: number): CallInput[] {
+  const readers = KEYS.filter((k) => k.scopes.includes('qot:read'));
+  return Array.from({ length: count }, (_, i) => ({
+    key: readers[(from + i) % readers.length]!,
+    now: new Date(),
+    machineBound: true,
+    action: READ_TOOLS[(from + i) % READ_TOOLS.length]!,
+    target: { symbols: [`HK.${String(from + i).padStart(5, '0')}`] },
+  }));
+}
+
+/** authorizeCall (builder + engine) for reads: first sight of a request evaluates Cedar, repeats hit the cache. */
+function readLatency(engine: AuthzEngine): string[] {
+  const authz = new Authorizer({ engine, ledger: new LimitsLedger({ stateDir: os.tmpdir() }) });
+  const timed = (inputs: readonly CallInput[]): number[] =>
+    inputs.map((input) => {
+      const start = process.hrtime.bigint();
+      authz.authorizeCall(input);
+      return Number(process.hrtime.bigint() - start) / 1e6;
+    });
+  timed(readCalls(0, READ_WARMUP));
+  const set = readCalls(READ_WARMUP, READ_SET);
+  const before = engine.decisionCacheStats;
+  const misses = timed(set);
+  const hits = Array.from({ length: DECISIONS / READ_SET }, () => timed(set)).flat();
+  const after = engine.decisionCacheStats;
+  return [
+    summary('authorizeCall read, cache miss (build + evaluate)', misses),
+    summary('authorizeCall read, cache hit (build + lookup)', hits),
+    `decision cache: ${after.hits - before.hits} hits, ${after.misses - before.misses} misses, ${after.size} entries`,
+  ];
+}
+
 /** The limits ledger alone: lock, read, write + fsync + rename, twice per order. */
 async function ledgerLatency(stateDir: string): Promise<string[]> {
   const ledger = new LimitsLedger({ stateDir });
@@ -140,6 +179,7 @@ export async function benchAuthz(): Promise<void> {
     const { line, allowRate } = await decisionLatency(engine);
     console.log(`policy load (compile, strict validation, preparse, policy tests): ${loadMs.toFixed(0)} ms, ${engine.policies.size} policies, version ${engine.version}`);
     console.log(`${line}, ${(allowRate * 100).toFixed(0)}% allowed`);
+    for (const l of readLatency(engine)) console.log(l);
     for (const l of await ledgerLatency(path.join(dir, 'ledger'))) console.log(l);
     console.log(await endToEnd(engine, path.join(dir, 'e2e')));
   } finally {

@@ -1,9 +1,11 @@
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import type { AuthorizationAnswer, StatefulAuthorizationCall } from '@cedar-policy/cedar-wasm/nodejs';
+import v8 from 'node:v8';
 import { log } from '../shared/log.js';
 import { NAMESPACE } from './actions.js';
 import type { AuthzRequest } from './builder.js';
 import type { Decision, DeterminingPolicy } from './decision.js';
+import { cacheKey, DecisionCache, DEFAULT_DECISION_CACHE_SIZE, keyedRequest, type DecisionCacheStats } from './decisionCache.js';
 import { PolicyLoadError } from './errors.js';
 import { renderMessage } from './messages.js';
 import { prepareCandidate, testFailures, type Candidate } from './candidate.js';
@@ -11,17 +13,39 @@ import type { CompiledPolicySet, PolicyMeta, PolicyPaths } from './policySet.js'
 import type { PolicyTestResult } from './policyTests.js';
 import { SlotPair, type PreparsedSlot } from './slots.js';
 
+// Node 20.20 (V8 11.3) aborts the process with SIGTRAP, "Fatal error ... unreachable code" in
+// Deoptimizer::DoComputeBuiltinContinuation, when it lazily deoptimizes authorize() while
+// TurboFan has inlined the JS->Wasm call into cedar-wasm; sustained load (~1,500 calls/s)
+// reaches that within seconds. Not inlining JS->Wasm calls avoids it at no measurable cost
+// here (the call itself is ~250 µs of Wasm). The flag is read when TurboFan compiles, so
+// setting it here, before any authorize() has run hot, covers every process that authorizes
+// (on 20.20.2 the optimized code is then the same as with the flag on the command line);
+// V8 flags cannot be passed in NODE_OPTIONS. Re-test without it on each newer Node major and
+// drop it once the abort is gone (V8 prints "unrecognized flag" if the flag itself is removed).
+v8.setFlagsFromString('--no-turbo-inline-js-wasm-calls');
+
 export type Evaluator = (call: StatefulAuthorizationCall) => AuthorizationAnswer;
 
 export interface EngineOptions {
   /** Replaces cedar's statefulIsAuthorized for authorize() only: fault injection in tests. */
   readonly evaluate?: Evaluator;
+  /** Decisions of non-trade requests kept per policy set (decisionCache.ts). */
+  readonly decisionCacheSize?: number;
 }
 
 interface ActiveSet {
   readonly slot: PreparsedSlot;
   readonly compiled: CompiledPolicySet;
+  readonly decisions: DecisionCache;
 }
+
+/** definitive: the outcome may be reused; an evaluation failure must be retried, never remembered. */
+interface Outcome {
+  readonly decision: Decision;
+  readonly definitive: boolean;
+}
+
+const NONE: readonly never[] = Object.freeze([]);
 
 export interface LoadReport {
   readonly version: string;
@@ -37,17 +61,24 @@ export interface LoadReport {
  * authorize() is fail-closed: allow only on a successful answer that says allow with no
  * evaluation errors (an erroring forbid is otherwise silently skipped by Cedar); every other
  * outcome, a throw included, is a deny.
+ *
+ * Non-trade decisions are memoized per active policy set (decisionCache.ts), so a reload starts
+ * from an empty cache. Decisions are frozen: a cached one goes to every caller of that request.
  */
 export class AuthzEngine {
   private readonly slots = new SlotPair();
   private active: ActiveSet | null = null;
   private readonly evaluate: Evaluator;
+  private readonly decisionCacheSize: number;
+  private hits = 0;
+  private misses = 0;
 
   private constructor(
     readonly paths: PolicyPaths,
     options: EngineOptions,
   ) {
     this.evaluate = options.evaluate ?? cedar.statefulIsAuthorized;
+    this.decisionCacheSize = options.decisionCacheSize ?? DEFAULT_DECISION_CACHE_SIZE;
   }
 
   static load(paths: PolicyPaths, options: EngineOptions = {}): AuthzEngine {
@@ -58,6 +89,7 @@ export class AuthzEngine {
 
   /** Loads the policy directory again; on failure the running set keeps serving. */
   reload(): LoadReport {
+    const decisions = new DecisionCache(this.decisionCacheSize);
     let candidate: Candidate;
     try {
       candidate = prepareCandidate(this.paths, this.slots);
@@ -73,7 +105,7 @@ export class AuthzEngine {
     const { compiled, tests } = candidate;
     if (tests.length === 0) log.warn('policy set has no policy tests', { policiesDir: this.paths.policiesDir });
     const previous = this.active?.compiled.version;
-    this.active = { slot: this.slots.switchToInactive(), compiled };
+    this.active = { slot: this.slots.switchToInactive(), compiled, decisions };
     log.info('policy set active', { version: compiled.version, previous, policies: compiled.meta.size, tests: tests.length });
     return { version: compiled.version, policies: compiled.meta.size, tests };
   }
@@ -90,19 +122,41 @@ export class AuthzEngine {
     return this.current().compiled.schema.actions;
   }
 
+  get decisionCacheStats(): DecisionCacheStats {
+    return { hits: this.hits, misses: this.misses, size: this.current().decisions.size };
+  }
+
   authorize(request: AuthzRequest): Decision {
-    const { slot, compiled } = this.current();
-    const verdict = (fields: Pick<Decision, 'allowed' | 'code' | 'message'> & Partial<Decision>): Decision => ({
-      action: request.action,
-      determiningPolicies: [],
-      policyVersion: compiled.version,
-      context: request.context,
-      errors: [],
-      ...fields,
+    const active = this.current();
+    const key = cacheKey(request);
+    if (key === undefined) return this.decide(active, request).decision;
+    const cached = active.decisions.get(key);
+    if (cached) {
+      this.hits += 1;
+      return cached;
+    }
+    this.misses += 1;
+    const { decision, definitive } = this.decide(active, keyedRequest(key));
+    if (definitive) active.decisions.set(key, decision);
+    return decision;
+  }
+
+  private decide({ slot, compiled }: ActiveSet, request: AuthzRequest): Outcome {
+    const verdict = (fields: Pick<Decision, 'allowed' | 'code' | 'message'> & Partial<Decision>): Outcome => ({
+      decision: Object.freeze({
+        action: request.action,
+        determiningPolicies: NONE,
+        policyVersion: compiled.version,
+        context: request.context,
+        errors: NONE,
+        ...fields,
+      }),
+      definitive: true,
     });
-    const policyError = (errors: string[]): Decision => {
+    const policyError = (errors: string[]): Outcome => {
       log.error('policy evaluation error: request denied', { action: request.action, version: compiled.version, errors });
-      return verdict({ allowed: false, code: 'POLICY_ERROR', message: 'authorization failed: policy evaluation error (denied)', errors });
+      const message = 'authorization failed: policy evaluation error (denied)';
+      return { ...verdict({ allowed: false, code: 'POLICY_ERROR', message, errors: Object.freeze(errors) }), definitive: false };
     };
 
     let answer: AuthorizationAnswer;
@@ -125,11 +179,13 @@ export class AuthzEngine {
     if (diagnostics.errors.length > 0) return policyError(diagnostics.errors.map((e) => `${e.policyId}: ${e.error.message}`));
 
     const values = { principal: request.principal.attrs ?? {}, context: request.context };
-    const determining: DeterminingPolicy[] = diagnostics.reason
-      .map((id) => compiled.meta.get(id))
-      .filter((m): m is PolicyMeta => m !== undefined)
-      .sort((a, b) => a.priority - b.priority || (a.id < b.id ? -1 : 1))
-      .map((m) => ({ id: m.id, effect: m.effect, code: m.code, message: renderMessage(m.message, values) }));
+    const determining: readonly DeterminingPolicy[] = Object.freeze(
+      diagnostics.reason
+        .map((id) => compiled.meta.get(id))
+        .filter((m): m is PolicyMeta => m !== undefined)
+        .sort((a, b) => a.priority - b.priority || (a.id < b.id ? -1 : 1))
+        .map((m) => Object.freeze({ id: m.id, effect: m.effect, code: m.code, message: renderMessage(m.message, values) })),
+    );
 
     if (decision === 'allow') return verdict({ allowed: true, code: 'ALLOW', message: 'allowed', determiningPolicies: determining });
     const first = determining[0];
