@@ -22,7 +22,6 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { fork } from 'node:child_process';
-import v8 from 'node:v8';
 import { writeKeysFile } from '../src/keys/file.js';
 import { generatePlaintextKey, hashPlaintextKey } from '../src/keys/material.js';
 import { NO_LIMITS } from '../src/keys/types.js';
@@ -36,11 +35,6 @@ import type { AnyFutuTool, ToolContext } from '../src/mcp/tools/kit.js';
 import { setLogLevel } from '../src/shared/log.js';
 import { startSimulator } from '../src/sim/server.js';
 
-// Node 20.20's V8 aborts ("Fatal error ... unreachable code" in Deoptimizer::DoComputeBuiltinContinuation)
-// when it lazily deoptimizes AuthzEngine.authorize while TurboFan has inlined the JS→Wasm call into
-// Cedar: under this load it crashed the server process within ~15 s, every run. Not inlining those
-// calls avoids it (reported; the futu-mcp CLI needs the same flag).
-v8.setFlagsFromString('--no-turbo-inline-js-wasm-calls');
 
 const CLIENTS = Number(process.env.BENCH_MCP_CLIENTS ?? 16);
 const WARM_UP_MS = Number(process.env.BENCH_MCP_WARMUP_MS ?? 1_500);
