@@ -7,7 +7,7 @@ export type Fdatasync = (fd: number, done: (err: NodeJS.ErrnoException | null) =
 export type SyncFailureHandler = (file: OpenFile, err: Error, deniedRecords: number) => void;
 
 /** The records that one fdatasync settles. */
-class Batch {
+class SyncGroup {
   records = 0;
   readonly done: Promise<void>;
   private settle!: (err: Error | null) => void;
@@ -34,7 +34,7 @@ class Batch {
 export class OpenFile {
   private syncing = false;
   /** Written after the running sync started, so only the next one covers them; set only while syncing. */
-  private waiting: Batch | undefined;
+  private waiting: SyncGroup | undefined;
   private retired = false;
   private descriptorOpen = true;
   private readonly released: Promise<void>;
@@ -54,13 +54,13 @@ export class OpenFile {
 
   /**
    * Resolves once an fdatasync that started after this call has succeeded; call it right after
-   * writing a record. Rejects with the errno error of the sync that failed.
+   * writing `records` records. Rejects with the errno error of the sync that failed.
    */
-  synced(): Promise<void> {
-    const batch = (this.waiting ??= new Batch());
-    batch.records += 1;
+  synced(records: number): Promise<void> {
+    const group = (this.waiting ??= new SyncGroup());
+    group.records += records;
     if (!this.syncing) this.startSync();
-    return batch.done;
+    return group.done;
   }
 
   /** No more writes go through this descriptor; resolves once it is closed. Never rejects. */

@@ -8,13 +8,13 @@ import { log } from './log.js';
 /**
  * An exclusive lock between processes (Node has no flock): the lock file `path` exists while
  * someone holds it and names its owner as JSON {pid, host, nonce, createdAt}. Used by futucli
- * around keys.json, by the audit log around "read the tail, append", and by the limits ledger
- * around each key's read-modify-write.
+ * around keys.json, by the audit log around each batch's "read the tail, append", and by the
+ * limits ledger around each key's read-modify-write.
  *
  * - The file is created with O_EXCL, then the owner written. A reader can catch it empty (or a
  *   creator can die between the two syscalls); an owner it cannot read is judged by age alone,
  *   so such a lock is never broken early. Publishing it complete with link() would close that
- *   window but doubles the directory updates the audit log's every append pays for.
+ *   window but doubles the directory updates each audit log batch pays for.
  * - A lock is stale when its owner is on this host and provably dead, or, if the caller passes
  *   staleAfterMs, once it is older than that whoever the owner is: a dead holder's pid may have
  *   been reused, and an owner on another host cannot be checked at all.
@@ -58,7 +58,7 @@ export class LockTimeoutError extends Error {
 
 /**
  * Waits without blocking the event loop: for servers, whose holders may keep the lock across
- * an fsync (the limits ledger).
+ * an fsync (the limits ledger) or whose work can queue meanwhile (the audit log's next batch).
  */
 export async function acquireLock(path: string, options: LockOptions): Promise<HeldLock> {
   const attempts = new Attempts(path, options);
@@ -70,9 +70,8 @@ export async function acquireLock(path: string, options: LockOptions): Promise<H
 }
 
 /**
- * Waits by blocking the thread: only for code that is synchronous end to end (futucli) or whose
- * holders keep the lock for a few syscalls (the audit log, which must append in call order and
- * syncs after releasing).
+ * Waits by blocking the thread: only for code that is synchronous end to end (futucli, opening
+ * the audit log) or whose holders keep the lock for a few syscalls.
  */
 export function withLockSync<T>(path: string, options: LockOptions, work: (lock: HeldLock) => T): T {
   const attempts = new Attempts(path, options);

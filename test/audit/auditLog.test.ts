@@ -7,10 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { AuditLog, AuditError, GENESIS_HASH, verifyAuditLog } from '../../src/audit/index.js';
 import { canonicalJson } from '../../src/audit/canonical.js';
 import { recordHash } from '../../src/audit/chain.js';
-import { fileLines, fileRecords, readCall, rejectedOrder, systemEvent, tempDir } from './fixtures.js';
-
-const isDeniedCall = (err: unknown): boolean =>
-  err instanceof AuditError && err.code === 'AUDIT_WRITE_FAILED' && err.message === 'audit log unavailable: call denied';
+import { fileLines, fileRecords, isDeniedCall, readCall, rejectedOrder, systemEvent, tempDir } from './fixtures.js';
 
 test('append writes one canonical line with the chain fields filled in', async (t) => {
   const file = path.join(tempDir(t), 'logs', 'nested', 'audit.jsonl');

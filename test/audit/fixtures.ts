@@ -1,8 +1,10 @@
+import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
-import type { SystemEvent, ToolCallEvent } from '../../src/audit/index.js';
+import { AuditError, type SystemEvent, type ToolCallEvent } from '../../src/audit/index.js';
+import type { Fdatasync } from '../../src/audit/openFile.js';
 
 /** A fresh directory removed when the test ends. */
 export function tempDir(t: TestContext): string {
@@ -58,4 +60,62 @@ export function writeLines(file: string, lines: readonly string[]): void {
 
 export function fileRecords(file: string): Record<string, unknown>[] {
   return fileLines(file).map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+export const isDeniedCall = (err: unknown): boolean =>
+  err instanceof AuditError && err.code === 'AUDIT_WRITE_FAILED' && err.message === 'audit log unavailable: call denied';
+
+/**
+ * The AuditLogOptions.fdatasync seam: every call is recorded and parked until the test releases
+ * it, either into the real fs.fdatasync (so a descriptor closed too early shows up as EBADF) or
+ * into an injected failure.
+ */
+export class HeldSyncs {
+  readonly fds: number[] = [];
+  private readonly parked: Array<(failure: NodeJS.ErrnoException | null) => void> = [];
+
+  readonly fdatasync: Fdatasync = (fd, done) => {
+    this.fds.push(fd);
+    this.parked.push((failure) => (failure === null ? fs.fdatasync(fd, done) : done(failure)));
+  };
+
+  get calls(): number {
+    return this.fds.length;
+  }
+
+  /** Lets the oldest parked sync run for real. */
+  release(): void {
+    this.next()(null);
+  }
+
+  /** Fails the oldest parked sync with EIO, as a disk that lost a writeback would. */
+  fail(): void {
+    this.next()(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+  }
+
+  private next(): (failure: NodeJS.ErrnoException | null) => void {
+    const parked = this.parked.shift();
+    assert.ok(parked, 'no fdatasync is waiting to be released');
+    return parked;
+  }
+}
+
+/** Whether a promise has settled, after letting every already-due callback run. */
+export async function state(promise: Promise<unknown>): Promise<'resolved' | 'rejected' | 'pending'> {
+  return Promise.race([
+    promise.then(
+      () => 'resolved' as const,
+      () => 'rejected' as const,
+    ),
+    new Promise<'pending'>((resolve) => setImmediate(() => resolve('pending'))),
+  ]);
+}
+
+/**
+ * Lets the appends queued so far be written: AuditLog writes its queue from a setImmediate queued
+ * by the first of them, which runs (with the microtasks of an uncontended lock and the write)
+ * before this later one.
+ */
+export function batchWritten(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }

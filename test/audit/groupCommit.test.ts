@@ -2,60 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { AuditLog, AuditError, verifyAuditLog } from '../../src/audit/index.js';
+import { AuditLog, verifyAuditLog } from '../../src/audit/index.js';
 import { canonicalJson } from '../../src/audit/canonical.js';
-import type { Fdatasync } from '../../src/audit/openFile.js';
 import { setLogSink } from '../../src/shared/log.js';
-import { fileLines, readCall, tempDir } from './fixtures.js';
-
-const isDeniedCall = (err: unknown): boolean =>
-  err instanceof AuditError && err.code === 'AUDIT_WRITE_FAILED' && err.message === 'audit log unavailable: call denied';
-
-/**
- * The AuditLogOptions.fdatasync seam: every call is recorded and parked until the test releases
- * it, either into the real fs.fdatasync (so a descriptor closed too early shows up as EBADF) or
- * into an injected failure.
- */
-class HeldSyncs {
-  readonly fds: number[] = [];
-  private readonly parked: Array<(failure: NodeJS.ErrnoException | null) => void> = [];
-
-  readonly fdatasync: Fdatasync = (fd, done) => {
-    this.fds.push(fd);
-    this.parked.push((failure) => (failure === null ? fs.fdatasync(fd, done) : done(failure)));
-  };
-
-  get calls(): number {
-    return this.fds.length;
-  }
-
-  /** Lets the oldest parked sync run for real. */
-  release(): void {
-    this.next()(null);
-  }
-
-  /** Fails the oldest parked sync with EIO, as a disk that lost a writeback would. */
-  fail(): void {
-    this.next()(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
-  }
-
-  private next(): (failure: NodeJS.ErrnoException | null) => void {
-    const parked = this.parked.shift();
-    assert.ok(parked, 'no fdatasync is waiting to be released');
-    return parked;
-  }
-}
-
-/** Whether a promise has settled, after letting every already-due callback run. */
-async function state(promise: Promise<unknown>): Promise<'resolved' | 'rejected' | 'pending'> {
-  return Promise.race([
-    promise.then(
-      () => 'resolved' as const,
-      () => 'rejected' as const,
-    ),
-    new Promise<'pending'>((resolve) => setImmediate(() => resolve('pending'))),
-  ]);
-}
+import { batchWritten, fileLines, HeldSyncs, isDeniedCall, readCall, state, tempDir } from './fixtures.js';
 
 function descriptorIsOpen(fd: number): boolean {
   try {
@@ -93,8 +43,8 @@ test('concurrent appends share fdatasync calls instead of paying one each', asyn
 
   await Promise.all(Array.from({ length: 200 }, () => audit.append(readCall())));
 
-  // The first append starts a sync; the other 199 are written while it runs and share the next.
-  assert.equal(syncs, 2);
+  // Issued in one turn, the 200 records are one batch: one write, settled by one sync.
+  assert.equal(syncs, 1);
   assert.equal(verifyAuditLog(file).ok, true);
 });
 
@@ -105,10 +55,12 @@ test('an append resolves only after a sync that started after its write has comp
   t.after(() => audit.close());
 
   const first = audit.append(readCall());
+  await batchWritten();
   assert.equal(syncs.calls, 1);
   assert.equal(await state(first), 'pending', 'resolved before its sync completed');
 
   const second = audit.append(readCall());
+  await batchWritten();
   assert.equal(syncs.calls, 1, 'a sync is already running: the second record must wait for the next one');
   syncs.release();
   assert.equal((await first).seq, 1);
@@ -132,10 +84,13 @@ test('a failed sync denies every record waiting on the descriptor; the next appe
   t.after(() => setLogSink((line) => process.stderr.write(`${line}\n`)));
 
   const durable = audit.append(readCall());
+  await batchWritten();
   const sharingTheFailedSync = [audit.append(readCall()), audit.append(readCall()), audit.append(readCall())];
+  await batchWritten();
   syncs.release();
   await durable;
   const writtenDuringTheFailedSync = [audit.append(readCall()), audit.append(readCall())];
+  await batchWritten();
   const failedFd = syncs.fds[1]!;
   syncs.fail();
 
@@ -146,6 +101,7 @@ test('a failed sync denies every record waiting on the descriptor; the next appe
 
   // The denied lines stayed in the file (a lost writeback would have dropped them, and the tail with them).
   const next = audit.append(readCall());
+  await batchWritten();
   syncs.release();
   const record = await next;
   assert.equal(record.seq, 7);

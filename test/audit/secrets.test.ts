@@ -51,7 +51,7 @@ test('args_hash: 16 hex, independent of key order and of secret-bearing members'
 
 test('canonical JSON sorts keys at every depth and refuses values JSON cannot carry', () => {
   assert.equal(canonicalJson({ b: 1, a: [{ d: null, c: 'é' }], skipped: undefined }), '{"a":[{"c":"é","d":null}],"b":1}');
-  for (const bad of [Number.NaN, Infinity, 1n, [undefined], new Date(0), () => 1]) {
+  for (const bad of [Number.NaN, Infinity, 1n, [undefined], [1, , 2], new Date(0), () => 1]) {
     assert.throws(() => canonicalJson(bad), TypeError);
   }
 });
