@@ -3,7 +3,8 @@
  * (events carry no arguments, reasons come from secret-free error messages), so a hit here means a
  * bug upstream; we still must not persist the secret in an append-only, long-retained file.
  */
-const SECRET_FIELD_NAME = /pass|pwd|secret|token|authorization|api_?key|plaintext/i;
+import { SECRET_FIELD } from '../shared/log.js';
+
 /** futu-mcp plaintext keys: `fc_` + 64 hex; shorter hex runs are accepted too, as older docs show 32. */
 const PLAINTEXT_KEY = /fc_[0-9a-f]{32,}/gi;
 /** Same language as PLAINTEXT_KEY for "is there one", without the global flag's lastIndex state. */
@@ -45,7 +46,7 @@ const MAX_REMEMBERED_NAMES = 1_024;
 function isSecretName(name: string): boolean {
   let verdict = secretNameVerdicts.get(name);
   if (verdict === undefined) {
-    verdict = SECRET_FIELD_NAME.test(name);
+    verdict = SECRET_FIELD.test(name);
     if (secretNameVerdicts.size < MAX_REMEMBERED_NAMES) secretNameVerdicts.set(name, verdict);
   }
   return verdict;

@@ -16,7 +16,7 @@ export type AuthOutcome = 'allow' | 'reject';
 export const LIMIT_REASONS = ['rate', 'daily', 'per_order', 'market', 'symbol', 'side', 'account', 'hours', 'other'] as const;
 export type LimitReason = (typeof LIMIT_REASONS)[number];
 
-/** The @code annotations of the limit policies. */
+/** The limit policies' @id, upper-cased with `_` for `-` (e.g. `rate-limit` → RATE_LIMIT). */
 const LIMIT_CODE_REASONS: Readonly<Record<string, LimitReason>> = {
   RATE_LIMIT: 'rate',
   DAILY_LIMIT: 'daily',
@@ -28,7 +28,7 @@ const LIMIT_CODE_REASONS: Readonly<Record<string, LimitReason>> = {
   OUTSIDE_HOURS: 'hours',
 };
 
-/** Maps a limit code or a policy id spelling the same words (`rate-limit`, `daily_limit`) to its reason; anything else is `other`. */
+/** Maps a limit policy id (`rate-limit`, `daily-limit`, ...) to its reason; anything else is `other`. */
 export function classifyLimitReason(codeOrPolicyId: string): LimitReason {
   const normalized = codeOrPolicyId.trim().toUpperCase().replace(/[^A-Z0-9]+/g, '_');
   return Object.hasOwn(LIMIT_CODE_REASONS, normalized) ? LIMIT_CODE_REASONS[normalized]! : 'other';

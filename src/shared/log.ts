@@ -5,7 +5,8 @@
  */
 type Level = 'debug' | 'info' | 'warn' | 'error';
 const order: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
-const SECRET_FIELD = /pass|pwd|secret|token|authorization|api_?key|plaintext/i;
+/** Field names that may carry a secret: censored in logs and in audit records alike. */
+export const SECRET_FIELD = /pass|pwd|secret|token|authorization|api_?key|plaintext/i;
 
 export type LogSink = (line: string) => void;
 let sink: LogSink = (line) => process.stderr.write(line + '\n');
