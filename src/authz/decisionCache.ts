@@ -3,6 +3,8 @@ import type { Scope } from '../keys/types.js';
 import { ACTION_SPECS, isActionName, type ActionName } from './actions.js';
 import type { AuthzRequest } from './builder.js';
 import type { Decision } from './decision.js';
+import { deepFreeze } from '../shared/deepFreeze.js';
+import { builtPrincipalId } from './principal.js';
 
 /**
  * Decisions of non-trade requests, memoized. A Cedar decision is a pure function of the policy
@@ -15,7 +17,10 @@ import type { Decision } from './decision.js';
  * request parsed back from that key rather than the caller's objects, so the decision stored
  * under a key is by construction the decision for exactly that text (no getter, toJSON, NaN or
  * undefined can make the evaluated request differ from the keyed one), and the context it
- * carries is a private copy no caller can change.
+ * carries is a private copy no caller can change. The one exception is a principal built by
+ * principalEntity: it is deeply frozen, so the key names it by its id instead of its JSON (the
+ * bulk of the key: serializing it and hashing the longer key cost more than the rest of a hit)
+ * and the frozen entity itself is evaluated.
  *
  * Eviction is FIFO: a hit is a single Map read with no bookkeeping, and with 10,000 entries a
  * hot request pushed out by a burst of one-off symbols costs one re-evaluation when it next
@@ -24,10 +29,10 @@ import type { Decision } from './decision.js';
 export const DEFAULT_DECISION_CACHE_SIZE = 10_000;
 
 /**
- * Longer keys (a principal with an allowlist of a few hundred symbols) are evaluated every time.
- * That bounds key memory to about 40 MB at the default size, and keeps keys well away from
- * 16,384 characters, beyond which V8 hashes a string by its length only and Map lookups
- * degrade to linear scans.
+ * Longer keys (a hand-built principal with an allowlist of a few hundred symbols) are evaluated
+ * every time. That bounds key memory to about 40 MB at the default size, and keeps keys well
+ * away from 16,384 characters, beyond which V8 hashes a string by its length only and Map
+ * lookups degrade to linear scans.
  */
 export const MAX_KEY_LENGTH = 4_096;
 
@@ -39,14 +44,16 @@ export interface DecisionCacheStats {
   readonly size: number;
 }
 
-type KeyedFields = [EntityJson, ActionName, AuthzRequest['resource'], Record<string, CedarValueJson>, Scope];
+/** The principal as its built-entity id, or (for any other entity) its content. */
+type KeyedFields = [EntityJson | string, ActionName, AuthzRequest['resource'], Record<string, CedarValueJson>, Scope];
 
 /** The cache key of a request, or undefined when its decision must not or cannot be cached. */
 export function cacheKey(request: AuthzRequest): string | undefined {
   if (!isActionName(request.action) || ACTION_SPECS[request.action].shape === 'trade') return undefined;
   let key: string;
   try {
-    const fields: KeyedFields = [request.principal, request.action, request.resource, request.context, request.requiredScope];
+    const principal = builtPrincipalId(request.principal) ?? request.principal;
+    const fields: KeyedFields = [principal, request.action, request.resource, request.context, request.requiredScope];
     key = JSON.stringify(fields);
   } catch {
     // A BigInt or a cycle: the evaluation will fail closed on the caller's own objects.
@@ -55,9 +62,17 @@ export function cacheKey(request: AuthzRequest): string | undefined {
   return key.length <= MAX_KEY_LENGTH ? key : undefined;
 }
 
-/** The request a key stands for, deeply frozen so the decision built from it can be shared. */
-export function keyedRequest(key: string): AuthzRequest {
-  const [principal, action, resource, context, requiredScope] = deepFreeze(JSON.parse(key) as KeyedFields);
+/**
+ * The request a key of `request` stands for, deeply frozen so the decision built from it can be
+ * shared: parsed back from the key, except a principal keyed by id, which is the caller's own
+ * (frozen) entity of that id.
+ */
+export function keyedRequest(key: string, request: AuthzRequest): AuthzRequest {
+  const [keyedPrincipal, action, resource, context, requiredScope] = deepFreeze(JSON.parse(key) as KeyedFields);
+  let principal: EntityJson;
+  if (typeof keyedPrincipal !== 'string') principal = keyedPrincipal;
+  else if (builtPrincipalId(request.principal) === keyedPrincipal) principal = request.principal;
+  else throw new Error('decision cache key names another principal than the request');
   return { principal, action, resource, context, requiredScope };
 }
 
@@ -94,12 +109,4 @@ export class DecisionCache {
     }
     this.entries.set(key, decision);
   }
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null) {
-    for (const inner of Object.values(value)) deepFreeze(inner);
-    Object.freeze(value);
-  }
-  return value;
 }

@@ -136,7 +136,7 @@ export class AuthzEngine {
       return cached;
     }
     this.misses += 1;
-    const { decision, definitive } = this.decide(active, keyedRequest(key));
+    const { decision, definitive } = this.decide(active, keyedRequest(key, request));
     if (definitive) active.decisions.set(key, decision);
     return decision;
   }

@@ -6,6 +6,7 @@ import { floorMinorUnits, parseDecimal, toSafeLong } from './money.js';
 import { parseHoursWindow } from './hoursWindow.js';
 import { AuthzError } from './errors.js';
 import { canonicalAccount } from './canonical.js';
+import { deepFreeze } from '../shared/deepFreeze.js';
 
 /**
  * KeyRecord → the Futu::ApiKey entity. Every "null = no limit" of keys.json becomes an explicit
@@ -13,15 +14,29 @@ import { canonicalAccount } from './canonical.js';
  * prefixes policies compare (the key store already does this for records it loads).
  */
 const cache = new WeakMap<KeyRecord, EntityJson>();
+const builtIds = new WeakMap<EntityJson, string>();
+let built = 0;
 
-/** Key records are immutable, so the entity is built once per record. */
+/**
+ * Key records are immutable, so the entity is built once per record, and deeply frozen, as every
+ * call of the key shares it.
+ */
 export function principalEntity(key: KeyRecord): EntityJson {
   let entity = cache.get(key);
   if (!entity) {
-    entity = buildEntity(key);
+    entity = deepFreeze(buildEntity(key));
     cache.set(key, entity);
+    builtIds.set(entity, `principal#${++built}`);
   }
   return entity;
+}
+
+/**
+ * A process-unique id of an entity principalEntity built, or undefined for any other object.
+ * Such an entity is frozen, so the id stands for its content (decision cache keys use it).
+ */
+export function builtPrincipalId(entity: EntityJson): string | undefined {
+  return builtIds.get(entity);
 }
 
 function buildEntity(key: KeyRecord): EntityJson {

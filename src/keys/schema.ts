@@ -4,6 +4,7 @@ import { keysFileInvalid } from './errors.js';
 import { normalizeFingerprint } from './machine.js';
 import { parseRfc3339 } from './time.js';
 import { LIMIT_CURRENCIES, SCOPES, TRD_SIDES, type KeyLimits, type KeyRecord, type Scope, type TrdSide } from './types.js';
+import { deepFreeze } from '../shared/deepFreeze.js';
 
 /**
  * keys.json validation (zod 4) and its canonical serialization. Two record shapes load: the
@@ -285,12 +286,4 @@ function normaliseLimits(limits: Partial<ParsedLimits>): KeyLimits {
     hours_window: limits.hours_window ?? null,
     limit_currency: limits.limit_currency ?? 'HKD',
   };
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null) {
-    for (const inner of Object.values(value)) deepFreeze(inner);
-    Object.freeze(value);
-  }
-  return value;
 }

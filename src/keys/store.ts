@@ -96,6 +96,19 @@ export class KeyStore {
     return match;
   }
 
+  /**
+   * authenticate(plaintext) for a plaintext that matched `earlier` moments ago (the HTTP layer's
+   * check of the same request): the record is read afresh by id and hash, skipping a second hash
+   * of the plaintext. Only when that record is gone is the plaintext looked up again, so the
+   * answer is always the one authenticate(plaintext) gives.
+   */
+  reauthenticate(plaintext: string, earlier: KeyRecord, now = Date.now()): KeyRecord {
+    const current = this.snapshot.byId.get(earlier.id);
+    if (current === undefined || current.hash !== earlier.hash) return this.authenticate(plaintext, now);
+    this.checkUsable(current, now);
+    return current;
+  }
+
   /** The current record for `id`; KEY_REVOKED once it has been deleted from keys.json. */
   getById(id: string): KeyRecord {
     const record = this.snapshot.byId.get(id);

@@ -112,7 +112,7 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
       createServerForSession: createServer,
       authenticate: async (token) => {
         const key = keys.authenticate(token);
-        return { keyId: key.id, scopes: [...key.scopes] };
+        return { keyId: key.id, scopes: key.scopes, key };
       },
       health: { ready: () => gateway.isConnected },
       metrics,

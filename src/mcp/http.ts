@@ -98,18 +98,19 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   const serveMcp = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     requireMethod(req.method, MCP_METHODS);
     const sessionId = req.headers['mcp-session-id'];
-    const { token, principal } = await reportRefusal(authenticateRequest(req, options.authenticate, resourceMetadataUrl(originOf(req))), sessionId);
+    const metadataUrl = () => resourceMetadataUrl(originOf(req));
+    const { token, principal } = await reportRefusal(authenticateRequest(req, options.authenticate, metadataUrl), sessionId);
     const body = req.method === 'POST' ? await readJsonBody(req, maxBodyBytes) : undefined;
     if (typeof sessionId !== 'string') {
       if (!isInitializeRequest(body)) {
         throw new HttpError(400, 'session_required', 'Bad Request: Mcp-Session-Id header is required (initialize first)');
       }
-      const auth = httpAuthInfo(token, principal.keyId, principal.scopes, principal.keyId);
+      const auth = httpAuthInfo(token, principal, principal.keyId);
       await sessions.open(principal.keyId, Object.assign(req, { auth }), res, body);
       return;
     }
     const session = await reportRefusal(Promise.resolve().then(() => sessions.find(sessionId, principal.keyId)), sessionId);
-    const auth = httpAuthInfo(token, principal.keyId, principal.scopes, session.keyId);
+    const auth = httpAuthInfo(token, principal, session.keyId);
     await sessions.serve(session, Object.assign(req, { auth }), res, body);
   };
 

@@ -1,5 +1,6 @@
 import { requiredScope, isActionName, type ActionName, type Env } from '../authz/actions.js';
 import type { Authorizer } from '../authz/authorizer.js';
+import type { Caller } from '../authz/builder.js';
 import { decisionError, type Decision } from '../authz/decision.js';
 import type { AuthzEngine } from '../authz/engine.js';
 import { hashArguments } from '../audit/argsHash.js';
@@ -89,13 +90,15 @@ export class CallPipeline {
     }
     try {
       trace.scope = requiredScope(toolName, envOf(args));
-      const key = this.resolveKey(args, context);
+      const now = this.now();
+      const key = this.resolveKey(args, context, now.getTime());
       trace.keyId = key.id;
+      const toolArgs = withoutSecrets(args);
       const toolContext = this.toolContext(context.signal);
-      const plan = await tool.authz(withoutSecrets(args), toolContext);
-      const structured = await this.authorizeAndExecute(trace, key, toolName, plan, () => {
+      const plan = await tool.authz(toolArgs, toolContext);
+      const structured = await this.authorizeAndExecute(trace, { key, now, machineBound: true }, toolName, plan, () => {
         trace.executing = true;
-        return tool.execute(withoutSecrets(args), { ...toolContext, authorized: plan });
+        return tool.execute(toolArgs, { ...toolContext, authorized: plan });
       });
       return await this.finish(trace, { structured: structured as Record<string, unknown> });
     } catch (err) {
@@ -146,9 +149,10 @@ export class CallPipeline {
    * Key precedence: the call's `api_key`, then the HTTP bearer token, then the startup key. A key
    * that is present but invalid is refused; it never falls back to a lower-precedence one.
    */
-  private resolveKey(args: Record<string, unknown>, context: CallContext): KeyRecord {
-    const presented = presentedKey(args, context, this.deps.startupKey);
-    return this.deps.keys.authenticate(presented ?? '', this.now().getTime());
+  private resolveKey(args: Record<string, unknown>, context: CallContext, now: number): KeyRecord {
+    const presented = presentedKey(args, context, this.deps.startupKey) ?? '';
+    if (context.bearerKey !== undefined && presented === context.bearerToken) return this.deps.keys.reauthenticate(presented, context.bearerKey, now);
+    return this.deps.keys.authenticate(presented, now);
   }
 
   /** The key id for the audit of a refused call, without letting a bad key change the refusal. */
@@ -167,44 +171,32 @@ export class CallPipeline {
     return { gateway, accounts, signal, tradePasswordMd5 };
   }
 
-  private async authorizeAndExecute(
-    trace: CallTrace,
-    key: KeyRecord,
-    action: ActionName,
-    plan: AuthzPlan,
-    execute: () => Promise<unknown>,
-  ): Promise<unknown> {
+  private async authorizeAndExecute(trace: CallTrace, caller: Caller, action: ActionName, plan: AuthzPlan, execute: () => Promise<unknown>): Promise<unknown> {
     const { authorizer, metrics } = this.deps;
-    const caller = { key, now: this.now(), machineBound: true };
     const authzStarted = performance.now();
+    if (plan.kind === 'call') {
+      const decision = authorizer.authorizeCall({ ...caller, action: plan.action, target: plan.target });
+      metrics.authzDuration((performance.now() - authzStarted) / 1000);
+      if (!decision.allowed) throw decisionError(decision);
+      recordDecision(trace, decision);
+      return execute();
+    }
     let timed = false;
     const decided = (): void => {
       if (timed) return;
       timed = true;
       metrics.authzDuration((performance.now() - authzStarted) / 1000);
     };
-    const allowed = (decision: Decision): void => {
-      decided();
-      recordDecision(trace, decision);
-    };
     /** Side effects: the authorized intent is durable before OpenD is asked. */
     const sideEffect = {
       beforeSend: async (decision: Decision) => {
-        allowed(decision);
+        decided();
+        recordDecision(trace, decision);
         await this.auditIntent(trace);
       },
       send: execute,
     };
     switch (plan.kind) {
-      case 'call': {
-        const decision = authorizer.authorizeCall({ ...caller, action: plan.action, target: plan.target });
-        if (!decision.allowed) {
-          decided();
-          throw decisionError(decision);
-        }
-        allowed(decision);
-        return execute();
-      }
       case 'trade': {
         const input = { ...caller, env: plan.env, account: plan.account.accId, terms: plan.terms };
         return (await authorizer.runTrade(input, sideEffect).finally(decided)).result;

@@ -1,8 +1,10 @@
 import { z } from 'zod';
 import { Server } from '@modelcontextprotocol/server';
 import type { AuthInfo, CallToolResult, ServerContext, Tool } from '@modelcontextprotocol/server';
+import type { KeyRecord } from '../keys/types.js';
 import { describeError, isFutuError } from '../shared/errors.js';
 import { log } from '../shared/log.js';
+import type { Principal } from './http/auth.js';
 import { assertValidListings, type ToolListing } from './tool.js';
 
 /** What a transport knows about one tool call; the pipeline resolves the key from it per call. */
@@ -10,6 +12,8 @@ export interface CallContext {
   readonly transport: 'stdio' | 'http';
   /** The bearer token of the HTTP request carrying this call; never set on stdio. */
   readonly bearerToken?: string;
+  /** The key record bearerToken matched when this request was authenticated (HTTP only). */
+  readonly bearerKey?: KeyRecord;
   readonly sessionId?: string;
   /** The key id that opened the HTTP session (always the key of this request: others are refused). */
   readonly sessionKeyId?: string;
@@ -40,10 +44,14 @@ export interface CreateMcpServerOptions {
 }
 
 const SESSION_KEY_ID = 'sessionKeyId';
+const BEARER_KEY = 'bearerKey';
 
-/** The AuthInfo an HTTP transport attaches to each request so calls see their own token and key. */
-export function httpAuthInfo(token: string, keyId: string, scopes: readonly string[], sessionKeyId: string): AuthInfo {
-  return { token, clientId: keyId, scopes: [...scopes], extra: { [SESSION_KEY_ID]: sessionKeyId } };
+/**
+ * The AuthInfo an HTTP transport attaches to each request so calls see their own token and key.
+ * Only the server sets it (the SDK passes req.auth through), so its extras can be trusted.
+ */
+export function httpAuthInfo(token: string, principal: Principal, sessionKeyId: string): AuthInfo {
+  return { token, clientId: principal.keyId, scopes: [...principal.scopes], extra: { [SESSION_KEY_ID]: sessionKeyId, [BEARER_KEY]: principal.key } };
 }
 
 function callContextOf(ctx: ServerContext): CallContext {
@@ -52,6 +60,7 @@ function callContextOf(ctx: ServerContext): CallContext {
   return {
     transport: ctx.http ? 'http' : 'stdio',
     bearerToken: auth?.token,
+    bearerKey: auth?.extra?.[BEARER_KEY] as KeyRecord | undefined,
     sessionId: ctx.sessionId,
     sessionKeyId: typeof sessionKeyId === 'string' ? sessionKeyId : undefined,
     signal: ctx.mcpReq.signal,

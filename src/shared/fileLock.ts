@@ -26,6 +26,10 @@ import { log } from './log.js';
  *   deletes, so it does not remove a lock that is no longer ours. The holder keeps the lock file
  *   open, which pins its inode: no other file can get that inode number meanwhile, so an
  *   unchanged (dev, ino) at the path proves the lock is still ours, at the cost of one stat.
+ * - A holder may keep the lock between uses (the audit log keeps it while appends keep coming)
+ *   if its waiters announce themselves: with announceWaiting, a waiter that finds a live holder
+ *   creates `<path>.waiting`, and the holder checks othersWaiting() after each use and hands the
+ *   lock over. The announcement is only a hint; no safety property rests on it.
  */
 export interface LockOptions {
   /** How long to wait for a live holder before failing with LockTimeoutError. */
@@ -36,12 +40,19 @@ export interface LockOptions {
    * remove a wedged lock.
    */
   readonly staleAfterMs?: number;
+  /** Announce a wait for a live holder by creating `<path>.waiting` (see HeldLock.othersWaiting). */
+  readonly announceWaiting?: boolean;
 }
 
 export interface HeldLock {
   readonly path: string;
   /** Throws unless the lock file is still the one this holder created. */
   assertHeld(): void;
+  /**
+   * Whether a waiter announced itself (announceWaiting) since the last call; clears the
+   * announcement, so waiters still waiting after the hand-over announce themselves again.
+   */
+  othersWaiting(): boolean;
   /** Removes the lock if it is still ours. Never throws: it runs in `finally` blocks and must not hide their outcome. */
   release(): void;
 }
@@ -128,6 +139,7 @@ class Attempts {
     if (held !== null) return held;
     if (breakIfStale(this.path, this.options)) return 0;
     if (Date.now() >= this.deadline) throw new LockTimeoutError(this.path, this.options.timeoutMs);
+    if (this.options.announceWaiting) announceWaiting(this.path);
     // Jitter keeps waiters out of lockstep.
     return Math.min(MAX_BACKOFF_MS, 0.25 * 2 ** this.count++) * (0.5 + Math.random());
   }
@@ -164,6 +176,14 @@ function heldLock(path: string, fd: number, created: { dev: bigint; ino: bigint 
     assertHeld: () => {
       if (!ours()) throw new Error(`lock ${path} is no longer held: it was broken as stale or removed`);
     },
+    othersWaiting: () => {
+      try {
+        unlinkSync(waitingPath(path));
+        return true;
+      } catch {
+        return false;
+      }
+    },
     release: () => {
       // A second close could hit a descriptor number the process has since reused.
       if (released) return;
@@ -184,6 +204,19 @@ function heldLock(path: string, fd: number, created: { dev: bigint; ino: bigint 
       }
     },
   };
+}
+
+function waitingPath(path: string): string {
+  return `${path}.waiting`;
+}
+
+/** Best effort: a waiter that cannot announce itself still gets the lock once the holder idles. */
+function announceWaiting(path: string): void {
+  try {
+    closeSync(openSync(waitingPath(path), 'a', 0o600));
+  } catch {
+    // The holder's idle timeout is the fallback.
+  }
 }
 
 interface Owner {

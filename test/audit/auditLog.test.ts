@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { AuditLog, AuditError, GENESIS_HASH, verifyAuditLog } from '../../src/audit/index.js';
 import { canonicalJson } from '../../src/audit/canonical.js';
 import { recordHash } from '../../src/audit/chain.js';
-import { fileLines, fileRecords, isDeniedCall, readCall, rejectedOrder, systemEvent, tempDir } from './fixtures.js';
+import { fileLines, fileRecords, isDeniedCall, lockReleased, readCall, rejectedOrder, systemEvent, tempDir } from './fixtures.js';
 
 test('append writes one canonical line with the chain fields filled in', async (t) => {
   const file = path.join(tempDir(t), 'logs', 'nested', 'audit.jsonl');
@@ -148,7 +148,8 @@ test('a lock left by a dead process is broken; a live holder makes append fail a
   assert.equal(exited.status, 0);
   fs.writeFileSync(lockFile, `${exited.pid}@${hostname()}\n`);
   assert.equal((await audit.append(readCall())).seq, 1);
-  assert.equal(fs.existsSync(lockFile), false);
+  assert.match(fs.readFileSync(lockFile, 'utf8'), new RegExp(`"pid":${process.pid}\\b`), 'the dead lock was replaced by ours (kept as a lease)');
+  await lockReleased(lockFile);
 
   fs.writeFileSync(lockFile, `${process.pid}@${hostname()}\n`);
   await assert.rejects(audit.append(readCall()), isDeniedCall);

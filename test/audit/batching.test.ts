@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { AuditLog, GENESIS_HASH, verifyAuditLog, type AuditLogOptions } from '../../src/audit/index.js';
 import { canonicalJson } from '../../src/audit/canonical.js';
 import { acquireLock } from '../../src/shared/fileLock.js';
-import { batchWritten, fileLines, HeldSyncs, isDeniedCall, readCall, rejectedOrder, state, tempDir } from './fixtures.js';
+import { batchWritten, fileLines, HeldSyncs, isDeniedCall, lockReleased, readCall, rejectedOrder, state, tempDir } from './fixtures.js';
 
 const upTo = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 
@@ -129,6 +129,43 @@ test('while another process holds the lock the event loop keeps running, and app
   assert.deepEqual(records.map((r) => r.event === 'tool_call' && r.latency_ms), [0, 1, 2]);
   assert.equal(acquisitions(), 2, 'the appends issued during the wait were written together');
   assert.deepEqual(verifyAuditLog(file), { ok: true, records: 3, head: records[2]!.hash });
+});
+
+test('the lock is kept from batch to batch while appends keep coming, and released soon after they stop', async (t) => {
+  const file = path.join(tempDir(t), 'audit.jsonl');
+  const { audit, acquisitions } = countingLocks(t, file);
+  for (let i = 0; i < 5; i++) await audit.append(readCall({ latency_ms: i }));
+  assert.equal(acquisitions(), 1, 'one acquisition for five batches');
+  assert.equal(fs.existsSync(`${file}.lock`), true, 'held between batches');
+
+  await lockReleased(`${file}.lock`);
+  await audit.append(readCall());
+  assert.equal(acquisitions(), 2);
+  assert.deepEqual(verifyAuditLog(file), { ok: true, records: 6, head: audit.head.hash });
+});
+
+test('a writer that keeps appending hands the lock to one that announces it is waiting', async (t) => {
+  const file = path.join(tempDir(t), 'audit.jsonl');
+  const { audit: busy } = countingLocks(t, file);
+  // Opened first: open() waits for the lock synchronously, which the busy writer in this same
+  // thread could then never hand over (another process would).
+  const other = AuditLog.open(file, { lockTimeoutMs: 300 });
+  t.after(() => other.close());
+  let appending = true;
+  const busyLoop = (async () => {
+    let n = 0;
+    while (appending) await busy.append(readCall({ tool: 'busy', latency_ms: n++ }));
+  })();
+  await sleep(20);
+  // A timeout well under the lease's 1 s cap: only the hand-over gets it the lock in time.
+  const record = await other.append(readCall({ tool: 'other' }));
+  appending = false;
+  await busyLoop;
+
+  const tools = fileLines(file).map((line) => (JSON.parse(line) as { tool: string }).tool);
+  assert.equal(tools[record.seq - 1], 'other');
+  assert.ok(tools.slice(record.seq).includes('busy'), 'the busy writer got the lock back afterwards');
+  assert.equal(verifyAuditLog(file).ok, true);
 });
 
 test('appends queued when close() is called are written before it resolves; later ones are denied', async (t) => {

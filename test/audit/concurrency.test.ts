@@ -80,13 +80,17 @@ test('two processes appending to one file at once keep a single verifiable chain
   await runTwo(path.join(tempDir(t), 'shared-audit.jsonl'), 200, 1);
 });
 
-test('two processes appending in batches: each burst takes the lock once and lands contiguous, in call order', async (t) => {
+test('two processes appending in batches: a burst takes the lock at most once and lands contiguous, in call order', async (t) => {
   const file = path.join(tempDir(t), 'shared-audit.jsonl');
   const rounds = 40;
   const burst = 10;
   const { outputs } = await runTwo(file, rounds, burst);
 
-  assert.deepEqual(outputs, [`acquisitions ${rounds}\n`, `acquisitions ${rounds}\n`]);
+  // A writer keeps the lock from burst to burst until the other announces itself (the lease).
+  for (const output of outputs) {
+    const acquisitions = Number(/^acquisitions (\d+)\n$/.exec(output)?.[1]);
+    assert.ok(acquisitions >= 1 && acquisitions <= rounds, `took the lock ${acquisitions} times for ${rounds} bursts`);
+  }
   const records = fileRecords(file);
   for (const tool of ['proc_a', 'proc_b']) {
     const mine = records.flatMap((r, line) => (r.tool === tool ? [{ line, latency: r.latency_ms as number }] : []));

@@ -119,3 +119,12 @@ export async function state(promise: Promise<unknown>): Promise<'resolved' | 're
 export function batchWritten(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
+
+/** Resolves once `lockFile` is gone: the audit log's lease ends by itself once appends stop. */
+export async function lockReleased(lockFile: string, withinMs = 2_000): Promise<void> {
+  const deadline = Date.now() + withinMs;
+  while (fs.existsSync(lockFile)) {
+    assert.ok(Date.now() < deadline, `${lockFile} still held after ${withinMs} ms without appends`);
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+}

@@ -77,10 +77,25 @@ test('the cached decision does not alias the request it was computed from', () =
   const denied = engine.authorize(request);
   assert.equal(denied.message, 'limit check failed: market US not allowed');
   (request.context as Record<string, unknown>).market = 'HK';
-  (request.principal.attrs!.markets as string[]).push('US');
   assert.deepEqual([denied.context.market, denied.message], ['US', 'limit check failed: market US not allowed']);
   // The mutated request is a different request, so it is evaluated on its own merits.
   assert.equal(engine.authorize(request).allowed, true);
+  assert.equal(evaluations(), 2);
+  // The key's entity is shared by all its calls (and keyed by id), so it cannot be changed at all.
+  assert.throws(() => (request.principal.attrs!.markets as string[]).push('US'), TypeError);
+  assert.throws(() => {
+    (request.principal.attrs as Record<string, unknown>).marketsUnrestricted = true;
+  }, TypeError);
+});
+
+test('a hand-built principal is keyed by its content: changing it is a fresh evaluation', () => {
+  const { engine, evaluations } = countingEngine();
+  const key = makeKey({ scopes: ['qot:read'], limits: { allowed_markets: ['HK'] } });
+  const request = quote(key, 'US.AAPL');
+  const principal = structuredClone(request.principal);
+  assert.equal(engine.authorize({ ...request, principal }).message, 'limit check failed: market US not allowed');
+  (principal.attrs!.markets as string[]).push('US');
+  assert.equal(engine.authorize({ ...request, principal }).allowed, true);
   assert.equal(evaluations(), 2);
 });
 
@@ -188,14 +203,23 @@ test('a request that cannot be serialized is denied (POLICY_ERROR) rather than t
   assert.equal(engine.decisionCacheStats.size, 0);
 });
 
-test('a principal too large to key well is evaluated every time', () => {
+test('a hand-built principal too large to key well is evaluated every time; a built one is keyed by id', () => {
   const { engine, evaluations } = countingEngine();
   const symbols = Array.from({ length: Math.ceil(MAX_KEY_LENGTH / 10) }, (_, i) => `HK.${String(i).padStart(5, '0')}`);
   const key = makeKey({ scopes: ['qot:read'], limits: { allowed_symbols: symbols } });
-  assert.equal(engine.authorize(quote(key, 'HK.00042')).allowed, true);
-  assert.equal(engine.authorize(quote(key, 'HK.00042')).allowed, true);
+  const handBuilt = () => {
+    const request = quote(key, 'HK.00042');
+    return { ...request, principal: structuredClone(request.principal) };
+  };
+  assert.equal(engine.authorize(handBuilt()).allowed, true);
+  assert.equal(engine.authorize(handBuilt()).allowed, true);
   assert.equal(evaluations(), 2);
   assert.equal(engine.decisionCacheStats.size, 0);
+
+  assert.equal(engine.authorize(quote(key, 'HK.00042')).allowed, true);
+  assert.equal(engine.authorize(quote(key, 'HK.00042')).allowed, true);
+  assert.equal(evaluations(), 3);
+  assert.equal(engine.decisionCacheStats.size, 1);
 });
 
 test('the cache holds at most its size, evicting the oldest entries first', () => {

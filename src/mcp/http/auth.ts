@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { KeyRecord } from '../../keys/types.js';
 import { describeError, isFutuError } from '../../shared/errors.js';
 import { log } from '../../shared/log.js';
 import { HttpError } from './respond.js';
@@ -7,6 +8,11 @@ import { HttpError } from './respond.js';
 export interface Principal {
   readonly keyId: string;
   readonly scopes: readonly string[];
+  /**
+   * The record the token matched, when the authenticator has one: the call pipeline re-reads it
+   * by id for each call (KeyStore.refresh) instead of hashing the same token a second time.
+   */
+  readonly key?: KeyRecord;
 }
 
 /** Resolves a bearer token to its key, or throws (a FutuError's message is shown to the client). */
@@ -28,11 +34,11 @@ function headerSafe(text: string): string {
  * Authenticates one HTTP request. Every request is checked on its own, so a revoked or expired
  * key stops working at its next request, even inside an open session.
  */
-export async function authenticateRequest(req: IncomingMessage, authenticate: Authenticator, metadataUrl: string): Promise<Authenticated> {
+export async function authenticateRequest(req: IncomingMessage, authenticate: Authenticator, metadataUrlOf: () => string): Promise<Authenticated> {
   const token = BEARER.exec(req.headers.authorization ?? '')?.[1];
   if (token === undefined) {
     throw new HttpError(401, 'missing_token', 'missing bearer token: send Authorization: Bearer <API key>', {
-      'www-authenticate': `Bearer resource_metadata="${metadataUrl}"`,
+      'www-authenticate': `Bearer resource_metadata="${metadataUrlOf()}"`,
     });
   }
   try {
@@ -41,7 +47,7 @@ export async function authenticateRequest(req: IncomingMessage, authenticate: Au
     if (!isFutuError(err)) log.warn('API key check failed unexpectedly', { error: describeError(err) });
     const reason = isFutuError(err) ? err.message : 'invalid API key';
     const refusal = new HttpError(401, 'invalid_token', reason, {
-      'www-authenticate': `Bearer error="invalid_token", error_description="${headerSafe(reason)}", resource_metadata="${metadataUrl}"`,
+      'www-authenticate': `Bearer error="invalid_token", error_description="${headerSafe(reason)}", resource_metadata="${metadataUrlOf()}"`,
     });
     if (isFutuError(err)) {
       refusal.causeCode = err.code;
