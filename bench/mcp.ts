@@ -52,6 +52,8 @@ export interface LoadJob {
 
 export interface LoadResult {
   readonly calls: number;
+  /** Calls completed over the whole run, warm-up included. */
+  readonly totalCalls: number;
   readonly errors: number;
   readonly elapsedMs: number;
   /** Sorted latencies (ms) of the measured calls. */
@@ -120,6 +122,7 @@ async function runLoad(job: LoadJob): Promise<LoadResult> {
   const sessions = await Promise.all(Array.from({ length: job.clients }, () => openSession(agent, url, job.token)));
   const latencies: number[] = [];
   let calls = 0;
+  let totalCalls = 0;
   let errors = 0;
   let measuring = false;
   let id = 1;
@@ -132,6 +135,7 @@ async function runLoad(job: LoadJob): Promise<LoadResult> {
       if (t0 >= deadline) return;
       const res = await post(agent, url, headers, JSON.stringify({ jsonrpc: '2.0', id: id++, method: 'tools/call', params: { name: 'futu_get_quote', arguments: ARGS } }));
       const t1 = performance.now();
+      totalCalls++;
       const message = res.status === 200 ? rpcMessage(res.body) : undefined;
       const ok = message?.result !== undefined && message.result.isError !== true && message.result.structuredContent !== undefined;
       if (t0 >= measureFrom && t1 <= deadline) {
@@ -147,7 +151,7 @@ async function runLoad(job: LoadJob): Promise<LoadResult> {
   await Promise.all(sessions.map((headers) => del(agent, url, headers)));
   agent.destroy();
   if (!measuring) throw new Error('no call completed inside the measurement window');
-  return { calls, errors, elapsedMs: job.measureMs, latencies: Float64Array.from(latencies).sort() };
+  return { calls, totalCalls, errors, elapsedMs: job.measureMs, latencies: Float64Array.from(latencies).sort() };
 }
 
 const LOAD_ROLE = 'bench-mcp-load';
@@ -158,11 +162,20 @@ if (process.env.FUTU_BENCH_ROLE === LOAD_ROLE && process.send) {
   });
 }
 
-/** Runs the load in a child process (its own core on a 2-core machine, like a real client). */
-export function loadInChild(job: LoadJob): Promise<LoadResult> {
+/**
+ * Runs the load in a child process (its own core on a 2-core machine, like a real client). Also
+ * reports this process's CPU time per call over the run: the server under load and the
+ * simulator, with the load generator's work excluded.
+ */
+export function loadInChild(job: LoadJob): Promise<LoadResult & { serverCpuUsPerCall: number }> {
   return new Promise((resolve, reject) => {
+    const cpuBefore = process.cpuUsage();
     const child = fork(fileURLToPath(import.meta.url), [], { env: { ...process.env, FUTU_BENCH_ROLE: LOAD_ROLE }, stdio: 'inherit' });
-    child.once('message', (result: Omit<LoadResult, 'latencies'> & { latencies: number[] }) => resolve({ ...result, latencies: Float64Array.from(result.latencies) }));
+    child.once('message', (result: Omit<LoadResult, 'latencies'> & { latencies: number[] }) => {
+      const cpu = process.cpuUsage(cpuBefore);
+      if (process.env.BENCH_MCP_VERBOSE) console.error(`calls ${result.totalCalls} user ${(cpu.user / result.totalCalls).toFixed(1)} sys ${(cpu.system / result.totalCalls).toFixed(1)} µs/call`);
+      resolve({ ...result, latencies: Float64Array.from(result.latencies), serverCpuUsPerCall: (cpu.user + cpu.system) / result.totalCalls });
+    });
     child.once('error', reject);
     child.once('exit', (code, signal) => (code !== 0 ? reject(new Error(`load generator exited ${code ?? signal}`)) : undefined));
     child.send(job);
@@ -207,14 +220,16 @@ function pct(sorted: Float64Array, q: number): number {
 
 interface Round {
   readonly perSecond: number;
+  readonly cpuUsPerCall: number;
   readonly p50: number;
   readonly p99: number;
   readonly errors: number;
 }
 
-function summarize(result: LoadResult): Round {
+function summarize(result: LoadResult & { serverCpuUsPerCall: number }): Round {
   return {
     perSecond: (result.calls * 1000) / result.elapsedMs,
+    cpuUsPerCall: result.serverCpuUsPerCall,
     p50: pct(result.latencies, 0.5),
     p99: pct(result.latencies, 0.99),
     errors: result.errors,
@@ -230,9 +245,10 @@ function line(label: string, rounds: readonly Round[]): string {
   const rate = median(rounds.map((r) => r.perSecond));
   const p50 = median(rounds.map((r) => r.p50));
   const p99 = median(rounds.map((r) => r.p99));
+  const cpu = median(rounds.map((r) => r.cpuUsPerCall));
   const errors = rounds.reduce((sum, r) => sum + r.errors, 0);
   const each = rounds.map((r) => Math.round(r.perSecond).toLocaleString('en-US')).join(' / ');
-  return `${label.padEnd(9)} ${Math.round(rate).toLocaleString('en-US').padStart(6)} calls/s (rounds ${each}), p50 ${p50.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms${errors ? `, ${errors} FAILED calls` : ''}`;
+  return `${label.padEnd(9)} ${Math.round(rate).toLocaleString('en-US').padStart(6)} calls/s (rounds ${each}), p50 ${p50.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms, server CPU ${Math.round(cpu)} µs/call${errors ? `, ${errors} FAILED calls` : ''}`;
 }
 
 /**

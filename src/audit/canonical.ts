@@ -27,24 +27,17 @@ export function canonicalJson(value: unknown): string {
   throw new TypeError(`canonical JSON: unsupported ${typeof value}`);
 }
 
-/** One member of a canonical object: its key, and `"key":value` as canonicalJson writes it. */
-export interface CanonicalMember {
-  readonly key: string;
-  readonly text: string;
-}
-
 /**
- * The members canonicalJson(object) would write, in its order: for callers that add members
- * (a record's chain fields) without serializing the rest again. Throws as canonicalJson does.
+ * Calls `visit` with each member canonicalJson(object) would write, in its order: its key, and
+ * `"key":value` as written. For callers that add members (a record's chain fields) without
+ * serializing the rest again. Throws as canonicalJson does.
  */
-export function canonicalMembers(object: Readonly<Record<string, unknown>>): CanonicalMember[] {
+export function forEachCanonicalMember(object: Readonly<Record<string, unknown>>, visit: (key: string, text: string) => void): void {
   if (!isPlainObject(object)) throw new TypeError('canonical JSON: members of a non-plain object');
-  const members: CanonicalMember[] = [];
   for (const key of Object.keys(object).sort()) {
     const member = object[key];
-    if (member !== undefined) members.push({ key, text: `${JSON.stringify(key)}:${canonicalJson(member)}` });
+    if (member !== undefined) visit(key, `${quotedKey(key)}:${canonicalJson(member)}`);
   }
-  return members;
 }
 
 function canonicalArray(items: readonly unknown[]): string {
@@ -65,9 +58,25 @@ function canonicalObject(object: Record<string, unknown>): string {
     const member = object[key];
     if (member === undefined) continue;
     if (out.length > 1) out += ',';
-    out += `${JSON.stringify(key)}:${canonicalJson(member)}`;
+    out += `${quotedKey(key)}:${canonicalJson(member)}`;
   }
   return `${out}}`;
+}
+
+/**
+ * Member names come from a small fixed set (record fields), so their JSON is remembered; the
+ * bound keeps generated names from growing the map without limit.
+ */
+const quotedKeys = new Map<string, string>();
+const MAX_QUOTED_KEYS = 1_024;
+
+function quotedKey(key: string): string {
+  let quoted = quotedKeys.get(key);
+  if (quoted === undefined) {
+    quoted = JSON.stringify(key);
+    if (quotedKeys.size < MAX_QUOTED_KEYS) quotedKeys.set(key, quoted);
+  }
+  return quoted;
 }
 
 function isPlainObject(value: object): boolean {

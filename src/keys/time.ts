@@ -43,6 +43,17 @@ export function resolveExpiry(spec: string, now: number): string {
 export function isExpired(expiresAt: string | null, now: number): boolean {
   if (expiresAt === null) return false;
   // Loaded records were validated, so an unparsable value here is a programming error: fail closed.
-  const at = parseRfc3339(expiresAt);
+  const at = expiryInstant(expiresAt);
   return at === undefined || now >= at;
+}
+
+/** Checked on every call, against a handful of distinct values (one per key): parsed once each. */
+const expiryInstants = new Map<string, number | undefined>();
+const MAX_REMEMBERED_EXPIRIES = 4_096;
+
+function expiryInstant(expiresAt: string): number | undefined {
+  if (expiryInstants.has(expiresAt)) return expiryInstants.get(expiresAt);
+  const at = parseRfc3339(expiresAt);
+  if (expiryInstants.size < MAX_REMEMBERED_EXPIRIES) expiryInstants.set(expiresAt, at);
+  return at;
 }

@@ -175,7 +175,7 @@ export class CallPipeline {
     const { authorizer, metrics } = this.deps;
     const authzStarted = performance.now();
     if (plan.kind === 'call') {
-      const decision = authorizer.authorizeCall({ ...caller, action: plan.action, target: plan.target });
+      const decision = authorizer.authorizeCall({ key: caller.key, now: caller.now, machineBound: caller.machineBound, action: plan.action, target: plan.target });
       metrics.authzDuration((performance.now() - authzStarted) / 1000);
       if (!decision.allowed) throw decisionError(decision);
       recordDecision(trace, decision);
@@ -211,7 +211,7 @@ export class CallPipeline {
   /** The authorized intent of a side-effecting call, durable before the gateway is asked. */
   private async auditIntent(trace: CallTrace): Promise<void> {
     if (!this.deps.audit) return;
-    const { reason: _reason, code: _code, ...fields } = this.auditFields(trace, null, null);
+    const { reason: _reason, code: _code, decision: _decision, outcome: _outcome, ...fields } = this.callEvent(trace, { decision: 'allow', outcome: 'success' }, undefined);
     await this.deps.audit.append({ ...fields, event: 'tool_intent', decision: 'allow', outcome: 'allow' });
   }
 
@@ -220,12 +220,12 @@ export class CallPipeline {
     const failure = 'error' in outcome ? outcome.error : undefined;
     const ran = trace.executing;
     const rejected = failure !== undefined && !ran && !OPERATIONAL_CODES.has(failure.code);
-    const fields = this.auditFields(trace, failure?.message ?? null, failure?.code ?? null);
-    const event: ToolCallEvent = ran
-      ? { ...fields, decision: 'allow', outcome: failure ? 'failure' : 'success' }
+    const verdict: Verdict = ran
+      ? { decision: 'allow', outcome: failure ? 'failure' : 'success' }
       : failure
-        ? { ...fields, decision: 'deny', outcome: rejected ? 'reject' : 'failure' }
-        : { ...fields, decision: 'allow', outcome: 'success' };
+        ? { decision: 'deny', outcome: rejected ? 'reject' : 'failure' }
+        : { decision: 'allow', outcome: 'success' };
+    const event = this.callEvent(trace, verdict, failure);
     try {
       await audit?.append(event);
     } catch (err) {
@@ -242,23 +242,30 @@ export class CallPipeline {
     return outcome;
   }
 
-  private auditFields(trace: CallTrace, reason: string | null, code: string | null) {
+  private callEvent(trace: CallTrace, verdict: Verdict, failure: ToolFailure | undefined): ToolCallEvent {
+    // One literal, not fields spread into a second object: this runs for every call. The cast
+    // only joins decision and outcome, which Verdict already pairs correctly.
     return {
-      event: 'tool_call' as const,
+      event: 'tool_call',
       transport: trace.context.transport,
       tool: trace.tool,
       key_id: trace.keyId,
       scope: trace.scope,
       args_hash: trace.args_hash,
-      reason,
-      code,
+      reason: failure?.message ?? null,
+      code: failure?.code ?? null,
       policy_version: trace.policyVersion ?? this.deps.engine.version,
       policies: trace.policies,
       session_id: trace.context.sessionId ?? null,
       latency_ms: Math.round((performance.now() - trace.startedAt) * 1000) / 1000,
-    };
+      decision: verdict.decision,
+      outcome: verdict.outcome,
+    } as ToolCallEvent;
   }
 }
+
+/** The decision and outcome pairs a tool_call record may carry (as ToolCallEvent pairs them). */
+type Verdict = { readonly decision: 'allow'; readonly outcome: 'success' | 'failure' } | { readonly decision: 'deny'; readonly outcome: 'reject' | 'failure' };
 
 function recordDecision(trace: CallTrace, decision: Decision): void {
   trace.policies = decision.determiningPolicies.map((p) => p.id);

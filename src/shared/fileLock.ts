@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -177,12 +177,15 @@ function heldLock(path: string, fd: number, created: { dev: bigint; ino: bigint 
       if (!ours()) throw new Error(`lock ${path} is no longer held: it was broken as stale or removed`);
     },
     othersWaiting: () => {
+      // Checked after every batch, and nearly always absent: a failed unlink would cost an
+      // exception each time.
+      if (!existsSync(waitingPath(path))) return false;
       try {
         unlinkSync(waitingPath(path));
-        return true;
       } catch {
-        return false;
+        // Another holder-to-be cleared it, or it was never ours to clear: either way it was there.
       }
+      return true;
     },
     release: () => {
       // A second close could hit a descriptor number the process has since reused.
