@@ -183,7 +183,7 @@ function heldLock(path: string, fd: number, created: { dev: bigint; ino: bigint 
       try {
         unlinkSync(waitingPath(path));
       } catch {
-        // Another holder-to-be cleared it, or it was never ours to clear: either way it was there.
+        // Already gone: it was there, which is all the answer needs.
       }
       return true;
     },

@@ -6,6 +6,7 @@ import { machineIdUnavailable } from '../../src/keys/errors.js';
 import { MachineIdentity, machineFingerprint } from '../../src/keys/machine.js';
 import { generatePlaintextKey, hashPlaintextKey } from '../../src/keys/material.js';
 import { KeyStore } from '../../src/keys/store.js';
+import type { KeyRecord } from '../../src/keys/types.js';
 import { setLogSink } from '../../src/shared/log.js';
 import { tempDir, writeFileWithMode } from '../helpers/futucli.js';
 
@@ -241,4 +242,42 @@ test('binding changes apply to an authenticated session after reload', (t) => {
   keys.write([{ id: 'alpha', plaintext, allowed_machines: [machineFingerprint('alpha', HOST_B)] }]);
   store.reload();
   assert.throws(() => store.refresh(session), { code: 'KEY_NOT_BOUND' });
+});
+
+test('reauthenticate answers exactly as authenticate does for the same plaintext, through reloads', (t) => {
+  const keys = new Fixture(t).write([{ id: 'alpha', scopes: ['qot:read'], expires_at: EXPIRY }, { id: 'beta' }]);
+  const store = KeyStore.open(keys.file);
+  const alphaPlaintext = keys.plaintext('alpha');
+  const earlier = store.authenticate(alphaPlaintext);
+  const same = (now?: number) => {
+    const outcome = (lookup: () => KeyRecord) => {
+      try {
+        const { id, scopes } = lookup();
+        return { id, scopes };
+      } catch (err) {
+        return { code: (err as { code: string }).code };
+      }
+    };
+    const expected = outcome(() => store.authenticate(alphaPlaintext, now));
+    assert.deepEqual(outcome(() => store.reauthenticate(alphaPlaintext, earlier, now)), expected);
+    return expected;
+  };
+
+  assert.deepEqual(same(), { id: 'alpha', scopes: ['qot:read'] });
+  assert.deepEqual(same(EXPIRY_MS), { code: 'KEY_EXPIRED' });
+
+  keys.write([{ id: 'alpha', plaintext: alphaPlaintext, scopes: ['acc:read'] }, { id: 'beta' }]);
+  store.reload();
+  assert.deepEqual(same(EXPIRY_MS + 1), { id: 'alpha', scopes: ['acc:read'] }, 'the record as it is now: new scopes, no expiry');
+
+  keys.write([{ id: 'renamed', plaintext: alphaPlaintext }]);
+  store.reload();
+  assert.deepEqual(same(), { id: 'renamed', scopes: ['qot:read'] }, 'a renamed record is found again by its hash');
+
+  keys.write([{ id: 'alpha' }]);
+  store.reload();
+  assert.deepEqual(same(), { code: 'KEY_REVOKED' }, 'the id now belongs to another secret');
+  keys.write([]);
+  store.reload();
+  assert.deepEqual(same(), { code: 'KEY_REVOKED' });
 });
