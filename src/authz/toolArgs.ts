@@ -12,14 +12,14 @@ import type { ExistingOrder, OrderType, TradeTerms } from './valuation.js';
 export type ToolArgs = Readonly<Record<string, unknown>>;
 
 export function callTargetFromArgs(args: ToolArgs): CallTarget {
-  const symbols = Array.isArray(args.symbols) ? args.symbols.map((s) => text(s, 'symbols')) : undefined;
   const single = args.symbol ?? args.plate;
-  return {
-    ...(symbols ? { symbols } : single !== undefined ? { symbols: [text(single, 'symbol')] } : {}),
-    ...(args.market !== undefined ? { market: text(args.market, 'market') } : {}),
-    ...(args.acc_id !== undefined ? { account: text(args.acc_id, 'acc_id') } : {}),
-    env: envFromArgs(args),
-  };
+  // Assigned member by member, not spread from conditional literals: this runs on every read call.
+  const target: { -readonly [K in keyof CallTarget]: CallTarget[K] } = { env: envFromArgs(args) };
+  if (Array.isArray(args.symbols)) target.symbols = args.symbols.map((s) => text(s, 'symbols'));
+  else if (single !== undefined) target.symbols = [text(single, 'symbol')];
+  if (args.market !== undefined) target.market = text(args.market, 'market');
+  if (args.acc_id !== undefined) target.account = text(args.acc_id, 'acc_id');
+  return target;
 }
 
 /** The env a call targets: "simulate" unless the arguments say "real" (or something invalid, which the builder refuses). */

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 
 /**
  * Plaintext API keys: `fc_` + 64 hex chars (32 random bytes). Only their SHA-256 is ever stored;
@@ -13,5 +13,10 @@ export function generatePlaintextKey(): string {
 
 /** Lowercase hex SHA-256 of the key's UTF-8 bytes: the `hash` stored in keys.json. */
 export function hashPlaintextKey(plaintext: string): string {
-  return createHash('sha256').update(plaintext, 'utf8').digest('hex');
+  return plaintextKeyDigest(plaintext).toString('hex');
+}
+
+/** The same SHA-256 as bytes; one-shot, as it runs for every authenticated request. */
+export function plaintextKeyDigest(plaintext: string): Buffer {
+  return hash('sha256', plaintext, 'buffer');
 }

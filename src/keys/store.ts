@@ -4,7 +4,7 @@ import { describeError, isFutuError, type FutuError } from '../shared/errors.js'
 import { keyExpired, keyInvalid, keyMissing, keyRevoked, keysFileInvalid } from './errors.js';
 import { readKeysFile } from './file.js';
 import { MachineIdentity } from './machine.js';
-import { hashPlaintextKey } from './material.js';
+import { plaintextKeyDigest } from './material.js';
 import { isExpired } from './time.js';
 import type { KeyRecord } from './types.js';
 
@@ -81,7 +81,7 @@ export class KeyStore {
   authenticate(plaintext: string, now = Date.now()): KeyRecord {
     const presented = plaintext.trim();
     if (presented === '') throw keyMissing();
-    const digest = Buffer.from(hashPlaintextKey(presented), 'hex');
+    const digest = plaintextKeyDigest(presented);
     const { records, hashes } = this.snapshot;
     let match: KeyRecord | undefined;
     for (let i = 0; i < records.length; i++) {
