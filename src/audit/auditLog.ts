@@ -44,9 +44,9 @@ const LEASE_HANDOVER_MS = 8;
 /**
  * A lock is held for one lease, at most LEASE_MAX_MS (a batch itself takes well under a
  * millisecond), so a lock this old belongs to a holder that died (its pid may since be reused),
- * to one that is frozen, or to one on another host that cannot be checked. A frozen holder whose lock was broken denies its
- * calls, as a batch re-checks the lock right before writing; should it resume exactly between
- * that check and the write, verify reports the fork.
+ * to one that is frozen, or to one on another host that cannot be checked. A frozen holder
+ * whose lock was broken denies its calls, as a batch re-checks the lock right before writing;
+ * should it resume exactly between that check and the write, verify reports the fork.
  */
 const LOCK_STALE_AFTER_MS = 30_000;
 
