@@ -121,22 +121,19 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
 
   const knownTools = options.knownTools === undefined ? undefined : new Set(options.knownTools);
   const toolLabel = (tool: string): string => (knownTools === undefined || knownTools.has(tool) ? tool : UNKNOWN_TOOL);
-  const authEventOf = childrenBy((iface: Iface, outcome: AuthOutcome, keyId: string) => authEvents.labels({ iface, outcome, key_id: keyId }));
-  const toolCallOf = childrenBy((tool: string, outcome: AuditOutcome) => toolCalls.labels({ tool, outcome }));
-  const toolDurationOf = childrenBy((tool: string) => toolDuration.labels({ tool }));
 
   return {
     registry,
     contentType: registry.contentType,
     render: () => registry.metrics(),
-    authEvent: (iface, outcome, keyId) => authEventOf(iface, outcome, keyIdLabel(keyId)).inc(),
+    authEvent: (iface, outcome, keyId) => authEvents.inc({ iface, outcome, key_id: keyIdLabel(keyId) }),
     limitReject: (iface, keyId, codeOrPolicyId) =>
       limitRejects.inc({ iface, key_id: keyIdLabel(keyId), reason: classifyLimitReason(codeOrPolicyId) }),
     wsPushFiltered: (requiredScope, keyId) => pushesFiltered.inc({ required_scope: requiredScope, key_id: keyIdLabel(keyId) }),
     toolCall: (tool, outcome, durationSeconds) => {
       const label = toolLabel(tool);
-      toolCallOf(label, outcome).inc();
-      toolDurationOf(label).observe(durationSeconds);
+      toolCalls.inc({ tool: label, outcome });
+      toolDuration.observe({ tool: label }, durationSeconds);
     },
     authzDuration: (seconds) => authzDuration.observe(seconds),
     setGatewayUp: (up) => gatewayUp.set(up ? 1 : 0),
@@ -144,23 +141,5 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       policyInfo.reset();
       policyInfo.set({ version }, 1);
     },
-  };
-}
-
-/**
- * prom-client hashes the label set on every inc() and observe(); on the per-call path the child
- * of each label set is looked up once and kept. The label values are already bounded (see the
- * header), so the map is too.
- */
-function childrenBy<A extends string[], C>(child: (...values: A) => C): (...values: A) => C {
-  const children = new Map<string, C>();
-  return (...values) => {
-    const id = values.join('\u0000');
-    let found = children.get(id);
-    if (found === undefined) {
-      found = child(...values);
-      children.set(id, found);
-    }
-    return found;
   };
 }
