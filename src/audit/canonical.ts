@@ -1,4 +1,5 @@
 import { hash } from 'node:crypto';
+import { boundedMemo } from '../shared/boundedMemo.js';
 
 /**
  * Canonical JSON: object keys sorted by UTF-16 code units, no whitespace, numbers and strings as
@@ -63,21 +64,8 @@ function canonicalObject(object: Record<string, unknown>): string {
   return `${out}}`;
 }
 
-/**
- * Member names come from a small fixed set (record fields), so their JSON is remembered; the
- * bound keeps generated names from growing the map without limit.
- */
-const quotedKeys = new Map<string, string>();
-const MAX_QUOTED_KEYS = 1_024;
-
-function quotedKey(key: string): string {
-  let quoted = quotedKeys.get(key);
-  if (quoted === undefined) {
-    quoted = JSON.stringify(key);
-    if (quotedKeys.size < MAX_QUOTED_KEYS) quotedKeys.set(key, quoted);
-  }
-  return quoted;
-}
+/** Member names come from a small fixed set (record fields), so their JSON is remembered. */
+const quotedKey = boundedMemo((key) => JSON.stringify(key), 1_024);
 
 function isPlainObject(value: object): boolean {
   const proto: unknown = Object.getPrototypeOf(value);

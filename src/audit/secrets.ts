@@ -3,6 +3,7 @@
  * (events carry no arguments, reasons come from secret-free error messages), so a hit here means a
  * bug upstream; we still must not persist the secret in an append-only, long-retained file.
  */
+import { boundedMemo } from '../shared/boundedMemo.js';
 import { SECRET_FIELD } from '../shared/log.js';
 
 /** futu-mcp plaintext keys: `fc_` + 64 hex; shorter hex runs are accepted too, as older docs show 32. */
@@ -36,21 +37,8 @@ export function scrubSecrets<T>(value: T, mode: SecretFieldMode): Scrubbed<T> {
   return { value: scrubbed, hits };
 }
 
-/**
- * Member names come from a small fixed set (the event fields), so the regex verdict per name is
- * remembered; the bound keeps a caller that generates names from growing the map without limit.
- */
-const secretNameVerdicts = new Map<string, boolean>();
-const MAX_REMEMBERED_NAMES = 1_024;
-
-function isSecretName(name: string): boolean {
-  let verdict = secretNameVerdicts.get(name);
-  if (verdict === undefined) {
-    verdict = SECRET_FIELD.test(name);
-    if (secretNameVerdicts.size < MAX_REMEMBERED_NAMES) secretNameVerdicts.set(name, verdict);
-  }
-  return verdict;
-}
+/** Member names come from a small fixed set (the event fields), so the verdict per name is remembered. */
+const isSecretName = boundedMemo((name) => SECRET_FIELD.test(name), 1_024);
 
 function holdsSecret(value: unknown): boolean {
   if (typeof value === 'string') return value.length >= MIN_PLAINTEXT_KEY_LENGTH && HAS_PLAINTEXT_KEY.test(value);

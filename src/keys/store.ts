@@ -103,8 +103,8 @@ export class KeyStore {
    * answer is always the one authenticate(plaintext) gives.
    */
   reauthenticate(plaintext: string, earlier: KeyRecord, now = Date.now()): KeyRecord {
-    const current = this.snapshot.byId.get(earlier.id);
-    if (current === undefined || current.hash !== earlier.hash) return this.authenticate(plaintext, now);
+    const current = this.currentRecordOf(earlier);
+    if (current === undefined) return this.authenticate(plaintext, now);
     this.checkUsable(current, now);
     return current;
   }
@@ -128,10 +128,16 @@ export class KeyStore {
    * revoked, so an old plaintext never inherits a new key's rights.
    */
   refresh(authenticated: KeyRecord, now = Date.now()): KeyRecord {
-    const current = this.getById(authenticated.id);
-    if (current.hash !== authenticated.hash) throw keyRevoked(authenticated.id);
+    const current = this.currentRecordOf(authenticated);
+    if (current === undefined) throw keyRevoked(authenticated.id);
     this.checkUsable(current, now);
     return current;
+  }
+
+  /** The record under `record`'s id now, if it is still for the same secret. */
+  private currentRecordOf(record: KeyRecord): KeyRecord | undefined {
+    const current = this.snapshot.byId.get(record.id);
+    return current?.hash === record.hash ? current : undefined;
   }
 }
 

@@ -1,3 +1,5 @@
+import { boundedMemo } from '../shared/boundedMemo.js';
+
 /**
  * Timestamps in keys.json (RFC 3339) and gen-key's `--expires` (`90d`, `12h`, `30m` or RFC 3339).
  * Date.parse alone is too lenient (it accepts 2026-02-30 and rolls it over), so the calendar
@@ -48,12 +50,4 @@ export function isExpired(expiresAt: string | null, now: number): boolean {
 }
 
 /** Checked on every call, against a handful of distinct values (one per key): parsed once each. */
-const expiryInstants = new Map<string, number | undefined>();
-const MAX_REMEMBERED_EXPIRIES = 4_096;
-
-function expiryInstant(expiresAt: string): number | undefined {
-  if (expiryInstants.has(expiresAt)) return expiryInstants.get(expiresAt);
-  const at = parseRfc3339(expiresAt);
-  if (expiryInstants.size < MAX_REMEMBERED_EXPIRIES) expiryInstants.set(expiresAt, at);
-  return at;
-}
+const expiryInstant = boundedMemo(parseRfc3339, 4_096);

@@ -77,9 +77,9 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   const resource = { resourceName: options.resourceName ?? 'futu-mcp', docsUrl: options.docsUrl };
 
   /** Refusals of credentials or sessions are security events: the caller gets to record them. */
-  const reportRefusal = async <T>(step: Promise<T>, sessionId: string | string[] | undefined): Promise<T> => {
+  const reportRefusal = async <T>(step: () => T | Promise<T>, sessionId: string | string[] | undefined): Promise<T> => {
     try {
-      return await step;
+      return await step();
     } catch (err) {
       if (err instanceof HttpError && (err.status === 401 || err.status === 403)) {
         const refusal: HttpRefusal = {
@@ -99,7 +99,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     requireMethod(req.method, MCP_METHODS);
     const sessionId = req.headers['mcp-session-id'];
     const metadataUrl = () => resourceMetadataUrl(originOf(req));
-    const { token, principal } = await reportRefusal(authenticateRequest(req, options.authenticate, metadataUrl), sessionId);
+    const { token, principal } = await reportRefusal(() => authenticateRequest(req, options.authenticate, metadataUrl), sessionId);
     const body = req.method === 'POST' ? await readJsonBody(req, maxBodyBytes) : undefined;
     if (typeof sessionId !== 'string') {
       if (!isInitializeRequest(body)) {
@@ -109,7 +109,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
       await sessions.open(principal.keyId, Object.assign(req, { auth }), res, body);
       return;
     }
-    const session = await reportRefusal(Promise.resolve().then(() => sessions.find(sessionId, principal.keyId)), sessionId);
+    const session = await reportRefusal(() => sessions.find(sessionId, principal.keyId), sessionId);
     const auth = httpAuthInfo(token, principal, session.keyId);
     await sessions.serve(session, Object.assign(req, { auth }), res, body);
   };

@@ -1,4 +1,4 @@
-import { test, mock } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { AuditLog, AuditError, GENESIS_HASH, verifyAuditLog } from '../../src/audit/index.js';
 import { canonicalJson } from '../../src/audit/canonical.js';
 import { recordHash } from '../../src/audit/chain.js';
-import { fileLines, fileRecords, isDeniedCall, lockReleased, readCall, rejectedOrder, systemEvent, tempDir } from './fixtures.js';
+import { fileLines, fileRecords, isDeniedCall, lockReleased, readCall, rejectedOrder, shortWriteThenEnospc, systemEvent, tempDir } from './fixtures.js';
 
 test('append writes one canonical line with the chain fields filled in', async (t) => {
   const file = path.join(tempDir(t), 'logs', 'nested', 'audit.jsonl');
@@ -93,19 +93,11 @@ test('a record cut short by a failing write is removed, and the next append link
   t.after(() => audit.close());
   const good = await audit.append(readCall());
 
-  // A disk filling up mid-record can't be produced on demand: emulate a short write followed by ENOSPC.
-  const realWrite = fs.writeSync;
-  let recordWrites = 0;
-  const writes = mock.method(fs, 'writeSync', (fd: number, data: Buffer | string, offset?: number, length?: number) => {
-    if (typeof data === 'string') return realWrite(fd, data);
-    recordWrites += 1;
-    if (recordWrites === 1) return realWrite(fd, data, offset, Math.floor(length! / 2));
-    throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
-  });
+  const disk = shortWriteThenEnospc();
   await assert.rejects(audit.append(rejectedOrder()), isDeniedCall);
-  writes.mock.restore();
+  disk.restore();
 
-  assert.equal(recordWrites, 2);
+  assert.equal(disk.writes(), 2);
   assert.deepEqual(verifyAuditLog(file), { ok: true, records: 1, head: good.hash });
   const next = await audit.append(rejectedOrder());
   assert.equal(next.prev_hash, good.hash);

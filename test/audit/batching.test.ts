@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { AuditLog, GENESIS_HASH, verifyAuditLog, type AuditLogOptions } from '../../src/audit/index.js';
 import { canonicalJson } from '../../src/audit/canonical.js';
 import { acquireLock } from '../../src/shared/fileLock.js';
-import { batchWritten, fileLines, HeldSyncs, isDeniedCall, lockReleased, readCall, rejectedOrder, state, tempDir } from './fixtures.js';
+import { batchWritten, fileLines, HeldSyncs, isDeniedCall, lockReleased, readCall, rejectedOrder, shortWriteThenEnospc, state, tempDir } from './fixtures.js';
 
 const upTo = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 
@@ -68,18 +68,11 @@ test('a failed write denies the whole batch, leaves no trace of it, and the next
   t.after(() => audit.close());
   const good = await audit.append(readCall());
 
-  // A disk filling up mid-batch can't be produced on demand: emulate a short write followed by ENOSPC.
-  const realWrite = fs.writeSync;
-  let batchWrites = 0;
-  const writes = mock.method(fs, 'writeSync', (fd: number, data: Buffer, offset?: number, length?: number) => {
-    batchWrites += 1;
-    if (batchWrites === 1) return realWrite(fd, data, offset, Math.floor(length! / 2));
-    throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
-  });
+  const disk = shortWriteThenEnospc();
   const outcomes = await Promise.allSettled(upTo(10).map((i) => audit.append(rejectedOrder({ latency_ms: i }))));
-  writes.mock.restore();
+  disk.restore();
 
-  assert.equal(batchWrites, 2, 'one write for the batch, cut short, then its continuation failing');
+  assert.equal(disk.writes(), 2, 'one write for the batch, cut short, then its continuation failing');
   for (const outcome of outcomes) assert.ok(outcome.status === 'rejected' && isDeniedCall(outcome.reason));
   assert.deepEqual(verifyAuditLog(file), { ok: true, records: 1, head: good.hash }, 'the half-written batch was truncated away');
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { TestContext } from 'node:test';
+import { mock, type TestContext } from 'node:test';
 import { AuditError, type SystemEvent, type ToolCallEvent } from '../../src/audit/index.js';
 import type { Fdatasync } from '../../src/audit/openFile.js';
 
@@ -127,4 +127,20 @@ export async function lockReleased(lockFile: string, withinMs = 2_000): Promise<
     assert.ok(Date.now() < deadline, `${lockFile} still held after ${withinMs} ms without appends`);
     await new Promise((resolve) => setTimeout(resolve, 2));
   }
+}
+
+/**
+ * A disk filling up mid-write can't be produced on demand: the next buffer write is cut short,
+ * and every one after it fails with ENOSPC, until restore(). String writes (lock files) pass.
+ */
+export function shortWriteThenEnospc(): { readonly writes: () => number; restore(): void } {
+  const realWrite = fs.writeSync;
+  let writes = 0;
+  const mocked = mock.method(fs, 'writeSync', (fd: number, data: Buffer | string, offset?: number, length?: number) => {
+    if (typeof data === 'string') return realWrite(fd, data);
+    writes += 1;
+    if (writes === 1) return realWrite(fd, data, offset, Math.floor(length! / 2));
+    throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+  });
+  return { writes: () => writes, restore: () => mocked.mock.restore() };
 }

@@ -5,13 +5,13 @@ import { join } from 'node:path';
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import type { AuthorizationAnswer, StatefulAuthorizationCall } from '@cedar-policy/cedar-wasm/nodejs';
 import { Authorizer } from '../../src/authz/authorizer.js';
-import { buildRequests, buildTradeRequest, type AuthzRequest } from '../../src/authz/builder.js';
+import { buildRequests, type AuthzRequest } from '../../src/authz/builder.js';
 import { MAX_KEY_LENGTH } from '../../src/authz/decisionCache.js';
 import { AuthzEngine, type EngineOptions } from '../../src/authz/engine.js';
 import { LimitsLedger } from '../../src/authz/ledger.js';
 import { defaultPolicyPaths, type PolicyPaths } from '../../src/authz/policySet.js';
 import type { KeyRecord } from '../../src/keys/types.js';
-import { caller, copyPolicies, makeKey, MORNING, simBot, tempDir } from './fixtures.js';
+import { caller, copyPolicies, makeKey, MORNING, placeOrderRequest, simBot, tempDir } from './fixtures.js';
 
 /** A fresh engine whose Cedar calls are counted; `faults` answer the first calls instead of Cedar. */
 function countingEngine(options: { paths?: PolicyPaths; faults?: Array<() => AuthorizationAnswer>; size?: number } = {}) {
@@ -28,18 +28,6 @@ function countingEngine(options: { paths?: PolicyPaths; faults?: Array<() => Aut
 
 function quote(key: KeyRecord, symbol = 'HK.00700', now = MORNING, machineBound = true): AuthzRequest {
   return buildRequests(caller(key, now, machineBound), 'futu_get_quote', { symbols: [symbol] })[0]!;
-}
-
-function placeOrder(key: KeyRecord, ordersBefore = 0): AuthzRequest {
-  return buildTradeRequest(caller(key), {
-    action: 'futu_place_order',
-    env: 'simulate',
-    account: '1001',
-    symbol: 'HK.00700',
-    side: 'BUY',
-    valuation: { orderValue: 100, addedValue: 100 },
-    usage: { ordersBefore, dailyValue: 0 },
-  });
 }
 
 test('equal read requests are evaluated once and share one frozen decision', () => {
@@ -155,8 +143,8 @@ test('a policy reload drops every cached decision; a refused reload keeps them',
 test('trade requests are evaluated every time, even when identical', async (t) => {
   const { engine, evaluations } = countingEngine();
   const key = simBot();
-  assert.equal(engine.authorize(placeOrder(key)).allowed, true);
-  assert.equal(engine.authorize(placeOrder(key)).allowed, true);
+  assert.equal(engine.authorize(placeOrderRequest(100, key)).allowed, true);
+  assert.equal(engine.authorize(placeOrderRequest(100, key)).allowed, true);
   assert.equal(evaluations(), 2);
 
   // Through the ledger: the same order, with usage growing between calls, hits the rate limit.

@@ -2,22 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildRequests, buildTradeRequest, type AuthzRequest } from '../../src/authz/builder.js';
+import { buildRequests } from '../../src/authz/builder.js';
 import { AuthzEngine } from '../../src/authz/engine.js';
 import { PolicyLoadError } from '../../src/authz/errors.js';
-import { caller, copyPolicies, makeKey, shippedEngine, simBot } from './fixtures.js';
-
-function tradeRequest(orderValue: number, key = simBot()): AuthzRequest {
-  return buildTradeRequest(caller(key), {
-    action: 'futu_place_order',
-    env: 'simulate',
-    account: '1001',
-    symbol: 'HK.00700',
-    side: 'BUY',
-    valuation: { orderValue, addedValue: orderValue },
-    usage: { ordersBefore: 0, dailyValue: 0 },
-  });
-}
+import { caller, copyPolicies, makeKey, placeOrderRequest, shippedEngine, simBot } from './fixtures.js';
 
 function loadFails(paths: Parameters<typeof AuthzEngine.load>[0]): PolicyLoadError {
   try {
@@ -61,12 +49,12 @@ test('a forbid that errors at evaluation denies (POLICY_ERROR) instead of being 
   // Cedar Long overflows at 2^63: (10^7)^3 = 10^21 errors, so Cedar itself would allow.
   appendFileSync(join(paths.policiesDir, 'limits.cedar'), EXTRA_FORBID('forbid-overflows', 'context.orderValue * context.orderValue * context.orderValue > 0'));
   const engine = AuthzEngine.load(paths);
-  const decision = engine.authorize(tradeRequest(10_000_000, makeKey()));
+  const decision = engine.authorize(placeOrderRequest(10_000_000, makeKey()));
   assert.equal(decision.allowed, false);
   assert.equal(decision.code, 'POLICY_ERROR');
   assert.match(decision.errors.join(), /forbid-overflows/);
   // The same policy without overflow is an ordinary, satisfied forbid.
-  assert.equal(engine.authorize(tradeRequest(1_000, makeKey())).code, 'LIMIT_EXCEEDED');
+  assert.equal(engine.authorize(placeOrderRequest(1_000, makeKey())).code, 'LIMIT_EXCEEDED');
 });
 
 test('a thrown evaluation or a failure answer denies with POLICY_ERROR', () => {
@@ -76,12 +64,12 @@ test('a thrown evaluation or a failure answer denies with POLICY_ERROR', () => {
       throw new Error('wasm trap');
     },
   });
-  const thrown = throwing.authorize(tradeRequest(100));
+  const thrown = throwing.authorize(placeOrderRequest(100));
   assert.deepEqual([thrown.allowed, thrown.code], [false, 'POLICY_ERROR']);
   assert.match(thrown.errors[0]!, /wasm trap/);
 
   const failing = AuthzEngine.load(paths, { evaluate: () => ({ type: 'failure', errors: [{ message: 'bad request' } as never], warnings: [] }) });
-  assert.equal(failing.authorize(tradeRequest(100)).code, 'POLICY_ERROR');
+  assert.equal(failing.authorize(placeOrderRequest(100)).code, 'POLICY_ERROR');
 
   const allowWithErrors = AuthzEngine.load(paths, {
     evaluate: () => ({
@@ -90,11 +78,11 @@ test('a thrown evaluation or a failure answer denies with POLICY_ERROR', () => {
       response: { decision: 'allow', diagnostics: { reason: ['permit-trade-simulate'], errors: [{ policyId: 'x', error: { message: 'boom' } as never }] } },
     }),
   });
-  assert.equal(allowWithErrors.authorize(tradeRequest(100)).allowed, false);
+  assert.equal(allowWithErrors.authorize(placeOrderRequest(100)).allowed, false);
 });
 
 test('a request missing a context attribute fails validation and is denied, not evaluated without it', () => {
-  const request = tradeRequest(100);
+  const request = placeOrderRequest(100);
   const { ordersLastMinute: _dropped, ...context } = request.context;
   const decision = shippedEngine().authorize({ ...request, context });
   assert.deepEqual([decision.allowed, decision.code], [false, 'POLICY_ERROR']);
@@ -177,20 +165,20 @@ test('a broken reload keeps the running set; a good one switches (repeatedly, th
   writeFileSync(limits, original + '\nforbid (principal, action, resource) when { nonsense');
   assert.throws(() => engine.reload(), PolicyLoadError);
   assert.equal(engine.version, before);
-  const denied = engine.authorize(tradeRequest(5_000_001));
+  const denied = engine.authorize(placeOrderRequest(5_000_001));
   assert.deepEqual(denied.determiningPolicies.map((p) => p.id), ['order-value-limit']);
 
   for (let round = 0; round < 4; round++) {
     writeFileSync(limits, original + EXTRA_FORBID(`forbid-extra-${round}`, `context.orderValue == ${round + 77}`));
     engine.reload();
     assert.notEqual(engine.version, before);
-    assert.deepEqual(engine.authorize(tradeRequest(round + 77)).determiningPolicies.map((p) => p.id), [`forbid-extra-${round}`]);
+    assert.deepEqual(engine.authorize(placeOrderRequest(round + 77)).determiningPolicies.map((p) => p.id), [`forbid-extra-${round}`]);
     // The previous round's extra policy is gone from the active slot.
-    if (round > 0) assert.equal(engine.authorize(tradeRequest(round + 76)).allowed, true);
+    if (round > 0) assert.equal(engine.authorize(placeOrderRequest(round + 76)).allowed, true);
   }
   rmSync(join(paths.policiesDir, 'VERSION'));
   assert.throws(() => engine.reload(), /VERSION/);
-  assert.equal(engine.authorize(tradeRequest(80)).determiningPolicies[0]?.id, 'forbid-extra-3');
+  assert.equal(engine.authorize(placeOrderRequest(80)).determiningPolicies[0]?.id, 'forbid-extra-3');
 });
 
 test('templates and a missing policy directory are refused', (t) => {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { Authorizer } from '../../src/authz/authorizer.js';
-import type { Caller } from '../../src/authz/builder.js';
+import { buildTradeRequest, type AuthzRequest, type Caller } from '../../src/authz/builder.js';
 import { AuthzEngine } from '../../src/authz/engine.js';
 import { LimitsLedger } from '../../src/authz/ledger.js';
 import { defaultPolicyPaths, type PolicyPaths } from '../../src/authz/policySet.js';
@@ -45,6 +45,19 @@ export const MORNING = new Date(2026, 4, 4, 10, 0, 0);
 
 export function caller(key: KeyRecord, now = MORNING, machineBound = true): Caller {
   return { key, now, machineBound };
+}
+
+/** The Cedar request of a simulate BUY of HK.00700 worth `orderValue` minor units, nothing used yet today. */
+export function placeOrderRequest(orderValue: number, key = simBot()): AuthzRequest {
+  return buildTradeRequest(caller(key), {
+    action: 'futu_place_order',
+    env: 'simulate',
+    account: '1001',
+    symbol: 'HK.00700',
+    side: 'BUY',
+    valuation: { orderValue, addedValue: orderValue },
+    usage: { ordersBefore: 0, dailyValue: 0 },
+  });
 }
 
 let shipped: AuthzEngine | undefined;

@@ -10,7 +10,7 @@ export interface Principal {
   readonly scopes: readonly string[];
   /**
    * The record the token matched, when the authenticator has one: the call pipeline re-reads it
-   * by id for each call (KeyStore.refresh) instead of hashing the same token a second time.
+   * by id for each call (KeyStore.reauthenticate) instead of hashing the same token a second time.
    */
   readonly key?: KeyRecord;
 }
