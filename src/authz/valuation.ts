@@ -51,7 +51,8 @@ export function tradeSubject(terms: TradeTerms): { symbol: string; side: TrdSide
 /**
  * Values a trade call: place adds its whole value; modify is valued in full for the per-order
  * limit and adds only its increase over the old order (max(0, new - old), computed exactly
- * before rounding); cancel adds nothing.
+ * before rounding); cancel adds nothing. MARKET orders and sells are valued against the quote
+ * (see marketReferencePrice and sellFloorAware).
  */
 export async function valueTrade(terms: TradeTerms, scope: ValuationScope, prices?: ReferencePriceSource): Promise<OrderValuation> {
   if (terms.action === 'futu_cancel_order') return NO_VALUE;
@@ -61,7 +62,8 @@ export async function valueTrade(terms: TradeTerms, scope: ValuationScope, price
   if (terms.action === 'futu_place_order') {
     if (terms.orderType !== 'LIMIT' && terms.orderType !== 'MARKET') throw new AuthzError('INVALID_VALUE', 'invalid value: order_type must be LIMIT or MARKET');
     const qty = quantity(terms.qty);
-    const price = terms.orderType === 'MARKET' ? await marketReferencePrice(prices, terms.symbol, terms.side) : limitPrice(terms.price);
+    const reference = () => marketReferencePrice(prices, terms.symbol, terms.side);
+    const price = terms.orderType === 'MARKET' ? await reference() : await sellFloorAware(limitPrice(terms.price), terms.side, reference);
     const orderValue = inLimitCurrency(multiply(qty, price), 'order value');
     return { orderValue, addedValue: orderValue };
   }
@@ -69,15 +71,30 @@ export async function valueTrade(terms: TradeTerms, scope: ValuationScope, price
   const oldQty = parseDecimal(existing.qty, 'existing order qty');
   const oldPrice = parseDecimal(existing.price ?? 0, 'existing order price');
   const qty = terms.qty === undefined ? oldQty : quantity(terms.qty);
-  const price =
-    terms.price !== undefined ? limitPrice(terms.price) : isPositive(oldPrice) ? oldPrice : await marketReferencePrice(prices, existing.symbol, existing.side);
-  const oldLocal = multiply(oldQty, oldPrice);
+  let referencePrice: Promise<Ratio> | undefined;
+  const reference = () => (referencePrice ??= marketReferencePrice(prices, existing.symbol, existing.side));
+  const requested = terms.price !== undefined ? limitPrice(terms.price) : isPositive(oldPrice) ? oldPrice : undefined;
+  const price = requested === undefined ? await reference() : await sellFloorAware(requested, existing.side, reference);
+  // The old order valued the same way, against the same quote, so only a real increase is charged.
+  const oldLocal = multiply(oldQty, isPositive(oldPrice) ? await sellFloorAware(oldPrice, existing.side, reference) : oldPrice);
   const newLocal = multiply(qty, price);
   const increase = subtract(newLocal, oldLocal);
   return {
     orderValue: inLimitCurrency(newLocal, 'order value'),
     addedValue: isPositive(increase) ? inLimitCurrency(increase, 'order value increase') : 0,
   };
+}
+
+/**
+ * A buy's limit price caps what it pays, but a sell's limit only floors what it receives: a sell
+ * limited far below the market fills at once at the bid, for far more than qty x limit. So a sell
+ * (or short sell) is valued at the higher of its limit and the MARKET reference price; no usable
+ * quote → PRICE_UNAVAILABLE, as for a MARKET order.
+ */
+async function sellFloorAware(limit: Ratio, side: TrdSide, reference: () => Promise<Ratio>): Promise<Ratio> {
+  if (side !== 'SELL' && side !== 'SELL_SHORT') return limit;
+  const market = await reference();
+  return isPositive(subtract(limit, market)) ? limit : market;
 }
 
 function quantity(qty: number): Ratio {
@@ -116,5 +133,5 @@ async function marketReferencePrice(source: ReferencePriceSource | undefined, sy
 }
 
 function priceUnavailable(symbol: string): AuthzError {
-  return new AuthzError('PRICE_UNAVAILABLE', `no reference price for ${symbol}: a MARKET order cannot be checked against the value limits`);
+  return new AuthzError('PRICE_UNAVAILABLE', `no reference price for ${symbol}: a MARKET order or a sell cannot be checked against the value limits`);
 }

@@ -152,6 +152,10 @@ test('a writer that keeps appending hands the lock to one that announces it is w
   await sleep(20);
   // A timeout well under the lease's 1 s cap: only the hand-over gets it the lock in time.
   const record = await other.append(readCall({ tool: 'other' }));
+  // The busy writer's last record before the hand-over may become durable after the other's (two
+  // descriptors, two syncs), so stop it only once it has written after the other one, or give up.
+  const deadline = Date.now() + 2_000;
+  while (busy.head.seq <= record.seq && Date.now() < deadline) await sleep(5);
   appending = false;
   await busyLoop;
 

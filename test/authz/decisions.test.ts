@@ -71,7 +71,8 @@ test('daily limit: exactly at the limit passes, one cent over is denied and name
 });
 
 test('allowlists and key facts produce the seed messages', async (t) => {
-  const { authz } = authorizer(t);
+  // A sell is valued against the quote, so the authorizer needs one to get as far as the side check.
+  const { authz } = authorizer(t, { prices: fixedPrices({ bid: 299, ask: 301, last: 300 }) });
   const key = simBot({ hours_window: '09:30-16:00', allowed_acc_ids: ['1001'], allowed_trd_sides: ['BUY'], allowed_symbols: ['HK.00700', 'US.AAPL'] });
   const message = async (input: TradeInput) => (await authz.authorizeTrade(input)).decision.message;
   assert.equal(await message(placeOrder(key, { symbol: 'SH.600519' })), 'limit check failed: market SH not allowed');

@@ -76,6 +76,40 @@ test('modify: valued in full for the per-order limit, only the increase is added
   assert.deepEqual(await valueTrade({ action: 'futu_cancel_order', existing }, HKD), { orderValue: 0, addedValue: 0 });
 });
 
+test('a sell is valued at the higher of its limit and the market reference: a low limit cannot shrink it', async () => {
+  const prices = fixedPrices({ bid: 99, ask: 101, last: 100 });
+  const reference = 100 * (1 + MARKET_ORDER_MARGIN_BPS / 10_000); // bid/last 100 plus the margin
+  // A sell limited far below the market fills at the bid at once: valued at the reference, not at 0.01.
+  assert.equal((await valueTrade(place('HK.00700', 1000, 0.01, 'SELL'), HKD, prices)).orderValue, Math.round(1000 * reference * 100));
+  const short: TradeTerms = { action: 'futu_place_order', symbol: 'HK.00700', side: 'SELL_SHORT', orderType: 'LIMIT', qty: 1000, price: 0.01 };
+  assert.equal((await valueTrade(short, HKD, prices)).orderValue, Math.round(1000 * reference * 100));
+  // A sell limited above the market can only fill at its limit or better: valued at the limit.
+  assert.equal((await valueTrade(place('HK.00700', 10, 200, 'SELL'), HKD, prices)).orderValue, 200_000);
+  // Buys keep their limit (it caps what they pay), and need no quote.
+  assert.equal((await valueTrade(place('HK.00700', 1000, 0.01, 'BUY'), HKD)).orderValue, 1_000);
+  // No quote, no sell: fail closed.
+  await rejects(valueTrade(place('HK.00700', 10, 200, 'SELL'), HKD), 'PRICE_UNAVAILABLE');
+  await rejects(valueTrade(place('HK.00700', 10, 200, 'SELL'), HKD, fixedPrices({ ask: 101 })), 'PRICE_UNAVAILABLE');
+});
+
+test('modify of a sell: lowering its limit below the market adds nothing and is not valued below the market', async () => {
+  const prices = fixedPrices({ bid: 99, ask: 101, last: 100 });
+  const reference = 100 * (1 + MARKET_ORDER_MARGIN_BPS / 10_000);
+  const resting = { symbol: 'HK.00700', side: 'SELL' as const, qty: 100, price: 120 };
+  // 120 → 0.01: the order is now worth the market (about 10,500), not 1 HKD; no increase over 12,000.
+  assert.deepEqual(await valueTrade({ action: 'futu_modify_order', existing: resting, price: 0.01 }, HKD, prices), {
+    orderValue: Math.round(100 * reference * 100),
+    addedValue: 0,
+  });
+  // A resting sell below the market is already worth the market: doubling it adds a market's worth.
+  const cheap = { ...resting, price: 0.01 };
+  assert.deepEqual(await valueTrade({ action: 'futu_modify_order', existing: cheap, qty: 200 }, HKD, prices), {
+    orderValue: Math.round(200 * reference * 100),
+    addedValue: Math.round(100 * reference * 100),
+  });
+  await rejects(valueTrade({ action: 'futu_modify_order', existing: resting, price: 0.01 }, HKD), 'PRICE_UNAVAILABLE');
+});
+
 /** A small deterministic PRNG, so a failure reproduces. */
 function prng(seed: number): () => number {
   let s = seed >>> 0;
