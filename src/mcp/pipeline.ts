@@ -2,6 +2,7 @@ import { requiredScope, isActionName, type ActionName, type Env } from '../authz
 import type { Authorizer } from '../authz/authorizer.js';
 import type { Caller } from '../authz/builder.js';
 import { decisionError, type Decision } from '../authz/decision.js';
+import { AuthzError } from '../authz/errors.js';
 import type { AuthzEngine } from '../authz/engine.js';
 import { hashArguments } from '../audit/argsHash.js';
 import type { AuditLog } from '../audit/auditLog.js';
@@ -93,6 +94,7 @@ export class CallPipeline {
       const now = this.now();
       const key = this.resolveKey(args, context, now.getTime());
       trace.keyId = key.id;
+      if (!key.scopes.includes(trace.scope)) throw this.scopeGateDenial(trace.scope);
       const toolArgs = withoutSecrets(args);
       const toolContext = this.toolContext(context.signal);
       const plan = await tool.authz(toolArgs, toolContext);
@@ -109,9 +111,9 @@ export class CallPipeline {
   };
 
   /** Calls the MCP layer refused before they reached handleCall (unknown tool, invalid arguments). */
-  readonly onRefused = async (toolName: string, failure: ToolFailure, context: CallContext): Promise<void> => {
+  readonly onRefused = async (toolName: string, failure: ToolFailure, context: CallContext, argumentKey: string | undefined): Promise<void> => {
     const trace = this.startTrace(toolName, {}, context);
-    trace.keyId = this.identify(context);
+    trace.keyId = this.identify(context, argumentKey);
     await this.finish(trace, { error: failure });
   };
 
@@ -155,9 +157,19 @@ export class CallPipeline {
     return this.deps.keys.authenticate(presented, now);
   }
 
+  /**
+   * Deny-only, and before the tool's plan reads anything from OpenD (accounts, orders, quotes to
+   * value an order): a key without the tool's scope must not learn which accounts or orders exist
+   * from the plan's errors, nor spend OpenD's subscription quota. No Cedar policy is named, as
+   * none was evaluated; Cedar still decides every call that gets past the gate.
+   */
+  private scopeGateDenial(scope: Scope): AuthzError {
+    return new AuthzError('MISSING_SCOPE', `missing scope ${scope}`, { policy_version: this.deps.engine.version, policies: [] });
+  }
+
   /** The key id for the audit of a refused call, without letting a bad key change the refusal. */
-  private identify(context: CallContext): string {
-    const presented = presentedKey({}, context, this.deps.startupKey);
+  private identify(context: CallContext, argumentKey: string | undefined): string {
+    const presented = presentedKey({ api_key: argumentKey }, context, this.deps.startupKey);
     if (presented === undefined) return MISSING_KEY_ID;
     try {
       return this.deps.keys.authenticate(presented, this.now().getTime()).id;

@@ -32,8 +32,12 @@ export type CallOutcome = { readonly structured: Record<string, unknown> } | { r
 /** Receives only calls to listed tools whose arguments passed the tool's input schema. */
 export type CallHandler = (toolName: string, args: Record<string, unknown>, context: CallContext) => Promise<CallOutcome>;
 
-/** Told about calls refused before `handleCall` (unknown tool, invalid arguments), e.g. to audit them. */
-export type RefusalListener = (toolName: string, failure: ToolFailure, context: CallContext) => void | Promise<void>;
+/**
+ * Told about calls refused before `handleCall` (unknown tool, invalid arguments), e.g. to audit
+ * them. `argumentKey` is the call's own `api_key` when it sent a string one, so the refusal is
+ * recorded under the key that made the call; it is a secret, for key lookup only.
+ */
+export type RefusalListener = (toolName: string, failure: ToolFailure, context: CallContext, argumentKey: string | undefined) => void | Promise<void>;
 
 export interface CreateMcpServerOptions {
   readonly name: string;
@@ -117,6 +121,12 @@ function safeParseArguments(listing: ToolListing, args: unknown): ReturnType<Too
   }
 }
 
+/** The call's own `api_key`, if its tool takes one and it is a string; anywhere else it is just an unknown field. */
+function argumentKeyOf(listing: ToolListing, args: Record<string, unknown> | undefined): string | undefined {
+  const key = 'api_key' in listing.input.shape ? args?.api_key : undefined;
+  return typeof key === 'string' ? key : undefined;
+}
+
 function failureResult(failure: ToolFailure): CallToolResult {
   // Plain text so messages such as `unknown MCP tool "x"` reach the model verbatim (JSON would escape the quotes).
   return { isError: true, content: [{ type: 'text', text: `error (${failure.code}): ${failure.message}` }] };
@@ -148,10 +158,10 @@ export function createMcpServer(options: CreateMcpServerOptions): Server {
   const tools = new Map<string, ListedTool>(options.tools.map((listing) => [listing.name, { listing, definition: definitionOf(listing) }]));
   const server = new Server({ name: options.name, version: options.version }, { capabilities: { tools: { listChanged: false } } });
 
-  const refuse = async (toolName: string, failure: ToolFailure, context: CallContext): Promise<CallToolResult> => {
+  const refuse = async (toolName: string, failure: ToolFailure, context: CallContext, argumentKey: string | undefined): Promise<CallToolResult> => {
     try {
       // Awaited so a refusal's audit record is durable before the refusal is returned.
-      await options.onRefused?.(toolName, failure, context);
+      await options.onRefused?.(toolName, failure, context, argumentKey);
     } catch (err) {
       log.error('refusal listener threw', { tool: toolName, error: describeError(err) });
     }
@@ -165,13 +175,14 @@ export function createMcpServer(options: CreateMcpServerOptions): Server {
     const tool = tools.get(request.params.name);
     if (!tool) {
       const name = boundedToolName(request.params.name);
-      return refuse(name, { code: 'UNKNOWN_TOOL', message: `unknown MCP tool ${JSON.stringify(name)}` }, context);
+      return refuse(name, { code: 'UNKNOWN_TOOL', message: `unknown MCP tool ${JSON.stringify(name)}` }, context, undefined);
     }
     const name = tool.listing.name;
 
     const input = safeParseArguments(tool.listing, request.params.arguments ?? {});
     if (!input.success) {
-      return refuse(name, { code: 'INVALID_ARGUMENT', message: `invalid arguments for ${name}: ${describeIssues(input.error.issues)}` }, context);
+      const failure = { code: 'INVALID_ARGUMENT', message: `invalid arguments for ${name}: ${describeIssues(input.error.issues)}` };
+      return refuse(name, failure, context, argumentKeyOf(tool.listing, request.params.arguments));
     }
 
     const outcome = await invoke(options.handleCall, name, input.data, context);

@@ -103,6 +103,14 @@ describe('reject paths over HTTP: message, audit record and metrics', () => {
         });
       });
 
+      it('a call refused for its arguments is audited under its own api_key, not the session\'s key', async () => {
+        const client = await as(k('ro'));
+        const badQty = { ...ORDER, qty: -1 };
+        const message = 'invalid arguments for futu_place_order: qty: Too small: expected number to be >0';
+        await expectRefusal(client, http, { tool: 'futu_place_order', args: { ...badQty, api_key: keys[k('sim')] }, code: 'INVALID_ARGUMENT', message, keyId: k('sim') });
+        await expectRefusal(client, http, { tool: 'futu_place_order', args: { ...badQty, api_key: 'fc_not_a_key' }, code: 'INVALID_ARGUMENT', message, keyId: '<invalid>' });
+      });
+
       it('a malformed id argument is refused naming the field (and audited), not answered with an internal error', async () => {
         await expectRefusal(await as(k('sim')), http, {
           tool: 'futu_cancel_order',
@@ -136,6 +144,31 @@ describe('reject paths over HTTP: message, audit record and metrics', () => {
         assert.equal(quote.isError, undefined);
       });
 
+      it('a key without the scope learns nothing from OpenD: orders, accounts and quotes are not looked up', async () => {
+        const client = await as(k('ro'));
+        // Without the gate these answered "order 12345 not found in any real account", named an
+        // account's env, or priced the order (subscribing to its quotes) before Cedar refused.
+        const probes = [
+          { tool: 'futu_cancel_order', args: { order_id: '12345', env: 'real' }, scope: 'trade:real' },
+          { tool: 'futu_cancel_order', args: { order_id: '12345' }, scope: 'trade:simulate' },
+          { tool: 'futu_modify_order', args: { order_id: '12345', price: 1 }, scope: 'trade:simulate' },
+          { tool: 'futu_place_order', args: { ...ORDER, acc_id: '999999', env: 'real' }, scope: 'trade:real' },
+          { tool: 'futu_place_order', args: { symbol: 'HK.99999', side: 'SELL', order_type: 'MARKET', qty: 100 }, scope: 'trade:simulate' },
+        ];
+        for (const probe of probes) {
+          await expectRefusal(client, http, { ...probe, code: 'MISSING_SCOPE', message: `missing scope ${probe.scope}`, keyId: k('ro'), policies: [] });
+        }
+        // A simulate-only key asking about the real env is stopped at the same gate.
+        await expectRefusal(await as(k('sim')), http, {
+          tool: 'futu_cancel_order',
+          args: { order_id: '12345', env: 'real' },
+          code: 'MISSING_SCOPE',
+          message: 'missing scope trade:real',
+          keyId: k('sim'),
+          scope: 'trade:real',
+        });
+      });
+
       it('a trade:simulate key spoofing env "real" is refused', async () => {
         const record = await expectRefusal(await as(k('sim')), http, {
           tool: 'futu_place_order',
@@ -144,7 +177,8 @@ describe('reject paths over HTTP: message, audit record and metrics', () => {
           message: 'missing scope trade:real',
           keyId: k('sim'),
           scope: 'trade:real',
-          policies: ['real-env-without-scope'],
+          // Refused by the scope gate, before any real account is looked up: no policy was evaluated.
+          policies: [],
         });
         assert.equal(record.transport, 'http');
         assert.equal(record.session_id, clients.get(k('sim'))!.sessionId);
