@@ -46,6 +46,20 @@ export interface TradeAuthorization {
   readonly reservation: Reservation | null;
 }
 
+/** Shipped forbids whose conditions never read the order's value or the key's usage. */
+export const VALUE_INDEPENDENT_FORBIDS: ReadonlySet<string> = new Set([
+  'key-expired',
+  'machine-not-bound',
+  'real-env-without-scope',
+  'market-not-allowed',
+  'symbol-not-allowed',
+  'side-not-allowed',
+  'account-not-allowed',
+  'outside-hours',
+]);
+const NO_VALUE: OrderValuation = { orderValue: 0, addedValue: 0 };
+const NO_USAGE: UsageSnapshot = { ordersBefore: 0, dailyValue: 0 };
+
 /** Errors after which the order certainly does not exist; anything else (a timeout) may have placed it. */
 const NOT_PLACED_CODES = new Set(['OPEND_ERROR', 'GATEWAY_NOT_CONNECTED', 'GATEWAY_RATE_LIMITED', 'INVALID_ARGUMENT', 'INVALID_SYMBOL', 'AUDIT_WRITE_FAILED']);
 
@@ -79,6 +93,8 @@ export class Authorizer {
   async authorizeTrade(input: TradeInput): Promise<TradeAuthorization> {
     const { key, now } = input;
     try {
+      const refused = this.refusedWhateverTheValue(input);
+      if (refused) return { decision: refused, reservation: null };
       const valuation = await this.value(input);
       const { outcome, reservation } = await this.deps.ledger.decideAndReserve(key.id, key.limits.limit_currency, now, (usage) => {
         const decision = this.decideTrade(input, valuation, usage);
@@ -130,6 +146,21 @@ export class Authorizer {
     await steps.beforeSend?.(decision);
     await this.deps.guard?.acquire('unlock');
     return { decision, result: await steps.send() };
+  }
+
+  /**
+   * Pricing an order reads its quotes from OpenD, which subscribes to them and spends OpenD's
+   * subscription quota. So the policies are asked first with the order valued at nothing: a
+   * refusal that cannot depend on the value (scope, key state, market, symbol, side, account,
+   * hours) is final, and the order is never priced. Anything else, value limits included, is
+   * left to the full decision.
+   */
+  private refusedWhateverTheValue(input: TradeInput): Decision | undefined {
+    const decision = this.decideTrade(input, NO_VALUE, NO_USAGE);
+    if (decision.allowed) return undefined;
+    const first = decision.determiningPolicies[0];
+    const scopeOnly = decision.code === 'MISSING_SCOPE' && first === undefined;
+    return scopeOnly || (first !== undefined && VALUE_INDEPENDENT_FORBIDS.has(first.id)) ? decision : undefined;
   }
 
   private value(input: TradeInput): Promise<OrderValuation> {

@@ -1,11 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Authorizer, type TradeInput } from '../../src/authz/authorizer.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Authorizer, VALUE_INDEPENDENT_FORBIDS, type TradeInput } from '../../src/authz/authorizer.js';
+import { defaultPolicyPaths } from '../../src/authz/policySet.js';
 import { AuthzError } from '../../src/authz/errors.js';
 import { GatewayGuard } from '../../src/authz/gatewayGuard.js';
 import { LimitsLedger } from '../../src/authz/ledger.js';
 import { FutuError } from '../../src/shared/errors.js';
-import { caller, makeKey, shippedEngine, tempDir } from './fixtures.js';
+import { authorizer, caller, makeKey, shippedEngine, simBot, tempDir } from './fixtures.js';
 
 function setup(t: Parameters<typeof tempDir>[0], guard?: GatewayGuard) {
   const ledger = new LimitsLedger({ stateDir: tempDir(t) });
@@ -84,4 +87,41 @@ test('runUnlock: needs trade:unlock; the password-free call goes through the gua
   await assert.rejects(authz.runUnlock(caller(makeKey({ scopes: ['trade:real'] })), { send: async () => 'unlocked' }), /missing scope trade:unlock/);
   const { result } = await authz.runUnlock(caller(makeKey({ scopes: ['trade:unlock'] })), { send: async () => 'unlocked' });
   assert.equal(result, 'unlocked');
+});
+
+test('a trade refused for who, what or where is refused before it is priced: OpenD is not asked for quotes', async (t) => {
+  let lookups = 0;
+  const prices = { bestPrices: async () => (lookups++, { bid: 99, ask: 101, last: 100 }) };
+  const { authz } = authorizer(t, { prices });
+  const key = simBot({ allowed_markets: ['HK'], allowed_symbols: ['HK.00700'], allowed_trd_sides: ['BUY', 'SELL'], max_order_value: 1_000 });
+  const trade = (symbol: string, side: 'BUY' | 'SELL' | 'SELL_SHORT', orderType: 'LIMIT' | 'MARKET', price?: number): TradeInput => ({
+    ...caller(key),
+    env: 'simulate',
+    account: '1001',
+    terms: { action: 'futu_place_order', symbol, side, orderType, qty: 10, ...(price === undefined ? {} : { price }) },
+  });
+  const refusals = [
+    [trade('HK.09988', 'SELL', 'LIMIT', 1), 'limit check failed: symbol HK.09988 not allowed'],
+    [trade('US.AAPL', 'BUY', 'MARKET'), 'limit check failed: market US not allowed'],
+    [trade('HK.00700', 'SELL_SHORT', 'LIMIT', 1), 'limit check failed: side SELL_SHORT not allowed'],
+    [{ ...trade('HK.00700', 'SELL', 'LIMIT', 1), env: 'real' }, 'missing scope trade:real'],
+  ] as const;
+  for (const [input, message] of refusals) assert.equal((await authz.authorizeTrade(input)).decision.message, message);
+  assert.equal(lookups, 0, 'no refused order was priced');
+  // Value limits do need the price: the sell at 0.01 is valued at the market (10 x 105 HKD > 1,000).
+  const priced = (await authz.authorizeTrade(trade('HK.00700', 'SELL', 'LIMIT', 0.01))).decision;
+  assert.equal(priced.message, 'limit check failed: order value HKD 1,050.00 exceeds per-order limit HKD 1,000.00');
+  assert.equal(lookups, 1);
+});
+
+test('every forbid decided before pricing is a shipped policy whose condition reads neither the value nor the usage', () => {
+  const shipped = ['invariants.cedar', 'limits.cedar'].map((file) => readFileSync(join(defaultPolicyPaths().policiesDir, file), 'utf8')).join('\n');
+  const bodies = new Map([...shipped.matchAll(/@id\("([^"]+)"\)([\s\S]*?)(?=@id\(|$)/g)].map((m) => [m[1]!, m[2]!]));
+  for (const id of VALUE_INDEPENDENT_FORBIDS) {
+    const body = bodies.get(id);
+    assert.ok(body !== undefined, `${id} is a shipped policy`);
+    assert.doesNotMatch(body, /orderValue|addedValue|projectedDailyValue|ordersLastMinute/, `${id} must not depend on the value`);
+  }
+  // ... and the value limits are not among them.
+  for (const id of ['order-value-limit', 'rate-limit', 'daily-limit']) assert.equal(VALUE_INDEPENDENT_FORBIDS.has(id), false);
 });

@@ -157,7 +157,8 @@ test('trade requests are evaluated every time, even when identical', async (t) =
     [true, true, true, false],
   );
   assert.equal(decisions[3]!.message, 'limit check failed: rate limit (3 in 60s, cap 3)');
-  assert.equal(evaluations(), 6);
+  // Two evaluations per order (the check before pricing, then the full one), none cached.
+  assert.equal(evaluations(), 2 + 4 * 2);
   assert.deepEqual(engine.decisionCacheStats, { hits: 0, misses: 0, size: 0 });
 });
 

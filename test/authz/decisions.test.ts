@@ -91,12 +91,15 @@ test('several forbids: the message follows market → symbol → side → hours 
   const key = simBot({ max_orders_per_minute: 0, max_daily_value: 1, hours_window: '09:30-16:00', allowed_trd_sides: ['SELL'] });
   const decision = (await authz.authorizeTrade(placeOrder(key, { symbol: 'SZ.000001', qty: 1000, price: 100, now: new Date(2026, 4, 4, 20, 0) }))).decision;
   assert.equal(decision.message, 'limit check failed: market SZ not allowed');
-  assert.deepEqual(
-    decision.determiningPolicies.map((p) => p.id),
-    ['market-not-allowed', 'side-not-allowed', 'outside-hours', 'order-value-limit', 'rate-limit', 'daily-limit'],
-  );
+  // Refused before pricing: the forbids that hold whatever the value (the rate cap of 0 holds even
+  // for the first order), not the value limits, which were never evaluated against a value.
+  assert.deepEqual(decision.determiningPolicies.map((p) => p.id), ['market-not-allowed', 'side-not-allowed', 'outside-hours', 'rate-limit']);
+  // An order that passes those checks is priced, and every limit it breaks is listed in order.
+  const priced = (await authz.authorizeTrade(placeOrder(simBot({ allowed_markets: ['SZ'], max_orders_per_minute: 0, max_daily_value: 1 }), { symbol: 'SZ.000001', qty: 1000, price: 100 })))
+    .decision;
+  assert.deepEqual(priced.determiningPolicies.map((p) => p.id), ['order-value-limit', 'rate-limit', 'daily-limit']);
   // CNH 100,000 in an HKD-limited key: 100,000 x 1.0956 x 1.02 (FX margin).
-  assert.equal(decision.determiningPolicies.find((p) => p.id === 'daily-limit')!.message, 'limit check failed: daily value HKD 111,751.20 would exceed daily limit HKD 1.00');
+  assert.equal(priced.determiningPolicies.find((p) => p.id === 'daily-limit')!.message, 'limit check failed: daily value HKD 111,751.20 would exceed daily limit HKD 1.00');
 });
 
 test('multi-symbol reads authorize every symbol; one disallowed symbol denies the call', (t) => {
