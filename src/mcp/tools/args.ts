@@ -149,7 +149,7 @@ export const ACCOUNT_SELECTION_HINT =
 export const TRADE_RULES_HINT =
   'env defaults to "simulate" (paper trading); "real" moves real money, so use it only when the user asks, and needs the trade:real scope and an unlocked OpenD (futu_unlock_trade). ' +
   'The server enforces per-key limits (markets, symbols, sides, per-order value, daily value, orders per minute); a refusal explains which limit. ' +
-  'MARKET orders and sells are valued at the current quote plus 5% (a sell at its limit if that is higher), buys at their limit price.';
+  'Sells and MARKET orders are valued at no less than the quote + 5%.';
 
 export const tradeAccount = accId
   .optional()
