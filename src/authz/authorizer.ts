@@ -3,6 +3,7 @@ import type { Env } from './actions.js';
 import { buildRequests, buildTradeRequest, type CallTarget, type Caller, type NonTradeAction, type UsageSnapshot } from './builder.js';
 import { decisionError, denialFromError, type Decision } from './decision.js';
 import type { AuthzEngine } from './engine.js';
+import { AuthzError } from './errors.js';
 import { FxConverter } from './fx.js';
 import { gatewayOperationFor, type GatewayGuard } from './gatewayGuard.js';
 import type { LimitsLedger, Reservation } from './ledger.js';
@@ -61,7 +62,7 @@ const NO_VALUE: OrderValuation = { orderValue: 0, addedValue: 0 };
 const NO_USAGE: UsageSnapshot = { ordersBefore: 0, dailyValue: 0 };
 
 /** Errors after which the order certainly does not exist; anything else (a timeout) may have placed it. */
-const NOT_PLACED_CODES = new Set(['OPEND_ERROR', 'GATEWAY_NOT_CONNECTED', 'GATEWAY_RATE_LIMITED', 'INVALID_ARGUMENT', 'INVALID_SYMBOL', 'AUDIT_WRITE_FAILED']);
+const NOT_PLACED_CODES = new Set(['OPEND_ERROR', 'GATEWAY_NOT_CONNECTED', 'GATEWAY_RATE_LIMITED', 'INVALID_ARGUMENT', 'INVALID_SYMBOL', 'AUDIT_WRITE_FAILED', 'LEDGER_ERROR']);
 
 export class Authorizer {
   private readonly fx: FxConverter;
@@ -125,9 +126,13 @@ export class Authorizer {
   async runTrade<T>(input: TradeInput, steps: SendSteps<T>): Promise<{ decision: Decision; result: T }> {
     const { decision, reservation } = await this.authorizeTrade(input);
     if (!decision.allowed) throw decisionError(decision);
+    const reservedAt = performance.now();
     try {
       await steps.beforeSend?.(decision);
       await this.deps.guard?.acquire(gatewayOperationFor(input.terms.action), input.account);
+      if (reservation && performance.now() - reservedAt > this.deps.ledger.sendWindowMs) {
+        throw new AuthzError('LEDGER_ERROR', 'limits ledger: the order was held up too long before sending (audit log or OpenD stalled) and its reservation would lapse; it was not sent');
+      }
       const result = await steps.send();
       if (reservation) await this.deps.ledger.commit(reservation);
       return { decision, result };

@@ -59,6 +59,12 @@ interface QueuedOperation {
 export class LimitsLedger {
   private readonly stateDir: string;
   private readonly ttlMs: number;
+  /**
+   * How long after reserving an order may still be sent: half the reservation's lifetime, so the
+   * reservation outlives the send and the read-back (an OpenD request each, 12 s by default).
+   * Sent later, it could spend budget that the lapsed reservation no longer holds.
+   */
+  readonly sendWindowMs: number;
   private readonly lockOptions: LockOptions;
   private readonly waiting = new Map<string, QueuedOperation[]>();
   private readonly draining = new Set<string>();
@@ -69,6 +75,7 @@ export class LimitsLedger {
   constructor(options: LedgerOptions) {
     this.stateDir = options.stateDir;
     this.ttlMs = options.reservationTtlMs ?? 120_000;
+    this.sendWindowMs = this.ttlMs / 2;
     this.lockOptions = { timeoutMs: options.lockTimeoutMs ?? 10_000, staleAfterMs: options.staleLockMs ?? 15_000 };
   }
 

@@ -45,6 +45,25 @@ test('runTrade: a timeout may have placed the order, so its value is committed',
   assert.equal(ledger.usage(k.id, new Date()).dailyValue, 1_000_000);
 });
 
+test('runTrade: an order held up past half its reservation\'s lifetime is not sent, and its budget is released', async (t) => {
+  const ledger = new LimitsLedger({ stateDir: tempDir(t), reservationTtlMs: 200 });
+  const authz = new Authorizer({ engine: shippedEngine(), ledger });
+  const k = key();
+  let sent = false;
+  const stalled = authz.runTrade(order(k), {
+    beforeSend: () => new Promise((resolve) => setTimeout(resolve, 150)), // an audit write stuck on the disk
+    send: async () => {
+      sent = true;
+      return 'order-1';
+    },
+  });
+  await assert.rejects(stalled, (err: unknown) => err instanceof AuthzError && err.code === 'LEDGER_ERROR' && /not sent/.test(err.message));
+  assert.equal(sent, false);
+  assert.equal(ledger.usage(k.id, new Date()).dailyValue, 0, 'released, not committed');
+  // Within the window the same order goes through.
+  assert.equal((await authz.runTrade(order(k), { beforeSend: async () => undefined, send: async () => 'order-2' })).result, 'order-2');
+});
+
 test('runTrade: a denial throws the decision as an AuthzError and never calls send', async (t) => {
   const { authz } = setup(t);
   let sent = false;
