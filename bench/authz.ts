@@ -9,7 +9,7 @@ import { AuthzEngine } from '../src/authz/engine.js';
 import { FxConverter } from '../src/authz/fx.js';
 import { LimitsLedger } from '../src/authz/ledger.js';
 import { defaultPolicyPaths } from '../src/authz/policySet.js';
-import { valueTrade, type TradeTerms } from '../src/authz/valuation.js';
+import { valueTrade, type ReferencePriceSource, type TradeTerms } from '../src/authz/valuation.js';
 import { NO_LIMITS, type KeyLimits, type KeyRecord, type TrdSide } from '../src/keys/types.js';
 import { setLogSink } from '../src/shared/log.js';
 
@@ -86,8 +86,10 @@ function summary(label: string, timesMs: number[]): string {
 /** Builder + Cedar for place_order (valuation, FX, request, evaluation, message), no disk I/O. */
 async function decisionLatency(engine: AuthzEngine): Promise<{ line: string; allowRate: number }> {
   const fx = new FxConverter();
+  // Sells are valued against the quote; a fixed one stands in for OpenD's (no I/O in this figure).
+  const prices: ReferencePriceSource = { bestPrices: async () => ({ bid: 99.5, ask: 100.5, last: 100 }) };
   const decide = async (s: Sample) => {
-    const valuation = await valueTrade(s.terms, { limitCurrency: s.key.limits.limit_currency, fx });
+    const valuation = await valueTrade(s.terms, { limitCurrency: s.key.limits.limit_currency, fx }, prices);
     const terms = s.terms as Extract<TradeTerms, { action: 'futu_place_order' }>;
     const request = buildTradeRequest(
       { key: s.key, now: s.now, machineBound: true },
