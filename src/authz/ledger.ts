@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../shared/atomicFile.js';
+import { writeFileAtomicAsync } from '../shared/atomicFile.js';
 import { acquireLock, type LockOptions } from '../shared/fileLock.js';
 import { log } from '../shared/log.js';
 import type { UsageSnapshot } from './builder.js';
@@ -220,7 +220,7 @@ export class LimitsLedger {
       });
       if (dirty) {
         lock.assertHeld();
-        writeFileAtomic(ledgerFiles(this.stateDir, keyId).state, JSON.stringify(state), 0o600);
+        await writeFileAtomicAsync(ledgerFiles(this.stateDir, keyId).state, JSON.stringify(state), 0o600);
         this.pendingCommits.delete(keyId);
       }
       batch.forEach((op, i) => {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, fchmodSync, fsyncSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 const POSIX = process.platform !== 'win32';
@@ -15,7 +16,7 @@ const POSIX = process.platform !== 'win32';
  */
 export function writeFileAtomic(path: string, data: string | Uint8Array, mode: number): void {
   const dir = dirname(path);
-  const temp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  const temp = tempPathFor(path);
   const fd = openSync(temp, 'wx', mode);
   try {
     try {
@@ -32,6 +33,41 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, mode: n
     throw err;
   }
   fsyncDirectory(dir);
+}
+
+/**
+ * writeFileAtomic with every step on libuv's thread pool, for callers on a server's event loop:
+ * its two fsyncs would otherwise stall every other request for as long as the disk takes.
+ */
+export async function writeFileAtomicAsync(path: string, data: string | Uint8Array, mode: number): Promise<void> {
+  const dir = dirname(path);
+  const temp = tempPathFor(path);
+  const file = await open(temp, 'wx', mode);
+  try {
+    try {
+      if (POSIX) await file.chmod(mode);
+      await file.writeFile(data);
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+    await rename(temp, path);
+  } catch (err) {
+    await rm(temp, { force: true });
+    throw err;
+  }
+  if (!POSIX) return;
+  const directory = await open(dir, 'r');
+  try {
+    await directory.sync();
+  } finally {
+    await directory.close();
+  }
+}
+
+/** A fresh name beside `path` (rename is atomic only within one file system). */
+function tempPathFor(path: string): string {
+  return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
 }
 
 /**

@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fsyncDirectory, writeFileAtomic } from '../../src/shared/atomicFile.js';
+import { fsyncDirectory, writeFileAtomic, writeFileAtomicAsync } from '../../src/shared/atomicFile.js';
 
 const atomicModule = new URL('../../src/shared/atomicFile.js', import.meta.url).href;
 
@@ -15,53 +15,61 @@ function tempDir(t: TestContext): string {
   return dir;
 }
 
-function withUmask<T>(mask: number, run: () => T): T {
+async function withUmask<T>(mask: number, run: () => Promise<T>): Promise<T> {
   const previous = process.umask(mask);
   try {
-    return run();
+    return await run();
   } finally {
     process.umask(previous);
   }
 }
 
-test('a new file gets exactly the mode asked for whatever the umask, and no temp file is left', (t) => {
-  const dir = tempDir(t);
-  const open = join(dir, 'open.json');
-  const tight = join(dir, 'tight.json');
-  withUmask(0, () => writeFileAtomic(open, '{"a":1}', 0o600));
-  withUmask(0o077, () => writeFileAtomic(tight, Buffer.from([0, 1, 2, 255]), 0o640));
-  assert.equal(statSync(open).mode & 0o777, 0o600);
-  assert.equal(statSync(tight).mode & 0o777, 0o640);
-  assert.equal(readFileSync(open, 'utf8'), '{"a":1}');
-  assert.deepEqual([...readFileSync(tight)], [0, 1, 2, 255]);
-  assert.deepEqual(readdirSync(dir).sort(), ['open.json', 'tight.json']);
-});
+/** Both forms must behave alike; the ledger uses the asynchronous one on the server's event loop. */
+const WRITERS: readonly [string, (path: string, data: string | Uint8Array, mode: number) => Promise<void>][] = [
+  ['writeFileAtomic', async (path, data, mode) => writeFileAtomic(path, data, mode)],
+  ['writeFileAtomicAsync', writeFileAtomicAsync],
+];
 
-test('an existing file is replaced by a new one, and a wide mode of the old file is not inherited', (t) => {
-  const dir = tempDir(t);
-  const file = join(dir, 'state.json');
-  writeFileSync(file, 'old content that is longer than the new one', { mode: 0o644 });
-  const before = statSync(file).ino;
-  writeFileAtomic(file, 'new', 0o600);
-  assert.equal(readFileSync(file, 'utf8'), 'new');
-  assert.equal(statSync(file).mode & 0o777, 0o600);
-  assert.notEqual(statSync(file).ino, before, 'replaced by rename, not rewritten in place');
-  assert.deepEqual(readdirSync(dir), ['state.json']);
-});
+for (const [name, write] of WRITERS) {
+  test(`${name}: a new file gets exactly the mode asked for whatever the umask, and no temp file is left`, async (t) => {
+    const dir = tempDir(t);
+    const open = join(dir, 'open.json');
+    const tight = join(dir, 'tight.json');
+    await withUmask(0, () => write(open, '{"a":1}', 0o600));
+    await withUmask(0o077, () => write(tight, Buffer.from([0, 1, 2, 255]), 0o640));
+    assert.equal(statSync(open).mode & 0o777, 0o600);
+    assert.equal(statSync(tight).mode & 0o777, 0o640);
+    assert.equal(readFileSync(open, 'utf8'), '{"a":1}');
+    assert.deepEqual([...readFileSync(tight)], [0, 1, 2, 255]);
+    assert.deepEqual(readdirSync(dir).sort(), ['open.json', 'tight.json']);
+  });
 
-test('a failed replace throws, leaves no temp file and leaves the target as it was', (t) => {
-  const dir = tempDir(t);
-  // A directory where the file should be: the rename fails for real.
-  const blocked = join(dir, 'state.json');
-  mkdirSync(join(blocked, 'inside'), { recursive: true });
-  assert.throws(() => writeFileAtomic(blocked, 'x', 0o600), (err: NodeJS.ErrnoException) => err.code === 'EISDIR' || err.code === 'ENOTEMPTY');
-  assert.deepEqual(readdirSync(dir), ['state.json']);
-  assert.deepEqual(readdirSync(blocked), ['inside']);
+  test(`${name}: an existing file is replaced by a new one, and a wide mode of the old file is not inherited`, async (t) => {
+    const dir = tempDir(t);
+    const file = join(dir, 'state.json');
+    writeFileSync(file, 'old content that is longer than the new one', { mode: 0o644 });
+    const before = statSync(file).ino;
+    await write(file, 'new', 0o600);
+    assert.equal(readFileSync(file, 'utf8'), 'new');
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    assert.notEqual(statSync(file).ino, before, 'replaced by rename, not rewritten in place');
+    assert.deepEqual(readdirSync(dir), ['state.json']);
+  });
 
-  // The parent directory is the caller's to create.
-  assert.throws(() => writeFileAtomic(join(dir, 'missing', 'state.json'), 'x', 0o600), { code: 'ENOENT' });
-  assert.equal(existsSync(join(dir, 'missing')), false);
-});
+  test(`${name}: a failed replace throws, leaves no temp file and leaves the target as it was`, async (t) => {
+    const dir = tempDir(t);
+    // A directory where the file should be: the rename fails for real.
+    const blocked = join(dir, 'state.json');
+    mkdirSync(join(blocked, 'inside'), { recursive: true });
+    await assert.rejects(write(blocked, 'x', 0o600), (err: NodeJS.ErrnoException) => err.code === 'EISDIR' || err.code === 'ENOTEMPTY');
+    assert.deepEqual(readdirSync(dir), ['state.json']);
+    assert.deepEqual(readdirSync(blocked), ['inside']);
+
+    // The parent directory is the caller's to create.
+    await assert.rejects(write(join(dir, 'missing', 'state.json'), 'x', 0o600), { code: 'ENOENT' });
+    assert.equal(existsSync(join(dir, 'missing')), false);
+  });
+}
 
 test('fsyncDirectory syncs an existing directory and reports a missing one', (t) => {
   const dir = tempDir(t);
