@@ -62,7 +62,7 @@ export async function valueTrade(terms: TradeTerms, scope: ValuationScope, price
   if (terms.action === 'futu_place_order') {
     if (terms.orderType !== 'LIMIT' && terms.orderType !== 'MARKET') throw new AuthzError('INVALID_VALUE', 'invalid value: order_type must be LIMIT or MARKET');
     const qty = quantity(terms.qty);
-    const reference = () => marketReferencePrice(prices, terms.symbol, terms.side);
+    const reference = referencePriceOnce(prices, terms.symbol, terms.side);
     const price = terms.orderType === 'MARKET' ? await reference() : await sellFloorAware(limitPrice(terms.price), terms.side, reference);
     const orderValue = inLimitCurrency(multiply(qty, price), 'order value');
     return { orderValue, addedValue: orderValue };
@@ -71,8 +71,7 @@ export async function valueTrade(terms: TradeTerms, scope: ValuationScope, price
   const oldQty = parseDecimal(existing.qty, 'existing order qty');
   const oldPrice = parseDecimal(existing.price ?? 0, 'existing order price');
   const qty = terms.qty === undefined ? oldQty : quantity(terms.qty);
-  let referencePrice: Promise<Ratio> | undefined;
-  const reference = () => (referencePrice ??= marketReferencePrice(prices, existing.symbol, existing.side));
+  const reference = referencePriceOnce(prices, existing.symbol, existing.side);
   const requested = terms.price !== undefined ? limitPrice(terms.price) : isPositive(oldPrice) ? oldPrice : undefined;
   const price = requested === undefined ? await reference() : await sellFloorAware(requested, existing.side, reference);
   // The old order valued the same way, against the same quote, so only a real increase is charged.
@@ -83,6 +82,12 @@ export async function valueTrade(terms: TradeTerms, scope: ValuationScope, price
     orderValue: inLimitCurrency(newLocal, 'order value'),
     addedValue: isPositive(increase) ? inLimitCurrency(increase, 'order value increase') : 0,
   };
+}
+
+/** The MARKET reference price, asked of the gateway at most once however often it is needed. */
+function referencePriceOnce(source: ReferencePriceSource | undefined, symbol: string, side: TrdSide): () => Promise<Ratio> {
+  let price: Promise<Ratio> | undefined;
+  return () => (price ??= marketReferencePrice(source, symbol, side));
 }
 
 /**
