@@ -90,3 +90,15 @@ function countLimit(value: number | null): number {
   }
   return value;
 }
+
+/**
+ * Whether the key may act on (or read) this account, compared as its Cedar entity compares them
+ * (canonical decimal ids). For lookups that must stay inside the key's accounts before Cedar
+ * runs; Cedar's `account-not-allowed` forbid remains the rule every call is decided by.
+ */
+export function keyMayUseAccount(key: KeyRecord, accId: string): boolean {
+  const allowed = key.limits.allowed_acc_ids;
+  if (allowed === null) return true;
+  const wanted = canonicalAccount(accId);
+  return allowed.some((a) => canonicalAccount(a) === wanted);
+}

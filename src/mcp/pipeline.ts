@@ -3,6 +3,7 @@ import type { Authorizer } from '../authz/authorizer.js';
 import type { Caller } from '../authz/builder.js';
 import { decisionError, type Decision } from '../authz/decision.js';
 import { AuthzError } from '../authz/errors.js';
+import { keyMayUseAccount } from '../authz/principal.js';
 import type { AuthzEngine } from '../authz/engine.js';
 import { hashArguments } from '../audit/argsHash.js';
 import type { AuditLog } from '../audit/auditLog.js';
@@ -54,6 +55,8 @@ interface CallTrace {
   /** From the decision (allowed calls) or the denial's details (refused ones). */
   policies: readonly string[];
   policyVersion: string | null;
+  /** For the metric: the limit policy whose rule a gate applied, as no policy was evaluated. */
+  limit?: string;
   /** Set once the gateway was asked to act: failures after this point are failures, not rejects. */
   executing: boolean;
 }
@@ -95,8 +98,9 @@ export class CallPipeline {
       const key = this.resolveKey(args, context, now.getTime());
       trace.keyId = key.id;
       if (!key.scopes.includes(trace.scope)) throw this.scopeGateDenial(trace.scope);
+      if (typeof args.acc_id === 'string' && !keyMayUseAccount(key, args.acc_id)) throw this.accountGateDenial(args.acc_id);
       const toolArgs = withoutSecrets(args);
-      const toolContext = this.toolContext(context.signal);
+      const toolContext = this.toolContext(context.signal, key);
       const plan = await tool.authz(toolArgs, toolContext);
       const structured = await this.authorizeAndExecute(trace, { key, now, machineBound: true }, toolName, plan, () => {
         trace.executing = true;
@@ -167,6 +171,19 @@ export class CallPipeline {
     return new AuthzError('MISSING_SCOPE', `missing scope ${scope}`, { policy_version: this.deps.engine.version, policies: [] });
   }
 
+  /**
+   * Deny-only, like the scope gate: an acc_id outside the key's accounts is refused before the
+   * plan looks anything up in it (a modify or cancel would read the order there). Same code and
+   * text as Cedar's `account-not-allowed`, and counted under the same metric reason.
+   */
+  private accountGateDenial(accId: string): AuthzError {
+    return new AuthzError('LIMIT_EXCEEDED', `limit check failed: account ${accId} not allowed`, {
+      policy_version: this.deps.engine.version,
+      policies: [],
+      limit: 'account-not-allowed',
+    });
+  }
+
   /** The key id for the audit of a refused call, without letting a bad key change the refusal. */
   private identify(context: CallContext, argumentKey: string | undefined): string {
     const presented = presentedKey({ api_key: argumentKey }, context, this.deps.startupKey);
@@ -178,9 +195,9 @@ export class CallPipeline {
     }
   }
 
-  private toolContext(signal: AbortSignal): ToolContext {
+  private toolContext(signal: AbortSignal, key: KeyRecord): ToolContext {
     const { gateway, accounts, tradePasswordMd5 } = this.deps;
-    return { gateway, accounts, signal, tradePasswordMd5 };
+    return { gateway, accounts, signal, tradePasswordMd5, accountAllowed: (accId) => keyMayUseAccount(key, accId) };
   }
 
   private async authorizeAndExecute(trace: CallTrace, caller: Caller, action: ActionName, plan: AuthzPlan, execute: () => Promise<unknown>): Promise<unknown> {
@@ -249,7 +266,7 @@ export class CallPipeline {
     }
     const failedBeforeDecision = failure !== undefined && !ran && !rejected;
     if (!failedBeforeDecision) metrics.authEvent('mcp', rejected ? 'reject' : 'allow', trace.keyId);
-    if (failure?.code === 'LIMIT_EXCEEDED') metrics.limitReject('mcp', trace.keyId, trace.policies[0] ?? failure.code);
+    if (failure?.code === 'LIMIT_EXCEEDED') metrics.limitReject('mcp', trace.keyId, trace.policies[0] ?? trace.limit ?? failure.code);
     metrics.toolCall(trace.tool, event.outcome, (performance.now() - trace.startedAt) / 1000);
     return outcome;
   }
@@ -287,7 +304,8 @@ function recordDecision(trace: CallTrace, decision: Decision): void {
 /** A denial from the authorizer carries its determining policies and version in its details. */
 function recordDenial(trace: CallTrace, err: unknown): void {
   if (!isFutuError(err) || trace.executing) return;
-  const { policies, policy_version } = err.details;
+  const { policies, policy_version, limit } = err.details;
+  if (typeof limit === 'string') trace.limit = limit;
   if (Array.isArray(policies)) trace.policies = policies.filter((p): p is string => typeof p === 'string');
   if (typeof policy_version === 'string') trace.policyVersion = policy_version;
 }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { buildRequests, buildTradeRequest, MAX_SYMBOLS_PER_CALL } from '../../src/authz/builder.js';
 import { AuthzError } from '../../src/authz/errors.js';
 import { isWithinHoursWindow, parseHoursWindow } from '../../src/authz/hoursWindow.js';
-import { principalEntity } from '../../src/authz/principal.js';
+import { keyMayUseAccount, principalEntity } from '../../src/authz/principal.js';
 import { caller, makeKey, MORNING } from './fixtures.js';
 
 const at = (h: number, m: number, s = 0) => new Date(2026, 4, 4, h, m, s);
@@ -27,6 +27,16 @@ test('hours window crossing midnight', () => {
   for (const bad of ['9:30-16:00', '09:30-09:30', '24:00-01:00', '09:30']) {
     assert.throws(() => parseHoursWindow(bad), (err: unknown) => err instanceof AuthzError && err.code === 'INVALID_VALUE');
   }
+});
+
+test('keyMayUseAccount compares account ids as the Cedar entity does (decimal, leading zeros ignored)', () => {
+  const limited = makeKey({ scopes: ['trade:simulate'], limits: { allowed_acc_ids: ['001001', '7'] } });
+  assert.equal(keyMayUseAccount(limited, '1001'), true);
+  assert.equal(keyMayUseAccount(limited, '0007'), true);
+  assert.equal(keyMayUseAccount(limited, '1002'), false);
+  assert.equal(keyMayUseAccount(makeKey({ scopes: ['trade:simulate'], limits: { allowed_acc_ids: [] } }), '1001'), false);
+  assert.equal(keyMayUseAccount(makeKey({ scopes: ['trade:simulate'], limits: { allowed_acc_ids: null } }), '1001'), true);
+  assert.throws(() => keyMayUseAccount(limited, '1e3'), (err: unknown) => err instanceof AuthzError && err.code === 'INVALID_VALUE');
 });
 
 test('principal: null limits become explicit flags, money limits minor units rounded down', () => {

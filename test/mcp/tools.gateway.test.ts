@@ -44,7 +44,7 @@ let ctx: ToolContext;
 let accounts: Account[];
 
 function contextFor(overrides: Partial<ToolContext> = {}): ToolContext {
-  return { gateway: rig.gateway, accounts: new AccountDirectory(rig.gateway), signal: new AbortController().signal, tradePasswordMd5: async () => TRADE_PWD_MD5, ...overrides };
+  return { gateway: rig.gateway, accounts: new AccountDirectory(rig.gateway), signal: new AbortController().signal, tradePasswordMd5: async () => TRADE_PWD_MD5, accountAllowed: () => true, ...overrides };
 }
 
 const json = (value: unknown): unknown => JSON.parse(JSON.stringify(value));
@@ -339,6 +339,13 @@ describe('trade tools', () => {
     assert.equal(result.status, 'CANCELLED_ALL');
     assert.match(summary, /^Cancelled order \d+ .* — CANCELLED_ALL$/);
     await assert.rejects(cancelOrder.authz(cancelOrder.input.parse({ order_id: orderId }), ctx), /is CANCELLED_ALL: it can no longer be modified or cancelled/);
+  });
+
+  it('an order is looked up only in the accounts the key may use: another account\'s order stays unknown', async () => {
+    const elsewhere = contextFor({ accountAllowed: (accId) => accId !== simHK.accId });
+    // The order exists in simHK (cancelled above): a key without that account must not learn it.
+    await assert.rejects(cancelOrder.authz(cancelOrder.input.parse({ order_id: orderId }), elsewhere), new RegExp(`order ${orderId} not found in any simulate account this key may use`));
+    await assert.rejects(cancelOrder.authz(cancelOrder.input.parse({ order_id: orderId }), ctx), /is CANCELLED_ALL/);
   });
 
   it('an unknown order, or an account of the wrong market or env, is refused with a clear message', async () => {

@@ -12,6 +12,11 @@ export interface ToolContext {
   readonly gateway: FutuGateway;
   readonly accounts: AccountDirectory;
   readonly signal: AbortSignal;
+  /**
+   * The calling key's account restriction. Lookups that search accounts before Cedar decides
+   * (an order by id) stay inside it, so a key never learns what another account holds.
+   */
+  readonly accountAllowed: (accId: string) => boolean;
   /** MD5 of the trade password from the environment or OS keychain: the model never supplies it. */
   readonly tradePasswordMd5?: () => Promise<string>;
   /**

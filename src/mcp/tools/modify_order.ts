@@ -21,7 +21,7 @@ export const modifyOrder = defineTool({
   description:
     'Changes the quantity and/or limit price of a working order (status SUBMITTED or FILLED_PART), e.g. {"order_id":"…","price":351.2}. ' +
     'qty is the new total quantity including any filled part; what you leave out stays as it is. order_id is a string from futu_get_orders; ' +
-    'acc_id is optional (the env\'s accounts are searched). ' +
+    'acc_id is optional (the env\'s accounts this key may use are searched). ' +
     TRADE_RULES_HINT +
     ' To withdraw an order use futu_cancel_order.',
   scope: 'trade',

@@ -26,12 +26,15 @@ export interface LocatedOrder {
 
 /**
  * A working order by id, as the gateway reports it, and the account (market view) holding it.
- * Without acc_id every account of `env` is searched, so a model that kept only the order id can
- * still modify or cancel; an acc_id narrows the search and is checked against `env`.
+ * Without acc_id every account of `env` the key may use is searched, so a model that kept only
+ * the order id can still modify or cancel; an acc_id narrows the search and is checked against
+ * `env`. Accounts outside the key's are never read: their orders' ids and states stay unknown.
  */
 export async function findWorkingOrder(ctx: ToolContext, query: { orderId: string; env: TrdEnvName; accId?: string }): Promise<LocatedOrder> {
   if (query.accId !== undefined) await ctx.accounts.resolve({ accId: query.accId, env: query.env });
-  const accounts = (await ctx.accounts.list()).filter((a) => a.env === query.env && (query.accId === undefined || a.accId === query.accId));
+  const accounts = (await ctx.accounts.list()).filter(
+    (a) => a.env === query.env && (query.accId === undefined || a.accId === query.accId) && ctx.accountAllowed(a.accId),
+  );
   for (const a of accounts) {
     for (const trdMarket of a.trdMarkets) {
       if (trdMarket === 'UNKNOWN' || !ORDER_MARKETS.includes(trdMarket)) continue;
@@ -45,7 +48,7 @@ export async function findWorkingOrder(ctx: ToolContext, query: { orderId: strin
       }
     }
   }
-  const where = query.accId !== undefined ? `acc_id ${query.accId}` : `any ${query.env} account`;
+  const where = query.accId !== undefined ? `acc_id ${query.accId}` : `any ${query.env} account this key may use`;
   throw invalid(`order ${query.orderId} not found in ${where}: call futu_get_orders to list today's orders and their acc_id`);
 }
 
