@@ -70,6 +70,13 @@ describe('a key limited to one account', () => {
         await tradeOk(trader, 'futu_cancel_order', { order_id: orderId });
       });
 
+      it('lists only its own account', async () => {
+        const listed = (await usOnly.callTool('futu_list_accounts', {})).structuredContent as { accounts: Array<{ acc_id: string }> };
+        assert.deepEqual(listed.accounts.map((a) => a.acc_id), [simUS]);
+        const all = (await trader.callTool('futu_list_accounts', {})).structuredContent as { accounts: Array<{ acc_id: string }> };
+        assert.ok(all.accounts.length > 1 && all.accounts.some((a) => a.acc_id === simHK));
+      });
+
       it('in its own account the key trades, and finds its orders without acc_id', async () => {
         const placed = await tradeOk(usOnly, 'futu_place_order', { symbol: 'US.AAPL', side: 'BUY', order_type: 'LIMIT', qty: 1, price: 100 });
         assert.equal(placed.acc_id, simUS);

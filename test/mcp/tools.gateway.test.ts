@@ -232,6 +232,10 @@ describe('account tools', () => {
     const simulate = await call(listAccounts, { env: 'simulate' });
     assert.deepEqual(simulate.result.accounts.map((a) => a.env), ['simulate', 'simulate', 'simulate']);
     assert.equal(simulate.plan.kind, 'call');
+
+    const first = all.result.accounts[0]!.acc_id;
+    const limited = await call(listAccounts, {}, contextFor({ accountAllowed: (accId) => accId === first }));
+    assert.deepEqual(limited.result.accounts.map((a) => a.acc_id), [first], 'accounts outside the key\'s allowed_acc_ids are not listed');
   });
 
   it('futu_get_funds resolves the env\'s account for a market and authorizes that account', async () => {

@@ -9,8 +9,8 @@ export const listAccounts = defineTool({
   name: 'futu_list_accounts',
   title: 'List trading accounts',
   description:
-    'The trading accounts of the logged-in Futu user: acc_id (a decimal string), env (simulate = paper trading, real = real money) ' +
-    'and the markets each trades. Call this first, before any other account or trade tool, and pass the acc_id on. ' +
+    'The trading accounts of the logged-in Futu user that this API key may use: acc_id (a decimal string), env (simulate = paper trading, ' +
+    'real = real money) and the markets each trades. Call this first, before any other account or trade tool, and pass the acc_id on. ' +
     'Optional env narrows the list.',
   scope: 'acc:read',
   input: z.strictObject({ env: envFilter }),
@@ -31,7 +31,8 @@ export const listAccounts = defineTool({
     const accounts = await ctx.accounts.list();
     return {
       accounts: accounts
-        .filter((a) => args.env === undefined || a.env === args.env)
+        // Accounts outside the key's allowed_acc_ids are refused anyway: not even their ids are shown.
+        .filter((a) => (args.env === undefined || a.env === args.env) && ctx.accountAllowed(a.accId))
         .map((a) => ({ acc_id: a.accId, env: a.env, trd_markets: a.trdMarkets, acc_type: a.accType })),
     };
   },
