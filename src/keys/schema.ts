@@ -5,6 +5,7 @@ import { normalizeFingerprint } from './machine.js';
 import { parseRfc3339 } from './time.js';
 import { LIMIT_CURRENCIES, SCOPES, TRD_SIDES, type KeyLimits, type KeyRecord, type Scope, type TrdSide } from './types.js';
 import { deepFreeze } from '../shared/deepFreeze.js';
+import { truncate } from '../shared/truncate.js';
 
 /**
  * keys.json validation (zod 4) and its canonical serialization. Two record shapes load: the
@@ -41,7 +42,7 @@ function parsedString<T>(parse: (value: string) => T | undefined, complaint: (va
   });
 }
 
-const quoted = (value: string) => JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+const quoted = (value: string) => JSON.stringify(truncate(value, 40));
 const unique = <T>(values: readonly T[]): T[] => [...new Set(values)];
 const list = <T extends z.ZodType>(element: T) => z.array(element, { error: expected('a list') });
 /** null and absent mean the same: no restriction / not set. */

@@ -4,6 +4,7 @@ import type { AuthInfo, CallToolResult, ServerContext, Tool } from '@modelcontex
 import type { KeyRecord } from '../keys/types.js';
 import { describeError, isFutuError } from '../shared/errors.js';
 import { log } from '../shared/log.js';
+import { truncate } from '../shared/truncate.js';
 import type { Principal } from './http/auth.js';
 import { assertValidListings, type ToolListing } from './tool.js';
 
@@ -99,14 +100,25 @@ function jsonSchemaOf(schema: z.ZodObject, io: 'input' | 'output'): Record<strin
   return z.toJSONSchema(schema, { target: 'draft-2020-12', io }) as Record<string, unknown>;
 }
 
+/**
+ * Issues name fields the client chose (`Unrecognized keys: "…"`), and the text goes back to the
+ * model and into the refusal's audit record, so both the count and each issue are bounded.
+ */
+const MAX_ISSUES_DESCRIBED = 5;
+const MAX_ISSUE_CHARS = 200;
+
 /** `symbol: Invalid input: …; Unrecognized key: "foo"` — every issue names its field. */
-function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
-  return issues.map((issue) => (issue.path.length > 0 ? `${issue.path.map(String).join('.')}: ${issue.message}` : issue.message)).join('; ');
+export function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
+  const described = issues
+    .slice(0, MAX_ISSUES_DESCRIBED)
+    .map((issue) => truncate(issue.path.length > 0 ? `${issue.path.map(String).join('.')}: ${issue.message}` : issue.message, MAX_ISSUE_CHARS));
+  if (issues.length > MAX_ISSUES_DESCRIBED) described.push(`and ${issues.length - MAX_ISSUES_DESCRIBED} more`);
+  return described.join('; ');
 }
 
 // A client-chosen name is echoed into the error and the refusal record; keep it bounded.
 function boundedToolName(name: string): string {
-  return name.length > 128 ? `${name.slice(0, 128)}…` : name;
+  return truncate(name, 128);
 }
 
 /** A schema that throws (instead of reporting an issue) must still end in an audited refusal. */

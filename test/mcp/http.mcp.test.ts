@@ -64,6 +64,19 @@ for (const flavor of CLIENT_FLAVORS) {
       assert.equal(server.events.some((event) => event.kind === 'call' && event.tool === 'futu_withdraw'), false);
     });
 
+    it('bounds a refusal naming client-chosen fields: a call cannot write megabytes into the error and its audit record', async () => {
+      const longName = `x${'y'.repeat(100_000)}`;
+      const many = Object.fromEntries(Array.from({ length: 5_000 }, (_, i) => [`field_${i}_${'z'.repeat(50)}`, i]));
+      for (const args of [{ [longName]: 1 }, many]) {
+        const result = await bravo.callTool('whoami', args);
+        assert.equal(result.isError, true);
+        assert.match(textOf(result), /^error \(INVALID_ARGUMENT\): invalid arguments for whoami: Unrecognized keys?: "(xy|field_0_)/);
+        assert.ok(textOf(result).length < 400, `refusal text is ${textOf(result).length} characters`);
+        const refusal = server.events.findLast((event) => event.kind === 'refused');
+        assert.ok(refusal?.kind === 'refused' && refusal.failure.message.length < 400);
+      }
+    });
+
     it('gives every call the token, key and session of its own request while two keys work at once', async () => {
       const calls = await Promise.all([1, 2, 3].flatMap(() => [alpha.callTool('whoami'), bravo.callTool('whoami')]));
       for (const [index, result] of calls.entries()) {

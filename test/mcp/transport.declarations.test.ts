@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { z } from 'zod';
-import { createMcpServer } from '../../src/mcp/server.js';
+import { createMcpServer, describeIssues } from '../../src/mcp/server.js';
 import { assertValidListings, READ_TOOL_ANNOTATIONS, TRADE_TOOL_ANNOTATIONS, type ToolListing } from '../../src/mcp/tool.js';
 import { echoTools } from '../fixtures/echo-server.js';
 
@@ -42,5 +42,19 @@ describe('tool declarations', () => {
       () => createMcpServer({ name: 'x', version: '0', tools: [{ ...quote, input: z.object({}) }], handleCall: async () => ({ structured: {} }) }),
       { code: 'invalid_tool_declaration' },
     );
+  });
+});
+
+describe('describeIssues', () => {
+  it('names each field, and describes at most five issues of at most 200 characters', () => {
+    const eight = z.strictObject(Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`f${i}`, z.number()])));
+    const parsed = eight.safeParse(Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`f${i}`, 'text'])));
+    assert.equal(parsed.success, false);
+    const text = describeIssues(parsed.error!.issues);
+    assert.match(text, /^f0: Invalid input: expected number, received string; f1: .*; f4: [^;]*; and 3 more$/);
+    const long = z.strictObject({}).safeParse({ [`k${'x'.repeat(10_000)}`]: 1 });
+    const described = describeIssues(long.error!.issues);
+    assert.equal(described.length, 201);
+    assert.ok(described.startsWith('Unrecognized key: "kxxx') && described.endsWith('…'));
   });
 });
