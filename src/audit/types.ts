@@ -62,6 +62,28 @@ export interface HttpAuthEvent {
 }
 
 /**
+ * HTTP refusals without a recognised key that were counted instead of recorded one by one (see
+ * RefusalThrottle): one record per window in which any were, so a flood stays visible in the
+ * chain without writing it to disk request by request.
+ */
+export interface HttpAuthSuppressedEvent {
+  readonly event: 'http_auth_suppressed';
+  readonly transport: 'http';
+  readonly decision: 'deny';
+  readonly outcome: 'reject';
+  readonly code: 'REFUSALS_SUPPRESSED';
+  readonly reason: string;
+  readonly count: number;
+  /**
+   * Suppressed refusals by their code (missing_token, KEY_INVALID, ...). A list, not an object
+   * keyed by code: a member named `missing_token` would look secret and be redacted.
+   */
+  readonly codes: ReadonlyArray<{ readonly code: string; readonly count: number }>;
+  readonly window_start: string;
+  readonly window_end: string;
+}
+
+/**
  * Written after authorization and before a side-effecting call (order, modify, cancel, unlock)
  * reaches OpenD, so a broker-side effect can never exist without a durable trace even if the
  * process dies before the call's result record. Every call still ends with one `tool_call`.
@@ -81,7 +103,7 @@ export interface SystemEvent {
   readonly policy_version: string | null;
 }
 
-export type AuditEvent = ToolCallEvent | ToolIntentEvent | HttpAuthEvent | SystemEvent;
+export type AuditEvent = ToolCallEvent | ToolIntentEvent | HttpAuthEvent | HttpAuthSuppressedEvent | SystemEvent;
 export type AuditOutcome = AuditEvent['outcome'];
 
 export interface ChainFields {

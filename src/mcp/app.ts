@@ -135,6 +135,7 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
       await gateway.close();
       await simulator?.close();
       if (audit) {
+        pipeline.flushRefusals();
         await audit.append({ event: 'shutdown', outcome: 'success', reason: null, code: null, policy_version: engine.version }).catch(() => undefined);
         await audit.close();
         // The head hash is the operator's anchor for `futucli audit verify --expect-head`.

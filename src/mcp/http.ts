@@ -59,6 +59,19 @@ export interface RunningHttpServer {
 
 const MCP_METHODS = ['POST', 'GET', 'DELETE'] as const;
 
+/** Session ids are the transport's randomUUID()s; anything else a client sent is not echoed. */
+const SESSION_ID_SHAPE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const MALFORMED_SESSION_ID = '<malformed>';
+
+/**
+ * The Mcp-Session-Id of a refused request, as its audit record may hold it: a refused request is
+ * unauthenticated, and its header (up to 16 KB) would otherwise be written to the log verbatim.
+ */
+function sessionIdForRecord(header: string | string[] | undefined): string | null {
+  if (header === undefined) return null;
+  return typeof header === 'string' && SESSION_ID_SHAPE.test(header) ? header : MALFORMED_SESSION_ID;
+}
+
 /** Scheme and authority the client used; Host has already passed the allowlist. */
 function originOf(req: IncomingMessage): string {
   return `http://${new URL(`http://${req.headers.host ?? ''}`).host}`;
@@ -87,7 +100,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
           code: err.causeCode ?? err.code,
           reason: err.message,
           keyId: err.keyId,
-          sessionId: typeof sessionId === 'string' ? sessionId : null,
+          sessionId: sessionIdForRecord(sessionId),
         };
         await Promise.resolve(options.onRefused?.(refusal)).catch((e: unknown) => log.error('refusal listener failed', { error: describeError(e) }));
       }

@@ -12,10 +12,11 @@ import type { AccountDirectory } from '../gateway/accounts.js';
 import type { FutuGateway } from '../gateway/api.js';
 import type { KeyStore } from '../keys/store.js';
 import type { KeyRecord, Scope } from '../keys/types.js';
-import { FutuError, isFutuError } from '../shared/errors.js';
+import { describeError, FutuError, isFutuError } from '../shared/errors.js';
 import { log } from '../shared/log.js';
 import type { HttpRefusal } from './http.js';
 import type { Metrics } from './metrics.js';
+import { DEFAULT_REFUSAL_THROTTLE, RefusalThrottle, type RefusalThrottleOptions, type SuppressedRefusals } from './refusalThrottle.js';
 import type { CallContext, CallHandler, CallOutcome, ToolFailure } from './server.js';
 import type { AnyFutuTool, AuthzPlan, ToolContext } from './tools/kit.js';
 
@@ -42,6 +43,8 @@ export interface PipelineDeps {
   /** MD5 of the trade password, read from the environment or keychain when an unlock needs it. */
   readonly tradePasswordMd5: () => Promise<string>;
   readonly now?: () => Date;
+  /** How many refusals without a recognised key are audited one by one (default: 20 a minute). */
+  readonly refusalThrottle?: Pick<RefusalThrottleOptions, 'recordsPerWindow' | 'windowMs'>;
 }
 
 /** Everything the result record needs, gathered as the call progresses. */
@@ -80,10 +83,21 @@ const OPERATIONAL_CODES: ReadonlySet<string> = new Set([
 export class CallPipeline {
   private readonly tools: ReadonlyMap<string, AnyFutuTool>;
   private readonly now: () => Date;
+  private readonly unattributedRefusals: RefusalThrottle;
 
   constructor(private readonly deps: PipelineDeps) {
     this.tools = new Map(deps.tools.map((tool) => [tool.name, tool]));
     this.now = deps.now ?? (() => new Date());
+    this.unattributedRefusals = new RefusalThrottle({
+      ...DEFAULT_REFUSAL_THROTTLE,
+      ...deps.refusalThrottle,
+      onSuppressed: (summary) => void this.auditSuppressed(summary),
+    });
+  }
+
+  /** Records what the refusal throttle still holds; call before the audit log's last record. */
+  flushRefusals(): void {
+    this.unattributedRefusals.flush();
   }
 
   readonly handleCall: CallHandler = async (toolName, args, context) => {
@@ -121,10 +135,14 @@ export class CallPipeline {
     await this.finish(trace, { error: failure });
   };
 
-  /** A 401/403 from the HTTP transport: audited and counted like any refused call. */
+  /**
+   * A 401/403 from the HTTP transport: counted like any refused call, and audited, except that
+   * refusals without a recognised key are throttled (see RefusalThrottle).
+   */
   readonly onHttpRefused = async (refusal: HttpRefusal): Promise<void> => {
     const keyId = refusal.keyId ?? (refusal.code === 'missing_token' ? MISSING_KEY_ID : INVALID_KEY_ID);
     this.deps.metrics.authEvent('mcp', 'reject', keyId);
+    if (refusal.keyId === undefined && !this.unattributedRefusals.admit(refusal.code)) return;
     await this.deps.audit?.append({
       event: 'http_auth',
       transport: 'http',
@@ -136,6 +154,28 @@ export class CallPipeline {
       session_id: refusal.sessionId,
     });
   };
+
+  private async auditSuppressed(summary: SuppressedRefusals): Promise<void> {
+    const codes = Object.entries(summary.codes).map(([code, n]) => `${n} ${code}`).join(', ');
+    try {
+      await this.deps.audit?.append({
+        event: 'http_auth_suppressed',
+        transport: 'http',
+        decision: 'deny',
+        outcome: 'reject',
+        code: 'REFUSALS_SUPPRESSED',
+        reason: `${summary.count} more HTTP refusals without a recognised key (${codes}) were counted, not recorded one by one`,
+        count: summary.count,
+        codes: Object.entries(summary.codes)
+          .sort(([a], [b]) => (a < b ? -1 : 1))
+          .map(([code, count]) => ({ code, count })),
+        window_start: summary.windowStart.toISOString(),
+        window_end: summary.windowEnd.toISOString(),
+      });
+    } catch (err) {
+      log.error('could not audit the suppressed refusals', { count: summary.count, error: describeError(err) });
+    }
+  }
 
   private startTrace(tool: string, args: Record<string, unknown>, context: CallContext): CallTrace {
     return {
