@@ -35,6 +35,10 @@ export function multiply(...factors: Ratio[]): Ratio {
   return factors.reduce((acc, f) => ({ num: acc.num * f.num, den: acc.den * f.den }), { num: 1n, den: 1n });
 }
 
+export function add(a: Ratio, b: Ratio): Ratio {
+  return { num: a.num * b.den + b.num * a.den, den: a.den * b.den };
+}
+
 export function subtract(a: Ratio, b: Ratio): Ratio {
   return { num: a.num * b.den - b.num * a.den, den: a.den * b.den };
 }

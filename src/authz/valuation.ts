@@ -4,7 +4,7 @@ import { log } from '../shared/log.js';
 import { AuthzError } from './errors.js';
 import type { FxConverter } from './fx.js';
 import { resolveSecurity } from './canonical.js';
-import { ceilMinorUnits, isPositive, multiply, parseDecimal, subtract, toSafeLong, type Ratio } from './money.js';
+import { add, ceilMinorUnits, isPositive, multiply, parseDecimal, subtract, toSafeLong, type Ratio } from './money.js';
 
 /** Port to the quote side: the best prices the gateway currently knows for a symbol. */
 export interface ReferencePriceSource {
@@ -23,6 +23,9 @@ export interface ExistingOrder {
   readonly qty: number;
   /** 0 or absent for a MARKET order: its old value then counts as 0, so a modify is fully charged. */
   readonly price?: number;
+  /** Shares already filled: spent at their fill price, so a modify re-prices only the rest. */
+  readonly filledQty?: number;
+  readonly avgFillPrice?: number;
 }
 
 /** Minor units of the key's limit currency, ready for the Cedar context. */
@@ -41,11 +44,24 @@ export interface ValuationScope {
 /** What a trade call asks for; modify and cancel carry the order as the gateway reports it. */
 export type TradeTerms =
   | { readonly action: 'futu_place_order'; readonly symbol: string; readonly side: TrdSide; readonly orderType: OrderType; readonly qty: number; readonly price?: number }
-  | { readonly action: 'futu_modify_order'; readonly existing: ExistingOrder; readonly qty?: number; readonly price?: number }
+  | {
+      readonly action: 'futu_modify_order';
+      readonly existing: ExistingOrder;
+      readonly qty?: number;
+      readonly price?: number;
+      /** The side the change is checked as, when not the order's: a sell raised past the shares held is a short sale. */
+      readonly side?: TrdSide;
+    }
   | { readonly action: 'futu_cancel_order'; readonly existing: ExistingOrder };
 
+/**
+ * The symbol and side a trade is checked as. A place order's side is already the checked one
+ * (see the trade tools: a SELL of more than the account can sell is checked as SELL_SHORT).
+ */
 export function tradeSubject(terms: TradeTerms): { symbol: string; side: TrdSide } {
-  return terms.action === 'futu_place_order' ? terms : terms.existing;
+  if (terms.action === 'futu_place_order') return terms;
+  if (terms.action === 'futu_modify_order' && terms.side !== undefined) return { symbol: terms.existing.symbol, side: terms.side };
+  return terms.existing;
 }
 
 /**
@@ -70,19 +86,28 @@ export async function valueTrade(terms: TradeTerms, scope: ValuationScope, price
   const { existing } = terms;
   const oldQty = parseDecimal(existing.qty, 'existing order qty');
   const oldPrice = parseDecimal(existing.price ?? 0, 'existing order price');
+  const filled = parseDecimal(existing.filledQty ?? 0, 'existing order filled qty');
+  if (isPositive(subtract(filled, oldQty))) throw new AuthzError('INVALID_VALUE', 'invalid value: the order reports more shares filled than ordered');
   const qty = terms.qty === undefined ? oldQty : quantity(terms.qty);
   const reference = referencePriceOnce(prices, existing.symbol, existing.side);
   const requested = terms.price !== undefined ? limitPrice(terms.price) : isPositive(oldPrice) ? oldPrice : undefined;
   const price = requested === undefined ? await reference() : await sellFloorAware(requested, existing.side, reference);
-  // The old order valued the same way, against the same quote, so only a real increase is charged.
-  const oldLocal = multiply(oldQty, isPositive(oldPrice) ? await sellFloorAware(oldPrice, existing.side, reference) : oldPrice);
-  const newLocal = multiply(qty, price);
-  const increase = subtract(newLocal, oldLocal);
+  // Only the unfilled shares are re-priced: counting filled ones at the new limit would let a
+  // price cut free budget those shares already spent. The old working part is valued the same
+  // way, against the same quote, so only a real increase is charged.
+  const oldPriceCounted = isPositive(oldPrice) ? await sellFloorAware(oldPrice, existing.side, reference) : oldPrice;
+  const oldWorking = multiply(subtract(oldQty, filled), oldPriceCounted);
+  const remaining = subtract(qty, filled);
+  const newWorking = isPositive(remaining) ? multiply(remaining, price) : ZERO;
+  const filledPrice = existing.avgFillPrice !== undefined && existing.avgFillPrice > 0 ? parseDecimal(existing.avgFillPrice, 'average fill price') : isPositive(oldPrice) ? oldPriceCounted : price;
+  const increase = subtract(newWorking, oldWorking);
   return {
-    orderValue: inLimitCurrency(newLocal, 'order value'),
+    orderValue: inLimitCurrency(add(multiply(filled, filledPrice), newWorking), 'order value'),
     addedValue: isPositive(increase) ? inLimitCurrency(increase, 'order value increase') : 0,
   };
 }
+
+const ZERO: Ratio = { num: 0n, den: 1n };
 
 /** The MARKET reference price, asked of the gateway at most once however often it is needed. */
 function referencePriceOnce(source: ReferencePriceSource | undefined, symbol: string, side: TrdSide): () => Promise<Ratio> {

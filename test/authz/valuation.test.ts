@@ -76,6 +76,20 @@ test('modify: valued in full for the per-order limit, only the increase is added
   assert.deepEqual(await valueTrade({ action: 'futu_cancel_order', existing }, HKD), { orderValue: 0, addedValue: 0 });
 });
 
+test('modify of a partly filled order re-prices only the unfilled shares: a price cut frees no budget the filled ones spent', async () => {
+  // BUY 10,000 @ 100 with 6,000 filled at 100, then 15,000 @ 66.6: the old working part is
+  // 4,000 x 100 = 400,000 and the new one 9,000 x 66.6 = 599,400. Valuing all 15,000 at 66.6
+  // (999,000 < 1,000,000) charged nothing while committing 1,199,400 in all.
+  const partly = { symbol: 'HK.00700', side: 'BUY' as const, qty: 10_000, price: 100, filledQty: 6_000, avgFillPrice: 100 };
+  assert.deepEqual(await valueTrade({ action: 'futu_modify_order', existing: partly, qty: 15_000, price: 66.6 }, HKD), { orderValue: 119_940_000, addedValue: 19_940_000 });
+  // Filled shares count at their fill price in the order's value, whatever the new limit.
+  const filledCheaper = { ...partly, avgFillPrice: 90 };
+  assert.deepEqual(await valueTrade({ action: 'futu_modify_order', existing: filledCheaper, price: 120 }, HKD), { orderValue: 102_000_000, addedValue: 8_000_000 });
+  // Cutting to the filled quantity leaves nothing working: nothing added.
+  assert.deepEqual(await valueTrade({ action: 'futu_modify_order', existing: partly, qty: 6_000 }, HKD), { orderValue: 60_000_000, addedValue: 0 });
+  await rejects(valueTrade({ action: 'futu_modify_order', existing: { ...partly, filledQty: 10_001 }, price: 90 }, HKD), 'INVALID_VALUE');
+});
+
 test('a sell is valued at the higher of its limit and the market reference: a low limit cannot shrink it', async () => {
   const prices = fixedPrices({ bid: 99, ask: 101, last: 100 });
   const reference = 100 * (1 + MARKET_ORDER_MARGIN_BPS / 10_000); // bid/last 100 plus the margin

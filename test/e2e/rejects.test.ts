@@ -244,6 +244,33 @@ describe('reject paths over HTTP: message, audit record and metrics', () => {
         });
       });
 
+      it('a SELL of more than the account holds opens a short, and needs SELL_SHORT', async () => {
+        // OpenD takes a short sale as a plain SELL of shares not held: the side key may sell, not short.
+        await expectRefusal(await as(k('sides')), http, {
+          tool: 'futu_place_order',
+          args: { symbol: 'US.TSLA', side: 'SELL', order_type: 'LIMIT', qty: 10, price: 400 },
+          code: 'LIMIT_EXCEEDED',
+          message: 'limit check failed: side SELL_SHORT not allowed',
+          keyId: k('sides'),
+          policies: ['side-not-allowed'],
+          limitReason: 'side',
+        });
+        // Selling shares the account holds (the simulator's US account has 20 US.MSFT) is a SELL.
+        const sold = await tradeOk(await as(k('sides')), 'futu_place_order', { symbol: 'US.MSFT', side: 'SELL', order_type: 'LIMIT', qty: 5, price: 900 });
+        assert.equal(sold.side, 'SELL');
+        // Raising that sell past what is left to sell would short the rest.
+        await expectRefusal(await as(k('sides')), http, {
+          tool: 'futu_modify_order',
+          args: { order_id: sold.order_id, qty: 25 },
+          code: 'LIMIT_EXCEEDED',
+          message: 'limit check failed: side SELL_SHORT not allowed',
+          keyId: k('sides'),
+          policies: ['side-not-allowed'],
+          limitReason: 'side',
+        });
+        await tradeOk(await as(k('sides')), 'futu_cancel_order', { order_id: sold.order_id });
+      });
+
       it('per-order value over the limit', async () => {
         await expectRefusal(await as(k('value')), http, {
           tool: 'futu_place_order',

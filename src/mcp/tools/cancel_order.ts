@@ -11,7 +11,7 @@ export const cancelOrder = defineTool({
   title: 'Cancel an order',
   description:
     'Cancels the unfilled part of a working order (status SUBMITTED or FILLED_PART); shares already filled stay filled. ' +
-    'order_id is a string from futu_get_orders; acc_id is optional (the env\'s accounts this key may use are searched). ' +
+    'order_id is a string from futu_get_orders; acc_id is optional (your accounts in env are searched). ' +
     TRADE_RULES_HINT,
   scope: 'trade',
   input: z.strictObject({ order_id: orderId, env, acc_id: tradeAccount, api_key: apiKey }),

@@ -5,7 +5,7 @@ import type { ExistingOrder } from '../../authz/valuation.js';
 import { TRADE_TOOL_ANNOTATIONS } from '../tool.js';
 import { apiKey, env, orderId, positivePrice, positiveQty, tradeAccount, TRADE_RULES_HINT } from './args.js';
 import { authorizedTrade, defineTool } from './kit.js';
-import { existingOrderOf, findWorkingOrder, summarizeTrade, tradeResult } from './orders.js';
+import { checkedSide, existingOrderOf, findWorkingOrder, summarizeTrade, tradeResult } from './orders.js';
 import { tradeResultShape } from './outputs.js';
 
 /** OpenD's modify takes both qty and price: what the call leaves out is kept from the order. */
@@ -19,9 +19,9 @@ export const modifyOrder = defineTool({
   name: 'futu_modify_order',
   title: 'Modify an order',
   description:
-    'Changes the quantity and/or limit price of a working order (status SUBMITTED or FILLED_PART), e.g. {"order_id":"…","price":351.2}. ' +
-    'qty is the new total quantity including any filled part; what you leave out stays as it is. order_id is a string from futu_get_orders; ' +
-    'acc_id is optional (the env\'s accounts this key may use are searched). ' +
+    'Changes the quantity and/or limit price of a working order (SUBMITTED or FILLED_PART), e.g. {"order_id":"…","price":351.2}. ' +
+    'qty is the new total quantity including any filled part; what you leave out stays. order_id is a string from futu_get_orders; ' +
+    'acc_id is optional (your accounts in env are searched). ' +
     TRADE_RULES_HINT +
     ' To withdraw an order use futu_cancel_order.',
   scope: 'trade',
@@ -41,8 +41,10 @@ export const modifyOrder = defineTool({
   authz: async (args, ctx) => {
     const { account, order } = await findWorkingOrder(ctx, { orderId: args.order_id, env: args.env, accId: args.acc_id });
     const existing = existingOrderOf(order);
-    amended(args.order_id, existing, args); // a change OpenD cannot take is refused before it costs a rate-limit slot
-    return { kind: 'trade', env: args.env, account, terms: tradeTermsFromArgs('futu_modify_order', args, existing) };
+    const { qty } = amended(args.order_id, existing, args); // a change OpenD cannot take is refused before it costs a rate-limit slot
+    const side = await checkedSide(ctx, account, existing.symbol, existing.side, qty - existing.qty);
+    const terms = tradeTermsFromArgs('futu_modify_order', args, existing);
+    return { kind: 'trade', env: args.env, account, terms: side === existing.side ? terms : { ...terms, side } };
   },
   execute: async (args, ctx) => {
     const { account, terms } = authorizedTrade(ctx, 'futu_modify_order');

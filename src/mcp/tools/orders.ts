@@ -56,7 +56,24 @@ export async function findWorkingOrder(ctx: ToolContext, query: { orderId: strin
 export function existingOrderOf(order: Order): ExistingOrder {
   const side = order.side;
   if (!isTrdSide(side)) throw invalid(`order ${order.orderId} has side ${side}, which this server cannot check against the limits`);
-  return { symbol: order.symbol, side, qty: order.qty, ...(order.price !== undefined ? { price: order.price } : {}) };
+  return {
+    symbol: order.symbol,
+    side,
+    qty: order.qty,
+    ...(order.price !== undefined ? { price: order.price } : {}),
+    ...(order.fillQty ? { filledQty: order.fillQty, ...(order.fillAvgPrice !== undefined ? { avgFillPrice: order.fillAvgPrice } : {}) } : {}),
+  };
+}
+
+/**
+ * The side a sell is checked as. OpenD takes a short sale as a plain SELL of shares the account
+ * does not hold (US), so selling `addedQty` more than the account can sell opens a short position
+ * and needs the key's SELL_SHORT permission, not just SELL. Anything else keeps its side.
+ */
+export async function checkedSide(ctx: ToolContext, account: AccountRef, symbol: string, side: TrdSide, addedQty: number): Promise<TrdSide> {
+  if (side !== 'SELL' || addedQty <= 0) return side;
+  const [position] = await ctx.gateway.getPositions(account, { symbols: [symbol] });
+  return addedQty > (position?.canSellQty ?? 0) ? 'SELL_SHORT' : side;
 }
 
 function isTrdSide(side: string): side is TrdSide {

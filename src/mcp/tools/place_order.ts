@@ -4,7 +4,7 @@ import { parseSymbol } from '../../gateway/symbol.js';
 import { TRADE_TOOL_ANNOTATIONS } from '../tool.js';
 import { apiKey, env, orderType, positivePrice, positiveQty, remark, side, symbol, tradeAccount, TRADE_RULES_HINT } from './args.js';
 import { authorizedTrade, defineTool, type ToolContext } from './kit.js';
-import { summarizeTrade, tradeResult } from './orders.js';
+import { checkedSide, summarizeTrade, tradeResult } from './orders.js';
 import { tradeResultShape } from './outputs.js';
 
 const input = z
@@ -46,12 +46,11 @@ export const placeOrder = defineTool({
   output: tradeResultShape,
   annotations: TRADE_TOOL_ANNOTATIONS,
   summarize: (r) => summarizeTrade('Placed', r),
-  authz: async (args, ctx) => ({
-    kind: 'trade',
-    env: args.env,
-    account: await orderAccount(args, ctx),
-    terms: tradeTermsFromArgs('futu_place_order', args),
-  }),
+  authz: async (args, ctx) => {
+    const account = await orderAccount(args, ctx);
+    const side = await checkedSide(ctx, account, args.symbol, args.side, args.qty);
+    return { kind: 'trade', env: args.env, account, terms: { ...tradeTermsFromArgs('futu_place_order', args), side } };
+  },
   execute: async (args, ctx) => {
     const { account } = authorizedTrade(ctx, 'futu_place_order');
     const placed = await ctx.gateway.placeOrder(account, {
