@@ -119,10 +119,10 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
         throw new HttpError(400, 'session_required', 'Bad Request: Mcp-Session-Id header is required (initialize first)');
       }
       const auth = httpAuthInfo(token, principal, principal.keyId);
-      await sessions.open(principal.keyId, Object.assign(req, { auth }), res, body);
+      await sessions.open(principal, Object.assign(req, { auth }), res, body);
       return;
     }
-    const session = await reportRefusal(() => sessions.find(sessionId, principal.keyId), sessionId);
+    const session = await reportRefusal(() => sessions.find(sessionId, principal), sessionId);
     const auth = httpAuthInfo(token, principal, session.keyId);
     await sessions.serve(session, Object.assign(req, { auth }), res, body);
   };

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { updateKeysFile } from '../../src/keys/file.js';
 import { writeFileWithMode } from '../helpers/futucli.js';
+import { mcpPostHeaders, rawHttp, toolCallBody } from '../helpers/mcpClients.js';
 import {
   auditHead,
   CLIENT_FLAVORS,
@@ -137,6 +138,17 @@ describe('SIGHUP over HTTP', () => {
     assertRevokedRecord(record, 'doomed');
     assert.equal(readAudit(http.auditLog).filter((r) => r.seq > seq && r.event === 'tool_intent').length, 0);
     await assertWorks(survivor);
+
+    // The id re-created for a new secret is a new key: it may not take over the old key's session.
+    const reborn = await run.genKey(keysFile, 'doomed', SIM);
+    await http.hup();
+    const before403 = auditHead(http.auditLog);
+    const hijack = await rawHttp(http.url, { method: 'POST', headers: mcpPostHeaders(reborn, doomed.sessionId), body: toolCallBody('futu_get_quote', QUOTE) });
+    assert.equal(hijack.status, 403);
+    assert.match(hijack.body, /this session was opened with a different API key/);
+    const mismatch = onlyRecordAfter(http.auditLog, before403, { event: 'http_auth' });
+    assert.deepEqual([mismatch.code, mismatch.key_id], ['session_key_mismatch', 'doomed']);
+    await assertWorks(await run.connectHttp('v2', http.url, reborn));
   });
 
   for (const flavor of CLIENT_FLAVORS) {

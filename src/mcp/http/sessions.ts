@@ -4,6 +4,7 @@ import { NodeStreamableHTTPServerTransport } from '@modelcontextprotocol/node';
 import type { AuthInfo, Server } from '@modelcontextprotocol/server';
 import { describeError } from '../../shared/errors.js';
 import { log } from '../../shared/log.js';
+import type { Principal } from './auth.js';
 import { HttpError, RPC_SESSION_NOT_FOUND } from './respond.js';
 
 export interface SessionLimits {
@@ -26,6 +27,11 @@ export interface Session {
   readonly id: string;
   /** The key that opened the session; only that key may use it. */
   readonly keyId: string;
+  /**
+   * That key's hash, when the authenticator reports its record: a key later re-created under
+   * the same id (another secret) is another key, and may not take over the old one's sessions.
+   */
+  readonly keyHash: string | undefined;
   readonly server: Server;
   readonly transport: NodeStreamableHTTPServerTransport;
   lastActive: number;
@@ -50,14 +56,15 @@ export class SessionRegistry {
     this.sweeper.unref();
   }
 
-  /** Serves an `initialize` request on a new session owned by `keyId`. */
-  async open(keyId: string, req: AuthenticatedRequest, res: ServerResponse, body: unknown): Promise<void> {
+  /** Serves an `initialize` request on a new session owned by `owner`. */
+  async open(owner: Principal, req: AuthenticatedRequest, res: ServerResponse, body: unknown): Promise<void> {
+    const { keyId } = owner;
     this.assertRoomFor(keyId);
     this.countOpening(keyId, 1);
     let server: Server | undefined;
     try {
       server = await this.createServer();
-      const transport = this.transportFor(server, keyId);
+      const transport = this.transportFor(server, owner);
       await server.connect(transport);
       await transport.handleRequest(req, res, body);
     } finally {
@@ -67,13 +74,14 @@ export class SessionRegistry {
     }
   }
 
-  /** The session `id`, if `keyId` owns it; another key's request never reaches it. */
-  find(id: string, keyId: string): Session {
+  /** The session `id`, if `principal` owns it; another key's request never reaches it. */
+  find(id: string, principal: Principal): Session {
+    const { keyId } = principal;
     const session = this.sessions.get(id);
     if (!session) {
       throw new HttpError(404, 'session_not_found', 'Session not found: it ended or expired; initialize a new one', {}, RPC_SESSION_NOT_FOUND);
     }
-    if (session.keyId !== keyId) {
+    if (session.keyId !== keyId || session.keyHash !== principal.key?.hash) {
       log.warn('mcp session presented with another key', { session: id, session_key_id: session.keyId, key_id: keyId });
       const refusal = new HttpError(403, 'session_key_mismatch', 'this session was opened with a different API key; use that key or initialize a new session');
       refusal.keyId = keyId;
@@ -113,12 +121,13 @@ export class SessionRegistry {
   }
 
   /** A transport that registers the session once the SDK has assigned its id, and forgets it on close. */
-  private transportFor(server: Server, keyId: string): NodeStreamableHTTPServerTransport {
+  private transportFor(server: Server, owner: Principal): NodeStreamableHTTPServerTransport {
+    const keyId = owner.keyId;
     const transport: NodeStreamableHTTPServerTransport = new NodeStreamableHTTPServerTransport({
       sessionIdGenerator: randomUUID,
       onsessioninitialized: (id) => {
         if (this.closed) return; // closeAll() ran while this initialize was in flight
-        this.sessions.set(id, { id, keyId, server, transport, lastActive: Date.now(), inFlight: 0 });
+        this.sessions.set(id, { id, keyId, keyHash: owner.key?.hash, server, transport, lastActive: Date.now(), inFlight: 0 });
         log.info('mcp session opened', { session: id, key_id: keyId });
       },
     });
