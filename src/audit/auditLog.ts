@@ -328,7 +328,20 @@ export class AuditLog {
     }
     const { fd } = this.file!;
     const size = fs.fstatSync(fd).size;
-    if (size !== this.sizeAfterLastWrite) this.last = headOf(readLastLine(fd, size));
+    if (size !== this.sizeAfterLastWrite) {
+      const tail = readLastLine(fd, size);
+      if (tail === null && this.last.seq > 0) {
+        // Emptied, or replaced by an empty file: carry the chain on instead of starting a new
+        // one, so the new file verifies only together with the records it lost.
+        log.error('audit log is empty although it held records; the chain continues from its last known record', {
+          file: this.path,
+          seq: this.last.seq,
+          head: this.last.hash,
+        });
+      } else {
+        this.last = headOf(tail);
+      }
+    }
     return size;
   }
 

@@ -7,7 +7,8 @@ import { readLines } from './lines.js';
 
 export type VerifyResult =
   | { readonly ok: true; readonly records: number; readonly head: string }
-  | { readonly ok: false; readonly line: number; readonly reason: string };
+  /** `file` is named when several files were verified as one chain. */
+  | { readonly ok: false; readonly line: number; readonly reason: string; readonly file?: string };
 
 export interface VerifyOptions {
   /**
@@ -18,12 +19,39 @@ export interface VerifyOptions {
   readonly expectHead?: string;
 }
 
+/** Where the chain stands after the records checked so far. */
+interface ChainState {
+  records: number;
+  head: string;
+  anchorSeen: boolean;
+}
+
 /**
  * Checks the whole chain: every line is canonical JSON, seq counts 1, 2, 3, ..., each prev_hash is
- * the previous record's hash (GENESIS_HASH first) and each hash recomputes. Throws AuditError
- * (AUDIT_READ_FAILED) only when the file can't be read at all.
+ * the previous record's hash (GENESIS_HASH first) and each hash recomputes. Several files are
+ * checked as one chain, in the order given: a log the server carried on into a new file (after a
+ * rotation, or after the file was removed) verifies only together with its predecessors. Throws
+ * AuditError (AUDIT_READ_FAILED) only when a file can't be read at all.
  */
-export function verifyAuditLog(file: string, options: VerifyOptions = {}): VerifyResult {
+export function verifyAuditLog(files: string | readonly string[], options: VerifyOptions = {}): VerifyResult {
+  const list = typeof files === 'string' ? [files] : files;
+  const expectHead = options.expectHead?.toLowerCase();
+  const state: ChainState = { records: 0, head: GENESIS_HASH, anchorSeen: expectHead === GENESIS_HASH };
+  for (const file of list) {
+    const broken = withFile(file, (fd) => verifyLines(fd, state, expectHead));
+    if (broken) return list.length > 1 ? { ...broken, file } : broken;
+  }
+  if (expectHead !== undefined && !state.anchorSeen) {
+    return {
+      ok: false,
+      line: state.records + 1,
+      reason: `expected head ${expectHead} is not in the log, which ends at seq ${state.records} with head ${state.head}: records were cut from the end or the file was replaced`,
+    };
+  }
+  return { ok: true, records: state.records, head: state.head };
+}
+
+function withFile<T>(file: string, read: (fd: number) => T): T {
   let fd: number;
   try {
     fd = fs.openSync(file, 'r');
@@ -31,7 +59,7 @@ export function verifyAuditLog(file: string, options: VerifyOptions = {}): Verif
     throw new AuditError('AUDIT_READ_FAILED', `cannot read audit log: ${describeError(err)}`);
   }
   try {
-    return verifyLines(fd, options.expectHead?.toLowerCase());
+    return read(fd);
   } catch (err) {
     throw new AuditError('AUDIT_READ_FAILED', `cannot read audit log: ${describeError(err)}`);
   } finally {
@@ -39,27 +67,18 @@ export function verifyAuditLog(file: string, options: VerifyOptions = {}): Verif
   }
 }
 
-function verifyLines(fd: number, expectHead: string | undefined): VerifyResult {
-  let records = 0;
-  let head = GENESIS_HASH;
-  let anchorSeen = expectHead === GENESIS_HASH;
+/** Advances `state` over one file's lines; the first broken line, if any. */
+function verifyLines(fd: number, state: ChainState, expectHead: string | undefined): { ok: false; line: number; reason: string } | undefined {
   for (const { number, text, terminated } of readLines(fd)) {
     if (!terminated) return { ok: false, line: number, reason: 'incomplete record (no trailing newline): the write never finished or the file was cut' };
     if (text === null) return { ok: false, line: number, reason: 'not valid UTF-8' };
-    const checked = checkRecord(text, records + 1, head);
+    const checked = checkRecord(text, state.records + 1, state.head);
     if (typeof checked === 'string') return { ok: false, line: number, reason: checked };
-    records += 1;
-    head = checked.hash;
-    if (head === expectHead) anchorSeen = true;
+    state.records += 1;
+    state.head = checked.hash;
+    if (state.head === expectHead) state.anchorSeen = true;
   }
-  if (expectHead !== undefined && !anchorSeen) {
-    return {
-      ok: false,
-      line: records + 1,
-      reason: `expected head ${expectHead} is not in the log, which ends at seq ${records} with head ${head}: records were cut from the end or the file was replaced`,
-    };
-  }
-  return { ok: true, records, head };
+  return undefined;
 }
 
 /** The record's hash, or why the line breaks the chain. */
@@ -73,6 +92,9 @@ function checkRecord(text: string, expectedSeq: number, expectedPrev: string): {
   if (typeof record !== 'object' || record === null || Array.isArray(record)) return 'not a JSON object';
   const fields = record as Record<string, unknown>;
   if (!isCanonical(fields, text)) return 'not in canonical form: the line was edited or reformatted';
+  if (expectedSeq === 1 && typeof fields.seq === 'number' && fields.seq > 1) {
+    return `the chain starts at seq ${fields.seq}: it continues one whose earlier records are not here (the log was rotated, or the file holding them was removed or emptied); verify the files together, oldest first`;
+  }
   if (fields.seq !== expectedSeq) return `seq is ${JSON.stringify(fields.seq)}, expected ${expectedSeq}: a record is missing, duplicated or out of order`;
   if (fields.prev_hash !== expectedPrev) {
     return expectedSeq === 1 ? 'prev_hash of the first record is not the genesis hash' : 'prev_hash does not match the hash of the previous record';

@@ -79,6 +79,32 @@ test('when the path becomes a directory, append denies; once the file is back th
   assert.deepEqual(verifyAuditLog(file), { ok: true, records: 2, head: audit.head.hash });
 });
 
+test('a log rotated, removed or emptied under a running server carries its chain on: the loss cannot pass verify unnoticed', async (t) => {
+  const dir = tempDir(t);
+  const file = path.join(dir, 'audit.jsonl');
+  const audit = AuditLog.open(file);
+  t.after(() => audit.close());
+  for (let i = 0; i < 3; i++) await audit.append(readCall());
+  const third = audit.head;
+
+  fs.renameSync(file, path.join(dir, 'audit.1.jsonl')); // rotated (or moved away by an intruder)
+  const fourth = await audit.append(readCall());
+  assert.deepEqual([fourth.seq, fourth.prev_hash], [4, third.hash]);
+  const alone = verifyAuditLog(file);
+  assert.equal(alone.ok, false);
+  assert.match(alone.ok ? '' : alone.reason, /^the chain starts at seq 4: it continues one whose earlier records are not here/);
+  assert.deepEqual(verifyAuditLog([path.join(dir, 'audit.1.jsonl'), file]), { ok: true, records: 4, head: fourth.hash });
+
+  fs.truncateSync(file, 0); // emptied in place
+  const fifth = await audit.append(readCall());
+  assert.deepEqual([fifth.seq, fifth.prev_hash], [5, fourth.hash]);
+  const gap = verifyAuditLog([path.join(dir, 'audit.1.jsonl'), file]);
+  assert.deepEqual(gap, { ok: false, file, line: 1, reason: 'seq is 5, expected 4: a record is missing, duplicated or out of order' });
+
+  fs.rmSync(file); // removed
+  assert.equal((await audit.append(readCall())).seq, 6);
+});
+
 test('a full disk (ENOSPC from /dev/full) denies the call', async (t) => {
   const file = path.join(tempDir(t), 'audit.jsonl');
   fs.symlinkSync('/dev/full', file);

@@ -53,6 +53,22 @@ test('audit verify: a tampered or cut log prints BROKEN with the line and exits 
   assert.match(anchored.stdout, new RegExp(`^BROKEN at line 3: expected head ${head} is not in the log`));
 });
 
+test('audit verify: a rotated log verifies as one chain with its predecessor, oldest first, and not alone', async (t) => {
+  const { file } = await threeRecordLog(tempDir(t));
+  const lines = fileLines(file);
+  const older = `${file}.1`;
+  writeLines(older, lines.slice(0, 2));
+  writeLines(file, lines.slice(2));
+  assert.equal(futucli('audit', 'verify', older, file).status, 0);
+  assert.match(futucli('audit', 'verify', older, file).stdout, /^OK: 3 records, head /);
+  const alone = futucli('audit', 'verify', file);
+  assert.equal(alone.status, 1);
+  assert.match(alone.stdout, /^BROKEN at line 1: the chain starts at seq 3: /);
+  const reversed = futucli('audit', 'verify', file, older);
+  assert.equal(reversed.status, 1);
+  assert.match(reversed.stdout, new RegExp(`^BROKEN at ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} line 1: the chain starts at seq 3`));
+});
+
 test('audit verify: an unreadable file or a malformed anchor exits 2 with an error', async (t) => {
   const dir = tempDir(t);
   const missing = futucli('audit', 'verify', path.join(dir, 'absent.jsonl'));

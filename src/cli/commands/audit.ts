@@ -14,29 +14,29 @@ export function registerAuditCommands(program: Command): void {
   audit
     .command('verify')
     .description('check the hash chain of an audit log (exit 0 intact, 1 broken, 2 could not check)')
-    .argument('<file>', 'the file given to futu-mcp --audit-log')
+    .argument('<files...>', 'the file given to futu-mcp --audit-log; after a rotation, the old files first, then the newer ones, checked as one chain')
     .option('--expect-head <hash>', 'also require this record hash (noted from an earlier verify) to still be in the file: detects records cut from the end')
     .action(
       action((command, out) => {
-        process.exitCode = verifyCommand(command.args[0]!, command.opts<{ expectHead?: string }>(), out);
+        process.exitCode = verifyCommand(command.args, command.opts<{ expectHead?: string }>(), out);
       }),
     );
 }
 
 /** `futucli audit verify`; returns the exit code. */
-export function verifyCommand(file: string, options: { readonly expectHead?: string }, out: Output): number {
+export function verifyCommand(files: readonly string[], options: { readonly expectHead?: string }, out: Output): number {
   if (options.expectHead !== undefined && !HASH_PATTERN.test(options.expectHead.toLowerCase())) {
     out.error('USAGE_ERROR', '--expect-head must be a record hash: 64 hex characters');
     return EXIT_CANNOT_CHECK;
   }
   let result: VerifyResult;
   try {
-    result = verifyAuditLog(file, { expectHead: options.expectHead });
+    result = verifyAuditLog(files, { expectHead: options.expectHead });
   } catch (err) {
     if (!isFutuError(err)) throw err;
     out.failure(err);
     return EXIT_CANNOT_CHECK;
   }
-  out.result(result, () => (result.ok ? `OK: ${result.records} records, head ${result.head}` : `BROKEN at line ${result.line}: ${result.reason}`));
+  out.result(result, () => (result.ok ? `OK: ${result.records} records, head ${result.head}` : `BROKEN at ${result.file === undefined ? '' : `${result.file} `}line ${result.line}: ${result.reason}`));
   return result.ok ? EXIT_OK : EXIT_BROKEN;
 }
