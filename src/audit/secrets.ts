@@ -4,16 +4,10 @@
  * bug upstream; we still must not persist the secret in an append-only, long-retained file.
  */
 import { boundedMemo } from '../shared/boundedMemo.js';
-import { SECRET_FIELD } from '../shared/log.js';
+import { MIN_PLAINTEXT_KEY_LENGTH, REDACTED, redactPlaintextKeys, SECRET_FIELD } from '../shared/log.js';
 
-/** futu-mcp plaintext keys: `fc_` + 64 hex; shorter hex runs are accepted too, as older docs show 32. */
-const PLAINTEXT_KEY = /fc_[0-9a-f]{32,}/gi;
-/** Same language as PLAINTEXT_KEY for "is there one", without the global flag's lastIndex state. */
+/** Matches wherever redactPlaintextKeys would redact, without the global flag's lastIndex state. */
 const HAS_PLAINTEXT_KEY = /fc_[0-9a-f]{32}/i;
-/** The shortest string PLAINTEXT_KEY matches: most strings in a record are shorter and skip the regex. */
-const MIN_PLAINTEXT_KEY_LENGTH = 'fc_'.length + 32;
-
-const REDACTED = '[REDACTED]';
 
 /** What to do with a member whose name looks secret: drop it (hashing) or keep the name, redacted (records). */
 export type SecretFieldMode = 'drop' | 'redact';
@@ -52,7 +46,7 @@ function holdsSecret(value: unknown): boolean {
 
 function walk(value: unknown, path: string, mode: SecretFieldMode, hits: string[]): unknown {
   if (typeof value === 'string') {
-    const cleaned = value.replace(PLAINTEXT_KEY, `fc_${REDACTED}`);
+    const cleaned = redactPlaintextKeys(value);
     if (cleaned !== value) hits.push(path);
     return cleaned;
   }

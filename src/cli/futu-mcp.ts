@@ -5,6 +5,7 @@ import { log } from '../shared/log.js';
 import { SERVER_VERSION, startFutuMcp } from '../mcp/app.js';
 import { splitList } from './output.js';
 import { defaultKeysFile, defaultStateDir } from './paths.js';
+import { handleSignals } from './signals.js';
 
 /** futu-mcp: the MCP server. stdio by default (spawned by an LLM client), HTTP with --http-listen. */
 const program = new Command()
@@ -54,6 +55,8 @@ const opts = program.opts<{
   simSeed: number;
 }>();
 
+const signals = handleSignals();
+
 if (opts.apiKey) log.warn('--api-key is visible to other local users in the process list; prefer FUTU_MCP_API_KEY');
 if (!opts.auditLog) log.warn('no --audit-log: tool calls are not recorded');
 
@@ -73,8 +76,7 @@ try {
     simSeed: opts.simSeed,
   });
   log.info('futu-mcp ready', { transport: app.url ? 'http' : 'stdio', url: app.url, policy_version: app.policyVersion() });
-  process.on('SIGHUP', () => void app.reload());
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void app.close());
+  signals.ready(app);
   await app.closed;
   process.exit(0);
 } catch (err) {

@@ -6,6 +6,7 @@ import { describeError } from '../shared/errors.js';
 import { setLogLevel } from '../shared/log.js';
 import { httpClientConfig, stdioClientConfig } from './clientConfigs.js';
 import { ensureDemoKeys, type DemoKeys } from './demoKeys.js';
+import { handleSignals } from './signals.js';
 
 /**
  * `npm start`: the product on the embedded simulator. HTTP on 127.0.0.1:38765 (override with
@@ -18,6 +19,8 @@ const listen = process.env.FUTU_MCP_DEMO_LISTEN ?? '127.0.0.1:38765';
 
 if (!process.env.FUTU_LOG_LEVEL) setLogLevel('warn');
 
+const signals = handleSignals();
+
 try {
   const keys = ensureDemoKeys(demoDir);
   const auditLog = path.join(demoDir, 'audit.jsonl');
@@ -29,8 +32,7 @@ try {
     httpListen: listen,
   });
   process.stdout.write(banner(app.url!, keys, auditLog));
-  process.on('SIGHUP', () => void app.reload());
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void app.close());
+  signals.ready(app);
   await app.closed;
 } catch (err) {
   process.stderr.write(`npm start: ${describeError(err)}\n`);

@@ -77,10 +77,17 @@ function fromFiles(paths: readonly string[]): MachineId {
   throw machineIdUnavailable(`cannot read ${paths.join(' or ')}`);
 }
 
+/** What `ioreg` (macOS) and `reg` (Windows) need to run, and nothing else. */
+function minimalEnv(): NodeJS.ProcessEnv {
+  const { PATH, SystemRoot } = process.env;
+  return { PATH: PATH ?? '', ...(SystemRoot !== undefined ? { SystemRoot } : {}) };
+}
+
 function fromCommand(command: string, args: string[], pattern: RegExp): MachineId {
   let stdout: string;
   try {
-    stdout = execFileSync(command, args, { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'ignore'] });
+    // A bare environment: the server's holds FUTU_TRADE_PWD and maybe FUTU_MCP_API_KEY.
+    stdout = execFileSync(command, args, { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'ignore'], env: minimalEnv() });
   } catch {
     throw machineIdUnavailable(`${command} failed`);
   }

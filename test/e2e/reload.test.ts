@@ -5,15 +5,18 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { updateKeysFile } from '../../src/keys/file.js';
 import { writeFileWithMode } from '../helpers/futucli.js';
-import { mcpPostHeaders, rawHttp, toolCallBody } from '../helpers/mcpClients.js';
+import { childEnv } from '../helpers/futucli.js';
+import { mcpPostHeaders, rawHttp, toolCallBody, waitFor } from '../helpers/mcpClients.js';
 import {
   auditHead,
   CLIENT_FLAVORS,
   E2eRun,
   expectRefusal,
+  FUTU_MCP,
   onlyRecordAfter,
   ORDER,
   READ,
@@ -191,5 +194,36 @@ describe('SIGHUP over HTTP', () => {
   it('leaves verifiable audit chains and no secret in audit files, logs or /metrics', async () => {
     await http.metrics();
     await run.assertCleanFinish();
+  });
+});
+
+describe('SIGHUP while starting', () => {
+  const run = new E2eRun('reload-starting');
+  after(() => run.dispose());
+
+  it('is not fatal: the server starts, then reloads', async () => {
+    const keysFile = run.path('keys.json');
+    await run.genKeys(keysFile, [{ id: 'reader', scopes: READ }]);
+    const child = spawn(process.execPath, [FUTU_MCP, '--gateway', 'sim', '--keys-file', keysFile, '--state-dir', run.path('state'), '--http-listen', '127.0.0.1:0'], {
+      env: childEnv({ FUTU_LOG_LEVEL: 'debug' }),
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      // Logged right after the handler is installed, before the keys and policies are loaded.
+      await waitFor('startup to begin', () => stderr.includes('"msg":"no --audit-log: tool calls are not recorded"'));
+      assert.ok(!stderr.includes('"msg":"futu-mcp ready"'));
+      child.kill('SIGHUP');
+      await waitFor('the deferred reload', () => {
+        if (child.exitCode !== null || child.signalCode !== null) throw new Error(`futu-mcp died: ${child.signalCode ?? child.exitCode}`);
+        return stderr.includes('"msg":"reload finished"');
+      });
+      assert.ok(stderr.indexOf('"msg":"futu-mcp ready"') < stderr.indexOf('"msg":"reload finished"'));
+    } finally {
+      child.kill('SIGTERM');
+      assert.equal(await exited, 0);
+    }
   });
 });
