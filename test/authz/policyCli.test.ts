@@ -22,7 +22,7 @@ test('policy validate lists the policies and the version; a broken set exits non
   const ok = futucli(['-o', 'json', 'policy', 'validate']);
   assert.equal(ok.status, 0, ok.stderr);
   const report = JSON.parse(ok.stdout) as { version: string; policies: { id: string }[] };
-  assert.match(report.version, /^1\.0\.0\+[0-9a-f]{12}$/);
+  assert.match(report.version, /^1\.0\.1\+[0-9a-f]{12}$/);
   assert.equal(report.policies.length, 16);
 
   const paths = copyPolicies(t);
