@@ -61,7 +61,7 @@ const MCP_METHODS = ['POST', 'GET', 'DELETE'] as const;
 
 /** Session ids are the transport's randomUUID()s; anything else a client sent is not echoed. */
 const SESSION_ID_SHAPE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-export const MALFORMED_SESSION_ID = '<malformed>';
+const MALFORMED_SESSION_ID = '<malformed>';
 
 /**
  * The Mcp-Session-Id of a refused request, as its audit record may hold it: a refused request is

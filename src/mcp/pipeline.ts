@@ -16,7 +16,7 @@ import { describeError, FutuError, isFutuError } from '../shared/errors.js';
 import { log } from '../shared/log.js';
 import type { HttpRefusal } from './http.js';
 import type { Metrics } from './metrics.js';
-import { DEFAULT_REFUSAL_THROTTLE, RefusalThrottle, type RefusalThrottleOptions, type SuppressedRefusals } from './refusalThrottle.js';
+import { DEFAULT_REFUSAL_THROTTLE, RefusalThrottle, type SuppressedRefusals } from './refusalThrottle.js';
 import type { CallContext, CallHandler, CallOutcome, ToolFailure } from './server.js';
 import type { AnyFutuTool, AuthzPlan, ToolContext } from './tools/kit.js';
 
@@ -43,8 +43,6 @@ export interface PipelineDeps {
   /** MD5 of the trade password, read from the environment or keychain when an unlock needs it. */
   readonly tradePasswordMd5: () => Promise<string>;
   readonly now?: () => Date;
-  /** How many refusals without a recognised key are audited one by one (default: 20 a minute). */
-  readonly refusalThrottle?: Pick<RefusalThrottleOptions, 'recordsPerWindow' | 'windowMs'>;
 }
 
 /** Everything the result record needs, gathered as the call progresses. */
@@ -90,7 +88,6 @@ export class CallPipeline {
     this.now = deps.now ?? (() => new Date());
     this.unattributedRefusals = new RefusalThrottle({
       ...DEFAULT_REFUSAL_THROTTLE,
-      ...deps.refusalThrottle,
       onSuppressed: (summary) => void this.auditSuppressed(summary),
     });
   }
@@ -156,7 +153,9 @@ export class CallPipeline {
   };
 
   private async auditSuppressed(summary: SuppressedRefusals): Promise<void> {
-    const codes = Object.entries(summary.codes).map(([code, n]) => `${n} ${code}`).join(', ');
+    const codes = Object.entries(summary.codes)
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([code, count]) => ({ code, count }));
     try {
       await this.deps.audit?.append({
         event: 'http_auth_suppressed',
@@ -164,11 +163,9 @@ export class CallPipeline {
         decision: 'deny',
         outcome: 'reject',
         code: 'REFUSALS_SUPPRESSED',
-        reason: `${summary.count} more HTTP refusals without a recognised key (${codes}) were counted, not recorded one by one`,
+        reason: `${summary.count} more HTTP refusals without a recognised key (${codes.map((c) => `${c.count} ${c.code}`).join(', ')}) were counted, not recorded one by one`,
         count: summary.count,
-        codes: Object.entries(summary.codes)
-          .sort(([a], [b]) => (a < b ? -1 : 1))
-          .map(([code, count]) => ({ code, count })),
+        codes,
         window_start: summary.windowStart.toISOString(),
         window_end: summary.windowEnd.toISOString(),
       });
