@@ -4,7 +4,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { NonTradeAction } from '../src/authz/builder.js';
 import { Authorizer, type CallInput } from '../src/authz/authorizer.js';
-import { buildTradeRequest } from '../src/authz/builder.js';
+import { buildTradeRequest, type UsageSnapshot } from '../src/authz/builder.js';
 import { AuthzEngine } from '../src/authz/engine.js';
 import { FxConverter } from '../src/authz/fx.js';
 import { LimitsLedger } from '../src/authz/ledger.js';
@@ -43,7 +43,7 @@ interface Sample {
   env: 'simulate' | 'real';
   account: string;
   terms: TradeTerms;
-  usage: { ordersBefore: number; dailyValue: number };
+  usage: UsageSnapshot;
   now: Date;
 }
 
@@ -68,7 +68,9 @@ function samples(count: number): Sample[] {
       qty: 100 * (1 + next(5)),
       price: (1 + next(40_000)) / 100,
     },
-    usage: { ordersBefore: next(4), dailyValue: next(30_000_000) },
+    usage: { ordersBefore: next(4), cancelsBefore: 0, dailyValue: next(30_000_000) },
+    ownOrder: true,
+    reducesRisk: false,
     now: new Date(2026, 4, 4, next(24), next(60)),
   }));
 }
@@ -93,7 +95,7 @@ async function decisionLatency(engine: AuthzEngine): Promise<{ line: string; all
     const terms = s.terms as Extract<TradeTerms, { action: 'futu_place_order' }>;
     const request = buildTradeRequest(
       { key: s.key, now: s.now, machineBound: true },
-      { action: 'futu_place_order', env: s.env, account: s.account, symbol: terms.symbol, side: terms.side, valuation, usage: s.usage },
+      { action: 'futu_place_order', env: s.env, account: s.account, symbol: terms.symbol, side: terms.side, valuation, usage: s.usage, ownOrder: true, reducesRisk: false },
     );
     return engine.authorize(request);
   };

@@ -103,7 +103,28 @@ export interface SystemEvent {
   readonly policy_version: string | null;
 }
 
-export type AuditEvent = ToolCallEvent | ToolIntentEvent | HttpAuthEvent | HttpAuthSuppressedEvent | SystemEvent;
+/**
+ * An order whose outcome was unknown (link lost, no answer, server died mid-order), resolved by
+ * looking it up at OpenD by its remark tag: placed (its value stays committed) or not placed
+ * (its value is refunded).
+ */
+export interface OrderReconciledEvent {
+  readonly event: 'order_reconciled';
+  readonly key_id: string;
+  readonly decision: 'allow';
+  readonly outcome: 'success';
+  readonly resolution: 'placed' | 'not_placed';
+  readonly env: string;
+  readonly acc_id: string;
+  readonly symbol: string;
+  readonly order_id: string | null;
+  readonly client_order_id: string | null;
+  /** Minor units of `currency`: kept committed (placed) or refunded (not placed). */
+  readonly value: number;
+  readonly currency: string;
+}
+
+export type AuditEvent = ToolCallEvent | ToolIntentEvent | HttpAuthEvent | HttpAuthSuppressedEvent | SystemEvent | OrderReconciledEvent;
 export type AuditOutcome = AuditEvent['outcome'];
 
 export interface ChainFields {

@@ -1,5 +1,9 @@
-import { isFutuError } from '../shared/errors.js';
-import type { Env } from './actions.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { TrdSide } from '../keys/types.js';
+import { isProcessAlive } from '../shared/fileLock.js';
+import { describeError, FutuError, isFutuError } from '../shared/errors.js';
+import { log } from '../shared/log.js';
+import type { Env, TradeAction } from './actions.js';
 import { buildRequests, buildTradeRequest, type CallTarget, type Caller, type NonTradeAction, type UsageSnapshot } from './builder.js';
 import { decisionError, denialFromError, type Decision } from './decision.js';
 import type { AuthzEngine } from './engine.js';
@@ -7,7 +11,11 @@ import { AuthzError } from './errors.js';
 import { FxConverter } from './fx.js';
 import { gatewayOperationFor, type GatewayGuard } from './gatewayGuard.js';
 import type { LimitsLedger, Reservation } from './ledger.js';
-import { tradeSubject, valueTrade, type OrderValuation, type ReferencePriceSource, type TradeTerms } from './valuation.js';
+import { utcDay } from './ledgerState.js';
+import { intentIdentity } from './orderTag.js';
+import type { OrderReconciler } from './reconciler.js';
+import type { OrderIntent, OrderOwner, TradeStateStore } from './tradeState.js';
+import { tradeSubject, unfilledValue, valueTrade, type ExistingOrder, type OrderValuation, type ReferencePriceSource, type TradeTerms } from './valuation.js';
 
 /**
  * The call pipeline's entry point to authorization: builder → engine, plus for trades the
@@ -22,6 +30,13 @@ export interface AuthorizerDeps {
   readonly prices?: ReferencePriceSource;
   /** OpenD rate protection; runTrade/runUnlock take a slot right before sending. */
   readonly guard?: GatewayGuard;
+  /**
+   * Order ownership, intents and sell locks. Without it no existing order counts as the key's
+   * own (modify and cancel need manage_any_order) and client_order_id is refused.
+   */
+  readonly trades?: TradeStateStore;
+  /** Resolves unknown outcomes; told when a new one appears. */
+  readonly reconciler?: OrderReconciler;
 }
 
 export interface CallInput extends Caller {
@@ -33,18 +48,56 @@ export interface TradeInput extends Caller {
   readonly terms: TradeTerms;
   readonly env: Env;
   readonly account: string;
+  /** The account's market view the order goes through (kept with the intent, to find the order again). */
+  readonly trdMarket?: string;
+  /**
+   * Shares of the order's security the account can still sell, as OpenD reports them. Read
+   * inside the sell lock, so sells in flight are already counted; absent = nothing to sell.
+   */
+  readonly sellable?: () => Promise<number>;
 }
 
 /** What runTrade/runUnlock do once allowed: an optional step before the guard, then the send. */
 export interface SendSteps<T> {
   readonly beforeSend?: (decision: Decision) => Promise<void>;
-  readonly send: () => Promise<T>;
+  /** `tag`: the remark tag a new order must carry (absent for modify, cancel and unlock). */
+  readonly send: (order: { readonly tag?: string }) => Promise<T>;
+}
+
+/** Options of runTrade beyond its steps. */
+export interface TradeOptions<T> {
+  /** Aborted when the client cancels: a trade not yet sent is abandoned, one sent runs to its outcome. */
+  readonly signal?: AbortSignal;
+  /** Exactly-once placing: the client's id for the order, and the digest of the call's arguments. */
+  readonly clientOrderId?: string;
+  readonly argsDigest?: string;
+  /** The new order's id in a place's result (its owner is recorded under it). */
+  readonly orderIdOf?: (result: T) => string;
+  /** The order as it stands after a cancel (for the refund of its unfilled part); undefined if unknown. */
+  readonly settledOrder?: (result: T) => ExistingOrder | undefined;
+}
+
+export interface TradeRun<T> {
+  /** null for a replay: the original call was authorized, this one only reads its outcome. */
+  readonly decision: Decision | null;
+  readonly result: T;
+  /** The result of an earlier call with the same client_order_id. */
+  readonly replay: boolean;
 }
 
 export interface TradeAuthorization {
   readonly decision: Decision;
   /** Present when allowed: commit it when the broker accepts, release it when it refuses. */
   readonly reservation: Reservation | null;
+}
+
+/** Facts about a trade established before it is decided (inside the sell lock for sells). */
+interface TradeFacts {
+  /** The side policies check: a sell of more than the account can still sell is a SELL_SHORT. */
+  readonly side: TrdSide;
+  readonly ownOrder: boolean;
+  readonly owner: OrderOwner | undefined;
+  readonly reducesRisk: boolean;
 }
 
 /** Shipped forbids whose conditions never read the order's value or the key's usage. */
@@ -56,13 +109,20 @@ export const VALUE_INDEPENDENT_FORBIDS: ReadonlySet<string> = new Set([
   'symbol-not-allowed',
   'side-not-allowed',
   'account-not-allowed',
+  'foreign-order',
   'outside-hours',
 ]);
 const NO_VALUE: OrderValuation = { orderValue: 0, addedValue: 0 };
-const NO_USAGE: UsageSnapshot = { ordersBefore: 0, dailyValue: 0 };
+const NO_USAGE: UsageSnapshot = { ordersBefore: 0, cancelsBefore: 0, dailyValue: 0 };
 
-/** Errors after which the order certainly does not exist; anything else (a timeout) may have placed it. */
-const NOT_PLACED_CODES = new Set(['OPEND_ERROR', 'GATEWAY_NOT_CONNECTED', 'GATEWAY_RATE_LIMITED', 'INVALID_ARGUMENT', 'INVALID_SYMBOL', 'AUDIT_WRITE_FAILED', 'LEDGER_ERROR']);
+/** Errors raised before the request reached the socket: the order certainly does not exist. */
+const NOT_WRITTEN_CODES = new Set(['GATEWAY_NOT_CONNECTED', 'INVALID_ARGUMENT', 'INVALID_SYMBOL']);
+/** OpenD answered with a refusal: the order does not exist. Anything else sent may have acted. */
+const REFUSED_CODES = new Set(['OPEND_ERROR']);
+
+/** How long a retry waits for a call with the same client_order_id that is still running. */
+const IN_FLIGHT_WAIT_MS = 30_000;
+const IN_FLIGHT_POLL_MS = 25;
 
 export class Authorizer {
   private readonly fx: FxConverter;
@@ -90,18 +150,13 @@ export class Authorizer {
     }
   }
 
-  /** Place, modify, cancel: valuation outside the lock, decision and reservation inside it. */
+  /**
+   * Place, modify, cancel without sending (and, for sells, outside the sell lock): valuation
+   * outside the ledger's lock, decision and reservation inside it.
+   */
   async authorizeTrade(input: TradeInput): Promise<TradeAuthorization> {
-    const { key, now } = input;
     try {
-      const refused = this.refusedWhateverTheValue(input);
-      if (refused) return { decision: refused, reservation: null };
-      const valuation = await this.value(input);
-      const { outcome, reservation } = await this.deps.ledger.decideAndReserve(key.id, key.limits.limit_currency, now, (usage) => {
-        const decision = this.decideTrade(input, valuation, usage);
-        return { outcome: decision, reserveValue: decision.allowed ? valuation.addedValue : null };
-      });
-      return { decision: outcome, reservation };
+      return await this.decide(input, await this.facts(input));
     } catch (err) {
       return { decision: denialFromError(input.terms.action, err, this.deps.engine.version), reservation: null };
     }
@@ -110,39 +165,32 @@ export class Authorizer {
   /** The decision a trade would get now, recording and reserving nothing (for explain). */
   async previewTrade(input: TradeInput): Promise<Decision> {
     try {
-      const valuation = await this.value(input);
-      return this.decideTrade(input, valuation, this.deps.ledger.usage(input.key.id, input.now));
+      const facts = await this.facts(input);
+      const valuation = await this.value(input, facts);
+      return this.decideTrade(input, facts, valuation, this.deps.ledger.usage(input.key.id, input.now));
     } catch (err) {
       return denialFromError(input.terms.action, err, this.deps.engine.version);
     }
   }
 
   /**
-   * authorize → beforeSend (the caller's durable audit of the intent) → OpenD guard → send →
-   * commit. The guard slot is taken last so OpenD's minimum gap holds between actual sends. The
-   * reservation is released when the order certainly was not placed, and committed otherwise (a
-   * timed-out order may exist).
+   * The whole trade: [client_order_id: claim it or replay its outcome] → [sells: take the
+   * (account, symbol) sell lock] → facts → authorize and reserve → intent recorded → beforeSend
+   * (the caller's durable audit) → OpenD guard → send → commit/release and record the outcome.
+   *
+   * - A sell holds the lock of its security in its account from the shares-available read to
+   *   OpenD's answer, in every process sharing the state, so sells in flight are always counted:
+   *   only what is really still sellable is a SELL, the rest is checked as SELL_SHORT.
+   * - An order written to OpenD whose answer never came (link lost, timeout) is an unknown
+   *   outcome: its value stays committed, the call fails ORDER_OUTCOME_UNKNOWN, and the
+   *   reconciler later finds the order by its remark tag (commit) or not (refund).
+   * - A cancel before the order is written abandons it (released, CANCELLED); after, it runs on.
    */
-  async runTrade<T>(input: TradeInput, steps: SendSteps<T>): Promise<{ decision: Decision; result: T }> {
-    const { decision, reservation } = await this.authorizeTrade(input);
-    if (!decision.allowed) throw decisionError(decision);
-    const reservedAt = performance.now();
-    try {
-      await steps.beforeSend?.(decision);
-      await this.deps.guard?.acquire(gatewayOperationFor(input.terms.action), input.account);
-      if (reservation && performance.now() - reservedAt > this.deps.ledger.sendWindowMs) {
-        throw new AuthzError('LEDGER_ERROR', 'limits ledger: the order was held up too long before sending (audit log or OpenD stalled) and its reservation would lapse; it was not sent');
-      }
-      const result = await steps.send();
-      if (reservation) await this.deps.ledger.commit(reservation);
-      return { decision, result };
-    } catch (err) {
-      if (reservation) {
-        const notPlaced = isFutuError(err) && NOT_PLACED_CODES.has(err.code);
-        await (notPlaced ? this.deps.ledger.release(reservation) : this.deps.ledger.commit(reservation));
-      }
-      throw err;
-    }
+  async runTrade<T>(input: TradeInput, steps: SendSteps<T>, options: TradeOptions<T> = {}): Promise<TradeRun<T>> {
+    if (input.terms.action !== 'futu_place_order') return this.underSellLock(input, () => this.decideAndSend(input, steps, options, undefined));
+    const opened = await this.openIntent(input, options);
+    if (opened.replay) return { decision: null, result: opened.result as T, replay: true };
+    return this.underSellLock(input, () => this.decideAndSend(input, steps, options, opened.intent));
   }
 
   async runUnlock<T>(input: Caller, steps: SendSteps<T>): Promise<{ decision: Decision; result: T }> {
@@ -150,31 +198,252 @@ export class Authorizer {
     if (!decision.allowed) throw decisionError(decision);
     await steps.beforeSend?.(decision);
     await this.deps.guard?.acquire('unlock');
-    return { decision, result: await steps.send() };
+    return { decision, result: await steps.send({}) };
+  }
+
+  private async decideAndSend<T>(input: TradeInput, steps: SendSteps<T>, options: TradeOptions<T>, intent: OrderIntent | undefined): Promise<TradeRun<T>> {
+    const facts = await this.facts(input);
+    const { decision, reservation } = await this.decide(input, facts).catch((err: unknown) => ({
+      decision: denialFromError(input.terms.action, err, this.deps.engine.version),
+      reservation: null,
+    }));
+    if (!decision.allowed) {
+      if (intent?.clientOrderId !== null && intent !== undefined) await this.state().dropIntent(intent.id);
+      throw decisionError(decision);
+    }
+    const sending: OrderIntent | undefined = intent && { ...intent, state: 'sending', value: reservation?.value ?? 0, pid: process.pid };
+    const reservedAt = performance.now();
+    let sent = false;
+    try {
+      if (sending) await this.state().putIntent(sending);
+      await steps.beforeSend?.(decision);
+      throwIfCancelled(options.signal);
+      await this.deps.guard?.acquire(gatewayOperationFor(input.terms.action), input.account);
+      if (reservation && performance.now() - reservedAt > this.deps.ledger.sendWindowMs) {
+        throw new AuthzError('LEDGER_ERROR', 'limits ledger: the order was held up too long before sending (audit log or OpenD stalled) and its reservation would lapse; it was not sent');
+      }
+      throwIfCancelled(options.signal);
+      sent = true;
+      const result = await steps.send({ tag: sending?.tag });
+      if (reservation) await this.deps.ledger.commit(reservation);
+      await this.afterAccepted(input, facts, sending, result, options);
+      return { decision, result, replay: false };
+    } catch (err) {
+      throw await this.afterFailure(input, err, sent, reservation, sending);
+    }
+  }
+
+  /** Records what an accepted call changed: a new order's owner and intent, a cancel's refund. */
+  private async afterAccepted<T>(input: TradeInput, facts: TradeFacts, intent: OrderIntent | undefined, result: T, options: TradeOptions<T>): Promise<void> {
+    const { terms, key, now } = input;
+    try {
+      if (intent && options.orderIdOf) {
+        const orderId = options.orderIdOf(result);
+        await this.state().recordOwner({ env: input.env, accId: input.account, orderId }, { keyId: key.id, tag: intent.tag, day: intent.day, placedAt: now.getTime() });
+        // Kept for replays of its client_order_id; a server-chosen intent has no one to ask again.
+        if (intent.clientOrderId === null) await this.state().dropIntent(intent.id);
+        else await this.state().putIntent({ ...intent, state: 'placed', orderId, result: result as Record<string, unknown> });
+      }
+      if (terms.action === 'futu_cancel_order' && facts.ownOrder && facts.owner?.day === utcDay(now)) {
+        const settled = options.settledOrder?.(result);
+        const refund = settled ? unfilledValue(settled, { limitCurrency: key.limits.limit_currency, fx: this.fx }) : 0;
+        await this.deps.ledger.refund(key.id, refund, facts.owner.day);
+      }
+    } catch (err) {
+      // The order stands at OpenD whatever the bookkeeping says; a lost owner record only makes
+      // the order foreign to the key (fail closed), a lost refund only over-counts the day.
+      log.error('could not record the outcome of an accepted trade', { tool: terms.action, key_id: key.id, error: describeError(err) });
+    }
+  }
+
+  /** Settles the reservation and the intent of a failed call; returns the error to throw. */
+  private async afterFailure(input: TradeInput, err: unknown, sent: boolean, reservation: Reservation | null, intent: OrderIntent | undefined): Promise<unknown> {
+    const code = isFutuError(err) ? err.code : undefined;
+    const outcome = !sent || (code !== undefined && NOT_WRITTEN_CODES.has(code)) ? 'not_sent' : code !== undefined && REFUSED_CODES.has(code) ? 'refused' : 'unknown';
+    if (reservation) await (outcome === 'unknown' ? this.deps.ledger.commit(reservation) : this.deps.ledger.release(reservation));
+    try {
+      if (intent && outcome === 'unknown') {
+        await this.state().putIntent({ ...intent, state: 'unknown' });
+        this.deps.reconciler?.soon();
+      } else if (intent && outcome === 'refused' && intent.clientOrderId !== null) {
+        await this.state().putIntent({ ...intent, state: 'refused', error: { code: code!, message: (err as Error).message } });
+      } else if (intent) {
+        await this.state().dropIntent(intent.id);
+      }
+    } catch (stateErr) {
+      log.error('could not record the outcome of a failed trade', { tool: input.terms.action, key_id: input.key.id, error: describeError(stateErr) });
+    }
+    if (outcome !== 'unknown') return err;
+    log.warn('trade outcome unknown', { tool: input.terms.action, key_id: input.key.id, code: code ?? 'INTERNAL_ERROR' });
+    return new AuthzError('ORDER_OUTCOME_UNKNOWN', UNKNOWN_OUTCOME_MESSAGES[input.terms.action], { cause_code: code ?? 'INTERNAL_ERROR' });
+  }
+
+  /**
+   * The intent of a new order. With a client_order_id it is claimed durably first, so the same
+   * key sending the same id again (a retry, in parallel or after a restart) finds it and gets the
+   * first call's outcome instead of a second order.
+   */
+  private async openIntent(input: TradeInput, options: Pick<TradeOptions<unknown>, 'clientOrderId' | 'argsDigest' | 'signal'>): Promise<{ replay: false; intent: OrderIntent | undefined } | { replay: true; result: unknown }> {
+    const { key, now, terms } = input;
+    const clientOrderId = options.clientOrderId;
+    if (!this.deps.trades) {
+      if (clientOrderId !== undefined) throw new AuthzError('STATE_STORE_UNAVAILABLE', 'trade state unavailable: client_order_id cannot be honoured (denied)');
+      return { replay: false, intent: undefined };
+    }
+    const { id, tag } = intentIdentity(key.id, clientOrderId);
+    const fresh: OrderIntent = {
+      version: 1,
+      id,
+      tag,
+      keyId: key.id,
+      clientOrderId: clientOrderId ?? null,
+      argsDigest: options.argsDigest ?? '',
+      env: input.env,
+      accId: input.account,
+      trdMarket: input.trdMarket ?? '',
+      symbol: tradeSubject(terms).symbol,
+      value: 0,
+      currency: key.limits.limit_currency,
+      day: utcDay(now),
+      state: 'claimed',
+      pid: process.pid,
+      createdAt: now.getTime(),
+    };
+    if (clientOrderId === undefined) return { replay: false, intent: fresh };
+    const waitUntil = Date.now() + IN_FLIGHT_WAIT_MS;
+    for (;;) {
+      throwIfCancelled(options.signal);
+      const claim = await this.deps.trades.claimIntent(fresh);
+      if (claim.claimed) return { replay: false, intent: fresh };
+      let existing: OrderIntent | undefined = claim.existing;
+      if (existing.argsDigest !== fresh.argsDigest) {
+        throw new AuthzError('IDEMPOTENCY_CONFLICT', `client_order_id "${clientOrderId}" was already used by this key for a different order; send a new client_order_id for a new order`);
+      }
+      if (existing.state === 'placed') return { replay: true, result: existing.result };
+      if (existing.state === 'refused') {
+        throw new FutuError(existing.error?.code ?? 'OPEND_ERROR', `client_order_id "${clientOrderId}" was already tried and refused: ${existing.error?.message ?? 'refused'}`);
+      }
+      const running = (existing.state === 'claimed' || existing.state === 'sending') && isProcessAlive(existing.pid);
+      if (running) {
+        if (Date.now() > waitUntil) throw new AuthzError('ORDER_OUTCOME_UNKNOWN', `the first call with client_order_id "${clientOrderId}" is still running; check futu_get_orders before retrying`);
+        await sleep(IN_FLIGHT_POLL_MS);
+        continue;
+      }
+      existing = this.deps.reconciler ? await this.deps.reconciler.resolve(existing) : existing;
+      if (existing?.state === 'placed') return { replay: true, result: existing.result };
+      if (existing !== undefined) throw new AuthzError('ORDER_OUTCOME_UNKNOWN', UNKNOWN_OUTCOME_MESSAGES.futu_place_order);
+      // Not placed after all: the id is free, and this call places the order.
+    }
+  }
+
+  /** Sells that may exceed the shares held run one at a time per (account, symbol), across processes. */
+  private underSellLock<T>(input: TradeInput, work: () => Promise<T>): Promise<T> {
+    const { symbol, side } = tradeSubject(input.terms);
+    if (side !== 'SELL' || addedQty(input.terms) <= 0) return work();
+    return this.state().withLock(`sell\0${input.env}\0${input.account}\0${symbol}`, work);
+  }
+
+  private async facts(input: TradeInput): Promise<TradeFacts> {
+    const { terms, key } = input;
+    const requested = tradeSubject(terms).side;
+    const added = addedQty(terms);
+    const side = requested === 'SELL' && added > 0 && added > (await this.sellable(input)) ? 'SELL_SHORT' : requested;
+    if (terms.action === 'futu_place_order') return { side, ownOrder: true, owner: undefined, reducesRisk: false };
+    const { orderId } = terms.existing;
+    const owner = orderId === undefined || !this.deps.trades ? undefined : await this.deps.trades.ownerOf({ env: input.env, accId: input.account, orderId });
+    const ownOrder = owner?.keyId === key.id;
+    return { side, ownOrder, owner, reducesRisk: ownOrder && !raisesRisk(terms) };
+  }
+
+  private async sellable(input: TradeInput): Promise<number> {
+    if (!input.sellable) return 0;
+    const qty = await input.sellable();
+    return Number.isFinite(qty) && qty > 0 ? qty : 0;
+  }
+
+  private async decide(input: TradeInput, facts: TradeFacts): Promise<TradeAuthorization> {
+    const { key, now } = input;
+    const refused = this.refusedWhateverTheValue(input, facts);
+    if (refused) return { decision: refused, reservation: null };
+    const valuation = await this.value(input, facts);
+    const { outcome, reservation } = await this.deps.ledger.decideAndReserve(
+      key.id,
+      key.limits.limit_currency,
+      now,
+      (usage) => {
+        const decision = this.decideTrade(input, facts, valuation, usage);
+        return { outcome: decision, reserveValue: decision.allowed ? valuation.addedValue : null };
+      },
+      facts.reducesRisk ? 'cancel' : 'order',
+    );
+    return { decision: outcome, reservation };
   }
 
   /**
    * Pricing an order reads its quotes from OpenD, which subscribes to them and spends OpenD's
    * subscription quota. So the policies are asked first with the order valued at nothing: a
    * refusal that cannot depend on the value (scope, key state, market, symbol, side, account,
-   * hours) is final, and the order is never priced. Anything else, value limits included, is
-   * left to the full decision.
+   * order ownership, hours) is final, and the order is never priced. Anything else, value
+   * limits included, is left to the full decision.
    */
-  private refusedWhateverTheValue(input: TradeInput): Decision | undefined {
-    const decision = this.decideTrade(input, NO_VALUE, NO_USAGE);
+  private refusedWhateverTheValue(input: TradeInput, facts: TradeFacts): Decision | undefined {
+    const decision = this.decideTrade(input, facts, NO_VALUE, NO_USAGE);
     if (decision.allowed) return undefined;
     const first = decision.determiningPolicies[0];
     const scopeOnly = decision.code === 'MISSING_SCOPE' && first === undefined;
     return scopeOnly || (first !== undefined && VALUE_INDEPENDENT_FORBIDS.has(first.id)) ? decision : undefined;
   }
 
-  private value(input: TradeInput): Promise<OrderValuation> {
-    return valueTrade(input.terms, { limitCurrency: input.key.limits.limit_currency, fx: this.fx }, this.deps.prices);
+  /** Another's order (manage_any_order) is charged its full new value: its old value was never this key's. */
+  private async value(input: TradeInput, facts: TradeFacts): Promise<OrderValuation> {
+    const valuation = await valueTrade(input.terms, { limitCurrency: input.key.limits.limit_currency, fx: this.fx }, this.deps.prices);
+    return facts.ownOrder ? valuation : { orderValue: valuation.orderValue, addedValue: valuation.orderValue };
   }
 
-  private decideTrade(input: TradeInput, valuation: OrderValuation, usage: UsageSnapshot): Decision {
-    const { symbol, side } = tradeSubject(input.terms);
-    const request = buildTradeRequest(input, { action: input.terms.action, env: input.env, account: input.account, symbol, side, valuation, usage });
+  private decideTrade(input: TradeInput, facts: TradeFacts, valuation: OrderValuation, usage: UsageSnapshot): Decision {
+    const { symbol } = tradeSubject(input.terms);
+    const request = buildTradeRequest(input, {
+      action: input.terms.action,
+      env: input.env,
+      account: input.account,
+      symbol,
+      side: facts.side,
+      valuation,
+      usage,
+      ownOrder: facts.ownOrder,
+      reducesRisk: facts.reducesRisk,
+    });
     return this.deps.engine.authorize(request);
   }
+
+  private state(): TradeStateStore {
+    if (!this.deps.trades) throw new AuthzError('STATE_STORE_UNAVAILABLE', 'trade state unavailable (denied)');
+    return this.deps.trades;
+  }
+}
+
+const UNKNOWN_OUTCOME_MESSAGES: Record<TradeAction, string> = {
+  futu_place_order: 'the order may have been placed; check futu_get_orders before retrying (retrying with the same client_order_id is always safe)',
+  futu_modify_order: 'the modify may have taken effect; check futu_get_orders before retrying',
+  futu_cancel_order: 'the cancel may have taken effect; check futu_get_orders before retrying',
+};
+
+/** Shares a call adds to what is working: place = qty, modify = new − old total, cancel = 0. */
+function addedQty(terms: TradeTerms): number {
+  if (terms.action === 'futu_place_order') return terms.qty;
+  if (terms.action === 'futu_modify_order') return (terms.qty ?? terms.existing.qty) - terms.existing.qty;
+  return 0;
+}
+
+/** A modify raises risk when it raises the quantity or the limit price (a MARKET order has none to lower). */
+function raisesRisk(terms: TradeTerms): boolean {
+  if (terms.action !== 'futu_modify_order') return false;
+  const { existing } = terms;
+  const oldPrice = existing.price ?? 0;
+  const priceRaised = terms.price !== undefined && (oldPrice <= 0 || terms.price > oldPrice);
+  return addedQty(terms) > 0 || priceRaised;
+}
+
+function throwIfCancelled(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new AuthzError('CANCELLED', 'cancelled by the client before the order was sent; nothing was sent to OpenD');
 }

@@ -57,8 +57,10 @@ export const MAX_SYMBOLS_PER_CALL = 400;
 
 /** The ledger's view of the key at decision time. */
 export interface UsageSnapshot {
-  /** Trade calls recorded in the last 60 s, not counting this one. */
+  /** Orders (places, modifies that add risk) recorded in the last 60 s, not counting this one. */
   readonly ordersBefore: number;
+  /** Risk-reducing calls (cancels, lowering modifies of own orders) in the last 60 s, not counting this one. */
+  readonly cancelsBefore: number;
   /** Today's (UTC) committed value plus in-flight reservations, minor units. */
   readonly dailyValue: number;
 }
@@ -71,6 +73,10 @@ export interface TradeRequestInput {
   readonly side: TrdSide;
   readonly valuation: OrderValuation;
   readonly usage: UsageSnapshot;
+  /** The call acts on an order this key placed (always true for place). */
+  readonly ownOrder: boolean;
+  /** A cancel, or a modify raising neither qty nor price, of the key's own order. */
+  readonly reducesRisk: boolean;
 }
 
 /**
@@ -134,9 +140,17 @@ export function buildTradeRequest(caller: Caller, input: TradeRequestInput): Aut
       orderValue: checkedLong(orderValue, 'order value'),
       addedValue: checkedLong(addedValue, 'added value'),
       projectedDailyValue: checkedLong(checkedLong(input.usage.dailyValue, 'daily value') + addedValue, 'projected daily value'),
-      ordersLastMinute: checkedLong(checkedLong(input.usage.ordersBefore, 'orders in the last minute') + 1, 'orders in the last minute'),
+      ordersLastMinute: countWithThisCall(input.usage.ordersBefore, !input.reducesRisk, 'orders in the last minute'),
+      ownOrder: input.ownOrder,
+      reducesRisk: input.reducesRisk,
+      cancelsLastMinute: countWithThisCall(input.usage.cancelsBefore, input.reducesRisk, 'cancels in the last minute'),
     },
   };
+}
+
+/** A rate count as policies see it: the calls before, plus this one when it is of that kind. */
+function countWithThisCall(before: number, counted: boolean, what: string): number {
+  return checkedLong(checkedLong(before, what) + (counted ? 1 : 0), what);
 }
 
 function keyContext(caller: Caller): { expired: boolean; machineBound: boolean } {

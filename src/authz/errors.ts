@@ -10,6 +10,10 @@ export const AUTHZ_ERROR_CODES = [
   'GATEWAY_RATE_LIMITED',
   'POLICY_LOAD_FAILED',
   'INVALID_VALUE',
+  'STATE_STORE_UNAVAILABLE',
+  'ORDER_OUTCOME_UNKNOWN',
+  'IDEMPOTENCY_CONFLICT',
+  'CANCELLED',
 ] as const;
 export type AuthzErrorCode = (typeof AUTHZ_ERROR_CODES)[number];
 

@@ -44,6 +44,9 @@ export interface ReserveDecision<T> {
   readonly reserveValue: number | null;
 }
 
+/** Which rate window a call is counted in: orders, or risk-reducing calls (cancels). */
+export type RateKind = 'order' | 'cancel';
+
 interface Transaction<R> {
   readonly result: R;
   readonly dirty: boolean;
@@ -88,6 +91,7 @@ export class LimitsLedger {
     currency: string,
     now: Date,
     decide: (usage: UsageSnapshot) => ReserveDecision<T>,
+    rateKind: RateKind = 'order',
   ): Promise<{ outcome: T; reservation: Reservation | null }> {
     return this.transact<{ outcome: T; reservation: Reservation | null }>(keyId, now, (state) => {
       if (state.currency !== null && state.currency !== currency) {
@@ -96,11 +100,11 @@ export class LimitsLedger {
           `limits ledger: today's usage is recorded in ${state.currency} but the key's limit currency is now ${currency}; trading resumes after UTC midnight`,
         );
       }
-      const { outcome, reserveValue } = decide({ ordersBefore: state.attempts.length, dailyValue: dailyValue(state) });
+      const { outcome, reserveValue } = decide(usageOf(state));
       if (reserveValue === null) return { result: { outcome, reservation: null }, dirty: false };
       if (!Number.isSafeInteger(reserveValue) || reserveValue < 0) throw new AuthzError('LEDGER_ERROR', 'limits ledger: invalid reservation value');
       const reservation: Reservation = { keyId, id: randomUUID(), currency, value: reserveValue };
-      state.attempts.push(now.getTime());
+      (rateKind === 'cancel' ? state.cancels : state.attempts).push(now.getTime());
       if (reserveValue > 0) {
         state.currency = currency;
         state.reservations.push({ id: reservation.id, value: reserveValue, pid: process.pid, expiresAt: now.getTime() + this.ttlMs });
@@ -147,12 +151,42 @@ export class LimitsLedger {
     }
   }
 
+  /**
+   * Value that was committed but will never be spent: the unfilled part of a cancelled order, or
+   * an order whose unknown outcome turned out "not placed". Counts only against the UTC day it
+   * was committed on (`day`); never takes the total below zero.
+   */
+  async refund(keyId: string, value: number, day: string, now = new Date()): Promise<void> {
+    if (!Number.isSafeInteger(value) || value < 0) throw new AuthzError('LEDGER_ERROR', 'limits ledger: invalid refund value');
+    if (value === 0) return;
+    await this.transact(keyId, now, (state) => {
+      if (state.day !== day) return { result: undefined, dirty: false };
+      state.committed = Math.max(0, state.committed - value);
+      return { result: undefined, dirty: true };
+    });
+  }
+
+  /**
+   * An order found placed whose reservation was lost with its process (a crash between send
+   * and commit): its value is committed to the day it was reserved on.
+   */
+  async commitValue(keyId: string, currency: string, value: number, day: string, now = new Date()): Promise<void> {
+    if (!Number.isSafeInteger(value) || value < 0) throw new AuthzError('LEDGER_ERROR', 'limits ledger: invalid commit value');
+    if (value === 0) return;
+    await this.transact(keyId, now, (state) => {
+      if (state.day !== day) return { result: undefined, dirty: false };
+      state.committed += value;
+      state.currency ??= currency;
+      return { result: undefined, dirty: true };
+    });
+  }
+
   /** Current usage without locking or recording anything (for explain and status output). */
   usage(keyId: string, now: Date): UsageSnapshot {
     try {
       const state = this.read(keyId, now);
       ageState(state, now);
-      return { ordersBefore: state.attempts.length, dailyValue: dailyValue(state) };
+      return usageOf(state);
     } catch (err) {
       throw ledgerError(err);
     }
@@ -251,6 +285,10 @@ export class LimitsLedger {
 export function ledgerFiles(stateDir: string, keyId: string): { state: string; lock: string } {
   const stem = join(stateDir, 'ledger', `key-${createHash('sha256').update(keyId).digest('hex').slice(0, 32)}`);
   return { state: `${stem}.json`, lock: `${stem}.lock` };
+}
+
+function usageOf(state: LedgerState): UsageSnapshot {
+  return { ordersBefore: state.attempts.length, cancelsBefore: state.cancels.length, dailyValue: dailyValue(state) };
 }
 
 /** Also counts a reservation that already expired: the order exists, so its value does. */

@@ -21,19 +21,22 @@ export interface LedgerState {
   /** UTC day (YYYY-MM-DD) the committed total belongs to. */
   day: string;
   committed: number;
-  /** Epoch ms of trade attempts in the last 60 s. */
+  /** Epoch ms of orders (places, modifies that add risk) in the last 60 s. */
   attempts: number[];
+  /** Epoch ms of risk-reducing calls (cancels, lowering modifies of own orders) in the last 60 s. */
+  cancels: number[];
   reservations: StoredReservation[];
 }
 
 const RATE_WINDOW_MS = 60_000;
 
-function utcDay(now: Date): string {
+/** The UTC day (YYYY-MM-DD) usage at `now` counts against. */
+export function utcDay(now: Date): string {
   return now.toISOString().slice(0, 10);
 }
 
 export function emptyState(keyId: string, now: Date): LedgerState {
-  return { version: 1, keyId, currency: null, day: utcDay(now), committed: 0, attempts: [], reservations: [] };
+  return { version: 1, keyId, currency: null, day: utcDay(now), committed: 0, attempts: [], cancels: [], reservations: [] };
 }
 
 /**
@@ -48,6 +51,7 @@ export function ageState(state: LedgerState, now: Date): void {
     state.committed = 0;
   }
   state.attempts = state.attempts.filter((at) => t - at < RATE_WINDOW_MS);
+  state.cancels = state.cancels.filter((at) => t - at < RATE_WINDOW_MS);
   state.reservations = state.reservations.filter(
     (r) => r.expiresAt > t && (r.pid === process.pid || isProcessAlive(r.pid)),
   );
@@ -61,6 +65,8 @@ export function dailyValue(state: LedgerState): number {
 /** Parses a state file strictly: a ledger we cannot read is a ledger we must not trust. */
 export function parseState(text: string, keyId: string): LedgerState {
   const s = JSON.parse(text) as Partial<LedgerState>;
+  // Written before cancels were counted apart: none recorded.
+  s.cancels ??= [];
   const isCount = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 0;
   const ok =
     s.version === 1 &&
@@ -70,6 +76,8 @@ export function parseState(text: string, keyId: string): LedgerState {
     isCount(s.committed) &&
     Array.isArray(s.attempts) &&
     s.attempts.every(isCount) &&
+    Array.isArray(s.cancels) &&
+    s.cancels.every(isCount) &&
     Array.isArray(s.reservations) &&
     s.reservations.every((r) => typeof r?.id === 'string' && isCount(r.value) && isCount(r.pid) && isCount(r.expiresAt));
   if (!ok) throw new Error('ledger state file is malformed');

@@ -1,6 +1,6 @@
 import type { EntityJson } from '@cedar-policy/cedar-wasm/nodejs';
 import { MARKET_ALIASES } from '../keys/schema.js';
-import type { KeyLimits, KeyRecord } from '../keys/types.js';
+import { DEFAULT_CANCELS_PER_MINUTE, type KeyLimits, type KeyRecord } from '../keys/types.js';
 import { NAMESPACE } from './actions.js';
 import { floorMinorUnits, parseDecimal, toSafeLong } from './money.js';
 import { parseHoursWindow } from './hoursWindow.js';
@@ -60,9 +60,11 @@ function buildEntity(key: KeyRecord): EntityJson {
       hasMaxDailyValue: limits.max_daily_value !== null,
       maxDailyValue: moneyLimit(limits.max_daily_value, 'max_daily_value'),
       hasMaxOrdersPerMinute: limits.max_orders_per_minute !== null,
-      maxOrdersPerMinute: countLimit(limits.max_orders_per_minute),
+      maxOrdersPerMinute: countLimit(limits.max_orders_per_minute, 'max_orders_per_minute'),
       hasHoursWindow: limits.hours_window !== null,
       hoursWindow: limits.hours_window?.trim() ?? '',
+      manageAnyOrder: limits.manage_any_order === true,
+      maxCancelsPerMinute: countLimit(limits.max_cancels_per_minute ?? DEFAULT_CANCELS_PER_MINUTE, 'max_cancels_per_minute'),
     },
     parents: [],
   };
@@ -83,10 +85,10 @@ function moneyLimit(major: number | null, field: string): number {
   return major === null ? 0 : toSafeLong(floorMinorUnits(parseDecimal(major, field)), field);
 }
 
-function countLimit(value: number | null): number {
+function countLimit(value: number | null, field: string): number {
   if (value === null) return 0;
   if (!Number.isSafeInteger(value) || value < 0) {
-    throw new AuthzError('INVALID_VALUE', 'invalid value: max_orders_per_minute must be a non-negative integer');
+    throw new AuthzError('INVALID_VALUE', `invalid value: ${field} must be a non-negative integer`);
   }
   return value;
 }

@@ -4,7 +4,7 @@ import { log } from '../shared/log.js';
 import { AuthzError } from './errors.js';
 import type { FxConverter } from './fx.js';
 import { resolveSecurity } from './canonical.js';
-import { add, ceilMinorUnits, isPositive, multiply, parseDecimal, subtract, toSafeLong, type Ratio } from './money.js';
+import { add, ceilMinorUnits, floorMinorUnits, isPositive, multiply, parseDecimal, subtract, toSafeLong, type Ratio } from './money.js';
 
 /** Port to the quote side: the best prices the gateway currently knows for a symbol. */
 export interface ReferencePriceSource {
@@ -18,6 +18,8 @@ export type OrderType = 'LIMIT' | 'MARKET';
 
 /** An existing order as the gateway reports it (for modify and cancel). */
 export interface ExistingOrder {
+  /** OpenD's order id: whose order it is (ownership) is looked up by it. */
+  readonly orderId?: string;
   readonly symbol: string;
   readonly side: TrdSide;
   readonly qty: number;
@@ -49,18 +51,16 @@ export type TradeTerms =
       readonly existing: ExistingOrder;
       readonly qty?: number;
       readonly price?: number;
-      /** The side the change is checked as, when not the order's: a sell raised past the shares held is a short sale. */
-      readonly side?: TrdSide;
     }
   | { readonly action: 'futu_cancel_order'; readonly existing: ExistingOrder };
 
 /**
- * The symbol and side a trade is checked as. A place order's side is already the checked one
- * (see the trade tools: a SELL of more than the account can sell is checked as SELL_SHORT).
+ * The symbol and side a trade asks for (for modify and cancel: the order's). The side policies
+ * check may differ: a SELL of more than the account can still sell is checked as SELL_SHORT
+ * (see Authorizer.runTrade).
  */
 export function tradeSubject(terms: TradeTerms): { symbol: string; side: TrdSide } {
   if (terms.action === 'futu_place_order') return terms;
-  if (terms.action === 'futu_modify_order' && terms.side !== undefined) return { symbol: terms.existing.symbol, side: terms.side };
   return terms.existing;
 }
 
@@ -108,6 +108,19 @@ export async function valueTrade(terms: TradeTerms, scope: ValuationScope, price
 }
 
 const ZERO: Ratio = { num: 0n, den: 1n };
+
+/**
+ * What a cancel gives back to the day: the unfilled shares at the order's limit price, rounded
+ * down (orders are charged rounded up, and a sell was charged at least its limit), so a refund
+ * never exceeds what the order was charged. A MARKET order (no limit) gives back nothing.
+ */
+export function unfilledValue(existing: ExistingOrder, scope: ValuationScope): number {
+  const price = parseDecimal(existing.price ?? 0, 'existing order price');
+  const unfilled = subtract(parseDecimal(existing.qty, 'existing order qty'), parseDecimal(existing.filledQty ?? 0, 'existing order filled qty'));
+  if (!isPositive(price) || !isPositive(unfilled)) return 0;
+  const currency = MARKETS[resolveSecurity(existing.symbol).market].currency;
+  return toSafeLong(floorMinorUnits(multiply(multiply(unfilled, price), scope.fx.rate(currency, scope.limitCurrency))), 'refund value');
+}
 
 /** The MARKET reference price, asked of the gateway at most once however often it is needed. */
 function referencePriceOnce(source: ReferencePriceSource | undefined, symbol: string, side: TrdSide): () => Promise<Ratio> {

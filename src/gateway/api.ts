@@ -71,7 +71,7 @@ const MAX_HISTORY_PAGE = 1000;
 const MAX_HISTORY_KLINES = 100_000;
 const MAX_ORDER_BOOK_LEVELS = 10;
 const MAX_TICKS = 1000;
-const MAX_REMARK_BYTES = 64;
+export const MAX_REMARK_BYTES = 64;
 const QUOTE_MARKETS: readonly MarketCode[] = ['HK', 'US', 'SH', 'SZ'];
 
 const invalid = (message: string): GatewayError => new GatewayError('INVALID_ARGUMENT', message);

@@ -3,7 +3,7 @@ import net from 'node:net';
 import { describeError } from '../shared/errors.js';
 import { log } from '../shared/log.js';
 import { sessionCipher, type PacketCipher, type RsaCipher } from './crypto.js';
-import { GatewayError, notConnected, OpenDError } from './errors.js';
+import { GatewayError, linkLost, notConnected, OpenDError } from './errors.js';
 import { encodeFrame, FrameReader, verifyBody, type Frame } from './frame.js';
 import { decodeResponse, encodeRequest, type Message } from './proto.js';
 import { ProtoId, protoNameOf, PUSH_PROTO_IDS } from './protoIds.js';
@@ -138,9 +138,10 @@ export class OpenDConnection {
     clearInterval(this.ticker);
     this.options.signal?.removeEventListener('abort', this.onAbort);
     this.socket.destroy();
+    // Every pending request was handed to the socket: OpenD may have received and acted on it.
     const failed = [...this.pending.values()];
     this.pending.clear();
-    for (const p of failed) p.reject(notConnected({ reason }));
+    for (const p of failed) p.reject(linkLost({ reason }));
     this.resolveClosed(reason);
   }
 

@@ -2,6 +2,7 @@ import { FutuError } from '../shared/errors.js';
 
 export type GatewayErrorCode =
   | 'GATEWAY_NOT_CONNECTED'
+  | 'GATEWAY_LINK_LOST'
   | 'GATEWAY_TIMEOUT'
   | 'OPEND_ERROR'
   | 'PROTOCOL_ERROR'
@@ -20,6 +21,13 @@ export class GatewayError extends FutuError {
 /** The one message for every request made while OpenD is unreachable; `details` may say why. */
 export const notConnected = (details: Record<string, unknown> = {}): GatewayError =>
   new GatewayError('GATEWAY_NOT_CONNECTED', 'gateway not connected', details);
+
+/**
+ * The link dropped after the request was written and before OpenD answered: unlike
+ * GATEWAY_NOT_CONNECTED (never written), OpenD may have acted on it.
+ */
+export const linkLost = (details: Record<string, unknown> = {}): GatewayError =>
+  new GatewayError('GATEWAY_LINK_LOST', 'the link to OpenD dropped before it answered: the request was sent and may have taken effect', details);
 
 /** An answer from OpenD with retType != 0: its retMsg is what the user needs to see. */
 export class OpenDError extends GatewayError {

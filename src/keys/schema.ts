@@ -151,6 +151,8 @@ const limitFields = {
   max_orders_per_minute: optional(positiveInteger),
   hours_window: optional(hoursWindow),
   limit_currency: optional(limitCurrency),
+  manage_any_order: optional(z.boolean({ error: expected('true or false') })),
+  max_cancels_per_minute: optional(positiveInteger),
 };
 
 const recordFields = {
@@ -286,5 +288,7 @@ function normaliseLimits(limits: Partial<ParsedLimits>): KeyLimits {
     max_orders_per_minute: limits.max_orders_per_minute ?? null,
     hours_window: limits.hours_window ?? null,
     limit_currency: limits.limit_currency ?? 'HKD',
+    manage_any_order: limits.manage_any_order ?? false,
+    max_cancels_per_minute: limits.max_cancels_per_minute ?? null,
   };
 }

@@ -23,6 +23,8 @@ export function summarizeLimits(limits: KeyLimits): string {
   if (limits.max_orders_per_minute !== null) parts.push(`rate=${limits.max_orders_per_minute}/m`);
   list('sides', limits.allowed_trd_sides);
   if (limits.hours_window !== null) parts.push(`hours=${limits.hours_window}`);
+  if (limits.manage_any_order) parts.push('any-order');
+  if (limits.max_cancels_per_minute !== null) parts.push(`cancels=${limits.max_cancels_per_minute}/m`);
   return parts.length === 0 ? '-' : parts.join(' ');
 }
 

@@ -25,7 +25,17 @@ export interface KeyLimits {
   readonly hours_window: string | null;
   /** Currency of the money limits; HKD when the file does not say. */
   readonly limit_currency: LimitCurrency;
+  /** May modify and cancel orders it did not place (a human's, another key's); false when absent. */
+  readonly manage_any_order: boolean;
+  /** Cancels and lowering modifies in a 60 s window; null = DEFAULT_CANCELS_PER_MINUTE. */
+  readonly max_cancels_per_minute: number | null;
 }
+
+/**
+ * Cancels are never held back by the order rate limit (withdrawing an order reduces risk), but
+ * they still reach OpenD: this separate, generous cap keeps them from being used to flood it.
+ */
+export const DEFAULT_CANCELS_PER_MINUTE = 30;
 
 /** Every limit off, in the default currency: the base that demo, test and bench keys spread over. */
 export const NO_LIMITS: KeyLimits = Object.freeze({
@@ -38,6 +48,8 @@ export const NO_LIMITS: KeyLimits = Object.freeze({
   max_orders_per_minute: null,
   hours_window: null,
   limit_currency: 'HKD',
+  manage_any_order: false,
+  max_cancels_per_minute: null,
 });
 
 export interface KeyRecord {

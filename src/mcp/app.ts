@@ -5,11 +5,14 @@ import { Authorizer } from '../authz/authorizer.js';
 import { AuthzEngine } from '../authz/engine.js';
 import { FxConverter, loadFxTable } from '../authz/fx.js';
 import { GatewayGuard } from '../authz/gatewayGuard.js';
+import { FileTradeState } from '../authz/fileTradeState.js';
 import { LimitsLedger } from '../authz/ledger.js';
+import { OrderReconciler, type TaggedOrderLookup } from '../authz/reconciler.js';
 import { defaultPolicyPaths, type PolicyPaths } from '../authz/policySet.js';
 import type { ReferencePriceSource } from '../authz/valuation.js';
 import { AccountDirectory } from '../gateway/accounts.js';
 import { FutuGateway } from '../gateway/api.js';
+import type { AccountRef } from '../gateway/types.js';
 import { KeyStore } from '../keys/store.js';
 import { loadTradePasswordMd5 } from '../keys/tradePassword.js';
 import { startSimulator, type SimulatorHandle } from '../sim/server.js';
@@ -21,6 +24,7 @@ import { CallPipeline } from './pipeline.js';
 import { createMcpServer } from './server.js';
 import { serveStdio, type StdioHandle } from './stdio.js';
 import { TOOLS } from './tools/index.js';
+import { findTaggedOrder, orderResult } from './tools/orders.js';
 
 export const SERVER_NAME = 'futu-mcp';
 export const SERVER_VERSION: string = (createRequire(import.meta.url)('../../../package.json') as { version: string }).version;
@@ -86,7 +90,33 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
   gateway.start();
   const accounts = new AccountDirectory(gateway);
 
-  const authorizer = new Authorizer({ engine, ledger, fx, prices: referencePrices(gateway), guard: new GatewayGuard() });
+  const trades = new FileTradeState({ stateDir: options.stateDir });
+  const reconciler = new OrderReconciler({
+    trades,
+    ledger,
+    lookup: taggedOrders(gateway),
+    onResolved: async ({ intent, resolution, orderId }) => {
+      await audit?.append({
+        event: 'order_reconciled',
+        key_id: intent.keyId,
+        decision: 'allow',
+        outcome: 'success',
+        resolution,
+        env: intent.env,
+        acc_id: intent.accId,
+        symbol: intent.symbol,
+        order_id: orderId,
+        client_order_id: intent.clientOrderId,
+        value: intent.value,
+        currency: intent.currency,
+      });
+    },
+  });
+  // Orders whose outcome a dropped link (or a crash) left unknown are looked up as soon as OpenD answers again.
+  gateway.on('connected', () => void reconciler.reconcileAll());
+  gateway.on('reconnected', () => void reconciler.reconcileAll());
+  await trades.prune(Date.now()).catch((err) => log.warn('could not prune old trade state', { error: describeError(err) }));
+  const authorizer = new Authorizer({ engine, ledger, fx, prices: referencePrices(gateway), guard: new GatewayGuard(), trades, reconciler });
   const pipeline = new CallPipeline({
     tools: TOOLS,
     keys,
@@ -132,6 +162,7 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
     closing ??= (async () => {
       await http?.close();
       stdio?.close();
+      reconciler.stop();
       await gateway.close();
       await simulator?.close();
       if (audit) {
@@ -191,6 +222,17 @@ export function parseHostPort(text: string): { host: string; port: number } {
     throw new FutuError('INVALID_ARGUMENT', `invalid address "${text}": expected HOST:PORT, e.g. 127.0.0.1:11111`);
   }
   return { host: match[1] ?? match[2]!, port };
+}
+
+/** Finds an intent's order at OpenD by the tag in its remark (see OrderReconciler). */
+function taggedOrders(gateway: FutuGateway): TaggedOrderLookup {
+  return {
+    async find(intent) {
+      const account = { accId: intent.accId, env: intent.env, trdMarket: intent.trdMarket } as AccountRef;
+      const order = await findTaggedOrder(gateway, account, intent.tag);
+      return order && { orderId: order.orderId, result: { ...orderResult(account, order), ...(intent.clientOrderId === null ? {} : { client_order_id: intent.clientOrderId }) } };
+    },
+  };
 }
 
 /** MARKET orders are valued from the book and the last price OpenD reports. */

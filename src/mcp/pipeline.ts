@@ -18,7 +18,10 @@ import type { HttpRefusal } from './http.js';
 import type { Metrics } from './metrics.js';
 import { DEFAULT_REFUSAL_THROTTLE, RefusalThrottle, type SuppressedRefusals } from './refusalThrottle.js';
 import type { CallContext, CallHandler, CallOutcome, ToolFailure } from './server.js';
-import type { AnyFutuTool, AuthzPlan, ToolContext } from './tools/kit.js';
+import type { AnyFutuTool, AuthorizedTrade, AuthzPlan, ToolContext } from './tools/kit.js';
+import type { ExistingOrder } from '../authz/valuation.js';
+
+type AuthzPlanTerms = AuthorizedTrade['terms'];
 
 /**
  * One tool call, end to end: resolve the key → build the Cedar request → authorize (and for
@@ -60,6 +63,8 @@ interface CallTrace {
   limit?: string;
   /** Set once the gateway was asked to act: failures after this point are failures, not rejects. */
   executing: boolean;
+  /** The result is an earlier call's, replayed for its client_order_id. */
+  replay: boolean;
 }
 
 const SENSITIVE_ARGUMENTS = ['api_key'] as const;
@@ -100,6 +105,7 @@ export class CallPipeline {
   readonly handleCall: CallHandler = async (toolName, args, context) => {
     const tool = this.tools.get(toolName);
     const trace = this.startTrace(toolName, args, context);
+    if (context.signal.aborted) return this.finish(trace, { error: failureOf(cancelled()) });
     if (!tool || !isActionName(toolName)) {
       return this.finish(trace, { error: { code: 'UNKNOWN_TOOL', message: `unknown MCP tool ${JSON.stringify(toolName)}` } });
     }
@@ -113,9 +119,9 @@ export class CallPipeline {
       const toolArgs = withoutSecrets(args);
       const toolContext = this.toolContext(context.signal, key);
       const plan = await tool.authz(toolArgs, toolContext);
-      const structured = await this.authorizeAndExecute(trace, { key, now, machineBound: true }, toolName, plan, () => {
+      const structured = await this.authorizeAndExecute(trace, { key, now, machineBound: true }, toolName, plan, toolArgs, (orderTag) => {
         trace.executing = true;
-        return tool.execute(toolArgs, { ...toolContext, authorized: plan });
+        return tool.execute(toolArgs, { ...toolContext, authorized: plan, orderTag });
       });
       return await this.finish(trace, { structured: structured as Record<string, unknown> });
     } catch (err) {
@@ -185,6 +191,7 @@ export class CallPipeline {
       policies: [],
       policyVersion: null,
       executing: false,
+      replay: false,
     };
   }
 
@@ -237,7 +244,14 @@ export class CallPipeline {
     return { gateway, accounts, signal, tradePasswordMd5, accountAllowed: (accId) => keyMayUseAccount(key, accId) };
   }
 
-  private async authorizeAndExecute(trace: CallTrace, caller: Caller, action: ActionName, plan: AuthzPlan, execute: () => Promise<unknown>): Promise<unknown> {
+  private async authorizeAndExecute(
+    trace: CallTrace,
+    caller: Caller,
+    action: ActionName,
+    plan: AuthzPlan,
+    args: Record<string, unknown>,
+    execute: (orderTag?: string) => Promise<unknown>,
+  ): Promise<unknown> {
     const { authorizer, metrics } = this.deps;
     const authzStarted = performance.now();
     if (plan.kind === 'call') {
@@ -245,7 +259,7 @@ export class CallPipeline {
       metrics.authzDuration((performance.now() - authzStarted) / 1000);
       if (!decision.allowed) throw decisionError(decision);
       recordDecision(trace, decision);
-      return execute();
+      return untilCancelled(execute(), trace.context.signal);
     }
     let timed = false;
     const decided = (): void => {
@@ -254,21 +268,29 @@ export class CallPipeline {
       metrics.authzDuration((performance.now() - authzStarted) / 1000);
     };
     /** Side effects: the authorized intent is durable before OpenD is asked. */
-    const sideEffect = {
-      beforeSend: async (decision: Decision) => {
-        decided();
-        recordDecision(trace, decision);
-        await this.auditIntent(trace);
-      },
-      send: execute,
+    const beforeSend = async (decision: Decision) => {
+      decided();
+      recordDecision(trace, decision);
+      await this.auditIntent(trace);
     };
     switch (plan.kind) {
       case 'trade': {
-        const input = { ...caller, env: plan.env, account: plan.account.accId, terms: plan.terms };
-        return (await authorizer.runTrade(input, sideEffect).finally(decided)).result;
+        const input = { ...caller, env: plan.env, account: plan.account.accId, trdMarket: plan.account.trdMarket, terms: plan.terms, sellable: plan.sellable };
+        const run = await authorizer
+          .runTrade(input, { beforeSend, send: ({ tag }) => execute(tag) }, {
+            signal: trace.context.signal,
+            clientOrderId: typeof args.client_order_id === 'string' ? args.client_order_id : undefined,
+            argsDigest: hashArguments(args),
+            orderIdOf: (result) => String((result as { order_id?: unknown }).order_id ?? ''),
+            settledOrder: (result) => settledOrder(plan.terms, result),
+          })
+          .finally(decided);
+        if (!run.replay) return run.result;
+        trace.replay = true;
+        return { ...(run.result as Record<string, unknown>), replay: true };
       }
       case 'unlock':
-        return (await authorizer.runUnlock(caller, sideEffect).finally(decided)).result;
+        return (await authorizer.runUnlock(caller, { beforeSend, send: () => execute() }).finally(decided)).result;
     }
     const unreachable: never = plan;
     throw new Error(`unhandled authorization plan for ${action}: ${JSON.stringify(unreachable)}`);
@@ -285,8 +307,10 @@ export class CallPipeline {
     const { metrics, audit } = this.deps;
     const failure = 'error' in outcome ? outcome.error : undefined;
     const ran = trace.executing;
-    const rejected = failure !== undefined && !ran && !OPERATIONAL_CODES.has(failure.code);
-    const verdict: Verdict = ran
+    const rejected = failure !== undefined && !ran && !OPERATIONAL_CODES.has(failure.code) && failure.code !== 'CANCELLED';
+    const verdict: Verdict = failure?.code === 'CANCELLED'
+      ? { decision: trace.policyVersion === null ? 'deny' : 'allow', outcome: 'cancelled' }
+      : ran
       ? { decision: 'allow', outcome: failure ? 'failure' : 'success' }
       : failure
         ? { decision: 'deny', outcome: rejected ? 'reject' : 'failure' }
@@ -326,12 +350,13 @@ export class CallPipeline {
       latency_ms: Math.round((performance.now() - trace.startedAt) * 1000) / 1000,
       decision: verdict.decision,
       outcome: verdict.outcome,
+      ...(trace.replay ? { replay: true } : {}),
     } as ToolCallEvent;
   }
 }
 
 /** The decision and outcome pairs a tool_call record may carry (as ToolCallEvent pairs them). */
-type Verdict = { readonly decision: 'allow'; readonly outcome: 'success' | 'failure' } | { readonly decision: 'deny'; readonly outcome: 'reject' | 'failure' };
+type Verdict = { readonly decision: 'allow'; readonly outcome: 'success' | 'failure' | 'cancelled' } | { readonly decision: 'deny'; readonly outcome: 'reject' | 'failure' | 'cancelled' };
 
 function recordDecision(trace: CallTrace, decision: Decision): void {
   trace.policies = decision.determiningPolicies.map((p) => p.id);
@@ -352,6 +377,38 @@ function presentedKey(args: Record<string, unknown>, context: CallContext, start
   if (typeof fromArgs === 'string' && fromArgs !== '') return fromArgs;
   if (context.bearerToken) return context.bearerToken;
   return startupKey || undefined;
+}
+
+/**
+ * A read's result once it is ready, unless the client cancels first: the answer would be
+ * dropped anyway, and the call is recorded as cancelled rather than as a success.
+ */
+function untilCancelled<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(cancelled());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(cancelled());
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+function cancelled(): FutuError {
+  return new FutuError('CANCELLED', 'cancelled by the client');
+}
+
+/** A cancel's order as the result reports it afterwards (qty, fills), for the refund of its unfilled part. */
+function settledOrder(terms: AuthzPlanTerms, result: unknown): ExistingOrder | undefined {
+  if (terms.action !== 'futu_cancel_order') return undefined;
+  const r = result as { status?: unknown; qty?: unknown; filled_qty?: unknown; price?: unknown };
+  // Without a read-back the fills are unknown: refund nothing rather than guess.
+  if (typeof r.status !== 'string' || typeof r.qty !== 'number') return undefined;
+  return {
+    symbol: terms.existing.symbol,
+    side: terms.existing.side,
+    qty: r.qty,
+    ...(typeof r.price === 'number' ? { price: r.price } : {}),
+    ...(typeof r.filled_qty === 'number' && r.filled_qty > 0 ? { filledQty: r.filled_qty } : {}),
+  };
 }
 
 function withoutSecrets(args: Record<string, unknown>): Record<string, unknown> {

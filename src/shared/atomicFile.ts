@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, fchmodSync, fsyncSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { open, rename, rm } from 'node:fs/promises';
+import { link, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 const POSIX = process.platform !== 'win32';
@@ -40,7 +40,37 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, mode: n
  * its two fsyncs would otherwise stall every other request for as long as the disk takes.
  */
 export async function writeFileAtomicAsync(path: string, data: string | Uint8Array, mode: number): Promise<void> {
-  const dir = dirname(path);
+  const temp = await writeTempAsync(path, data, mode);
+  try {
+    await rename(temp, path);
+  } catch (err) {
+    await rm(temp, { force: true });
+    throw err;
+  }
+  await fsyncDirectoryAsync(dirname(path));
+}
+
+/**
+ * Creates `path` with `data` unless it exists, atomically across processes: the full content
+ * appears at once or not at all (a hard link of a synced temp file, which fails if the name is
+ * taken). Resolves true when this call created it, false when it already existed.
+ */
+export async function createFileExclusiveAsync(path: string, data: string | Uint8Array, mode: number): Promise<boolean> {
+  const temp = await writeTempAsync(path, data, mode);
+  try {
+    await link(temp, path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  } finally {
+    await rm(temp, { force: true });
+  }
+  await fsyncDirectoryAsync(dirname(path));
+  return true;
+}
+
+/** A synced temp file beside `path` holding `data` with exactly `mode`; removed again on failure. */
+async function writeTempAsync(path: string, data: string | Uint8Array, mode: number): Promise<string> {
   const temp = tempPathFor(path);
   const file = await open(temp, 'wx', mode);
   try {
@@ -51,11 +81,14 @@ export async function writeFileAtomicAsync(path: string, data: string | Uint8Arr
     } finally {
       await file.close();
     }
-    await rename(temp, path);
   } catch (err) {
     await rm(temp, { force: true });
     throw err;
   }
+  return temp;
+}
+
+async function fsyncDirectoryAsync(dir: string): Promise<void> {
   if (!POSIX) return;
   const directory = await open(dir, 'r');
   try {

@@ -27,15 +27,15 @@ test('runTrade: an accepted order is committed to the day', async (t) => {
   const { authz, ledger } = setup(t);
   const k = key();
   const { decision, result } = await authz.runTrade(order(k), { send: async () => 'order-1' });
-  assert.deepEqual([decision.allowed, result], [true, 'order-1']);
-  assert.deepEqual(ledger.usage(k.id, new Date()), { ordersBefore: 1, dailyValue: 1_000_000 });
+  assert.deepEqual([decision?.allowed, result], [true, 'order-1']);
+  assert.deepEqual(ledger.usage(k.id, new Date()), { ordersBefore: 1, cancelsBefore: 0, dailyValue: 1_000_000 });
 });
 
 test('runTrade: a refusal by OpenD releases the reservation; the attempt still counts for the rate', async (t) => {
   const { authz, ledger } = setup(t);
   const k = key();
   await assert.rejects(authz.runTrade(order(k), { send: async () => Promise.reject(new FutuError('OPEND_ERROR', 'OpenD error: insufficient funds')) }), /insufficient funds/);
-  assert.deepEqual(ledger.usage(k.id, new Date()), { ordersBefore: 1, dailyValue: 0 });
+  assert.deepEqual(ledger.usage(k.id, new Date()), { ordersBefore: 1, cancelsBefore: 0, dailyValue: 0 });
 });
 
 test('runTrade: a timeout may have placed the order, so its value is committed', async (t) => {

@@ -67,7 +67,9 @@ test('trade context: computed facts, this call counted in the rate, projection i
     symbol: 'us.aapl',
     side: 'SELL',
     valuation: { orderValue: 700, addedValue: 700 },
-    usage: { ordersBefore: 2, dailyValue: 10_000 },
+    usage: { ordersBefore: 2, cancelsBefore: 0, dailyValue: 10_000 },
+    ownOrder: true,
+    reducesRisk: false,
   });
   assert.deepEqual(request.context, {
     expired: false,
@@ -91,12 +93,12 @@ test('trade context: computed facts, this call counted in the rate, projection i
 test('the builder refuses malformed input (INVALID_VALUE) rather than guessing', () => {
   const key = makeKey();
   const invalid = (fn: () => unknown) => assert.throws(fn, (err: unknown) => err instanceof AuthzError && err.code === 'INVALID_VALUE');
-  const trade = { action: 'futu_place_order' as const, env: 'simulate' as const, account: '1', symbol: 'HK.00700', side: 'BUY' as const, valuation: { orderValue: 1, addedValue: 1 }, usage: { ordersBefore: 0, dailyValue: 0 } };
+  const trade = { action: 'futu_place_order' as const, env: 'simulate' as const, account: '1', symbol: 'HK.00700', side: 'BUY' as const, valuation: { orderValue: 1, addedValue: 1 }, usage: { ordersBefore: 0, cancelsBefore: 0, dailyValue: 0 }, ownOrder: true, reducesRisk: false };
   invalid(() => buildTradeRequest(caller(key), { ...trade, env: 'paper' as never }));
   invalid(() => buildTradeRequest(caller(key), { ...trade, side: 'HOLD' as never }));
   invalid(() => buildTradeRequest(caller(key), { ...trade, account: '12a' }));
   invalid(() => buildTradeRequest(caller(key), { ...trade, account: '18446744073709551616' }));
-  invalid(() => buildTradeRequest(caller(key), { ...trade, usage: { ordersBefore: 0, dailyValue: Number.MAX_SAFE_INTEGER } }));
+  invalid(() => buildTradeRequest(caller(key), { ...trade, usage: { ordersBefore: 0, cancelsBefore: 0, dailyValue: Number.MAX_SAFE_INTEGER } }));
   invalid(() => buildTradeRequest(caller(key), { ...trade, valuation: { orderValue: 1.5, addedValue: 1.5 } }));
   invalid(() => buildRequests(caller(key), 'futu_get_quote', {}));
   invalid(() => buildRequests(caller(key), 'futu_get_quote', { symbols: Array.from({ length: MAX_SYMBOLS_PER_CALL + 1 }, (_, i) => `HK.${i}`) }));

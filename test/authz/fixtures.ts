@@ -56,7 +56,9 @@ export function placeOrderRequest(orderValue: number, key = simBot()): AuthzRequ
     symbol: 'HK.00700',
     side: 'BUY',
     valuation: { orderValue, addedValue: orderValue },
-    usage: { ordersBefore: 0, dailyValue: 0 },
+    usage: { ordersBefore: 0, cancelsBefore: 0, dailyValue: 0 },
+    ownOrder: true,
+    reducesRisk: false,
   });
 }
 

@@ -78,7 +78,9 @@ function decide(action: ActionName, env: 'simulate' | 'real', scopes: Scope[]) {
         symbol: 'HK.00700',
         side: 'BUY',
         valuation: { orderValue: 100, addedValue: action === 'futu_cancel_order' ? 0 : 100 },
-        usage: { ordersBefore: 0, dailyValue: 0 },
+        usage: { ordersBefore: 0, cancelsBefore: 0, dailyValue: 0 },
+    ownOrder: true,
+    reducesRisk: false,
       }),
     );
   }

@@ -11,7 +11,7 @@ import { defaultPolicyPaths } from '../../src/authz/policySet.js';
 import type { CallTarget, NonTradeAction } from '../../src/authz/builder.js';
 import { AccountDirectory } from '../../src/gateway/accounts.js';
 import type { Account, AccountRef } from '../../src/gateway/types.js';
-import type { KeyRecord } from '../../src/keys/types.js';
+import { NO_LIMITS, type KeyRecord } from '../../src/keys/types.js';
 import { cancelOrder } from '../../src/mcp/tools/cancel_order.js';
 import { getBroker } from '../../src/mcp/tools/get_broker.js';
 import { getDeals } from '../../src/mcp/tools/get_deals.js';
@@ -429,15 +429,9 @@ describe('plans as the shipped Cedar policies see them', () => {
     hash: '0'.repeat(64),
     scopes: ['qot:read', 'acc:read', 'trade:simulate'],
     limits: {
-      allowed_markets: null,
+      ...NO_LIMITS,
       allowed_symbols: ['HK.00700'],
-      allowed_trd_sides: null,
-      allowed_acc_ids: null,
       max_order_value: 10_000,
-      max_daily_value: null,
-      max_orders_per_minute: null,
-      hours_window: null,
-      limit_currency: 'HKD',
     },
     allowed_machines: null,
     created_at: null,

@@ -30,6 +30,8 @@ export function registerKeysCommands(program: Command): void {
     .option('--max-daily-value <n>', 'accepted order value per UTC day in --limit-currency')
     .option('--max-orders-per-minute <n>', 'orders per 60 s sliding window')
     .option('--hours-window <HH:MM-HH:MM>', 'trading hours in the server time zone (may cross midnight)')
+    .option('--manage-any-order', 'may modify and cancel orders it did not place (a human\'s, another key\'s)')
+    .option('--max-cancels-per-minute <n>', 'cancels and lowering modifies per 60 s (default 30; never held back by --max-orders-per-minute)')
     .addOption(new Option('--limit-currency <ccy>', 'currency of the value caps').choices(['HKD', 'USD', 'CNH']).default('HKD'))
     .option('--expires <when>', 'duration (90d, 12h, 30m), RFC 3339 date-time, or "never"', '90d')
     .addOption(new Option('--bind-this-machine', 'only usable on this machine').conflicts('bindMachines'))
@@ -77,6 +79,8 @@ interface GenKeyOptions {
   maxDailyValue?: string;
   maxOrdersPerMinute?: string;
   hoursWindow?: string;
+  manageAnyOrder?: boolean;
+  maxCancelsPerMinute?: string;
   limitCurrency: string;
   expires: string;
   bindThisMachine?: boolean;
@@ -146,6 +150,8 @@ function recordFromOptions(opts: GenKeyOptions, hash: string, now: number, machi
       max_orders_per_minute: numberOption(opts.maxOrdersPerMinute),
       hours_window: opts.hoursWindow ?? null,
       limit_currency: opts.limitCurrency,
+      manage_any_order: opts.manageAnyOrder === true,
+      max_cancels_per_minute: numberOption(opts.maxCancelsPerMinute),
     },
     allowed_machines: opts.bindThisMachine
       ? [machine.fingerprintFor(opts.id)]

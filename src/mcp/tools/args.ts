@@ -109,7 +109,12 @@ export const envFilter = z.enum(['simulate', 'real']).optional().describe('Only 
 export const remark = z
   .string()
   .refine((s) => Buffer.byteLength(s, 'utf8') <= 64, 'remark must be at most 64 UTF-8 bytes')
-  .describe('Free-text note stored on the order (at most 64 UTF-8 bytes)');
+  .describe('Free-text note stored on the order after futu-mcp\'s own tag (OpenD keeps 64 UTF-8 bytes in all; the end may be cut)');
+
+export const clientOrderId = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,40}$/, 'client_order_id must be 1-40 characters of A-Z a-z 0-9 _ -')
+  .describe('Your id for this order (1-40 of A-Z a-z 0-9 _ -). Send one, and send the same id again when retrying: within 24 h a retry returns the first call\'s order instead of placing a second');
 
 export const orderStatuses = z
   .array(z.enum(ORDER_STATUS.names as [OrderStatusName, ...OrderStatusName[]]))

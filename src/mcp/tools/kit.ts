@@ -25,6 +25,8 @@ export interface ToolContext {
    * the decision and the order.
    */
   readonly authorized?: AuthzPlan;
+  /** Set by the pipeline for a new order's `execute`: the tag its remark must carry. */
+  readonly orderTag?: string;
 }
 
 /**
@@ -33,7 +35,14 @@ export interface ToolContext {
  */
 export type AuthzPlan =
   | { readonly kind: 'call'; readonly action: NonTradeAction; readonly target: CallTarget }
-  | { readonly kind: 'trade'; readonly env: Env; readonly account: AccountRef; readonly terms: TradeTerms & { readonly action: TradeAction } }
+  | {
+      readonly kind: 'trade';
+      readonly env: Env;
+      readonly account: AccountRef;
+      readonly terms: TradeTerms & { readonly action: TradeAction };
+      /** Shares of the order's security the account can still sell (for sells: read inside the sell lock). */
+      readonly sellable?: () => Promise<number>;
+    }
   | { readonly kind: 'unlock' };
 
 export type FutuTool<I extends z.ZodObject = z.ZodObject, O extends z.ZodObject = z.ZodObject> = ToolDeclaration<

@@ -3,6 +3,7 @@ import type { ExistingOrder } from '../../authz/valuation.js';
 import { GatewayError } from '../../gateway/errors.js';
 import type { AccountRef, Order, OrderStatusName, TrdEnvName, TrdMarketName } from '../../gateway/types.js';
 import { TRD_SIDES, type TrdSide } from '../../keys/types.js';
+import { remarkCarries } from '../../authz/orderTag.js';
 import { formatPrice, formatQty } from './format.js';
 import type { ToolContext } from './kit.js';
 import { accountFieldsOf, orderTypeLabel, type tradeResultShape } from './outputs.js';
@@ -57,6 +58,7 @@ export function existingOrderOf(order: Order): ExistingOrder {
   const side = order.side;
   if (!isTrdSide(side)) throw invalid(`order ${order.orderId} has side ${side}, which this server cannot check against the limits`);
   return {
+    orderId: order.orderId,
     symbol: order.symbol,
     side,
     qty: order.qty,
@@ -65,15 +67,12 @@ export function existingOrderOf(order: Order): ExistingOrder {
   };
 }
 
-/**
- * The side a sell is checked as. OpenD takes a short sale as a plain SELL of shares the account
- * does not hold (US), so selling `addedQty` more than the account can sell opens a short position
- * and needs the key's SELL_SHORT permission, not just SELL. Anything else keeps its side.
- */
-export async function checkedSide(ctx: ToolContext, account: AccountRef, symbol: string, side: TrdSide, addedQty: number): Promise<TrdSide> {
-  if (side !== 'SELL' || addedQty <= 0) return side;
-  const [position] = await ctx.gateway.getPositions(account, { symbols: [symbol] });
-  return addedQty > (position?.canSellQty ?? 0) ? 'SELL_SHORT' : side;
+/** Shares of `symbol` the account can still sell, as OpenD reports them (open sells already deducted). */
+export function sellableQty(ctx: ToolContext, account: AccountRef, symbol: string): () => Promise<number> {
+  return async () => {
+    const [position] = await ctx.gateway.getPositions(account, { symbols: [symbol] });
+    return position?.canSellQty ?? 0;
+  };
 }
 
 function isTrdSide(side: string): side is TrdSide {
@@ -83,7 +82,7 @@ function isTrdSide(side: string): side is TrdSide {
 type TradeResult = z.input<typeof tradeResultShape>;
 
 /** What the call asked for, reported as-is when the order cannot be read back. */
-export interface OrderIntent {
+export interface RequestedOrder {
   readonly symbol: string;
   readonly side: string;
   readonly orderType: string;
@@ -95,19 +94,24 @@ export interface OrderIntent {
  * The order right after a place/modify/cancel. The read-back is best effort and never throws:
  * the order exists, and an error here would tell the model (and the limits ledger) otherwise.
  */
-export async function tradeResult(ctx: ToolContext, account: AccountRef, orderId: string, intent: OrderIntent): Promise<TradeResult> {
-  const base = {
-    ...accountFieldsOf(account),
-    order_id: orderId,
-    next: `Call futu_get_orders with acc_id "${account.accId}" and env "${account.env}" to follow it; futu_modify_order and futu_cancel_order take order_id "${orderId}".`,
-  };
+export async function tradeResult(ctx: ToolContext, account: AccountRef, orderId: string, requested: RequestedOrder): Promise<TradeResult> {
   const order = await readBack(ctx, account, orderId);
-  if (!order) {
-    return { ...base, symbol: intent.symbol, side: intent.side, order_type: orderTypeLabel(intent.orderType), qty: intent.qty, price: intent.price };
-  }
+  if (order) return orderResult(account, order);
+  return {
+    ...followUp(account, orderId),
+    symbol: requested.symbol,
+    side: requested.side,
+    order_type: orderTypeLabel(requested.orderType),
+    qty: requested.qty,
+    price: requested.price,
+  };
+}
+
+/** An order as the trade tools report it. */
+export function orderResult(account: AccountRef, order: Order): TradeResult {
   const filled = order.fillQty ?? 0;
   return {
-    ...base,
+    ...followUp(account, order.orderId),
     symbol: order.symbol,
     side: order.side,
     order_type: orderTypeLabel(order.orderType),
@@ -118,6 +122,24 @@ export async function tradeResult(ctx: ToolContext, account: AccountRef, orderId
     avg_fill_price: filled > 0 ? order.fillAvgPrice : undefined,
     last_error: order.lastErrMsg,
   };
+}
+
+function followUp(account: AccountRef, orderId: string) {
+  return {
+    ...accountFieldsOf(account),
+    order_id: orderId,
+    next: `Call futu_get_orders with acc_id "${account.accId}" and env "${account.env}" to follow it; futu_modify_order and futu_cancel_order take order_id "${orderId}".`,
+  };
+}
+
+/**
+ * The order of `account` whose remark carries `tag` (futu-mcp's tag of an intent), for the
+ * reconciliation of orders whose outcome a lost link left unknown. Throws when OpenD cannot be
+ * asked: "not found" must mean OpenD has no such order.
+ */
+export async function findTaggedOrder(gateway: ToolContext['gateway'], account: AccountRef, tag: string): Promise<Order | undefined> {
+  const orders = await gateway.getOrders(account);
+  return orders.find((o) => remarkCarries(o.remark, tag));
 }
 
 async function readBack(ctx: ToolContext, account: AccountRef, orderId: string): Promise<Order | undefined> {

@@ -146,5 +146,7 @@ export const tradeResultShape = z.object({
   filled_qty: z.number().optional(),
   avg_fill_price: z.number().optional(),
   last_error: z.string().optional(),
+  client_order_id: z.string().optional().describe('The client_order_id the order was placed with'),
+  replay: z.boolean().optional().describe('true: this is the result of an earlier call with the same client_order_id; no new order was placed'),
   next: z.string().describe('How to follow up on this order'),
 });

@@ -2,9 +2,10 @@ import { z } from 'zod';
 import { tradeTermsFromArgs } from '../../authz/toolArgs.js';
 import { parseSymbol } from '../../gateway/symbol.js';
 import { TRADE_TOOL_ANNOTATIONS } from '../tool.js';
-import { apiKey, env, orderType, positivePrice, positiveQty, remark, side, symbol, tradeAccount, TRADE_RULES_HINT } from './args.js';
+import { apiKey, clientOrderId, env, orderType, positivePrice, positiveQty, remark, side, symbol, tradeAccount, TRADE_RULES_HINT } from './args.js';
 import { authorizedTrade, defineTool, type ToolContext } from './kit.js';
-import { checkedSide, summarizeTrade, tradeResult } from './orders.js';
+import { sellableQty, summarizeTrade, tradeResult } from './orders.js';
+import { remarkWithTag } from '../../authz/orderTag.js';
 import { tradeResultShape } from './outputs.js';
 
 const input = z
@@ -17,6 +18,7 @@ const input = z
     env,
     acc_id: tradeAccount,
     remark: remark.optional(),
+    client_order_id: clientOrderId.optional(),
     api_key: apiKey,
   })
   .superRefine((a, ctx) => {
@@ -40,6 +42,7 @@ export const placeOrder = defineTool({
     'Places a LIMIT (default; needs price) or MARKET (no price) order to BUY or SELL qty shares of one security, e.g. symbol "HK.00700". ' +
     'HK and A-share quantities must be multiples of the lot size (futu_get_static); price is in the security\'s currency. ' +
     TRADE_RULES_HINT +
+    ' Send a client_order_id and reuse it when retrying (e.g. after ORDER_OUTCOME_UNKNOWN): the retry returns the first order instead of placing another.' +
     ' Returns the order_id (a string) and its status; follow it with futu_get_orders.',
   scope: 'trade',
   input,
@@ -48,19 +51,20 @@ export const placeOrder = defineTool({
   summarize: (r) => summarizeTrade('Placed', r),
   authz: async (args, ctx) => {
     const account = await orderAccount(args, ctx);
-    const side = await checkedSide(ctx, account, args.symbol, args.side, args.qty);
-    return { kind: 'trade', env: args.env, account, terms: { ...tradeTermsFromArgs('futu_place_order', args), side } };
+    return { kind: 'trade', env: args.env, account, terms: tradeTermsFromArgs('futu_place_order', args), sellable: sellableQty(ctx, account, args.symbol) };
   },
   execute: async (args, ctx) => {
     const { account } = authorizedTrade(ctx, 'futu_place_order');
+    if (ctx.orderTag === undefined) throw new Error('futu_place_order: execute called without its order tag');
     const placed = await ctx.gateway.placeOrder(account, {
       symbol: args.symbol,
       side: args.side,
       orderType: args.order_type === 'MARKET' ? 'MARKET' : 'NORMAL',
       qty: args.qty,
       price: args.price,
-      remark: args.remark,
+      remark: remarkWithTag(ctx.orderTag, args.remark),
     });
-    return tradeResult(ctx, account, placed.orderId, { symbol: args.symbol, side: args.side, orderType: args.order_type, qty: args.qty, price: args.price });
+    const result = await tradeResult(ctx, account, placed.orderId, { symbol: args.symbol, side: args.side, orderType: args.order_type, qty: args.qty, price: args.price });
+    return args.client_order_id === undefined ? result : { ...result, client_order_id: args.client_order_id };
   },
 });

@@ -1,0 +1,100 @@
+import { isProcessAlive } from '../shared/fileLock.js';
+import type { Env } from './actions.js';
+
+/**
+ * Trade state shared by every futu-mcp process trading through the same OpenD accounts, beside
+ * the limits ledger: who placed which order, the intent behind every order sent (for exactly-once
+ * retries and for orders whose outcome a lost link left unknown), and the lock that serializes
+ * sells of one security in one account. One interface; the state directory implements it
+ * (FileTradeState), and every implementation passes the same contract tests.
+ *
+ * Every method fails closed: an error is thrown, never swallowed, and the caller denies the call.
+ */
+export interface TradeStateStore {
+  /**
+   * Runs `work` while no other process or call holds the same lock (a sell of `symbol` in
+   * `account`). The lock outlives a crashed holder only until its process is seen to be gone.
+   */
+  withLock<T>(name: string, work: () => Promise<T>): Promise<T>;
+
+  /** The key that placed this order through futu-mcp, if one did. */
+  ownerOf(order: OrderRef): Promise<OrderOwner | undefined>;
+  /** Durable before it resolves; an order's owner never changes once recorded. */
+  recordOwner(order: OrderRef, owner: OrderOwner): Promise<void>;
+
+  /**
+   * Creates the intent unless one with its id exists (ids of client_order_ids are derived from
+   * the key and the id, so a retry finds the first call's intent). Durable before it resolves.
+   */
+  claimIntent(intent: OrderIntent): Promise<{ readonly claimed: true } | { readonly claimed: false; readonly existing: OrderIntent }>;
+  getIntent(id: string): Promise<OrderIntent | undefined>;
+  /** Replaces the stored intent (same id). Durable before it resolves. */
+  putIntent(intent: OrderIntent): Promise<void>;
+  dropIntent(id: string): Promise<void>;
+  /** Intents whose order may exist without its outcome being known here: unknown, or sending/claimed by a process that is gone. */
+  unresolvedIntents(): Promise<OrderIntent[]>;
+}
+
+export interface OrderRef {
+  readonly env: Env;
+  readonly accId: string;
+  readonly orderId: string;
+}
+
+export interface OrderOwner {
+  readonly keyId: string;
+  /** The remark tag the order carries. */
+  readonly tag: string;
+  /** UTC day (YYYY-MM-DD) the order's value was committed on: a cancel refunds only that day's budget. */
+  readonly day: string;
+  readonly placedAt: number;
+}
+
+/**
+ * - claimed: a client_order_id was taken; nothing decided or sent yet (dropped if refused).
+ * - sending: authorized and about to be written to OpenD; its value is reserved.
+ * - placed: OpenD accepted it (orderId, result kept for replays).
+ * - refused: OpenD answered with an error (kept for replays: the order does not exist).
+ * - unknown: written, but the link dropped or OpenD did not answer; its value is committed
+ *   until reconciliation finds the order (placed) or not (refunded).
+ */
+export type IntentState = 'claimed' | 'sending' | 'placed' | 'refused' | 'unknown';
+
+export interface OrderIntent {
+  readonly version: 1;
+  readonly id: string;
+  /** The remark tag that identifies the order at OpenD. */
+  readonly tag: string;
+  readonly keyId: string;
+  readonly clientOrderId: string | null;
+  /** Digest of the call's arguments: a retry with the same client_order_id must match it. */
+  readonly argsDigest: string;
+  readonly env: Env;
+  readonly accId: string;
+  readonly trdMarket: string;
+  readonly symbol: string;
+  /** Minor units of `currency` reserved (sending) or committed (unknown) for the order. */
+  readonly value: number;
+  readonly currency: string;
+  /** UTC day of the reservation. */
+  readonly day: string;
+  readonly state: IntentState;
+  readonly pid: number;
+  readonly createdAt: number;
+  readonly orderId?: string;
+  /** What the call returned (placed) or the error it ended with (refused), for replays. */
+  readonly result?: Record<string, unknown>;
+  readonly error?: { readonly code: string; readonly message: string };
+}
+
+/** How long a client_order_id is remembered: a retry within this window never places twice. */
+export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Whether an intent's order may exist without its outcome being known here: unknown, or still
+ * sending (or claimed) in a process that is gone.
+ */
+export function isUnresolved(intent: OrderIntent): boolean {
+  if (intent.state === 'unknown') return true;
+  return (intent.state === 'sending' || intent.state === 'claimed') && !isProcessAlive(intent.pid);
+}
