@@ -38,10 +38,13 @@ test('runTrade: a refusal by OpenD releases the reservation; the attempt still c
   assert.deepEqual(ledger.usage(k.id, new Date()), { ordersBefore: 1, cancelsBefore: 0, dailyValue: 0 });
 });
 
-test('runTrade: a timeout may have placed the order, so its value is committed', async (t) => {
+test('runTrade: a timeout may have placed the order: ORDER_OUTCOME_UNKNOWN, and its value is committed', async (t) => {
   const { authz, ledger } = setup(t);
   const k = key();
-  await assert.rejects(authz.runTrade(order(k), { send: async () => Promise.reject(new FutuError('GATEWAY_TIMEOUT', 'timed out')) }), /timed out/);
+  await assert.rejects(
+    authz.runTrade(order(k), { send: async () => Promise.reject(new FutuError('GATEWAY_TIMEOUT', 'timed out')) }),
+    (err: unknown) => err instanceof AuthzError && err.code === 'ORDER_OUTCOME_UNKNOWN' && /may have been placed; check futu_get_orders/.test(err.message),
+  );
   assert.equal(ledger.usage(k.id, new Date()).dailyValue, 1_000_000);
 });
 
@@ -118,6 +121,7 @@ test('a trade refused for who, what or where is refused before it is priced: Ope
     env: 'simulate',
     account: '1001',
     terms: { action: 'futu_place_order', symbol, side, orderType, qty: 10, ...(price === undefined ? {} : { price }) },
+    sellable: async () => 10,
   });
   const refusals = [
     [trade('HK.09988', 'SELL', 'LIMIT', 1), 'limit check failed: symbol HK.09988 not allowed'],
@@ -134,13 +138,13 @@ test('a trade refused for who, what or where is refused before it is priced: Ope
 });
 
 test('every forbid decided before pricing is a shipped policy whose condition reads neither the value nor the usage', () => {
-  const shipped = ['invariants.cedar', 'limits.cedar'].map((file) => readFileSync(join(defaultPolicyPaths().policiesDir, file), 'utf8')).join('\n');
+  const shipped = ['invariants.cedar', 'limits.cedar', 'orders.cedar'].map((file) => readFileSync(join(defaultPolicyPaths().policiesDir, file), 'utf8')).join('\n');
   const bodies = new Map([...shipped.matchAll(/@id\("([^"]+)"\)([\s\S]*?)(?=@id\(|$)/g)].map((m) => [m[1]!, m[2]!]));
   for (const id of VALUE_INDEPENDENT_FORBIDS) {
     const body = bodies.get(id);
     assert.ok(body !== undefined, `${id} is a shipped policy`);
-    assert.doesNotMatch(body, /orderValue|addedValue|projectedDailyValue|ordersLastMinute/, `${id} must not depend on the value`);
+    assert.doesNotMatch(body, /orderValue|addedValue|projectedDailyValue|ordersLastMinute|cancelsLastMinute/, `${id} must not depend on the value`);
   }
   // ... and the value limits are not among them.
-  for (const id of ['order-value-limit', 'rate-limit', 'daily-limit']) assert.equal(VALUE_INDEPENDENT_FORBIDS.has(id), false);
+  for (const id of ['order-value-limit', 'rate-limit', 'daily-limit', 'cancel-rate-limit']) assert.equal(VALUE_INDEPENDENT_FORBIDS.has(id), false);
 });

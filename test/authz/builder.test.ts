@@ -85,6 +85,9 @@ test('trade context: computed facts, this call counted in the rate, projection i
     addedValue: 700,
     projectedDailyValue: 10_700,
     ordersLastMinute: 3,
+    ownOrder: true,
+    reducesRisk: false,
+    cancelsLastMinute: 0,
   });
   assert.deepEqual(request.resource, { type: 'Futu::Account', id: '1001' });
   assert.equal(request.requiredScope, 'trade:real');

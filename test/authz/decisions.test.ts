@@ -11,6 +11,8 @@ function placeOrder(key: KeyRecord, fields: Partial<{ symbol: string; qty: numbe
     env: fields.env ?? 'simulate',
     account: fields.account ?? '1001',
     terms: { action: 'futu_place_order', symbol: fields.symbol ?? 'HK.00700', side: fields.side ?? 'BUY', orderType: 'LIMIT', qty: fields.qty ?? 100, price: fields.price ?? 300 },
+    // The account holds what it sells: these are sells, not short sales.
+    sellable: async () => fields.qty ?? 100,
   };
 }
 
@@ -112,12 +114,13 @@ test('multi-symbol reads authorize every symbol; one disallowed symbol denies th
   assert.equal(quote(['HK.00700', 'not a symbol']).code, 'INVALID_VALUE');
 });
 
-test('cancel and value-reducing modify pass even when the day is over budget; raising an order does not', async (t) => {
-  const { authz, ledger } = authorizer(t);
+test('cancel and value-reducing modify of the key\'s own order pass even when the day is over budget; raising an order does not', async (t) => {
+  const { authz, ledger, trades } = authorizer(t);
   const key = simBot({ max_daily_value: 50_000, max_orders_per_minute: null });
   const placed = await authz.authorizeTrade(placeOrder(key, { qty: 100, price: 500 }));
   await ledger.commit(placed.reservation!, MORNING);
-  const existing = { symbol: 'HK.00700', side: 'BUY' as const, qty: 100, price: 500 };
+  await trades.recordOwner({ env: 'simulate', accId: '1001', orderId: '77' }, { keyId: key.id, tag: 'fmcp:test', day: '2026-12-03', placedAt: MORNING.getTime() });
+  const existing = { orderId: '77', symbol: 'HK.00700', side: 'BUY' as const, qty: 100, price: 500 };
   const base = { ...caller(key), env: 'simulate' as const, account: '1001' };
   assert.equal((await authz.authorizeTrade({ ...base, terms: { action: 'futu_cancel_order', existing } })).decision.allowed, true);
   assert.equal((await authz.authorizeTrade({ ...base, terms: { action: 'futu_modify_order', existing, qty: 50 } })).decision.allowed, true);

@@ -2,6 +2,7 @@ import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
+import { FileTradeState } from '../../src/authz/fileTradeState.js';
 import { Authorizer } from '../../src/authz/authorizer.js';
 import { buildTradeRequest, type AuthzRequest, type Caller } from '../../src/authz/builder.js';
 import { AuthzEngine } from '../../src/authz/engine.js';
@@ -92,8 +93,10 @@ export function fixedPrices(quote: { bid?: number; ask?: number; last?: number }
   return { bestPrices: async () => quote };
 }
 
-export function authorizer(t: TestContext, extra: { prices?: ReferencePriceSource; stateDir?: string } = {}): { authz: Authorizer; ledger: LimitsLedger } {
-  const ledger = new LimitsLedger({ stateDir: extra.stateDir ?? tempDir(t, 'futu-ledger-') });
-  const authz = new Authorizer({ engine: shippedEngine(), ledger, ...(extra.prices ? { prices: extra.prices } : {}) });
-  return { authz, ledger };
+export function authorizer(t: TestContext, extra: { prices?: ReferencePriceSource; stateDir?: string } = {}): { authz: Authorizer; ledger: LimitsLedger; trades: FileTradeState } {
+  const stateDir = extra.stateDir ?? tempDir(t, 'futu-ledger-');
+  const ledger = new LimitsLedger({ stateDir });
+  const trades = new FileTradeState({ stateDir });
+  const authz = new Authorizer({ engine: shippedEngine(), ledger, trades, ...(extra.prices ? { prices: extra.prices } : {}) });
+  return { authz, ledger, trades };
 }

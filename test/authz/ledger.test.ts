@@ -20,21 +20,21 @@ async function reserve(ledger: LimitsLedger, keyId: string, value: number, now =
 test('usage: attempts slide out after 60 s; reservations count until committed or released', async (t) => {
   const ledger = new LimitsLedger({ stateDir: tempDir(t) });
   const a = await reserve(ledger, 'k', 100, minute(0));
-  assert.deepEqual(a.outcome, { ordersBefore: 0, dailyValue: 0 });
+  assert.deepEqual(a.outcome, { ordersBefore: 0, cancelsBefore: 0, dailyValue: 0 });
   const b = await reserve(ledger, 'k', 50, minute(30_000));
-  assert.deepEqual(b.outcome, { ordersBefore: 1, dailyValue: 100 });
+  assert.deepEqual(b.outcome, { ordersBefore: 1, cancelsBefore: 0, dailyValue: 100 });
   await ledger.commit(a.reservation!, minute(30_000));
   await ledger.release(b.reservation!, minute(30_000));
-  assert.deepEqual(ledger.usage('k', minute(59_999)), { ordersBefore: 2, dailyValue: 100 });
-  assert.deepEqual(ledger.usage('k', minute(60_000)), { ordersBefore: 1, dailyValue: 100 });
-  assert.deepEqual(ledger.usage('k', minute(90_000)), { ordersBefore: 0, dailyValue: 100 });
+  assert.deepEqual(ledger.usage('k', minute(59_999)), { ordersBefore: 2, cancelsBefore: 0, dailyValue: 100 });
+  assert.deepEqual(ledger.usage('k', minute(60_000)), { ordersBefore: 1, cancelsBefore: 0, dailyValue: 100 });
+  assert.deepEqual(ledger.usage('k', minute(90_000)), { ordersBefore: 0, cancelsBefore: 0, dailyValue: 100 });
 });
 
 test('a denied decision records nothing; settling twice counts once', async (t) => {
   const ledger = new LimitsLedger({ stateDir: tempDir(t) });
   const denied = await ledger.decideAndReserve('k', 'HKD', MORNING, () => ({ outcome: 'deny', reserveValue: null }));
   assert.equal(denied.reservation, null);
-  assert.deepEqual(ledger.usage('k', MORNING), { ordersBefore: 0, dailyValue: 0 });
+  assert.deepEqual(ledger.usage('k', MORNING), { ordersBefore: 0, cancelsBefore: 0, dailyValue: 0 });
   const { reservation } = await reserve(ledger, 'k', 70);
   await ledger.commit(reservation!);
   await ledger.commit(reservation!);

@@ -77,6 +77,8 @@ test('the documented nested reference file loads unchanged and normalises', (t) 
         max_orders_per_minute: 3,
         hours_window: '09:30-16:00',
         limit_currency: 'HKD',
+        manage_any_order: false,
+        max_cancels_per_minute: null,
       },
       allowed_machines: [`fp_${FP}`],
       created_at: '2026-04-15T10:00:00.000Z',

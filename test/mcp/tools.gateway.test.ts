@@ -44,7 +44,16 @@ let ctx: ToolContext;
 let accounts: Account[];
 
 function contextFor(overrides: Partial<ToolContext> = {}): ToolContext {
-  return { gateway: rig.gateway, accounts: new AccountDirectory(rig.gateway), signal: new AbortController().signal, tradePasswordMd5: async () => TRADE_PWD_MD5, accountAllowed: () => true, ...overrides };
+  return {
+    gateway: rig.gateway,
+    accounts: new AccountDirectory(rig.gateway),
+    signal: new AbortController().signal,
+    tradePasswordMd5: async () => TRADE_PWD_MD5,
+    accountAllowed: () => true,
+    // As the pipeline gives a new order's execute: the tag its remark carries.
+    orderTag: 'fmcp:test0000:0123456789abcdef0123456789abcdef',
+    ...overrides,
+  };
 }
 
 const json = (value: unknown): unknown => JSON.parse(JSON.stringify(value));
@@ -324,13 +333,13 @@ describe('trade tools', () => {
     const { plan, result } = await call(modifyOrder, { order_id: orderId, price: newPrice, api_key: API_KEY });
     const trade = tradePlan(plan);
     assert.deepEqual(trade.account, simHK);
-    assert.deepEqual(trade.terms, { action: 'futu_modify_order', existing: { symbol: 'HK.00700', side: 'BUY', qty: 100, price: oldPrice }, price: newPrice });
+    assert.deepEqual(trade.terms, { action: 'futu_modify_order', existing: { orderId, symbol: 'HK.00700', side: 'BUY', qty: 100, price: oldPrice }, price: newPrice });
     assert.deepEqual([result.order_id, result.qty, result.price, result.status], [orderId, 100, newPrice, 'SUBMITTED']);
     assert.ok(!JSON.stringify({ plan, result }).includes(API_KEY));
 
     await pace();
     const bigger = await call(modifyOrder, { order_id: orderId, qty: 200, acc_id: simHK.accId });
-    assert.deepEqual(tradePlan(bigger.plan).terms, { action: 'futu_modify_order', existing: { symbol: 'HK.00700', side: 'BUY', qty: 100, price: newPrice }, qty: 200 });
+    assert.deepEqual(tradePlan(bigger.plan).terms, { action: 'futu_modify_order', existing: { orderId, symbol: 'HK.00700', side: 'BUY', qty: 100, price: newPrice }, qty: 200 });
     assert.deepEqual([bigger.result.qty, bigger.result.price], [200, newPrice]);
   });
 
@@ -339,7 +348,7 @@ describe('trade tools', () => {
     const { plan, result, summary } = await call(cancelOrder, { order_id: orderId });
     const trade = tradePlan(plan);
     assert.deepEqual(trade.account, simHK);
-    assert.deepEqual(trade.terms, { action: 'futu_cancel_order', existing: { symbol: 'HK.00700', side: 'BUY', qty: 200, price: hkPrice(last, 0.88) } });
+    assert.deepEqual(trade.terms, { action: 'futu_cancel_order', existing: { orderId, symbol: 'HK.00700', side: 'BUY', qty: 200, price: hkPrice(last, 0.88) } });
     assert.equal(result.status, 'CANCELLED_ALL');
     assert.match(summary, /^Cancelled order \d+ .* — CANCELLED_ALL$/);
     await assert.rejects(cancelOrder.authz(cancelOrder.input.parse({ order_id: orderId }), ctx), /is CANCELLED_ALL: it can no longer be modified or cancelled/);

@@ -152,9 +152,9 @@ export const ACCOUNT_SELECTION_HINT =
 
 /** The sentences every trade tool's description shares. */
 export const TRADE_RULES_HINT =
-  'env defaults to "simulate" (paper trading); "real" moves real money, so use it only when the user asks, and needs the trade:real scope and an unlocked OpenD (futu_unlock_trade). ' +
-  'The server enforces per-key limits (markets, symbols, sides, per-order value, daily value, orders per minute); a refusal explains which limit. ' +
-  'Sells and MARKET orders are valued at no less than the quote + 5%; selling more than the account holds is a short (SELL_SHORT).';
+  'env defaults to "simulate" (paper); "real" moves real money: only when the user asks (needs trade:real, unlocked OpenD). ' +
+  'Per-key limits apply (markets, symbols, sides, per-order value, daily value, orders per minute); a refusal names the limit. ' +
+  'Sells and MARKET orders are valued at no less than quote + 5%; selling more than is held is a SELL_SHORT.';
 
 export const tradeAccount = accId
   .optional()

@@ -11,7 +11,8 @@ export const cancelOrder = defineTool({
   title: 'Cancel an order',
   description:
     'Cancels the unfilled part of a working order (status SUBMITTED or FILLED_PART); shares already filled stay filled. ' +
-    'order_id is a string from futu_get_orders; acc_id is optional (your accounts in env are searched). ' +
+    'order_id is a string from futu_get_orders; acc_id is optional (your accounts in env are searched). Only this key\'s own orders (unless manage_any_order). ' +
+    'Exempt from the rate and hours limits; the unfilled value returns to the day\'s budget. ' +
     TRADE_RULES_HINT,
   scope: 'trade',
   input: z.strictObject({ order_id: orderId, env, acc_id: tradeAccount, api_key: apiKey }),

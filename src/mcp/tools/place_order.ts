@@ -42,7 +42,7 @@ export const placeOrder = defineTool({
     'Places a LIMIT (default; needs price) or MARKET (no price) order to BUY or SELL qty shares of one security, e.g. symbol "HK.00700". ' +
     'HK and A-share quantities must be multiples of the lot size (futu_get_static); price is in the security\'s currency. ' +
     TRADE_RULES_HINT +
-    ' Send a client_order_id and reuse it when retrying (e.g. after ORDER_OUTCOME_UNKNOWN): the retry returns the first order instead of placing another.' +
+    ' Send a client_order_id; reuse it when retrying (after ORDER_OUTCOME_UNKNOWN) to get the first order back, never a second.' +
     ' Returns the order_id (a string) and its status; follow it with futu_get_orders.',
   scope: 'trade',
   input,
