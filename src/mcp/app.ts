@@ -15,7 +15,7 @@ import { FutuGateway } from '../gateway/api.js';
 import type { AccountRef } from '../gateway/types.js';
 import { KeyStore } from '../keys/store.js';
 import { loadTradePasswordMd5 } from '../keys/tradePassword.js';
-import { startSimulator, type SimulatorHandle } from '../sim/server.js';
+import { startSimulator, type MarketHours, type SimulatorHandle } from '../sim/server.js';
 import { describeError, FutuError } from '../shared/errors.js';
 import { log } from '../shared/log.js';
 import { startHttpServer, type RunningHttpServer } from './http.js';
@@ -48,6 +48,10 @@ export interface FutuMcpOptions {
   readonly allowedOrigins?: readonly string[];
   /** Seed of the embedded simulator (`--gateway sim`). */
   readonly simSeed?: number;
+  /** Start instant of the embedded simulator's clock (ISO-8601 with an offset); it then advances in real time. */
+  readonly simClock?: string;
+  /** 'always': the embedded simulator's markets trade continuously whatever its clock says. */
+  readonly simMarketHours?: MarketHours;
 }
 
 export interface RunningFutuMcp {
@@ -81,7 +85,10 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
   const metrics = createMetrics({ knownTools: TOOLS.map((t) => t.name) });
   metrics.setPolicyVersion(engine.version);
 
-  const simulator = options.gateway === 'sim' ? await startEmbeddedSimulator(options.simSeed) : undefined;
+  if (options.gateway !== 'sim' && (options.simClock !== undefined || options.simMarketHours !== undefined)) {
+    throw new FutuError('INVALID_ARGUMENT', 'the simulator clock and market hours apply only with --gateway sim');
+  }
+  const simulator = options.gateway === 'sim' ? await startEmbeddedSimulator(options) : undefined;
   const target = simulator ? { host: simulator.host, port: simulator.port } : parseHostPort(options.gateway);
   const gateway = new FutuGateway({ ...target, rsaPrivateKey: options.rsaKey, clientId: SERVER_NAME });
   gateway.on('connected', () => metrics.setGatewayUp(true));
@@ -209,9 +216,21 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
   };
 }
 
-async function startEmbeddedSimulator(seed = 7): Promise<SimulatorHandle> {
-  const simulator = await startSimulator({ port: 0, seed, tradePwd: process.env.FUTU_TRADE_PWD?.trim() || SIM_DEFAULT_TRADE_PWD });
-  log.info('embedded simulator running', { address: simulator.address, seed });
+async function startEmbeddedSimulator(options: FutuMcpOptions): Promise<SimulatorHandle> {
+  const seed = options.simSeed ?? 7;
+  const simulator = await startSimulator({
+    port: 0,
+    seed,
+    tradePwd: process.env.FUTU_TRADE_PWD?.trim() || SIM_DEFAULT_TRADE_PWD,
+    clock: options.simClock,
+    marketHours: options.simMarketHours,
+  });
+  log.info('embedded simulator running', {
+    address: simulator.address,
+    seed,
+    clock: new Date(simulator.market.now()).toISOString(),
+    market_hours: options.simMarketHours ?? 'real',
+  });
   return simulator;
 }
 

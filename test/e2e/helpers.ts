@@ -41,6 +41,13 @@ export const FUTU_MCP = join(dirname(FUTUCLI), 'futu-mcp.js');
 export const TRADE_PWD = 'e2e-Trade-Pwd-4q7Z';
 export const TRADE_PWD_MD5 = createHash('md5').update(TRADE_PWD).digest('hex');
 
+/**
+ * Servers on the embedded simulator run on this fixed clock, with every market trading, so no
+ * test depends on the wall clock (prices, bands and fills are the same at any hour of any day).
+ */
+export const E2E_SIM_CLOCK = '2026-12-03T10:00:00+08:00';
+const E2E_SIM_ARGS = ['--sim-clock', E2E_SIM_CLOCK, '--sim-market-hours', 'always'] as const;
+
 export const ALL_SCOPES = ['qot:read', 'acc:read', 'trade:simulate', 'trade:real', 'trade:unlock'] as const;
 
 /** A line of the audit file, as written. */
@@ -260,11 +267,14 @@ export class E2eRun {
   private serverArgs(options: ServerOptions): { args: string[]; auditLog: string } {
     const auditLog = this.path(options.audit ?? `${options.name}.audit.jsonl`);
     this.auditFiles.add(auditLog);
+    const gateway = options.gateway ?? 'sim';
+    const simArgs = gateway === 'sim' && !options.extraArgs?.some((a) => a === '--sim-clock' || a === '--sim-market-hours') ? E2E_SIM_ARGS : [];
     return {
       auditLog,
       args: [
         FUTU_MCP,
-        '--gateway', options.gateway ?? 'sim',
+        '--gateway', gateway,
+        ...simArgs,
         '--keys-file', options.keysFile,
         '--audit-log', auditLog,
         '--state-dir', this.path(`${options.name}.state`),
