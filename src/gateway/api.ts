@@ -22,6 +22,7 @@ import {
 import { GatewayError } from './errors.js';
 import type { Message } from './proto.js';
 import { ProtoId } from './protoIds.js';
+import { WritePacer, type WritePacerOptions } from './pacing.js';
 import { SubscriptionManager } from './subscriptions.js';
 import { MARKETS, parseSymbol, trdMarketFor, type MarketCode, type ParsedSymbol } from './symbol.js';
 import type {
@@ -62,6 +63,8 @@ import { intInRange, md5Hex, nonEmpty, parseU64, positiveNumber, timeBound } fro
 export interface FutuGatewayOptions extends OpenDClientOptions {
   /** Clock for the one-minute unsubscribe rule; default Date.now. */
   now?: () => number;
+  /** OpenD's frequency limits on trade writes (see pacing.ts); tests drive the clock or the wait budget. */
+  pacing?: WritePacerOptions;
 }
 
 /** OpenD's documented per-request caps. */
@@ -89,12 +92,14 @@ const invalid = (message: string): GatewayError => new GatewayError('INVALID_ARG
 export class FutuGateway extends EventEmitter<GatewayEvents> {
   readonly client: OpenDClient;
   private readonly subscriptions: SubscriptionManager;
+  private readonly pacer: WritePacer;
   private accountPushIds: readonly string[] = [];
 
   constructor(options: FutuGatewayOptions = {}) {
     super();
-    const { now, ...clientOptions } = options;
+    const { now, pacing, ...clientOptions } = options;
     this.client = new OpenDClient(clientOptions);
+    this.pacer = new WritePacer(pacing);
     // Restore order as py-futu-api: quote subscriptions, then account pushes.
     this.subscriptions = new SubscriptionManager(this.client, now);
     this.client.onRestore(() => this.restoreAccountPush());
@@ -273,7 +278,7 @@ export class FutuGateway extends EventEmitter<GatewayEvents> {
       c2s.pwdMD5 = md5Hex(request.pwdMD5);
     }
     if (request.securityFirm !== undefined) c2s.securityFirm = intInRange(request.securityFirm, 'securityFirm', 1, 0x7fffffff);
-    await this.client.request(ProtoId.Trd_UnlockTrade, c2s);
+    await this.pacer.paced('unlock', '', () => this.client.request(ProtoId.Trd_UnlockTrade, c2s));
   }
 
   async getFunds(acc: AccountRef): Promise<Funds> {
@@ -334,7 +339,7 @@ export class FutuGateway extends EventEmitter<GatewayEvents> {
     };
     if (request.orderType !== 'MARKET' || request.price !== undefined) c2s.price = positiveNumber(request.price, 'price');
     if (request.remark !== undefined) c2s.remark = remark(request.remark);
-    const s2c = await this.client.request(ProtoId.Trd_PlaceOrder, c2s, TRADE_WRITE);
+    const s2c = await this.pacer.paced('place', acc.accId, () => this.client.request(ProtoId.Trd_PlaceOrder, c2s, TRADE_WRITE));
     const orderIdEx = typeof s2c.orderIDEx === 'string' && s2c.orderIDEx !== '' ? s2c.orderIDEx : undefined;
     if (typeof s2c.orderID !== 'string') {
       // Never report failure for an order OpenD accepted: a caller might place it again.
@@ -354,7 +359,7 @@ export class FutuGateway extends EventEmitter<GatewayEvents> {
       c2s.qty = positiveNumber(request.qty, 'qty');
       c2s.price = positiveNumber(request.price, 'price');
     }
-    const s2c = await this.client.request(ProtoId.Trd_ModifyOrder, c2s, TRADE_WRITE);
+    const s2c = await this.pacer.paced('modify', acc.accId, () => this.client.request(ProtoId.Trd_ModifyOrder, c2s, TRADE_WRITE));
     const orderIdEx = typeof s2c.orderIDEx === 'string' && s2c.orderIDEx !== '' ? s2c.orderIDEx : undefined;
     return orderIdEx ? { orderId: String(s2c.orderID), orderIdEx } : { orderId: String(s2c.orderID) };
   }

@@ -4,7 +4,6 @@ import { AuditLog } from '../audit/auditLog.js';
 import { Authorizer } from '../authz/authorizer.js';
 import { AuthzEngine } from '../authz/engine.js';
 import { FxConverter, loadFxTable } from '../authz/fx.js';
-import { GatewayGuard } from '../authz/gatewayGuard.js';
 import { FileTradeState } from '../authz/fileTradeState.js';
 import { LimitsLedger } from '../authz/ledger.js';
 import { OrderReconciler, type TaggedOrderLookup } from '../authz/reconciler.js';
@@ -123,7 +122,7 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
   gateway.on('connected', () => void reconciler.reconcileAll());
   gateway.on('reconnected', () => void reconciler.reconcileAll());
   await trades.prune(Date.now()).catch((err) => log.warn('could not prune old trade state', { error: describeError(err) }));
-  const authorizer = new Authorizer({ engine, ledger, fx, prices: referencePrices(gateway), guard: new GatewayGuard(), trades, reconciler });
+  const authorizer = new Authorizer({ engine, ledger, fx, prices: referencePrices(gateway), trades, reconciler });
   const pipeline = new CallPipeline({
     tools: TOOLS,
     keys,

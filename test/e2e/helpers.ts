@@ -569,27 +569,11 @@ export async function expectRefusal(client: McpTestClient, server: AuditedServer
 }
 
 /**
- * Spacing between order writes that reach OpenD (place / modify / cancel / unlock), all of which
- * land on the simulator's one simulate account per market.
- *
- * Workaround, not a requirement: GatewayGuard (src/authz/gatewayGuard.ts) spaces sends by exactly
- * OpenD's minimum gap (20 ms place, 40 ms modify/cancel) measured at acquire() with Date.now(),
- * while OpenD measures on arrival; millisecond truncation and event-loop jitter make ~5% of
- * back-to-back modify→cancel pairs fail with OPEND_ERROR "over OpenD's frequency limit". Pacing
- * here keeps these tests about what they test; the guard needs a safety margin (reported).
+ * A trade call expected to reach OpenD. Parallel and back-to-back trades need no pacing here: the
+ * gateway spaces writes as OpenD counts them (src/gateway/pacing.ts).
  */
-const TRADE_WRITE_SPACING_MS = 60;
-let lastTradeWrite = 0;
-
-/** A trade call expected to reach OpenD, spaced from the previous one (see above). */
-export async function trade(client: McpTestClient, tool: string, args: Record<string, unknown>): Promise<ToolCallResult> {
-  const wait = lastTradeWrite + TRADE_WRITE_SPACING_MS - Date.now();
-  if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-  try {
-    return await client.callTool(tool, args);
-  } finally {
-    lastTradeWrite = Date.now();
-  }
+export function trade(client: McpTestClient, tool: string, args: Record<string, unknown>): Promise<ToolCallResult> {
+  return client.callTool(tool, args);
 }
 
 /** Like trade(), and the call must succeed. */
