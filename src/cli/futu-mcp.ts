@@ -25,6 +25,13 @@ const program = new Command()
   .option('--state-dir <dir>', 'where per-key limit counters persist (shared by every futu-mcp process on this machine)', defaultStateDir())
   .option('--rsa-key <file>', 'OpenD RSA private key (PKCS#1 PEM, same as OpenD\'s rsa_private_key): encrypts the OpenD link')
   .option('--fx-file <file>', 'JSON FX table overriding the shipped rates used to value orders in the key\'s limit currency')
+  .addOption(
+    new Option('--sub-quota-per-key <n>', 'live quote subscriptions one API key may hold (default: a third of OpenD\'s quota less a tenth kept free)').argParser((value) => {
+      const n = Number(value);
+      if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
+      return n;
+    }),
+  )
   .addOption(new Option('--allowed-hosts <list>', 'extra Host header names accepted by the HTTP server (comma-separated)'))
   .addOption(new Option('--allowed-origins <list>', 'extra browser Origins accepted by the HTTP server (comma-separated)'))
   .addOption(new Option('--sim-seed <n>', 'seed of the simulated market with --gateway sim').default(7).argParser((v) => Number.parseInt(v, 10)))
@@ -65,6 +72,7 @@ const opts = program.opts<{
   simSeed: number;
   simClock?: string;
   simMarketHours?: MarketHours;
+  subQuotaPerKey?: number;
 }>();
 
 const signals = handleSignals();
@@ -88,6 +96,7 @@ try {
     simSeed: opts.simSeed,
     simClock: opts.simClock,
     simMarketHours: opts.simMarketHours,
+    subQuotaPerKey: opts.subQuotaPerKey,
   });
   log.info('futu-mcp ready', { transport: app.url ? 'http' : 'stdio', url: app.url, policy_version: app.policyVersion() });
   signals.ready(app);

@@ -65,6 +65,13 @@ export interface FutuGatewayOptions extends OpenDClientOptions {
   now?: () => number;
   /** OpenD's frequency limits on trade writes (see pacing.ts); tests drive the clock or the wait budget. */
   pacing?: WritePacerOptions;
+  /** Live subscriptions one holder (API key) may hold; default a share of OpenD's quota (see subscriptions.ts). */
+  subscriptionsPerHolder?: number;
+}
+
+/** Who a subscribing read is for: its subscriptions count against that holder's budget. */
+export interface ReadOptions {
+  readonly holder?: string;
 }
 
 /** OpenD's documented per-request caps. */
@@ -97,11 +104,11 @@ export class FutuGateway extends EventEmitter<GatewayEvents> {
 
   constructor(options: FutuGatewayOptions = {}) {
     super();
-    const { now, pacing, ...clientOptions } = options;
+    const { now, pacing, subscriptionsPerHolder, ...clientOptions } = options;
     this.client = new OpenDClient(clientOptions);
     this.pacer = new WritePacer(pacing);
     // Restore order as py-futu-api: quote subscriptions, then account pushes.
-    this.subscriptions = new SubscriptionManager(this.client, now);
+    this.subscriptions = new SubscriptionManager(this.client, now, subscriptionsPerHolder);
     this.client.onRestore(() => this.restoreAccountPush());
     this.client.on('connected', (info) => guardListeners('connected', () => this.emit('connected', info)));
     this.client.on('disconnected', (info) => guardListeners('disconnected', () => this.emit('disconnected', info)));
@@ -162,20 +169,20 @@ export class FutuGateway extends EventEmitter<GatewayEvents> {
 
   // ---- quotes ------------------------------------------------------------------------------
 
-  async getBasicQuotes(symbols: readonly string[]): Promise<BasicQuote[]> {
+  async getBasicQuotes(symbols: readonly string[], read: ReadOptions = {}): Promise<BasicQuote[]> {
     const parsed = parseSymbols(symbols);
-    await this.subscriptions.ensure(parsed, [SUB_TYPE.value('QUOTE', 'subType')]);
+    await this.subscriptions.ensure(parsed, [SUB_TYPE.value('QUOTE', 'subType')], read.holder);
     const s2c = await this.client.request(ProtoId.Qot_GetBasicQot, { securityList: parsed.map((p) => p.security) });
     return convert.basicQuotes(s2c);
   }
 
   /** The latest `num` bars (1..1000) from OpenD's live cache; subscribes the K-line type. */
-  async getKLines(symbol: string, klType: KLTypeName, num: number, rehab: RehabName = 'FORWARD'): Promise<KLineSeries> {
+  async getKLines(symbol: string, klType: KLTypeName, num: number, rehab: RehabName = 'FORWARD', read: ReadOptions = {}): Promise<KLineSeries> {
     const parsed = parseSymbol(symbol);
     const klTypeValue = KL_TYPE.value(klType, 'klType');
     const rehabType = REHAB.value(rehab, 'rehab');
     const reqNum = intInRange(num, 'num', 1, MAX_KLINES);
-    await this.subscriptions.ensure([parsed], [SUB_TYPE.value(klType, 'klType')]);
+    await this.subscriptions.ensure([parsed], [SUB_TYPE.value(klType, 'klType')], read.holder);
     const s2c = await this.client.request(ProtoId.Qot_GetKL, { rehabType, klType: klTypeValue, security: parsed.security, reqNum });
     return convert.klineSeries(s2c, klTypeValue, rehabType);
   }
@@ -203,25 +210,25 @@ export class FutuGateway extends EventEmitter<GatewayEvents> {
   }
 
   /** `levels` per side (1..10); subscribes ORDER_BOOK. */
-  async getOrderBook(symbol: string, levels: number): Promise<OrderBook> {
+  async getOrderBook(symbol: string, levels: number, read: ReadOptions = {}): Promise<OrderBook> {
     const parsed = parseSymbol(symbol);
     const num = intInRange(levels, 'levels', 1, MAX_ORDER_BOOK_LEVELS);
-    await this.subscriptions.ensure([parsed], [SUB_TYPE.value('ORDER_BOOK', 'subType')]);
+    await this.subscriptions.ensure([parsed], [SUB_TYPE.value('ORDER_BOOK', 'subType')], read.holder);
     return convert.orderBook(await this.client.request(ProtoId.Qot_GetOrderBook, { security: parsed.security, num }));
   }
 
   /** The latest `count` trades (1..1000); subscribes TICKER. */
-  async getTicker(symbol: string, count: number): Promise<TickerSeries> {
+  async getTicker(symbol: string, count: number, read: ReadOptions = {}): Promise<TickerSeries> {
     const parsed = parseSymbol(symbol);
     const maxRetNum = intInRange(count, 'count', 1, MAX_TICKS);
-    await this.subscriptions.ensure([parsed], [SUB_TYPE.value('TICKER', 'subType')]);
+    await this.subscriptions.ensure([parsed], [SUB_TYPE.value('TICKER', 'subType')], read.holder);
     return convert.tickerSeries(await this.client.request(ProtoId.Qot_GetTicker, { security: parsed.security, maxRetNum }));
   }
 
   /** Today's intraday (time-share) points; subscribes RT_DATA. */
-  async getRT(symbol: string): Promise<RTSeries> {
+  async getRT(symbol: string, read: ReadOptions = {}): Promise<RTSeries> {
     const parsed = parseSymbol(symbol);
-    await this.subscriptions.ensure([parsed], [SUB_TYPE.value('RT_DATA', 'subType')]);
+    await this.subscriptions.ensure([parsed], [SUB_TYPE.value('RT_DATA', 'subType')], read.holder);
     return convert.rtSeries(await this.client.request(ProtoId.Qot_GetRT, { security: parsed.security }));
   }
 
@@ -245,10 +252,10 @@ export class FutuGateway extends EventEmitter<GatewayEvents> {
   }
 
   /** HK only (OpenD has broker queues for HK securities alone); subscribes BROKER. */
-  async getBrokerQueue(symbol: string): Promise<BrokerQueue> {
+  async getBrokerQueue(symbol: string, read: ReadOptions = {}): Promise<BrokerQueue> {
     const parsed = parseSymbol(symbol);
     if (parsed.market !== 'HK') throw invalid(`broker queues exist for HK securities only, not ${symbol}`);
-    await this.subscriptions.ensure([parsed], [SUB_TYPE.value('BROKER', 'subType')]);
+    await this.subscriptions.ensure([parsed], [SUB_TYPE.value('BROKER', 'subType')], read.holder);
     return convert.brokerQueue(await this.client.request(ProtoId.Qot_GetBroker, { security: parsed.security }));
   }
 

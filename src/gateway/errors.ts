@@ -10,6 +10,7 @@ export type GatewayErrorCode =
   | 'INVALID_SYMBOL'
   | 'INVALID_ARGUMENT'
   | 'SUBSCRIPTION_QUOTA'
+  | 'SUBSCRIPTION_BUDGET'
   | 'UNSUBSCRIBE_TOO_SOON';
 
 export class GatewayError extends FutuError {

@@ -51,6 +51,8 @@ export interface FutuMcpOptions {
   readonly simClock?: string;
   /** 'always': the embedded simulator's markets trade continuously whatever its clock says. */
   readonly simMarketHours?: MarketHours;
+  /** Live quote subscriptions one API key's reads may hold (default: a share of OpenD's quota). */
+  readonly subQuotaPerKey?: number;
 }
 
 export interface RunningFutuMcp {
@@ -89,7 +91,7 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
   }
   const simulator = options.gateway === 'sim' ? await startEmbeddedSimulator(options) : undefined;
   const target = simulator ? { host: simulator.host, port: simulator.port } : parseHostPort(options.gateway);
-  const gateway = new FutuGateway({ ...target, rsaPrivateKey: options.rsaKey, clientId: SERVER_NAME });
+  const gateway = new FutuGateway({ ...target, rsaPrivateKey: options.rsaKey, clientId: SERVER_NAME, subscriptionsPerHolder: options.subQuotaPerKey });
   gateway.on('connected', () => metrics.setGatewayUp(true));
   gateway.on('reconnected', () => metrics.setGatewayUp(true));
   gateway.on('disconnected', () => metrics.setGatewayUp(false));
@@ -253,12 +255,15 @@ function taggedOrders(gateway: FutuGateway): TaggedOrderLookup {
   };
 }
 
-/** MARKET orders are valued from the book and the last price OpenD reports. */
+/**
+ * MARKET orders and sells are valued from a snapshot's best bid/ask and last price: a snapshot
+ * needs no subscription, so however many slots readers hold, orders can still be valued.
+ */
 function referencePrices(gateway: FutuGateway): ReferencePriceSource {
   return {
     async bestPrices(symbol) {
-      const [book, quotes] = await Promise.all([gateway.getOrderBook(symbol, 1), gateway.getBasicQuotes([symbol])]);
-      return { bid: book.bids[0]?.price, ask: book.asks[0]?.price, last: quotes[0]?.price };
+      const [snapshot] = await gateway.getSnapshots([symbol]);
+      return { bid: snapshot?.bidPrice, ask: snapshot?.askPrice, last: snapshot?.price };
     },
   };
 }

@@ -241,7 +241,7 @@ export class CallPipeline {
 
   private toolContext(signal: AbortSignal, key: KeyRecord): ToolContext {
     const { gateway, accounts, tradePasswordMd5 } = this.deps;
-    return { gateway, accounts, signal, tradePasswordMd5, accountAllowed: (accId) => keyMayUseAccount(key, accId) };
+    return { gateway, accounts, signal, keyId: key.id, tradePasswordMd5, accountAllowed: (accId) => keyMayUseAccount(key, accId) };
   }
 
   private async authorizeAndExecute(

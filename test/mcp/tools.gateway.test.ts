@@ -44,7 +44,7 @@ let ctx: ToolContext;
 let accounts: Account[];
 
 function contextFor(overrides: Partial<ToolContext> = {}): ToolContext {
-  return { gateway: rig.gateway, accounts: new AccountDirectory(rig.gateway), signal: new AbortController().signal, tradePasswordMd5: async () => TRADE_PWD_MD5, accountAllowed: () => true, ...overrides };
+  return { gateway: rig.gateway, accounts: new AccountDirectory(rig.gateway), signal: new AbortController().signal, keyId: 'test-key', tradePasswordMd5: async () => TRADE_PWD_MD5, accountAllowed: () => true, ...overrides };
 }
 
 const json = (value: unknown): unknown => JSON.parse(JSON.stringify(value));
