@@ -22,7 +22,7 @@ import {
 import { GatewayError } from './errors.js';
 import type { Message } from './proto.js';
 import { ProtoId } from './protoIds.js';
-import { WritePacer, type WritePacerOptions } from './pacing.js';
+import { SnapshotBudget, WritePacer, type WritePacerOptions } from './pacing.js';
 import { SubscriptionManager } from './subscriptions.js';
 import { MARKETS, parseSymbol, trdMarketFor, type MarketCode, type ParsedSymbol } from './symbol.js';
 import type {
@@ -100,6 +100,7 @@ export class FutuGateway extends EventEmitter<GatewayEvents> {
   readonly client: OpenDClient;
   private readonly subscriptions: SubscriptionManager;
   private readonly pacer: WritePacer;
+  private readonly snapshotBudget = new SnapshotBudget();
   private accountPushIds: readonly string[] = [];
 
   constructor(options: FutuGatewayOptions = {}) {
@@ -232,12 +233,16 @@ export class FutuGateway extends EventEmitter<GatewayEvents> {
     return convert.rtSeries(await this.client.request(ProtoId.Qot_GetRT, { security: parsed.security }));
   }
 
-  /** No subscription needed; sent in chunks of 400 symbols, OpenD's per-request cap. */
-  async getSnapshots(symbols: readonly string[]): Promise<Snapshot[]> {
+  /**
+   * No subscription needed; sent in chunks of 400 symbols, OpenD's per-request cap, within
+   * OpenD's request rate (a holder's reads leave room for the server's own: see SnapshotBudget).
+   */
+  async getSnapshots(symbols: readonly string[], read: ReadOptions = {}): Promise<Snapshot[]> {
     const parsed = parseSymbols(symbols);
     const result: Snapshot[] = [];
     for (let i = 0; i < parsed.length; i += MAX_SNAPSHOT_CODES) {
       const securityList = parsed.slice(i, i + MAX_SNAPSHOT_CODES).map((p) => p.security);
+      this.snapshotBudget.take(read.holder);
       result.push(...convert.snapshots(await this.client.request(ProtoId.Qot_GetSecuritySnapshot, { securityList })));
     }
     return result;

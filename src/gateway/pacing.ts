@@ -125,3 +125,47 @@ export class WritePacer {
     return lane;
   }
 }
+
+/** Qot_GetSecuritySnapshot: OpenD allows 60 per 30 s per user. */
+export const OPEND_SNAPSHOT_LIMIT = { limit: 60, windowMs: 30_000 } as const;
+/** Snapshot requests holders' reads never take: left for valuing orders (see the app's reference prices). */
+const SNAPSHOT_HEADROOM = 10;
+/** Requests are stamped when sent and OpenD counts them on arrival: a generous margin on the window. */
+const SNAPSHOT_WINDOW_MS = OPEND_SNAPSHOT_LIMIT.windowMs + 1_000;
+
+/**
+ * Keeps snapshot requests under OpenD's limit so that no reader can starve the server's own
+ * snapshot requests (orders are valued from snapshots): holders' reads together never take the
+ * last SNAPSHOT_HEADROOM requests of a window, and one holder takes at most a third of the rest.
+ */
+export class SnapshotBudget {
+  private readonly all = new SlidingWindow(OPEND_SNAPSHOT_LIMIT.limit, SNAPSHOT_WINDOW_MS);
+  private readonly byHolder = new Map<string, SlidingWindow>();
+
+  constructor(private readonly clock: () => number = Date.now) {}
+
+  /** Takes one request for `holder` (or for the server itself when absent), or refuses with when to retry. */
+  take(holder?: string): void {
+    const now = this.clock();
+    const forReads = OPEND_SNAPSHOT_LIMIT.limit - SNAPSHOT_HEADROOM;
+    const stamps = this.all.stamps(now);
+    let wait = this.all.waitMs(now);
+    let mine: SlidingWindow | undefined;
+    if (holder !== undefined) {
+      if (stamps.length >= forReads) wait = Math.max(wait, stamps[stamps.length - forReads]! + SNAPSHOT_WINDOW_MS - now);
+      mine = this.byHolder.get(holder);
+      if (!mine) this.byHolder.set(holder, (mine = new SlidingWindow(Math.floor(forReads / 3), SNAPSHOT_WINDOW_MS)));
+      wait = Math.max(wait, mine.waitMs(now));
+    }
+    if (wait > 0) {
+      const retryAfter = Math.ceil(wait / 1000);
+      throw new GatewayError(
+        'GATEWAY_RATE_LIMITED',
+        `OpenD allows ${OPEND_SNAPSHOT_LIMIT.limit} snapshot requests per ${OPEND_SNAPSHOT_LIMIT.windowMs / 1000}s, shared by every key; retry in ${retryAfter}s`,
+        { retry_after_seconds: retryAfter },
+      );
+    }
+    this.all.record(now);
+    mine?.record(now);
+  }
+}

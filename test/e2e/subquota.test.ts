@@ -1,8 +1,9 @@
 /**
  * OpenD's subscription quota cannot be exhausted by reads: read-only keys that read quotes, books,
  * tickers, intraday series and candles for far more (symbol, type) pairs than the quota hold at
- * most their per-key budget, never the last slots, and get a clear refusal beyond; a trading key's
- * MARKET order and sell, valued from snapshots that need no subscription, go through regardless.
+ * most their per-key budget, never the last slots, and get a clear refusal beyond (snapshot requests
+ * likewise); a trading key's MARKET order and sell, valued from snapshots that need no
+ * subscription, go through regardless.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -63,9 +64,14 @@ describe('subscription quota under read-only keys', () => {
     assert.equal(outcomes['reader-4']!.quota.length, 36);
     assert.match(outcomes['reader-4']!.quota[0]!, /subscription quota exhausted: 1 more slot\(s\) needed, 0 left for reads/);
 
-    // Snapshots need no subscription: still there for everyone.
+    // Snapshots need no subscription, but OpenD allows 60 requests per 30 s: one key gets a third
+    // of what reads may use, and the server keeps the last ones for valuing orders.
     const reader4 = await run.connectHttp('v2', http.url, keys['reader-4']!);
-    assert.notEqual((await reader4.callTool('futu_get_snapshot', { symbols: ['HK.00700'] })).isError, true);
+    const snapshots = await Promise.all(Array.from({ length: 20 }, () => reader4.callTool('futu_get_snapshot', { symbols: ['HK.00700'] })));
+    assert.equal(snapshots.filter((r) => !r.isError).length, 16);
+    for (const refused of snapshots.filter((r) => r.isError)) {
+      assert.match(textOf(refused), /^error \(GATEWAY_RATE_LIMITED\): OpenD allows 60 snapshot requests per 30s, shared by every key; retry in \d+s \(retry_after_seconds=\d+\)$/);
+    }
 
     const trader = await run.connectHttp('v2', http.url, keys.trader!);
     const bought = await tradeOk(trader, 'futu_place_order', { symbol: 'US.AAPL', side: 'BUY', order_type: 'MARKET', qty: 1 });

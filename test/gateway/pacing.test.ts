@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { GatewayError, FutuGateway, type AccountRef } from '../../src/gateway/index.js';
-import { OPEND_LIMITS, PACING_LIMITS, WritePacer } from '../../src/gateway/pacing.js';
+import { OPEND_LIMITS, OPEND_SNAPSHOT_LIMIT, PACING_LIMITS, SnapshotBudget, WritePacer } from '../../src/gateway/pacing.js';
 import { startSimulator, type SimulatorHandle } from '../../src/sim/server.js';
 import { TRADE_PWD } from './setup.js';
 
@@ -76,6 +76,26 @@ describe('WritePacer', () => {
       await assert.rejects(pacer.paced('place', '1001', async () => Promise.reject(new Error('link lost'))), /link lost/);
     }
     await assert.rejects(pacer.paced('place', '1001', async () => undefined), rateLimited());
+  });
+});
+
+describe('SnapshotBudget', () => {
+  test('one holder takes a third of what reads may use, holders together never the last 10, the server the rest', () => {
+    let now = 1_000_000;
+    const budget = new SnapshotBudget(() => now);
+    for (let i = 0; i < 16; i++) budget.take('a');
+    assert.throws(() => budget.take('a'), rateLimited(31));
+    for (let i = 0; i < 16; i++) budget.take('b');
+    for (let i = 0; i < 16; i++) budget.take('c');
+    budget.take('d');
+    budget.take('d');
+    assert.throws(() => budget.take('d'), rateLimited(31), 'reads have used 50 of 60');
+    for (let i = 0; i < 10; i++) budget.take();
+    assert.throws(() => budget.take(), rateLimited(31), 'OpenD\'s own 60 per 30 s');
+    now += 31_000;
+    budget.take('a');
+    budget.take();
+    assert.equal(OPEND_SNAPSHOT_LIMIT.limit, 60);
   });
 });
 
