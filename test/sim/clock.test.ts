@@ -1,7 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import type { Message } from '../../src/gateway/proto.js';
 import { ProtoId } from '../../src/gateway/protoIds.js';
@@ -16,7 +13,6 @@ import { hkt, ManualClock, raw, TENCENT, UNLOCKED } from './market-fixture.js';
 const SATURDAY = '2026-12-05T10:00:00+08:00';
 const TRADING = [QotMarketState.Morning, QotMarketState.Afternoon] as const;
 const HK_SIMULATE = { trdEnv: 0, trdMarket: 1 };
-const CLI = fileURLToPath(new URL('../../src/cli/futu-sim.js', import.meta.url));
 
 function engines(at: number, marketHours: 'real' | 'always') {
   const clock = new ManualClock(at);
@@ -101,32 +97,5 @@ describe('simulator clock', () => {
     await assert.rejects(testSimulator(t, { clock: new Date(Number.NaN) }), { code: 'SIM_INVALID_CONFIG' });
     await assert.rejects(testSimulator(t, { clock: SATURDAY, now: () => 0 }), { code: 'SIM_INVALID_CONFIG', message: /not both/ });
     await assert.rejects(testSimulator(t, { marketHours: 'sometimes' as 'always' }), { code: 'SIM_INVALID_CONFIG', message: /marketHours/ });
-  });
-
-  it('futu-sim --clock --market-hours always serves trading markets on a Saturday; a bad --clock exits non-zero', async (t) => {
-    const child = spawn(process.execPath, [CLI, '--listen', '127.0.0.1:0', '--clock', SATURDAY, '--market-hours', 'always'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    t.after(() => child.kill('SIGKILL'));
-    let stderr = '';
-    const port = await new Promise<number>((resolve, reject) => {
-      child.stderr!.on('data', (chunk: Buffer) => {
-        stderr += chunk.toString('utf8');
-        const match = /listening on 127\.0\.0\.1:(\d+)/.exec(stderr);
-        if (match) resolve(Number(match[1]));
-      });
-      child.once('exit', (code) => reject(new Error(`futu-sim exited with ${code}: ${stderr}`)));
-    });
-    const client = await testClient(t, port);
-    const state = await client.call<{ marketHK: number; marketUS: number }>(ProtoId.GetGlobalState, { userID: '0' });
-    assert.ok((TRADING as readonly number[]).includes(state.marketHK) && (TRADING as readonly number[]).includes(state.marketUS), JSON.stringify(state));
-    assert.ok(Math.abs(Number((state as unknown as { time: string }).time) * 1000 - parseInstant(SATURDAY)!) < 10_000);
-
-    for (const args of [['--clock', '2026-02-30T10:00:00Z'], ['--clock', 'yesterday'], ['--market-hours', 'sometimes']]) {
-      const bad = spawn(process.execPath, [CLI, '--listen', '127.0.0.1:0', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-      let err = '';
-      bad.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString('utf8')));
-      const [code] = (await once(bad, 'exit')) as [number | null];
-      assert.notEqual(code, 0, args.join(' '));
-      assert.match(err, /ISO-8601|Allowed choices are real, always/);
-    }
   });
 });
