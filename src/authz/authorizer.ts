@@ -114,7 +114,7 @@ const NO_VALUE: OrderValuation = { orderValue: 0, addedValue: 0 };
 const NO_USAGE: UsageSnapshot = { ordersBefore: 0, cancelsBefore: 0, dailyValue: 0 };
 
 /** Errors raised before the request reached the socket: the order certainly does not exist. */
-const NOT_WRITTEN_CODES = new Set(['GATEWAY_NOT_CONNECTED', 'INVALID_ARGUMENT', 'INVALID_SYMBOL']);
+const NOT_WRITTEN_CODES = new Set(['GATEWAY_NOT_CONNECTED', 'GATEWAY_RATE_LIMITED', 'INVALID_ARGUMENT', 'INVALID_SYMBOL']);
 /** OpenD answered with a refusal: the order does not exist. Anything else sent may have acted. */
 const REFUSED_CODES = new Set(['OPEND_ERROR']);
 
