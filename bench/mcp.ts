@@ -191,7 +191,7 @@ async function startBareServer(simPort: number): Promise<{ http: RunningHttpServ
         version: '0',
         tools: [getQuote as AnyFutuTool],
         handleCall: async (_tool, args, context) => {
-          const ctx: ToolContext = { gateway, accounts, signal: context.signal, accountAllowed: () => true };
+          const ctx: ToolContext = { gateway, accounts, signal: context.signal, keyId: 'bench', accountAllowed: () => true };
           return { structured: (await getQuote.execute(args as never, ctx)) as Record<string, unknown> };
         },
       }),

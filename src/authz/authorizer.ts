@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { TrdSide } from '../keys/types.js';
+import type { LimitCurrency, TrdSide } from '../keys/types.js';
 import { isProcessAlive } from '../shared/fileLock.js';
 import { describeError, FutuError, isFutuError } from '../shared/errors.js';
 import { log } from '../shared/log.js';
@@ -9,7 +9,6 @@ import { decisionError, denialFromError, type Decision } from './decision.js';
 import type { AuthzEngine } from './engine.js';
 import { AuthzError } from './errors.js';
 import { FxConverter } from './fx.js';
-import { gatewayOperationFor, type GatewayGuard } from './gatewayGuard.js';
 import type { LimitsLedger, Reservation } from './ledger.js';
 import { utcDay } from './ledgerState.js';
 import { intentIdentity } from './orderTag.js';
@@ -19,7 +18,8 @@ import { tradeSubject, unfilledValue, valueTrade, type ExistingOrder, type Order
 
 /**
  * The call pipeline's entry point to authorization: builder → engine, plus for trades the
- * valuation, the ledger's atomic check-and-reserve, OpenD's rate guard and commit/release.
+ * valuation, the ledger's atomic check-and-reserve and commit/release (OpenD's frequency limits
+ * are kept by the gateway at the socket write: src/gateway/pacing.ts).
  * Denials come back as Decision values; runTrade/runUnlock throw decisionError(decision).
  */
 export interface AuthorizerDeps {
@@ -28,8 +28,6 @@ export interface AuthorizerDeps {
   readonly fx?: FxConverter;
   /** Needed to value MARKET orders; without it they are denied (PRICE_UNAVAILABLE). */
   readonly prices?: ReferencePriceSource;
-  /** OpenD rate protection; runTrade/runUnlock take a slot right before sending. */
-  readonly guard?: GatewayGuard;
   /**
    * Order ownership, intents and sell locks. Without it no existing order counts as the key's
    * own (modify and cancel need manage_any_order) and client_order_id is refused.
@@ -57,7 +55,7 @@ export interface TradeInput extends Caller {
   readonly sellable?: () => Promise<number>;
 }
 
-/** What runTrade/runUnlock do once allowed: an optional step before the guard, then the send. */
+/** What runTrade/runUnlock do once allowed: an optional step before the send, then the send. */
 export interface SendSteps<T> {
   readonly beforeSend?: (decision: Decision) => Promise<void>;
   /** `tag`: the remark tag a new order must carry (absent for modify, cancel and unlock). */
@@ -116,7 +114,7 @@ const NO_VALUE: OrderValuation = { orderValue: 0, addedValue: 0 };
 const NO_USAGE: UsageSnapshot = { ordersBefore: 0, cancelsBefore: 0, dailyValue: 0 };
 
 /** Errors raised before the request reached the socket: the order certainly does not exist. */
-const NOT_WRITTEN_CODES = new Set(['GATEWAY_NOT_CONNECTED', 'INVALID_ARGUMENT', 'INVALID_SYMBOL']);
+const NOT_WRITTEN_CODES = new Set(['GATEWAY_NOT_CONNECTED', 'GATEWAY_RATE_LIMITED', 'INVALID_ARGUMENT', 'INVALID_SYMBOL']);
 /** OpenD answered with a refusal: the order does not exist. Anything else sent may have acted. */
 const REFUSED_CODES = new Set(['OPEND_ERROR']);
 
@@ -176,7 +174,8 @@ export class Authorizer {
   /**
    * The whole trade: [client_order_id: claim it or replay its outcome] → [sells: take the
    * (account, symbol) sell lock] → facts → authorize and reserve → intent recorded → beforeSend
-   * (the caller's durable audit) → OpenD guard → send → commit/release and record the outcome.
+   * (the caller's durable audit) → send (the gateway keeps OpenD's rate limits at the socket
+   * write) → commit/release and record the outcome.
    *
    * - A sell holds the lock of its security in its account from the shares-available read to
    *   OpenD's answer, in every process sharing the state, so sells in flight are always counted:
@@ -197,7 +196,6 @@ export class Authorizer {
     const decision = this.authorizeCall({ ...input, action: 'futu_unlock_trade' });
     if (!decision.allowed) throw decisionError(decision);
     await steps.beforeSend?.(decision);
-    await this.deps.guard?.acquire('unlock');
     return { decision, result: await steps.send({}) };
   }
 
@@ -218,7 +216,6 @@ export class Authorizer {
       if (sending) await this.state().putIntent(sending);
       await steps.beforeSend?.(decision);
       throwIfCancelled(options.signal);
-      await this.deps.guard?.acquire(gatewayOperationFor(input.terms.action), input.account);
       if (reservation && performance.now() - reservedAt > this.deps.ledger.sendWindowMs) {
         throw new AuthzError('LEDGER_ERROR', 'limits ledger: the order was held up too long before sending (audit log or OpenD stalled) and its reservation would lapse; it was not sent');
       }
@@ -244,16 +241,29 @@ export class Authorizer {
         if (intent.clientOrderId === null) await this.state().dropIntent(intent.id);
         else await this.state().putIntent({ ...intent, state: 'placed', orderId, result: result as Record<string, unknown> });
       }
-      if (terms.action === 'futu_cancel_order' && facts.ownOrder && facts.owner?.day === utcDay(now)) {
-        const settled = options.settledOrder?.(result);
-        const refund = settled ? unfilledValue(settled, { limitCurrency: key.limits.limit_currency, fx: this.fx }) : 0;
-        await this.deps.ledger.refund(key.id, refund, facts.owner.day);
+      if (terms.action !== 'futu_place_order' && facts.ownOrder && facts.owner?.day === utcDay(now)) {
+        await this.deps.ledger.refund(key.id, this.freedValue(terms, options.settledOrder?.(result), key.limits.limit_currency), facts.owner.day);
       }
     } catch (err) {
       // The order stands at OpenD whatever the bookkeeping says; a lost owner record only makes
       // the order foreign to the key (fail closed), a lost refund only over-counts the day.
       log.error('could not record the outcome of an accepted trade', { tool: terms.action, key_id: key.id, error: describeError(err) });
     }
+  }
+
+  /**
+   * What a cancel or a lowering modify of the key's own order gives back to the day, from the
+   * order as it stands afterwards (fills may have come in meanwhile): a cancel frees its
+   * unfilled shares; a modify frees the working value before less the working value after, both
+   * counted with the final fills. Values at the order's limit price, rounded down, so no more is
+   * given back than was charged. Nothing when the order's state afterwards is unknown.
+   */
+  private freedValue(terms: Exclude<TradeTerms, { action: 'futu_place_order' }>, after: ExistingOrder | undefined, limitCurrency: LimitCurrency): number {
+    if (!after) return 0;
+    const scope = { limitCurrency, fx: this.fx };
+    if (terms.action === 'futu_cancel_order') return unfilledValue(after, scope);
+    const before = { ...terms.existing, filledQty: after.filledQty ?? 0 };
+    return Math.max(0, unfilledValue(before, scope) - unfilledValue(after, scope));
   }
 
   /** Settles the reservation and the intent of a failed call; returns the error to throw. */

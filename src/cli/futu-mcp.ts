@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { describeError, isFutuError } from '../shared/errors.js';
 import { log } from '../shared/log.js';
 import { SERVER_VERSION, startFutuMcp } from '../mcp/app.js';
+import { MARKET_HOURS, parseInstant, type MarketHours } from '../sim/server.js';
 import { splitList } from './output.js';
 import { defaultKeysFile, defaultStateDir } from './paths.js';
 import { handleSignals } from './signals.js';
@@ -24,9 +25,25 @@ const program = new Command()
   .option('--state-dir <dir>', 'where per-key limit counters persist (shared by every futu-mcp process on this machine)', defaultStateDir())
   .option('--rsa-key <file>', 'OpenD RSA private key (PKCS#1 PEM, same as OpenD\'s rsa_private_key): encrypts the OpenD link')
   .option('--fx-file <file>', 'JSON FX table overriding the shipped rates used to value orders in the key\'s limit currency')
+  .addOption(
+    new Option('--sub-quota-per-key <n>', 'live quote subscriptions one API key may hold (default: a third of OpenD\'s quota less a tenth kept free)').argParser((value) => {
+      const n = Number(value);
+      if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
+      return n;
+    }),
+  )
   .addOption(new Option('--allowed-hosts <list>', 'extra Host header names accepted by the HTTP server (comma-separated)'))
   .addOption(new Option('--allowed-origins <list>', 'extra browser Origins accepted by the HTTP server (comma-separated)'))
   .addOption(new Option('--sim-seed <n>', 'seed of the simulated market with --gateway sim').default(7).argParser((v) => Number.parseInt(v, 10)))
+  .addOption(
+    new Option('--sim-clock <iso>', 'with --gateway sim: start the simulator\'s clock at this instant (e.g. 2026-12-03T10:00:00+08:00), then advance in real time').argParser(
+      (value) => {
+        if (parseInstant(value) === undefined) throw new InvalidArgumentError('expected an ISO-8601 instant with a time and an offset, e.g. 2026-12-03T10:00:00+08:00');
+        return value;
+      },
+    ),
+  )
+  .addOption(new Option('--sim-market-hours <mode>', 'with --gateway sim: "always" keeps every market in continuous trading whatever the clock says').choices(MARKET_HOURS))
   .addHelpText(
     'after',
     `
@@ -53,6 +70,9 @@ const opts = program.opts<{
   allowedHosts?: string;
   allowedOrigins?: string;
   simSeed: number;
+  simClock?: string;
+  simMarketHours?: MarketHours;
+  subQuotaPerKey?: number;
 }>();
 
 const signals = handleSignals();
@@ -74,6 +94,9 @@ try {
     allowedHosts: opts.allowedHosts ? splitList(opts.allowedHosts) : undefined,
     allowedOrigins: opts.allowedOrigins ? splitList(opts.allowedOrigins) : undefined,
     simSeed: opts.simSeed,
+    simClock: opts.simClock,
+    simMarketHours: opts.simMarketHours,
+    subQuotaPerKey: opts.subQuotaPerKey,
   });
   log.info('futu-mcp ready', { transport: app.url ? 'http' : 'stdio', url: app.url, policy_version: app.policyVersion() });
   signals.ready(app);

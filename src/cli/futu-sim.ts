@@ -2,7 +2,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { describeError, isFutuError } from '../shared/errors.js';
 import { log } from '../shared/log.js';
-import { startSimulator, type SimulatorHandle } from '../sim/server.js';
+import { MARKET_HOURS, parseInstant, startSimulator, type MarketHours, type SimulatorHandle } from '../sim/server.js';
 
 /**
  * futu-sim: a simulated Futu OpenD on a real TCP port, for development and tests. The trade
@@ -15,6 +15,8 @@ interface CliOptions {
   rsaKey?: string;
   subQuota?: number;
   pushInterval?: number;
+  clock?: number;
+  marketHours: MarketHours;
 }
 
 function parseListen(value: string): { host: string; port: number } {
@@ -33,6 +35,12 @@ function parseInteger(value: string): number {
   return n;
 }
 
+function parseClock(value: string): number {
+  const ms = parseInstant(value);
+  if (ms === undefined) throw new InvalidArgumentError('expected an ISO-8601 instant with a time and an offset, e.g. 2026-12-03T10:00:00+08:00');
+  return ms;
+}
+
 async function run(options: CliOptions): Promise<void> {
   const handle: SimulatorHandle = await startSimulator({
     host: options.listen.host,
@@ -42,8 +50,15 @@ async function run(options: CliOptions): Promise<void> {
     rsaKeyFile: options.rsaKey,
     subQuota: options.subQuota,
     pushIntervalMs: options.pushInterval,
+    clock: options.clock === undefined ? undefined : new Date(options.clock),
+    marketHours: options.marketHours,
   });
-  log.info(`listening on ${handle.address}`, { seed: options.seed, encrypted: options.rsaKey !== undefined });
+  log.info(`listening on ${handle.address}`, {
+    seed: options.seed,
+    encrypted: options.rsaKey !== undefined,
+    clock: new Date(handle.market.now()).toISOString(),
+    marketHours: options.marketHours,
+  });
   const shutdown = (signal: NodeJS.Signals): void => {
     log.info('futu-sim: shutting down', { signal });
     handle.close().then(
@@ -65,6 +80,8 @@ const program = new Command('futu-sim')
   .option('--rsa-key <file>', 'PKCS#1 PEM private key: turns on RSA + AES encryption as OpenD does')
   .option('--sub-quota <n>', 'subscription quota of the whole OpenD (default 100)', parseInteger)
   .option('--push-interval <ms>', 'quote push period in milliseconds (default 1000)', parseInteger)
+  .option('--clock <iso>', 'start the simulated clock at this instant (e.g. 2026-12-03T10:00:00+08:00); it then advances in real time', parseClock)
+  .addOption(new Option('--market-hours <mode>', '"always": every market trades continuously whatever the clock says').choices(MARKET_HOURS).default('real'))
   .action(async (options: CliOptions) => {
     try {
       await run(options);

@@ -22,6 +22,7 @@ import {
 import { GatewayError } from './errors.js';
 import type { Message } from './proto.js';
 import { ProtoId } from './protoIds.js';
+import { SnapshotBudget, WritePacer, type WritePacerOptions } from './pacing.js';
 import { SubscriptionManager } from './subscriptions.js';
 import { MARKETS, parseSymbol, trdMarketFor, type MarketCode, type ParsedSymbol } from './symbol.js';
 import type {
@@ -62,6 +63,15 @@ import { intInRange, md5Hex, nonEmpty, parseU64, positiveNumber, timeBound } fro
 export interface FutuGatewayOptions extends OpenDClientOptions {
   /** Clock for the one-minute unsubscribe rule; default Date.now. */
   now?: () => number;
+  /** OpenD's frequency limits on trade writes (see pacing.ts); tests drive the clock or the wait budget. */
+  pacing?: WritePacerOptions;
+  /** Live subscriptions one holder (API key) may hold; default a share of OpenD's quota (see subscriptions.ts). */
+  subscriptionsPerHolder?: number;
+}
+
+/** Who a subscribing read is for: its subscriptions count against that holder's budget. */
+export interface ReadOptions {
+  readonly holder?: string;
 }
 
 /** OpenD's documented per-request caps. */
@@ -89,14 +99,17 @@ const invalid = (message: string): GatewayError => new GatewayError('INVALID_ARG
 export class FutuGateway extends EventEmitter<GatewayEvents> {
   readonly client: OpenDClient;
   private readonly subscriptions: SubscriptionManager;
+  private readonly pacer: WritePacer;
+  private readonly snapshotBudget = new SnapshotBudget();
   private accountPushIds: readonly string[] = [];
 
   constructor(options: FutuGatewayOptions = {}) {
     super();
-    const { now, ...clientOptions } = options;
+    const { now, pacing, subscriptionsPerHolder, ...clientOptions } = options;
     this.client = new OpenDClient(clientOptions);
+    this.pacer = new WritePacer(pacing);
     // Restore order as py-futu-api: quote subscriptions, then account pushes.
-    this.subscriptions = new SubscriptionManager(this.client, now);
+    this.subscriptions = new SubscriptionManager(this.client, now, subscriptionsPerHolder);
     this.client.onRestore(() => this.restoreAccountPush());
     this.client.on('connected', (info) => guardListeners('connected', () => this.emit('connected', info)));
     this.client.on('disconnected', (info) => guardListeners('disconnected', () => this.emit('disconnected', info)));
@@ -157,20 +170,20 @@ export class FutuGateway extends EventEmitter<GatewayEvents> {
 
   // ---- quotes ------------------------------------------------------------------------------
 
-  async getBasicQuotes(symbols: readonly string[]): Promise<BasicQuote[]> {
+  async getBasicQuotes(symbols: readonly string[], read: ReadOptions = {}): Promise<BasicQuote[]> {
     const parsed = parseSymbols(symbols);
-    await this.subscriptions.ensure(parsed, [SUB_TYPE.value('QUOTE', 'subType')]);
+    await this.subscriptions.ensure(parsed, [SUB_TYPE.value('QUOTE', 'subType')], read.holder);
     const s2c = await this.client.request(ProtoId.Qot_GetBasicQot, { securityList: parsed.map((p) => p.security) });
     return convert.basicQuotes(s2c);
   }
 
   /** The latest `num` bars (1..1000) from OpenD's live cache; subscribes the K-line type. */
-  async getKLines(symbol: string, klType: KLTypeName, num: number, rehab: RehabName = 'FORWARD'): Promise<KLineSeries> {
+  async getKLines(symbol: string, klType: KLTypeName, num: number, rehab: RehabName = 'FORWARD', read: ReadOptions = {}): Promise<KLineSeries> {
     const parsed = parseSymbol(symbol);
     const klTypeValue = KL_TYPE.value(klType, 'klType');
     const rehabType = REHAB.value(rehab, 'rehab');
     const reqNum = intInRange(num, 'num', 1, MAX_KLINES);
-    await this.subscriptions.ensure([parsed], [SUB_TYPE.value(klType, 'klType')]);
+    await this.subscriptions.ensure([parsed], [SUB_TYPE.value(klType, 'klType')], read.holder);
     const s2c = await this.client.request(ProtoId.Qot_GetKL, { rehabType, klType: klTypeValue, security: parsed.security, reqNum });
     return convert.klineSeries(s2c, klTypeValue, rehabType);
   }
@@ -198,34 +211,38 @@ export class FutuGateway extends EventEmitter<GatewayEvents> {
   }
 
   /** `levels` per side (1..10); subscribes ORDER_BOOK. */
-  async getOrderBook(symbol: string, levels: number): Promise<OrderBook> {
+  async getOrderBook(symbol: string, levels: number, read: ReadOptions = {}): Promise<OrderBook> {
     const parsed = parseSymbol(symbol);
     const num = intInRange(levels, 'levels', 1, MAX_ORDER_BOOK_LEVELS);
-    await this.subscriptions.ensure([parsed], [SUB_TYPE.value('ORDER_BOOK', 'subType')]);
+    await this.subscriptions.ensure([parsed], [SUB_TYPE.value('ORDER_BOOK', 'subType')], read.holder);
     return convert.orderBook(await this.client.request(ProtoId.Qot_GetOrderBook, { security: parsed.security, num }));
   }
 
   /** The latest `count` trades (1..1000); subscribes TICKER. */
-  async getTicker(symbol: string, count: number): Promise<TickerSeries> {
+  async getTicker(symbol: string, count: number, read: ReadOptions = {}): Promise<TickerSeries> {
     const parsed = parseSymbol(symbol);
     const maxRetNum = intInRange(count, 'count', 1, MAX_TICKS);
-    await this.subscriptions.ensure([parsed], [SUB_TYPE.value('TICKER', 'subType')]);
+    await this.subscriptions.ensure([parsed], [SUB_TYPE.value('TICKER', 'subType')], read.holder);
     return convert.tickerSeries(await this.client.request(ProtoId.Qot_GetTicker, { security: parsed.security, maxRetNum }));
   }
 
   /** Today's intraday (time-share) points; subscribes RT_DATA. */
-  async getRT(symbol: string): Promise<RTSeries> {
+  async getRT(symbol: string, read: ReadOptions = {}): Promise<RTSeries> {
     const parsed = parseSymbol(symbol);
-    await this.subscriptions.ensure([parsed], [SUB_TYPE.value('RT_DATA', 'subType')]);
+    await this.subscriptions.ensure([parsed], [SUB_TYPE.value('RT_DATA', 'subType')], read.holder);
     return convert.rtSeries(await this.client.request(ProtoId.Qot_GetRT, { security: parsed.security }));
   }
 
-  /** No subscription needed; sent in chunks of 400 symbols, OpenD's per-request cap. */
-  async getSnapshots(symbols: readonly string[]): Promise<Snapshot[]> {
+  /**
+   * No subscription needed; sent in chunks of 400 symbols, OpenD's per-request cap, within
+   * OpenD's request rate (a holder's reads leave room for the server's own: see SnapshotBudget).
+   */
+  async getSnapshots(symbols: readonly string[], read: ReadOptions = {}): Promise<Snapshot[]> {
     const parsed = parseSymbols(symbols);
     const result: Snapshot[] = [];
     for (let i = 0; i < parsed.length; i += MAX_SNAPSHOT_CODES) {
       const securityList = parsed.slice(i, i + MAX_SNAPSHOT_CODES).map((p) => p.security);
+      this.snapshotBudget.take(read.holder);
       result.push(...convert.snapshots(await this.client.request(ProtoId.Qot_GetSecuritySnapshot, { securityList })));
     }
     return result;
@@ -240,10 +257,10 @@ export class FutuGateway extends EventEmitter<GatewayEvents> {
   }
 
   /** HK only (OpenD has broker queues for HK securities alone); subscribes BROKER. */
-  async getBrokerQueue(symbol: string): Promise<BrokerQueue> {
+  async getBrokerQueue(symbol: string, read: ReadOptions = {}): Promise<BrokerQueue> {
     const parsed = parseSymbol(symbol);
     if (parsed.market !== 'HK') throw invalid(`broker queues exist for HK securities only, not ${symbol}`);
-    await this.subscriptions.ensure([parsed], [SUB_TYPE.value('BROKER', 'subType')]);
+    await this.subscriptions.ensure([parsed], [SUB_TYPE.value('BROKER', 'subType')], read.holder);
     return convert.brokerQueue(await this.client.request(ProtoId.Qot_GetBroker, { security: parsed.security }));
   }
 
@@ -273,7 +290,7 @@ export class FutuGateway extends EventEmitter<GatewayEvents> {
       c2s.pwdMD5 = md5Hex(request.pwdMD5);
     }
     if (request.securityFirm !== undefined) c2s.securityFirm = intInRange(request.securityFirm, 'securityFirm', 1, 0x7fffffff);
-    await this.client.request(ProtoId.Trd_UnlockTrade, c2s);
+    await this.pacer.paced('unlock', '', () => this.client.request(ProtoId.Trd_UnlockTrade, c2s));
   }
 
   async getFunds(acc: AccountRef): Promise<Funds> {
@@ -334,7 +351,7 @@ export class FutuGateway extends EventEmitter<GatewayEvents> {
     };
     if (request.orderType !== 'MARKET' || request.price !== undefined) c2s.price = positiveNumber(request.price, 'price');
     if (request.remark !== undefined) c2s.remark = remark(request.remark);
-    const s2c = await this.client.request(ProtoId.Trd_PlaceOrder, c2s, TRADE_WRITE);
+    const s2c = await this.pacer.paced('place', acc.accId, () => this.client.request(ProtoId.Trd_PlaceOrder, c2s, TRADE_WRITE));
     const orderIdEx = typeof s2c.orderIDEx === 'string' && s2c.orderIDEx !== '' ? s2c.orderIDEx : undefined;
     if (typeof s2c.orderID !== 'string') {
       // Never report failure for an order OpenD accepted: a caller might place it again.
@@ -354,7 +371,7 @@ export class FutuGateway extends EventEmitter<GatewayEvents> {
       c2s.qty = positiveNumber(request.qty, 'qty');
       c2s.price = positiveNumber(request.price, 'price');
     }
-    const s2c = await this.client.request(ProtoId.Trd_ModifyOrder, c2s, TRADE_WRITE);
+    const s2c = await this.pacer.paced('modify', acc.accId, () => this.client.request(ProtoId.Trd_ModifyOrder, c2s, TRADE_WRITE));
     const orderIdEx = typeof s2c.orderIDEx === 'string' && s2c.orderIDEx !== '' ? s2c.orderIDEx : undefined;
     return orderIdEx ? { orderId: String(s2c.orderID), orderIdEx } : { orderId: String(s2c.orderID) };
   }

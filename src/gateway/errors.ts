@@ -4,11 +4,13 @@ export type GatewayErrorCode =
   | 'GATEWAY_NOT_CONNECTED'
   | 'GATEWAY_LINK_LOST'
   | 'GATEWAY_TIMEOUT'
+  | 'GATEWAY_RATE_LIMITED'
   | 'OPEND_ERROR'
   | 'PROTOCOL_ERROR'
   | 'INVALID_SYMBOL'
   | 'INVALID_ARGUMENT'
   | 'SUBSCRIPTION_QUOTA'
+  | 'SUBSCRIPTION_BUDGET'
   | 'UNSUBSCRIBE_TOO_SOON';
 
 export class GatewayError extends FutuError {

@@ -26,31 +26,56 @@ interface RawSubInfo {
 
 const slotKey = (symbol: string, subType: number): string => `${symbol}|${subType}`;
 
+/** Slots of OpenD's quota that holders' reads never take: left for the server's own needs. */
+export function readHeadroom(quota: number): number {
+  return Math.max(1, Math.ceil(quota / 10));
+}
+
+/** Default slots one holder (an API key) may hold: a third of what reads may use. */
+export function defaultPerHolder(quota: number): number {
+  return Math.max(1, Math.floor((quota - readHeadroom(quota)) / 3));
+}
+
 /**
  * What this gateway has subscribed, kept so it can be restored after a reconnect, plus OpenD's
  * subscription rules enforced locally: the quota (checked against Qot_GetSubInfo across all
  * connections before subscribing) and the one-minute minimum before unsubscribing. Changes run
  * one at a time so concurrent callers never double-count a slot.
+ *
+ * Reads made for a holder (an API key) are budgeted so no one holder can exhaust OpenD's quota
+ * for everyone: a holder may hold `perHolder` slots; beyond that its least-recently-used slot is
+ * released once OpenD allows (a minute after subscribing), otherwise the read is refused with
+ * when to retry. Holders' reads never take the last readHeadroom() slots of the quota.
  */
 export class SubscriptionManager {
   private readonly slots = new Map<string, Slot>();
+  /** Per holder, the slots it uses, least recently used first (Map order). */
+  private readonly claims = new Map<string, Map<string, Slot>>();
+  /** OpenD's whole quota, from the last Qot_GetSubInfo. */
+  private quota: number | undefined;
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly client: OpenDClient,
     private readonly now: () => number = Date.now,
+    /** Slots one holder may hold; default defaultPerHolder(OpenD's quota). */
+    private readonly perHolder?: number,
   ) {
     client.onRestore(() => this.serialized(() => this.resubscribeAll()));
   }
 
-  /** Subscribes whatever is not yet subscribed; no request at all when everything already is. */
-  ensure(symbols: readonly ParsedSymbol[], subTypes: readonly number[]): Promise<void> {
-    for (const p of symbols) {
-      for (const subType of subTypes) {
-        if (!this.slots.has(slotKey(symbolOf(p), subType))) return this.serialized(() => this.add(expand(symbols, subTypes)));
-      }
+  /**
+   * Subscribes whatever is not yet subscribed, within `holder`'s budget when given; no request
+   * at all when everything already is (and is already the holder's).
+   */
+  ensure(symbols: readonly ParsedSymbol[], subTypes: readonly number[], holder?: string): Promise<void> {
+    const wanted = expand(symbols, subTypes);
+    const claimed = holder === undefined ? undefined : this.claims.get(holder);
+    if (wanted.every((s) => this.slots.has(slotKey(s.symbol, s.subType)) && (holder === undefined || claimed?.has(slotKey(s.symbol, s.subType))))) {
+      if (claimed) for (const s of wanted) touch(claimed, slotKey(s.symbol, s.subType));
+      return Promise.resolve();
     }
-    return Promise.resolve();
+    return this.serialized(() => this.add(wanted, holder));
   }
 
   async subscribe(symbols: readonly string[], subTypes: readonly SubTypeName[]): Promise<void> {
@@ -77,21 +102,79 @@ export class SubscriptionManager {
     return [...bySymbol].map(([symbol, subTypes]) => ({ symbol, subTypes }));
   }
 
-  private async add(wanted: Slot[]): Promise<void> {
+  private async add(wanted: Slot[], holder: string | undefined): Promise<void> {
+    if (holder !== undefined) await this.makeRoom(holder, wanted);
+    await this.subscribeMissing(wanted, holder !== undefined);
+    if (holder === undefined) return;
+    let claimed = this.claims.get(holder);
+    if (!claimed) this.claims.set(holder, (claimed = new Map()));
+    for (const s of wanted) {
+      const key = slotKey(s.symbol, s.subType);
+      claimed.delete(key);
+      claimed.set(key, this.slots.get(key)!);
+    }
+  }
+
+  /** Brings `holder` down to its budget less `wanted`'s new slots, releasing its least recently used. */
+  private async makeRoom(holder: string, wanted: readonly Slot[]): Promise<void> {
+    if (this.quota === undefined) await this.subInfo();
+    const budget = this.perHolder ?? defaultPerHolder(this.quota!);
+    if (wanted.length > budget) {
+      throw new GatewayError(
+        'SUBSCRIPTION_BUDGET',
+        `this read needs ${wanted.length} live subscriptions and a key may hold ${budget}: ask for fewer symbols, or use futu_get_snapshot, which needs none`,
+        { needed: wanted.length, budget },
+      );
+    }
+    const claimed = this.claims.get(holder) ?? new Map<string, Slot>();
+    const wantedKeys = new Set(wanted.map((s) => slotKey(s.symbol, s.subType)));
+    const excess = claimed.size + [...wantedKeys].filter((k) => !claimed.has(k)).length - budget;
+    if (excess <= 0) return;
+    const now = this.now();
+    const candidates = [...claimed].filter(([key]) => !wantedKeys.has(key));
+    const releasable = candidates.filter(([, slot]) => now - slot.since >= MIN_SUBSCRIPTION_MS);
+    if (releasable.length < excess) {
+      const freeAt = candidates.map(([, slot]) => slot.since + MIN_SUBSCRIPTION_MS).sort((a, b) => a - b)[excess - 1]!;
+      const retryAfter = Math.max(1, Math.ceil((freeAt - now) / 1000));
+      throw new GatewayError(
+        'SUBSCRIPTION_BUDGET',
+        `this key already holds its ${budget} live subscriptions and OpenD keeps each for a minute after subscribing; retry in ${retryAfter} s, or use futu_get_snapshot, which needs none`,
+        { budget, retry_after_seconds: retryAfter },
+      );
+    }
+    const released = releasable.slice(0, excess).map(([key]) => key);
+    // A slot another holder still uses stays subscribed.
+    const unused = released.filter((key) => ![...this.claims].some(([other, c]) => other !== holder && c.has(key))).map((key) => this.slots.get(key)!);
+    for (const group of bySubType(unused)) {
+      await this.client.request(ProtoId.Qot_Sub, subscribeRequest(group, false));
+      for (const s of group) this.forget(slotKey(s.symbol, s.subType));
+    }
+    for (const key of released) claimed.delete(key);
+  }
+
+  private async subInfo(): Promise<RawSubInfo> {
+    const info = (await this.client.request(ProtoId.Qot_GetSubInfo, { isReqAllConn: true })) as unknown as RawSubInfo;
+    this.quota = info.totalUsedQuota + info.remainQuota;
+    return info;
+  }
+
+  /** Subscribes the slots not yet held; a holder's read leaves readHeadroom() of the quota free. */
+  private async subscribeMissing(wanted: Slot[], forHolder: boolean): Promise<void> {
     const missing = wanted.filter((s) => !this.slots.has(slotKey(s.symbol, s.subType)));
     if (missing.length === 0) return;
-    const quota = (await this.client.request(ProtoId.Qot_GetSubInfo, { isReqAllConn: true })) as unknown as RawSubInfo;
+    const quota = await this.subInfo();
     const heldAnywhere = new Set<string>();
     for (const conn of quota.connSubInfoList) {
       for (const info of conn.subInfoList) for (const sec of info.securityList) heldAnywhere.add(slotKey(formatSecurity(sec), info.subType));
     }
     // A slot another connection already holds costs nothing more.
     const needed = missing.filter((s) => !heldAnywhere.has(slotKey(s.symbol, s.subType))).length;
-    if (needed > quota.remainQuota) {
+    const available = quota.remainQuota - (forHolder ? readHeadroom(this.quota!) : 0);
+    if (needed > available) {
       throw new GatewayError(
         'SUBSCRIPTION_QUOTA',
-        `subscription quota exhausted: ${needed} more slot(s) needed, ${quota.remainQuota} left (${quota.totalUsedQuota} in use)`,
-        { needed, remaining: quota.remainQuota, used: quota.totalUsedQuota },
+        `subscription quota exhausted: ${needed} more slot(s) needed, ${Math.max(0, available)} left for reads (${quota.totalUsedQuota} in use)`,
+        { needed, remaining: Math.max(0, available), used: quota.totalUsedQuota },
       );
     }
     for (const group of bySubType(missing)) {
@@ -116,8 +199,13 @@ export class SubscriptionManager {
     }
     for (const group of bySubType(held)) {
       await this.client.request(ProtoId.Qot_Sub, subscribeRequest(group, false));
-      for (const s of group) this.slots.delete(slotKey(s.symbol, s.subType));
+      for (const s of group) this.forget(slotKey(s.symbol, s.subType));
     }
+  }
+
+  private forget(key: string): void {
+    this.slots.delete(key);
+    for (const claimed of this.claims.values()) claimed.delete(key);
   }
 
   /** On a fresh link: subscribe everything again. OpenD's one-minute clock restarts with it. */
@@ -129,7 +217,7 @@ export class SubscriptionManager {
         for (const s of group) s.since = since;
       } catch (err) {
         // Forget them, so the next use subscribes afresh instead of trusting a dead subscription.
-        for (const s of group) this.slots.delete(slotKey(s.symbol, s.subType));
+        for (const s of group) this.forget(slotKey(s.symbol, s.subType));
         log.warn('could not restore subscriptions', { subType: group[0]!.subType, count: group.length, reason: describeError(err) });
       }
     }
@@ -143,6 +231,14 @@ export class SubscriptionManager {
 }
 
 const symbolOf = (p: ParsedSymbol): string => `${p.market}.${p.code}`;
+
+/** Moves `key` to the most recently used end. */
+function touch(claimed: Map<string, Slot>, key: string): void {
+  const slot = claimed.get(key);
+  if (!slot) return;
+  claimed.delete(key);
+  claimed.set(key, slot);
+}
 
 function parseTargets(symbols: readonly string[], subTypes: readonly SubTypeName[]): [ParsedSymbol[], number[]] {
   if (symbols.length === 0 || subTypes.length === 0) {

@@ -4,7 +4,6 @@ import { AuditLog } from '../audit/auditLog.js';
 import { Authorizer } from '../authz/authorizer.js';
 import { AuthzEngine } from '../authz/engine.js';
 import { FxConverter, loadFxTable } from '../authz/fx.js';
-import { GatewayGuard } from '../authz/gatewayGuard.js';
 import { FileTradeState } from '../authz/fileTradeState.js';
 import { LimitsLedger } from '../authz/ledger.js';
 import { OrderReconciler, type TaggedOrderLookup } from '../authz/reconciler.js';
@@ -15,7 +14,7 @@ import { FutuGateway } from '../gateway/api.js';
 import type { AccountRef } from '../gateway/types.js';
 import { KeyStore } from '../keys/store.js';
 import { loadTradePasswordMd5 } from '../keys/tradePassword.js';
-import { startSimulator, type SimulatorHandle } from '../sim/server.js';
+import { startSimulator, type MarketHours, type SimulatorHandle } from '../sim/server.js';
 import { describeError, FutuError } from '../shared/errors.js';
 import { log } from '../shared/log.js';
 import { startHttpServer, type RunningHttpServer } from './http.js';
@@ -48,6 +47,12 @@ export interface FutuMcpOptions {
   readonly allowedOrigins?: readonly string[];
   /** Seed of the embedded simulator (`--gateway sim`). */
   readonly simSeed?: number;
+  /** Start instant of the embedded simulator's clock (ISO-8601 with an offset); it then advances in real time. */
+  readonly simClock?: string;
+  /** 'always': the embedded simulator's markets trade continuously whatever its clock says. */
+  readonly simMarketHours?: MarketHours;
+  /** Live quote subscriptions one API key's reads may hold (default: a share of OpenD's quota). */
+  readonly subQuotaPerKey?: number;
 }
 
 export interface RunningFutuMcp {
@@ -81,9 +86,12 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
   const metrics = createMetrics({ knownTools: TOOLS.map((t) => t.name) });
   metrics.setPolicyVersion(engine.version);
 
-  const simulator = options.gateway === 'sim' ? await startEmbeddedSimulator(options.simSeed) : undefined;
+  if (options.gateway !== 'sim' && (options.simClock !== undefined || options.simMarketHours !== undefined)) {
+    throw new FutuError('INVALID_ARGUMENT', 'the simulator clock and market hours apply only with --gateway sim');
+  }
+  const simulator = options.gateway === 'sim' ? await startEmbeddedSimulator(options) : undefined;
   const target = simulator ? { host: simulator.host, port: simulator.port } : parseHostPort(options.gateway);
-  const gateway = new FutuGateway({ ...target, rsaPrivateKey: options.rsaKey, clientId: SERVER_NAME });
+  const gateway = new FutuGateway({ ...target, rsaPrivateKey: options.rsaKey, clientId: SERVER_NAME, subscriptionsPerHolder: options.subQuotaPerKey });
   gateway.on('connected', () => metrics.setGatewayUp(true));
   gateway.on('reconnected', () => metrics.setGatewayUp(true));
   gateway.on('disconnected', () => metrics.setGatewayUp(false));
@@ -116,7 +124,7 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
   gateway.on('connected', () => void reconciler.reconcileAll());
   gateway.on('reconnected', () => void reconciler.reconcileAll());
   await trades.prune(Date.now()).catch((err) => log.warn('could not prune old trade state', { error: describeError(err) }));
-  const authorizer = new Authorizer({ engine, ledger, fx, prices: referencePrices(gateway), guard: new GatewayGuard(), trades, reconciler });
+  const authorizer = new Authorizer({ engine, ledger, fx, prices: referencePrices(gateway), trades, reconciler });
   const pipeline = new CallPipeline({
     tools: TOOLS,
     keys,
@@ -209,9 +217,21 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
   };
 }
 
-async function startEmbeddedSimulator(seed = 7): Promise<SimulatorHandle> {
-  const simulator = await startSimulator({ port: 0, seed, tradePwd: process.env.FUTU_TRADE_PWD?.trim() || SIM_DEFAULT_TRADE_PWD });
-  log.info('embedded simulator running', { address: simulator.address, seed });
+async function startEmbeddedSimulator(options: FutuMcpOptions): Promise<SimulatorHandle> {
+  const seed = options.simSeed ?? 7;
+  const simulator = await startSimulator({
+    port: 0,
+    seed,
+    tradePwd: process.env.FUTU_TRADE_PWD?.trim() || SIM_DEFAULT_TRADE_PWD,
+    clock: options.simClock,
+    marketHours: options.simMarketHours,
+  });
+  log.info('embedded simulator running', {
+    address: simulator.address,
+    seed,
+    clock: new Date(simulator.market.now()).toISOString(),
+    market_hours: options.simMarketHours ?? 'real',
+  });
   return simulator;
 }
 
@@ -235,12 +255,15 @@ function taggedOrders(gateway: FutuGateway): TaggedOrderLookup {
   };
 }
 
-/** MARKET orders are valued from the book and the last price OpenD reports. */
+/**
+ * MARKET orders and sells are valued from a snapshot's best bid/ask and last price: a snapshot
+ * needs no subscription, so however many slots readers hold, orders can still be valued.
+ */
 function referencePrices(gateway: FutuGateway): ReferencePriceSource {
   return {
     async bestPrices(symbol) {
-      const [book, quotes] = await Promise.all([gateway.getOrderBook(symbol, 1), gateway.getBasicQuotes([symbol])]);
-      return { bid: book.bids[0]?.price, ask: book.asks[0]?.price, last: quotes[0]?.price };
+      const [snapshot] = await gateway.getSnapshots([symbol]);
+      return { bid: snapshot?.bidPrice, ask: snapshot?.askPrice, last: snapshot?.price };
     },
   };
 }

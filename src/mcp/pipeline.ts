@@ -241,7 +241,7 @@ export class CallPipeline {
 
   private toolContext(signal: AbortSignal, key: KeyRecord): ToolContext {
     const { gateway, accounts, tradePasswordMd5 } = this.deps;
-    return { gateway, accounts, signal, tradePasswordMd5, accountAllowed: (accId) => keyMayUseAccount(key, accId) };
+    return { gateway, accounts, signal, keyId: key.id, tradePasswordMd5, accountAllowed: (accId) => keyMayUseAccount(key, accId) };
   }
 
   private async authorizeAndExecute(
@@ -396,9 +396,9 @@ function cancelled(): FutuError {
   return new FutuError('CANCELLED', 'cancelled by the client');
 }
 
-/** A cancel's order as the result reports it afterwards (qty, fills), for the refund of its unfilled part. */
+/** A cancelled or modified order as the result reports it afterwards (qty, price, fills), for what it gives back to the day. */
 function settledOrder(terms: AuthzPlanTerms, result: unknown): ExistingOrder | undefined {
-  if (terms.action !== 'futu_cancel_order') return undefined;
+  if (terms.action === 'futu_place_order') return undefined;
   const r = result as { status?: unknown; qty?: unknown; filled_qty?: unknown; price?: unknown };
   // Without a read-back the fills are unknown: refund nothing rather than guess.
   if (typeof r.status !== 'string' || typeof r.qty !== 'number') return undefined;

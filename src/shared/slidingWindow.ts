@@ -4,7 +4,7 @@
  * protection in front of OpenD, and the per-key rate limit.
  */
 export class SlidingWindow {
-  private readonly stamps: number[] = [];
+  private readonly times: number[] = [];
 
   constructor(
     readonly limit: number,
@@ -13,28 +13,39 @@ export class SlidingWindow {
   ) {}
 
   private prune(now: number): void {
-    while (this.stamps.length > 0 && now - this.stamps[0]! >= this.windowMs) this.stamps.shift();
+    while (this.times.length > 0 && now - this.times[0]! >= this.windowMs) this.times.shift();
   }
 
   count(now = Date.now()): number {
     this.prune(now);
-    return this.stamps.length;
+    return this.times.length;
   }
 
   /** Milliseconds until one more event would be allowed; 0 when allowed now. */
   waitMs(now = Date.now()): number {
     this.prune(now);
     let wait = 0;
-    if (this.stamps.length >= this.limit) wait = this.stamps[0]! + this.windowMs - now;
-    const last = this.stamps[this.stamps.length - 1];
+    if (this.times.length >= this.limit) wait = this.times[0]! + this.windowMs - now;
+    const last = this.times[this.times.length - 1];
     if (last !== undefined && now - last < this.minGapMs) wait = Math.max(wait, last + this.minGapMs - now);
     return Math.max(0, wait);
+  }
+
+  /** The events still in the window, oldest first. */
+  stamps(now = Date.now()): readonly number[] {
+    this.prune(now);
+    return this.times;
+  }
+
+  /** Records an event whatever the limits say (it happened). */
+  record(now = Date.now()): void {
+    this.times.push(now);
   }
 
   /** Records the event if allowed; returns the wait in ms otherwise (0 = recorded). */
   tryTake(now = Date.now()): number {
     const wait = this.waitMs(now);
-    if (wait === 0) this.stamps.push(now);
+    if (wait === 0) this.times.push(now);
     return wait;
   }
 }

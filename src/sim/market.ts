@@ -1,10 +1,11 @@
 import type { Message } from '../gateway/proto.js';
 import { ProtoId } from '../gateway/protoIds.js';
-import { formatSecurity, MARKETS, type Security } from '../gateway/symbol.js';
+import { formatSecurity, MARKETS, type MarketCode, type Security } from '../gateway/symbol.js';
 import { bookAround, BOOK_LEVELS, brokerQueues, type Book } from './book.js';
 import { findListing, LISTINGS, listingBySymbol, PLATE_SET, platesOf, requireListing, requirePlate, SECURITY_TYPE_EQUITY, type Listing } from './catalog.js';
 import { SimError, type Handler, type MarketEngine } from './contract.js';
 import { numberOf, requiredNumber, securityListOf, securityOf } from './fields.js';
+import { marketClocks, type MarketHours } from './clock.js';
 import { HistoryKl } from './historyKl.js';
 import { KL_TYPE_OF_SUB_TYPE, kLineMessage, latestBars } from './klines.js';
 import { hkFuturesStateAt, marketStateAt } from './marketState.js';
@@ -17,8 +18,10 @@ import { latestTicks, ticksBetween } from './ticks.js';
 
 export interface SimMarketOptions {
   seed: number;
-  /** Injected clock (UTC ms); defaults to Date.now. */
+  /** Injected OpenD clock (UTC ms); defaults to Date.now. */
   now?: () => number;
+  /** 'always': every market trades continuously whatever `now` says (see clock.ts); default 'real'. */
+  marketHours?: MarketHours;
 }
 
 const MAX_KL = 1000;
@@ -34,11 +37,15 @@ const SORT_FIELD = { Code: 1, CurPrice: 2, ChangeRate: 4, Volume: 10, Turnover: 
  */
 export class SimMarket implements MarketEngine {
   readonly handlers: ReadonlyMap<number, Handler>;
+  /** The OpenD clock. */
   readonly now: () => number;
+  /** The instant a market's data stands at: the OpenD clock read through the market's hours. */
+  readonly nowIn: (market: MarketCode) => number;
   private readonly historyKl: HistoryKl;
 
   constructor(private readonly options: SimMarketOptions) {
     this.now = options.now ?? Date.now;
+    this.nowIn = marketClocks(this.now, options.marketHours ?? 'real');
     this.historyKl = new HistoryKl(this.now);
     const h = new Map<number, Handler>();
     h.set(ProtoId.Qot_GetBasicQot, (c2s) => ({ basicQotList: this.listingsIn(c2s).map((l) => basicQotMessage(this.quote(l))) }));
@@ -48,8 +55,8 @@ export class SimMarket implements MarketEngine {
     h.set(ProtoId.Qot_GetOrderBook, (c2s) => this.getOrderBook(c2s));
     h.set(ProtoId.Qot_GetBroker, (c2s) => this.brokerS2C(requireListing(securityOf(c2s.security))));
     h.set(ProtoId.Qot_RequestHistoryKL, (c2s) => {
-      const path = this.pathOf(requireListing(securityOf(c2s.security)));
-      return this.historyKl.request(c2s, path, quoteAt(path, this.now()).progress);
+      const listing = requireListing(securityOf(c2s.security));
+      return this.historyKl.request(c2s, this.pathOf(listing), this.quote(listing).progress);
     });
     h.set(ProtoId.Qot_RequestHistoryKLQuota, (c2s) => this.historyKl.quota(c2s, listingBySymbol));
     h.set(ProtoId.Qot_GetSecuritySnapshot, (c2s) => this.getSnapshot(c2s));
@@ -57,7 +64,7 @@ export class SimMarket implements MarketEngine {
     h.set(ProtoId.Qot_GetPlateSet, (c2s) => this.getPlateSet(c2s));
     h.set(ProtoId.Qot_GetPlateSecurity, (c2s) => this.getPlateSecurity(c2s));
     h.set(ProtoId.Qot_GetMarketState, (c2s) => ({
-      marketInfoList: this.listingsIn(c2s).map((l) => ({ security: l.security, name: l.name, marketState: marketStateAt(l.market, this.now()) })),
+      marketInfoList: this.listingsIn(c2s).map((l) => ({ security: l.security, name: l.name, marketState: marketStateAt(l.market, this.nowIn(l.market)) })),
     }));
     this.handlers = h;
   }
@@ -81,7 +88,8 @@ export class SimMarket implements MarketEngine {
 
   /** Trades with afterMs < time <= untilMs (never beyond now). */
   ticksBetween(sec: Security, afterMs: number, untilMs: number): TimedTick[] {
-    return ticksBetween(this.pathOf(requireListing(sec)), afterMs, Math.min(untilMs, this.now()));
+    const listing = requireListing(sec);
+    return ticksBetween(this.pathOf(listing), afterMs, Math.min(untilMs, this.nowIn(listing.market)));
   }
 
   /** The latest official close as of `utcMs`: yesterday's while a day is still trading. */
@@ -122,13 +130,12 @@ export class SimMarket implements MarketEngine {
   }
 
   marketStates(): Record<'marketHK' | 'marketUS' | 'marketSH' | 'marketSZ' | 'marketHKFuture', number> {
-    const now = this.now();
     return {
-      marketHK: marketStateAt('HK', now),
-      marketUS: marketStateAt('US', now),
-      marketSH: marketStateAt('SH', now),
-      marketSZ: marketStateAt('SZ', now),
-      marketHKFuture: hkFuturesStateAt(now),
+      marketHK: marketStateAt('HK', this.nowIn('HK')),
+      marketUS: marketStateAt('US', this.nowIn('US')),
+      marketSH: marketStateAt('SH', this.nowIn('SH')),
+      marketSZ: marketStateAt('SZ', this.nowIn('SZ')),
+      marketHKFuture: hkFuturesStateAt(this.nowIn('HK')),
     };
   }
 
@@ -137,7 +144,7 @@ export class SimMarket implements MarketEngine {
   }
 
   private quote(listing: Listing): Quote {
-    return quoteAt(this.pathOf(listing), this.now());
+    return quoteAt(this.pathOf(listing), this.nowIn(listing.market));
   }
 
   /** The request's securityList; one unknown code fails the whole request, as on OpenD. */
@@ -181,7 +188,7 @@ export class SimMarket implements MarketEngine {
     };
     for (let j = 0; j < fullMinutes; j++) point(j, series.minuteClose[j]!, series.minuteVolume[j]!, series.minuteTurnover[j]!);
     if (partial) {
-      const visible = timedTicks(q.path, day, partial.minute).filter((t) => t.utcMs <= this.now());
+      const visible = timedTicks(q.path, day, partial.minute).filter((t) => t.utcMs <= this.nowIn(listing.market));
       point(partial.minute, q.price, visible.reduce((n, t) => n + t.volume, 0), visible.reduce((n, t) => n + t.turnover, 0));
     }
     return { security: listing.security, name: listing.name, rtList };

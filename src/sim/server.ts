@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { CipherError, RsaCipher } from '../gateway/crypto.js';
+import { MARKET_HOURS, parseInstant, runningClock, type MarketHours } from './clock.js';
 import { SimMarket } from './market.js';
 import { launchSimulator, SimulatorError, type SimulatorConfig, type SimulatorHandle as Handle } from './simulator.js';
 import { SimTrading } from './trading.js';
@@ -11,6 +12,7 @@ import { SimTrading } from './trading.js';
  */
 export { SimulatorError, MAX_CONNECTIONS } from './simulator.js';
 export type { FailureSpec } from './faults.js';
+export { MARKET_HOURS, parseInstant, type MarketHours } from './clock.js';
 
 export interface SimulatorOptions {
   /** Default 127.0.0.1. */
@@ -34,6 +36,13 @@ export interface SimulatorOptions {
   pushIntervalMs?: number;
   /** Clock for market data, frequency limits and the subscription minute; default Date.now. */
   now?: () => number;
+  /**
+   * Where the clock starts, then advancing in real time: an ISO-8601 instant with an offset
+   * ("2026-12-03T10:00:00+08:00") or a Date. Not together with `now`.
+   */
+  clock?: string | Date;
+  /** 'always': every market in continuous trading whatever the clock says; default 'real'. */
+  marketHours?: MarketHours;
 }
 
 export type SimulatorHandle = Handle<SimMarket, SimTrading>;
@@ -75,15 +84,31 @@ function toConfig(options: SimulatorOptions): SimulatorConfig {
     idleTimeoutMs: positiveInteger('idleTimeoutMs', options.idleTimeoutMs ?? 30_000),
     subQuota: positiveInteger('subQuota', options.subQuota ?? 100),
     pushIntervalMs: positiveInteger('pushIntervalMs', options.pushIntervalMs ?? 1000),
-    now: options.now ?? Date.now,
+    now: clockOf(options),
   };
+}
+
+function clockOf(options: SimulatorOptions): () => number {
+  if (options.clock === undefined) return options.now ?? Date.now;
+  if (options.now !== undefined) throw invalid('give clock or now, not both');
+  const start = options.clock instanceof Date ? options.clock.getTime() : parseInstant(options.clock);
+  if (start === undefined || !Number.isFinite(start)) {
+    throw invalid(`clock must be an ISO-8601 instant with a time and an offset, e.g. 2026-12-03T10:00:00+08:00; got "${String(options.clock).slice(0, 64)}"`);
+  }
+  return runningClock(start);
+}
+
+function marketHoursOf(options: SimulatorOptions): MarketHours {
+  const hours = options.marketHours ?? 'real';
+  if (!MARKET_HOURS.includes(hours)) throw invalid(`marketHours must be ${MARKET_HOURS.join(' or ')}`);
+  return hours;
 }
 
 export async function startSimulator(options: SimulatorOptions = {}): Promise<SimulatorHandle> {
   const config = toConfig(options);
   const seed = options.seed ?? 7;
   if (!Number.isSafeInteger(seed)) throw invalid('seed must be an integer');
-  const market = new SimMarket({ seed, now: config.now });
-  const trading = new SimTrading({ market, seed, now: config.now });
+  const market = new SimMarket({ seed, now: config.now, marketHours: marketHoursOf(options) });
+  const trading = new SimTrading({ market, seed });
   return launchSimulator(config, { market, trading, advance: () => trading.advance() });
 }

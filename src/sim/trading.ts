@@ -16,8 +16,6 @@ import { matchesCode, matchesTime, parseFilter } from './tradeFilters.js';
 export interface SimTradingOptions {
   market: SimMarket;
   seed: number;
-  /** Injected clock (UTC ms); defaults to the market's clock. */
-  now?: () => number;
 }
 
 const TRD_CATEGORY_FUTURE = 2;
@@ -35,7 +33,6 @@ const SEED_TRADE_MINUTE = 10 * 60;
 export class SimTrading implements TradingEngine {
   readonly handlers: ReadonlyMap<number, Handler>;
   private readonly market: SimMarket;
-  private readonly now: () => number;
   private readonly accounts: Account[];
   private readonly orders: OrderState[] = [];
   private readonly fills: FillState[] = [];
@@ -45,7 +42,6 @@ export class SimTrading implements TradingEngine {
 
   constructor(options: SimTradingOptions) {
     this.market = options.market;
-    this.now = options.now ?? options.market.now;
     this.orderIdBase = BigInt(bigId(options.seed, 'orders', 60n));
     this.fillIdBase = BigInt(bigId(options.seed, 'fills', 60n));
     this.accounts = ACCOUNT_SPECS.map((spec) => new Account(spec, options.seed));
@@ -76,11 +72,10 @@ export class SimTrading implements TradingEngine {
 
   /** Matches resting orders against the trades up to now and lapses expired DAY orders. */
   advance(): void {
-    const now = this.now();
     const events: { order: OrderState; fill: MatchFill; timeMs: number }[] = [];
     for (const order of this.orders) {
       if (!isOpen(order)) continue;
-      const until = Math.min(now, order.expiresAtMs ?? Infinity);
+      const until = Math.min(this.now(order.listing), order.expiresAtMs ?? Infinity);
       if (until <= order.checkedUntilMs) continue;
       let left = remaining(order);
       for (const tick of this.market.ticksBetween(order.listing.security, order.checkedUntilMs, until)) {
@@ -96,10 +91,15 @@ export class SimTrading implements TradingEngine {
     events.sort((a, b) => a.timeMs - b.timeMs);
     for (const e of events) this.fill(e.order, e.fill, e.timeMs);
     for (const order of this.orders) {
-      if (isOpen(order) && order.expiresAtMs !== undefined && order.expiresAtMs <= now) {
+      if (isOpen(order) && order.expiresAtMs !== undefined && order.expiresAtMs <= this.now(order.listing)) {
         this.cancel(order, order.expiresAtMs, 'Expired at market close (DAY order)');
       }
     }
+  }
+
+  /** Times of orders and fills are in their market's clock (see SimMarket.nowIn). */
+  private now(listing: Listing): number {
+    return this.market.nowIn(listing.market);
   }
 
   private withAccount(c2s: Message, body: (account: Account) => Message): Message {
@@ -196,7 +196,7 @@ export class SimTrading implements TradingEngine {
   }
 
   private isToday(listing: Listing, ms: number): boolean {
-    return localDay(ms, listing.market) === localDay(this.now(), listing.market);
+    return localDay(ms, listing.market) === localDay(this.now(listing), listing.market);
   }
 
   private requireUnlocked(account: Account, ctx: RequestContext): void {
@@ -231,7 +231,7 @@ export class SimTrading implements TradingEngine {
     const cost = orderType === OrderType.Market ? estimate.reduce((n, f) => n + f.qty * f.price, 0) : qty * price;
     this.checkAffordable(account, listing, side, qty, cost);
 
-    const now = this.now();
+    const now = this.now(listing);
     const order: OrderState = {
       ...this.nextOrderIds(),
       account,
@@ -283,7 +283,7 @@ export class SimTrading implements TradingEngine {
 
   private matchOnArrival(order: OrderState): void {
     const book = this.market.bookOf(order.listing.security);
-    const now = this.now();
+    const now = this.now(order.listing);
     for (const f of walkBook(book, order.side, order.orderType, remaining(order), order.price)) this.fill(order, f, now);
   }
 
@@ -322,16 +322,15 @@ export class SimTrading implements TradingEngine {
     if (op !== ModifyOrderOp.Normal && op !== ModifyOrderOp.Cancel) {
       throw new SimError(`Unsupported modifyOrderOp ${op}: only 1 (Normal) and 2 (Cancel) are supported`);
     }
-    const now = this.now();
     if (c2s.forAll === true) {
       if (op !== ModifyOrderOp.Cancel) throw new SimError('forAll supports only modifyOrderOp 2 (Cancel)');
-      for (const o of this.orders) if (o.account === account && isOpen(o)) this.cancel(o, now);
+      for (const o of this.orders) if (o.account === account && isOpen(o)) this.cancel(o, this.now(o.listing));
       return { header: headerOf(account), orderID: '0' };
     }
     const order = this.findOrder(account, c2s);
     if (!isOpen(order)) throw new SimError(`Order ${order.orderID} can no longer be modified: it is ${statusName(order.status)}`);
-    if (op === ModifyOrderOp.Cancel) this.cancel(order, now);
-    else this.amend(order, c2s, now);
+    if (op === ModifyOrderOp.Cancel) this.cancel(order, this.now(order.listing));
+    else this.amend(order, c2s, this.now(order.listing));
     return { header: headerOf(account), orderID: order.orderID, orderIDEx: order.orderIDEx };
   }
 
@@ -372,10 +371,9 @@ export class SimTrading implements TradingEngine {
 
   /** Records each seeded holding as a filled order from its purchase day, so history has substance. */
   private seedHoldings(account: Account): void {
-    const now = this.now();
     for (const seed of account.spec.positions) {
       const listing = listingBySymbol(seed.symbol);
-      const day = tradingDayOnOrBefore(localDay(now - seed.daysAgo * DAY_MS, listing.market));
+      const day = tradingDayOnOrBefore(localDay(this.now(listing) - seed.daysAgo * DAY_MS, listing.market));
       const timeMs = utcOf(listing.market, day, SEED_TRADE_MINUTE);
       const price = this.market.lastCloseAt(listing.security, timeMs);
       const order: OrderState = {

@@ -12,6 +12,7 @@ import {
   assertToolError,
   auditHead,
   CLIENT_FLAVORS,
+  E2E_SIM_CLOCK,
   E2eRun,
   expectRefusal,
   onlyRecordAfter,
@@ -46,7 +47,7 @@ describe('gateway down over HTTP', () => {
   let key: string;
 
   before(async () => {
-    sim = await startSimulator({ port: 0, tradePwd: TRADE_PWD });
+    sim = await startSimulator({ port: 0, tradePwd: TRADE_PWD, clock: E2E_SIM_CLOCK, marketHours: 'always' });
     port = sim.port;
     const keysFile = run.path('keys.json');
     key = await run.genKey(keysFile, 'ops', SIM, ['--max-daily-value', '40000']);
@@ -77,7 +78,7 @@ describe('gateway down over HTTP', () => {
     assert.deepEqual(failed.policies, ['permit-trade-simulate']);
 
     // OpenD comes back on the same address; the gateway reconnects by itself.
-    sim = await startSimulator({ port, tradePwd: TRADE_PWD });
+    sim = await startSimulator({ port, tradePwd: TRADE_PWD, clock: E2E_SIM_CLOCK, marketHours: 'always' });
     await waitForReadyz(http.origin, 200);
     assert.equal(sample(await http.metrics(), 'futu_gateway_up', {}), 1);
 

@@ -41,6 +41,13 @@ export const FUTU_MCP = join(dirname(FUTUCLI), 'futu-mcp.js');
 export const TRADE_PWD = 'e2e-Trade-Pwd-4q7Z';
 export const TRADE_PWD_MD5 = createHash('md5').update(TRADE_PWD).digest('hex');
 
+/**
+ * Servers on the embedded simulator run on this fixed clock, with every market trading, so no
+ * test depends on the wall clock (prices, bands and fills are the same at any hour of any day).
+ */
+export const E2E_SIM_CLOCK = '2026-12-03T10:00:00+08:00';
+const E2E_SIM_ARGS = ['--sim-clock', E2E_SIM_CLOCK, '--sim-market-hours', 'always'] as const;
+
 export const ALL_SCOPES = ['qot:read', 'acc:read', 'trade:simulate', 'trade:real', 'trade:unlock'] as const;
 
 /** A line of the audit file, as written. */
@@ -260,11 +267,14 @@ export class E2eRun {
   private serverArgs(options: ServerOptions): { args: string[]; auditLog: string } {
     const auditLog = this.path(options.audit ?? `${options.name}.audit.jsonl`);
     this.auditFiles.add(auditLog);
+    const gateway = options.gateway ?? 'sim';
+    const simArgs = gateway === 'sim' && !options.extraArgs?.some((a) => a === '--sim-clock' || a === '--sim-market-hours') ? E2E_SIM_ARGS : [];
     return {
       auditLog,
       args: [
         FUTU_MCP,
-        '--gateway', options.gateway ?? 'sim',
+        '--gateway', gateway,
+        ...simArgs,
         '--keys-file', options.keysFile,
         '--audit-log', auditLog,
         '--state-dir', this.path(`${options.name}.state`),
@@ -559,27 +569,11 @@ export async function expectRefusal(client: McpTestClient, server: AuditedServer
 }
 
 /**
- * Spacing between order writes that reach OpenD (place / modify / cancel / unlock), all of which
- * land on the simulator's one simulate account per market.
- *
- * Workaround, not a requirement: GatewayGuard (src/authz/gatewayGuard.ts) spaces sends by exactly
- * OpenD's minimum gap (20 ms place, 40 ms modify/cancel) measured at acquire() with Date.now(),
- * while OpenD measures on arrival; millisecond truncation and event-loop jitter make ~5% of
- * back-to-back modify→cancel pairs fail with OPEND_ERROR "over OpenD's frequency limit". Pacing
- * here keeps these tests about what they test; the guard needs a safety margin (reported).
+ * A trade call expected to reach OpenD. Parallel and back-to-back trades need no pacing here: the
+ * gateway spaces writes as OpenD counts them (src/gateway/pacing.ts).
  */
-const TRADE_WRITE_SPACING_MS = 60;
-let lastTradeWrite = 0;
-
-/** A trade call expected to reach OpenD, spaced from the previous one (see above). */
-export async function trade(client: McpTestClient, tool: string, args: Record<string, unknown>): Promise<ToolCallResult> {
-  const wait = lastTradeWrite + TRADE_WRITE_SPACING_MS - Date.now();
-  if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-  try {
-    return await client.callTool(tool, args);
-  } finally {
-    lastTradeWrite = Date.now();
-  }
+export function trade(client: McpTestClient, tool: string, args: Record<string, unknown>): Promise<ToolCallResult> {
+  return client.callTool(tool, args);
 }
 
 /** Like trade(), and the call must succeed. */

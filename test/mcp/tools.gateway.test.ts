@@ -48,6 +48,7 @@ function contextFor(overrides: Partial<ToolContext> = {}): ToolContext {
     gateway: rig.gateway,
     accounts: new AccountDirectory(rig.gateway),
     signal: new AbortController().signal,
+    keyId: 'test-key',
     tradePasswordMd5: async () => TRADE_PWD_MD5,
     accountAllowed: () => true,
     // As the pipeline gives a new order's execute: the tag its remark carries.

@@ -70,13 +70,30 @@ test('futu-sim --rsa-key encrypts like OpenD and exits cleanly on SIGINT', async
   assert.equal(await stopWith(running, 'SIGINT'), 0);
 });
 
-test('futu-sim refuses a malformed --listen and an unreadable key with a non-zero exit', async () => {
-  for (const args of [['--listen', 'nonsense'], ['--listen', '127.0.0.1:0', '--rsa-key', '/nonexistent/key.pem']]) {
+test('futu-sim --clock starts the clock at an instant and --market-hours always keeps markets trading', async (t) => {
+  const saturday = '2026-12-05T10:00:00+08:00';
+  const running = await startCli(t, ['--clock', saturday, '--market-hours', 'always']);
+  const client = await testClient(t, running.port);
+  const state = await client.call<{ marketHK: number; marketUS: number; time: string }>(ProtoId.GetGlobalState, { userID: '0' });
+  // Qot_Common.QotMarketState: 3 Morning, 5 Afternoon (Futu's name for US regular hours).
+  assert.ok([3, 5].includes(state.marketHK) && [3, 5].includes(state.marketUS), JSON.stringify(state));
+  assert.ok(Math.abs(Number(state.time) * 1000 - Date.parse(saturday)) < 10_000, 'OpenD reports the simulated time');
+});
+
+test('futu-sim refuses a malformed --listen, --clock or --market-hours and an unreadable key with a non-zero exit', async () => {
+  const bad = [
+    ['--listen', 'nonsense'],
+    ['--listen', '127.0.0.1:0', '--rsa-key', '/nonexistent/key.pem'],
+    ['--listen', '127.0.0.1:0', '--clock', '2026-02-30T10:00:00Z'],
+    ['--listen', '127.0.0.1:0', '--clock', 'yesterday'],
+    ['--listen', '127.0.0.1:0', '--market-hours', 'sometimes'],
+  ];
+  for (const args of bad) {
     const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
     const [code] = (await once(child, 'exit')) as [number | null];
     assert.notEqual(code, 0, `${args.join(' ')} should fail`);
-    assert.match(stderr, /HOST:PORT|RSA private key/);
+    assert.match(stderr, /HOST:PORT|RSA private key|ISO-8601 instant with a time and an offset|Allowed choices are real, always/);
   }
 });

@@ -35,7 +35,7 @@ export const getBroker = defineTool({
   summarize: (r) => `${r.symbol} broker queue: bid ${topNames(r.bids)}; ask ${topNames(r.asks)} (${r.bids.length}/${r.asks.length} entries)`,
   authz: async (args) => callPlan('futu_get_broker', args),
   execute: async (args, ctx) => {
-    const queue = await ctx.gateway.getBrokerQueue(args.symbol);
+    const queue = await ctx.gateway.getBrokerQueue(args.symbol, { holder: ctx.keyId });
     return { symbol: queue.symbol, name: queue.name, bids: queue.bids.map(brokerOf), asks: queue.asks.map(brokerOf) };
   },
 });

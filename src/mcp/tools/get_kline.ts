@@ -137,7 +137,7 @@ async function fetchBars(args: BarQuery, ctx: ToolContext): Promise<{ series: KL
   const klType = gatewayKlType(args.kl_type);
   const rehab = REHAB_NAMES[args.rehab];
   if (args.begin === undefined) {
-    return { series: await ctx.gateway.getKLines(args.symbol, klType, args.num ?? LATEST_DEFAULT, rehab), truncated: false };
+    return { series: await ctx.gateway.getKLines(args.symbol, klType, args.num ?? LATEST_DEFAULT, rehab, { holder: ctx.keyId }), truncated: false };
   }
   const num = args.num ?? MAX_BARS;
   const end = args.end ?? exchangeToday(parseSymbol(args.symbol).market);

@@ -37,7 +37,7 @@ export const getOrderbook = defineTool({
   summarize: (r) => `${r.symbol} ${bestOf('bid', r.bids)} / ${bestOf('ask', r.asks)} ${r.currency} (${r.bids.length}+${r.asks.length} levels)`,
   authz: async (args) => callPlan('futu_get_orderbook', args),
   execute: async (args, ctx) => {
-    const book = await ctx.gateway.getOrderBook(args.symbol, args.num);
+    const book = await ctx.gateway.getOrderBook(args.symbol, args.num, { holder: ctx.keyId });
     return { symbol: book.symbol, name: book.name, currency: quoteCurrency(args.symbol), bids: book.bids.map(levelOf), asks: book.asks.map(levelOf) };
   },
 });

@@ -21,7 +21,7 @@ export const getQuote = defineTool({
   summarize: (r) => joinFirst(r.quotes.map(quoteLine), 5),
   authz: async (args) => callPlan('futu_get_quote', args),
   execute: async (args, ctx) => {
-    const quotes = await ctx.gateway.getBasicQuotes(symbolList(args));
+    const quotes = await ctx.gateway.getBasicQuotes(symbolList(args), { holder: ctx.keyId });
     return { quotes: quotes.map(priceFieldsOf) };
   },
 });

@@ -46,7 +46,7 @@ export const getRt = defineTool({
   },
   authz: async (args) => callPlan('futu_get_rt', args),
   execute: async (args, ctx) => {
-    const series = await ctx.gateway.getRT(args.symbol);
+    const series = await ctx.gateway.getRT(args.symbol, { holder: ctx.keyId });
     return {
       symbol: series.symbol,
       name: series.name,

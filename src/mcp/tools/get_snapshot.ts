@@ -69,7 +69,7 @@ export const getSnapshot = defineTool({
     ),
   authz: async (args) => callPlan('futu_get_snapshot', args),
   execute: async (args, ctx) => {
-    const snapshots = await ctx.gateway.getSnapshots(symbolList(args));
+    const snapshots = await ctx.gateway.getSnapshots(symbolList(args), { holder: ctx.keyId });
     return { snapshots: snapshots.map(snapshotOf) };
   },
 });

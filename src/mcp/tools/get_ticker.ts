@@ -40,7 +40,7 @@ export const getTicker = defineTool({
   },
   authz: async (args) => callPlan('futu_get_ticker', args),
   execute: async (args, ctx) => {
-    const series = await ctx.gateway.getTicker(args.symbol, args.num);
+    const series = await ctx.gateway.getTicker(args.symbol, args.num, { holder: ctx.keyId });
     return {
       symbol: series.symbol,
       name: series.name,

@@ -12,6 +12,8 @@ export interface ToolContext {
   readonly gateway: FutuGateway;
   readonly accounts: AccountDirectory;
   readonly signal: AbortSignal;
+  /** The calling key's id: live subscriptions its reads make count against its budget. */
+  readonly keyId: string;
   /**
    * The calling key's account restriction. Lookups that search accounts before Cedar decides
    * (an order by id) stay inside it, so a key never learns what another account holds.
