@@ -19,8 +19,8 @@ export const modifyOrder = defineTool({
   name: 'futu_modify_order',
   title: 'Modify an order',
   description:
-    'Changes the quantity and/or limit price of a working order (SUBMITTED or FILLED_PART), e.g. {"order_id":"…","price":351.2}. ' +
-    'qty is the new total quantity including any filled part; what you leave out stays. order_id is a string from futu_get_orders; ' +
+    'Changes qty and/or limit price of a working order (SUBMITTED or FILLED_PART), e.g. {"order_id":"…","price":351.2}. ' +
+    'qty is the new total including any filled part; what you leave out stays. order_id is a string from futu_get_orders; ' +
     'acc_id is optional (your accounts in env are searched). Only this key\'s own orders (unless manage_any_order). ' +
     TRADE_RULES_HINT +
     ' Lowering qty/price is exempt from the rate and hours limits. To withdraw an order use futu_cancel_order.',
