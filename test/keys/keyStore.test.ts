@@ -70,6 +70,16 @@ test('each plaintext authenticates as its own key; a one-character change does n
   assert.throws(() => store.authenticate(generatePlaintextKey()), { code: 'KEY_INVALID' });
 });
 
+test('among thousands of keys each plaintext still finds exactly its own record, and a hash in the file is not a key', (t) => {
+  const ids = Array.from({ length: 2000 }, (_, i) => `k${i}`);
+  const keys = new Fixture(t).write(ids.map((id) => ({ id })));
+  const store = KeyStore.open(keys.file);
+  for (const id of ['k0', 'k999', 'k1999']) assert.equal(store.authenticate(keys.plaintext(id)).id, id);
+  // The index is keyed by the hash: presenting the stored hash itself must not match anything.
+  assert.throws(() => store.authenticate(hashPlaintextKey(keys.plaintext('k7'))), { code: 'KEY_INVALID' });
+  assert.throws(() => store.authenticate(`sha256:${hashPlaintextKey(keys.plaintext('k7'))}`), { code: 'KEY_INVALID' });
+});
+
 test('an empty or blank key is missing, not invalid; surrounding whitespace is ignored', (t) => {
   const keys = new Fixture(t).write([{ id: 'alpha' }]);
   const store = KeyStore.open(keys.file);
