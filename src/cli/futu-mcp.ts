@@ -3,6 +3,8 @@ import { Command, Option } from 'commander';
 import { describeError, isFutuError } from '../shared/errors.js';
 import { log } from '../shared/log.js';
 import { SERVER_VERSION, startFutuMcp } from '../mcp/app.js';
+import { DEFAULT_SESSION_LIMITS } from '../mcp/http/sessions.js';
+import { parseDurationMs, parsePositiveInteger } from './flagValues.js';
 import { splitList } from './output.js';
 import { defaultKeysFile, defaultStateDir } from './paths.js';
 import { handleSignals } from './signals.js';
@@ -26,6 +28,17 @@ const program = new Command()
   .option('--fx-file <file>', 'JSON FX table overriding the shipped rates used to value orders in the key\'s limit currency')
   .addOption(new Option('--allowed-hosts <list>', 'extra Host header names accepted by the HTTP server (comma-separated)'))
   .addOption(new Option('--allowed-origins <list>', 'extra browser Origins accepted by the HTTP server (comma-separated)'))
+  .addOption(new Option('--max-sessions <n>', 'open HTTP MCP sessions across all keys').default(DEFAULT_SESSION_LIMITS.maxSessions).argParser(parsePositiveInteger))
+  .addOption(
+    new Option('--max-sessions-per-key <n>', "open HTTP MCP sessions of one key; at the cap the key's oldest idle session is closed for the new one")
+      .default(DEFAULT_SESSION_LIMITS.maxSessionsPerKey)
+      .argParser(parsePositiveInteger),
+  )
+  .addOption(
+    new Option('--session-idle-timeout <duration>', 'close an HTTP MCP session idle this long (90s, 30m, 2h); one that never made a tool call closes after at most 2m')
+      .default(DEFAULT_SESSION_LIMITS.idleMs, '30m')
+      .argParser(parseDurationMs),
+  )
   .addOption(new Option('--sim-seed <n>', 'seed of the simulated market with --gateway sim').default(7).argParser((v) => Number.parseInt(v, 10)))
   .addHelpText(
     'after',
@@ -53,7 +66,14 @@ const opts = program.opts<{
   allowedHosts?: string;
   allowedOrigins?: string;
   simSeed: number;
+  maxSessions: number;
+  maxSessionsPerKey: number;
+  sessionIdleTimeout: number;
 }>();
+
+if (opts.maxSessionsPerKey > opts.maxSessions) {
+  program.error(`error: --max-sessions-per-key (${opts.maxSessionsPerKey}) cannot exceed --max-sessions (${opts.maxSessions})`);
+}
 
 const signals = handleSignals();
 
@@ -74,6 +94,7 @@ try {
     allowedHosts: opts.allowedHosts ? splitList(opts.allowedHosts) : undefined,
     allowedOrigins: opts.allowedOrigins ? splitList(opts.allowedOrigins) : undefined,
     simSeed: opts.simSeed,
+    sessionLimits: { maxSessions: opts.maxSessions, maxSessionsPerKey: opts.maxSessionsPerKey, idleMs: opts.sessionIdleTimeout },
   });
   log.info('futu-mcp ready', { transport: app.url ? 'http' : 'stdio', url: app.url, policy_version: app.policyVersion() });
   signals.ready(app);

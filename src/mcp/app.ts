@@ -19,6 +19,7 @@ import { startSimulator, type SimulatorHandle } from '../sim/server.js';
 import { describeError, FutuError } from '../shared/errors.js';
 import { log } from '../shared/log.js';
 import { startHttpServer, type RunningHttpServer } from './http.js';
+import type { SessionLimits } from './http/sessions.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { CallPipeline } from './pipeline.js';
 import { createMcpServer } from './server.js';
@@ -48,6 +49,8 @@ export interface FutuMcpOptions {
   readonly allowedOrigins?: readonly string[];
   /** Seed of the embedded simulator (`--gateway sim`). */
   readonly simSeed?: number;
+  /** HTTP session caps and idle timeouts (`--max-sessions`, `--max-sessions-per-key`, `--session-idle-timeout`). */
+  readonly sessionLimits?: Partial<SessionLimits>;
 }
 
 export interface RunningFutuMcp {
@@ -150,6 +153,7 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
       allowedHosts: options.allowedHosts,
       allowedOrigins: options.allowedOrigins,
       onRefused: pipeline.onHttpRefused,
+      sessionLimits: options.sessionLimits,
     });
   } else {
     stdio = serveStdio(createServer);
