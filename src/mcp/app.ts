@@ -192,6 +192,7 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
     close,
     reload: async () => {
       const keyResult = keys.reload();
+      if (keyResult.ok) metrics.retainKeys(keys.list().map((record) => record.id));
       let policiesOk = true;
       let policyProblem: string | null = null;
       try {
