@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { describeError } from '../shared/errors.js';
-import { canonicalJson } from './canonical.js';
-import { GENESIS_HASH, recordHash } from './chain.js';
+import { canonicalJson, sha256Hex } from './canonical.js';
+import { GENESIS_HASH, HASH_PATTERN, recordHash } from './chain.js';
 import { AuditError } from './errors.js';
 import { readLines } from './lines.js';
 
@@ -91,7 +91,19 @@ function checkRecord(text: string, expectedSeq: number, expectedPrev: string): {
   }
   if (typeof record !== 'object' || record === null || Array.isArray(record)) return 'not a JSON object';
   const fields = record as Record<string, unknown>;
+  if (isSealedLine(text, fields)) {
+    if (fields.seq !== expectedSeq || fields.prev_hash !== expectedPrev) return chainProblem(fields, expectedSeq, expectedPrev) ?? 'unreachable';
+    return { hash: fields.hash as string };
+  }
   if (!isCanonical(fields, text)) return 'not in canonical form: the line was edited or reformatted';
+  const problem = chainProblem(fields, expectedSeq, expectedPrev);
+  if (problem !== undefined) return problem;
+  if (typeof fields.hash !== 'string' || recordHash(fields) !== fields.hash) return 'hash does not match the record content: the record was altered';
+  return { hash: fields.hash };
+}
+
+/** Why the record's seq or prev_hash does not continue the chain, if it does not. */
+function chainProblem(fields: Record<string, unknown>, expectedSeq: number, expectedPrev: string): string | undefined {
   if (expectedSeq === 1 && typeof fields.seq === 'number' && fields.seq > 1) {
     return `the chain starts at seq ${fields.seq}: it continues one whose earlier records are not here (the log was rotated, or the file holding them was removed or emptied); verify the files together, oldest first`;
   }
@@ -99,8 +111,31 @@ function checkRecord(text: string, expectedSeq: number, expectedPrev: string): {
   if (fields.prev_hash !== expectedPrev) {
     return expectedSeq === 1 ? 'prev_hash of the first record is not the genesis hash' : 'prev_hash does not match the hash of the previous record';
   }
-  if (typeof fields.hash !== 'string' || recordHash(fields) !== fields.hash) return 'hash does not match the record content: the record was altered';
-  return { hash: fields.hash };
+  return undefined;
+}
+
+/**
+ * The fast check of an intact line, without serializing the record again: the line with its
+ * `"hash"` member cut out must hash to that member's value, and the member must sit where
+ * canonical order puts it. The hash was taken over the canonical JSON of the record without
+ * `hash`, so a match proves the rest of the line is exactly that canonical text (SHA-256
+ * collision resistance), and with the member in place the whole line is canonical. Any other
+ * line, intact in another way or not, takes the full check, which also names what is wrong.
+ */
+function isSealedLine(text: string, fields: Record<string, unknown>): boolean {
+  const hash = fields.hash;
+  if (typeof hash !== 'string' || !HASH_PATTERN.test(hash)) return false;
+  const member = `"hash":"${hash}"`;
+  const at = text.indexOf(member);
+  const end = at + member.length;
+  let unhashed: string;
+  if (at > 1 && text[at - 1] === ',') unhashed = text.slice(0, at - 1) + text.slice(end);
+  else if (at === 1 && text[end] === ',') unhashed = `{${text.slice(end + 1)}`;
+  else return false;
+  if (sha256Hex(unhashed) !== hash) return false;
+  let next: string | undefined;
+  for (const key in fields) if (key > 'hash' && (next === undefined || key < next)) next = key;
+  return next === undefined ? text.length === end + 1 && text[end] === '}' : text.startsWith(`,${JSON.stringify(next)}:`, end);
 }
 
 function isCanonical(record: Record<string, unknown>, text: string): boolean {
