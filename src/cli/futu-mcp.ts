@@ -4,7 +4,7 @@ import { describeError, isFutuError } from '../shared/errors.js';
 import { log } from '../shared/log.js';
 import { SERVER_VERSION, startFutuMcp } from '../mcp/app.js';
 import { DEFAULT_SESSION_LIMITS } from '../mcp/http/sessions.js';
-import { parseDurationMs, parsePositiveInteger } from './flagValues.js';
+import { parseByteSize, parseDurationMs, parsePositiveInteger } from './flagValues.js';
 import { splitList } from './output.js';
 import { defaultKeysFile, defaultStateDir } from './paths.js';
 import { handleSignals } from './signals.js';
@@ -20,6 +20,10 @@ const program = new Command()
   .option('--gateway <host:port|sim>', 'OpenD address, or "sim" to run the simulated OpenD in-process', '127.0.0.1:11111')
   .option('--keys-file <path>', 'API keys file written by futucli gen-key', defaultKeysFile())
   .option('--audit-log <path>', 'append-only, hash-chained JSONL audit log (one record per tool call); strongly recommended')
+  .addOption(new Option('--audit-max-size <size>', 'rotate the audit log to FILE.1, FILE.2 … once it reaches this size (e.g. 500M, 2G); the hash chain continues across files').argParser(parseByteSize))
+  .addOption(new Option('--audit-rotate <when>', 'also rotate the audit log when the UTC day changes').choices(['daily']))
+  .addOption(new Option('--audit-keep <n>', 'keep only the newest N rotated audit files (default: keep all)').argParser(parsePositiveInteger))
+  .option('--audit-gzip', 'gzip rotated audit files (FILE.N.gz)')
   .option('--http-listen <host:port>', 'serve streamable HTTP at /mcp (plus /metrics, /healthz, /readyz) instead of stdio; binds 127.0.0.1 unless a host is given')
   .option('--api-key <key>', 'startup API key (prefer the FUTU_MCP_API_KEY environment variable: arguments are visible in ps)')
   .option('--policies <dir>', 'Cedar policies directory (default: the policies shipped with this version)')
@@ -66,11 +70,18 @@ const opts = program.opts<{
   allowedHosts?: string;
   allowedOrigins?: string;
   simSeed: number;
+  auditMaxSize?: number;
+  auditRotate?: 'daily';
+  auditKeep?: number;
+  auditGzip?: boolean;
   maxSessions: number;
   maxSessionsPerKey: number;
   sessionIdleTimeout: number;
 }>();
 
+const rotates = opts.auditMaxSize !== undefined || opts.auditRotate !== undefined;
+if (!opts.auditLog && (rotates || opts.auditKeep !== undefined || opts.auditGzip)) program.error('error: --audit-max-size, --audit-rotate, --audit-keep and --audit-gzip need --audit-log');
+if (!rotates && (opts.auditKeep !== undefined || opts.auditGzip)) program.error('error: --audit-keep and --audit-gzip apply to rotated files: add --audit-max-size or --audit-rotate daily');
 if (opts.maxSessionsPerKey > opts.maxSessions) {
   program.error(`error: --max-sessions-per-key (${opts.maxSessionsPerKey}) cannot exceed --max-sessions (${opts.maxSessions})`);
 }
@@ -86,6 +97,7 @@ try {
     keysFile: opts.keysFile,
     stateDir: opts.stateDir,
     auditLog: opts.auditLog,
+    auditRotation: rotates ? { maxBytes: opts.auditMaxSize, daily: opts.auditRotate === 'daily', keep: opts.auditKeep, gzip: opts.auditGzip === true } : undefined,
     httpListen: opts.httpListen,
     apiKey: opts.apiKey ?? process.env.FUTU_MCP_API_KEY?.trim(),
     policiesDir: opts.policies,

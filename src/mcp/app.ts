@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { AuditLog } from '../audit/auditLog.js';
+import type { RotationOptions } from '../audit/rotation.js';
 import { Authorizer } from '../authz/authorizer.js';
 import { AuthzEngine } from '../authz/engine.js';
 import { FxConverter, loadFxTable } from '../authz/fx.js';
@@ -37,6 +38,8 @@ export interface FutuMcpOptions {
   readonly keysFile: string;
   readonly stateDir: string;
   readonly auditLog?: string;
+  /** `--audit-max-size`, `--audit-rotate daily`, `--audit-keep`, `--audit-gzip`. */
+  readonly auditRotation?: RotationOptions;
   /** Streamable HTTP on `HOST:PORT`; stdio when absent. */
   readonly httpListen?: string;
   /** The startup key (FUTU_MCP_API_KEY / --api-key). */
@@ -78,7 +81,7 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
   // Everything that can refuse to start is opened before any socket: fail fast, fail closed.
   const keys = KeyStore.open(options.keysFile);
   const engine = AuthzEngine.load(policyPaths);
-  const audit = options.auditLog ? AuditLog.open(options.auditLog) : undefined;
+  const audit = options.auditLog ? AuditLog.open(options.auditLog, { rotation: options.auditRotation }) : undefined;
   const ledger = new LimitsLedger({ stateDir: options.stateDir });
   const fx = options.fxFile ? new FxConverter(loadFxTable(options.fxFile)) : undefined;
   const metrics = createMetrics({ knownTools: TOOLS.map((t) => t.name) });
