@@ -194,18 +194,19 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
     closed,
     close,
     reload: async () => {
-      const keyResult = keys.reload();
-      if (keyResult.ok) metrics.retainKeys(keys.list().map((record) => record.id));
-      let policiesOk = true;
-      let policyProblem: string | null = null;
-      try {
-        engine.reload();
-        metrics.setPolicyVersion(engine.version);
-      } catch (err) {
-        policiesOk = false;
-        policyProblem = describeError(err);
-        log.error('policy reload failed; the running policies stay in force', { reason: policyProblem });
-      }
+      // Parsing, validating and testing run on worker threads; calls are served meanwhile by the
+      // running keys and policies, and each is replaced in one step once its successor is ready.
+      const [keyResult, policyProblem] = await Promise.all([
+        keys.reloadOffThread(),
+        engine.reloadOffThread().then(
+          () => null,
+          (err: unknown) => describeError(err),
+        ),
+      ]);
+      if (keyResult.ok) metrics.retainKeys((keyId) => keys.has(keyId));
+      const policiesOk = policyProblem === null;
+      if (policiesOk) metrics.setPolicyVersion(engine.version);
+      else log.error('policy reload failed; the running policies stay in force', { reason: policyProblem });
       const ok = keyResult.ok && policiesOk;
       const reason = [keyResult.ok ? null : keyResult.error.message, policyProblem].filter(Boolean).join('; ') || null;
       await audit

@@ -61,8 +61,8 @@ export interface Metrics {
   authzDuration(seconds: number): void;
   setGatewayUp(up: boolean): void;
   setPolicyVersion(version: string): void;
-  /** Drops the series of every key id not in `keyIds` (keys a reload removed); placeholders stay. */
-  retainKeys(keyIds: Iterable<string>): void;
+  /** Drops the series of every key id `exists` denies (keys a reload removed); placeholders stay. Costs the keys with series, not all keys. */
+  retainKeys(exists: (keyId: string) => boolean): void;
 }
 
 /** 0.5 ms (a rejected call) to 10 s (an order through a slow OpenD). */
@@ -155,10 +155,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       policyInfo.reset();
       policyInfo.set({ version }, 1);
     },
-    retainKeys: (keyIds) => {
-      const kept = new Set(keyIds);
+    retainKeys: (exists) => {
       for (const [keyId, removers] of seriesOfKey) {
-        if (kept.has(keyId) || keyId === MISSING_KEY_ID || keyId === INVALID_KEY_ID) continue;
+        if (keyId === MISSING_KEY_ID || keyId === INVALID_KEY_ID || exists(keyId)) continue;
         for (const remove of removers.values()) remove();
         seriesOfKey.delete(keyId);
       }
