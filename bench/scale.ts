@@ -238,20 +238,26 @@ async function measureHttp(root: string, dir: string, keys: number): Promise<Rec
 /** One MCP session making sequential futu_get_quote calls until `until()`; their latencies (ms), and how many failed. */
 async function callLoop(url: string, until: () => boolean): Promise<number[] & { failed?: number }> {
   const base = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${VALID_KEY}` };
-  const init = await fetch(url, {
-    method: 'POST',
-    headers: base,
-    body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'bench', version: '0' } } }),
-  });
+  const post = async (headers: Record<string, string>, body: unknown): Promise<Response> => {
+    // A server stalled by a reload may drop a kept-alive socket: one retry on a fresh one.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await fetch(url, { method: 'POST', headers, body: JSON.stringify(body) });
+      } catch (err) {
+        if (attempt > 0) throw err;
+      }
+    }
+  };
+  const init = await post(base, { jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'bench', version: '0' } } });
   await init.text();
   const headers = { ...base, 'mcp-session-id': init.headers.get('mcp-session-id') ?? '', 'mcp-protocol-version': '2025-11-25' };
-  await (await fetch(url, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) })).text();
+  await (await post(headers, { jsonrpc: '2.0', method: 'notifications/initialized' })).text();
   const latencies: number[] & { failed?: number } = [];
   latencies.failed = 0;
   for (let id = 1; !until(); id++) {
     const t0 = performance.now();
     try {
-      const res = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'futu_get_quote', arguments: { symbols: ['HK.00700'] } } }) });
+      const res = await post(headers, { jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'futu_get_quote', arguments: { symbols: ['HK.00700'] } } });
       const body = await res.text();
       if (res.status !== 200 || body.includes('"isError":true')) latencies.failed += 1;
     } catch {
@@ -319,7 +325,9 @@ async function main(): Promise<void> {
   };
   const forEach = async (measure: (target: Target) => Promise<Record<string, number>>) => {
     const results: Record<string, number>[] = [];
-    for (const target of targets) results.push(await measure(target).catch((err: unknown) => (console.error(`  ${target.label}: ${String(err)}`), {})));
+    for (const target of targets) {
+      results.push(await measure(target).catch((err: unknown) => (console.error(`  ${target.label}: ${String(err)} ${String((err as { cause?: unknown }).cause ?? '')}`), {})));
+    }
     return results;
   };
   console.log(`futu-mcp bench:scale — node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, load ${os.loadavg()[0]!.toFixed(2)}`);

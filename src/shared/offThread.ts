@@ -1,11 +1,24 @@
-import { Worker } from 'node:worker_threads';
+import { once } from 'node:events';
+import { parentPort, Worker } from 'node:worker_threads';
+
+const NEXT_SLICE = 'next-slice';
+
+/** In a worker run by runWorker: resolves once the main thread has taken the last slice posted. */
+export async function nextSliceWanted(): Promise<void> {
+  for (;;) {
+    const [message] = (await once(parentPort!, 'message')) as [unknown];
+    if (message === NEXT_SLICE) return;
+  }
+}
 
 /**
- * Runs a worker module once and streams what it posts: `onMessage` sees each message as it
- * arrives, each in its own turn of the event loop, so a large result delivered in slices never
- * holds the loop for long. Resolves when the worker posts `{ done: true, ... }` (that message is
- * the result), rejects when it posts `{ error }`, throws or exits early. The worker is always
- * terminated.
+ * Runs a worker module once and streams what it posts: `onMessage` sees each message, then the
+ * worker is sent NEXT_SLICE, and a worker that posts a large result in slices waits for it
+ * (nextSliceWanted) before posting the next. Node delivers every message already queued on a
+ * port in one turn of the event loop, so without that handshake a result of many slices would
+ * be taken in (deserialized and handled) in one long pause after all. Resolves when the worker
+ * posts `{ done: true, ... }` (that message is the result), rejects when it posts `{ error }`,
+ * throws or exits early. The worker is always terminated.
  */
 export function runWorker<Done extends { done: true }>(
   module: URL,
@@ -28,6 +41,7 @@ export function runWorker<Done extends { done: true }>(
       else {
         try {
           onMessage(message);
+          worker.postMessage(NEXT_SLICE);
         } catch (err) {
           finish(() => reject(err));
         }
