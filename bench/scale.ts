@@ -13,7 +13,8 @@
  * so one's heap and JIT cannot colour another's. Runtime is bounded (a few minutes on a 2-core
  * VM); it is never part of `npm test`. Figures are printed, never asserted.
  *
- * Knobs (environment): BENCH_SCALE_KEYS ("10,1000,10000,100000"), BENCH_SCALE_HTTP_MS (2000).
+ * Knobs (environment): BENCH_SCALE_KEYS ("10,1000,10000,100000"), BENCH_SCALE_HTTP_MS (2000),
+ * BENCH_SCALE_ONLY (some of "keys,http,reload,ledger,trading"; default all).
  */
 import { execFileSync, fork, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -25,6 +26,7 @@ import { once } from 'node:events';
 
 const KEY_COUNTS = (process.env.BENCH_SCALE_KEYS ?? '10,1000,10000,100000').split(',').map(Number);
 const HTTP_MS = Number(process.env.BENCH_SCALE_HTTP_MS ?? 2_000);
+const ONLY = new Set((process.env.BENCH_SCALE_ONLY ?? 'keys,http,reload,ledger,trading').split(','));
 const LEDGER_ATTEMPTS = [0, 10_000, 100_000] as const;
 const EXTRA_POLICIES = 1_000;
 const TRADING_KEYS = 100;
@@ -332,26 +334,26 @@ async function main(): Promise<void> {
   };
   console.log(`futu-mcp bench:scale — node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, load ${os.loadavg()[0]!.toFixed(2)}`);
   try {
-    for (const keys of KEY_COUNTS) {
+    for (const keys of ONLY.has('keys') ? KEY_COUNTS : []) {
       const file = keysFileWith(dir, keys);
       const results = await forEach((target) => inChild({ role: 'keyCost', root: target.root, args: { file } }));
       row(`key cost per request, ${keys.toLocaleString('en-US')} keys`, 'µs CPU', results.map((r) => fmt(r.validUs)));
       row(`401 cost (bogus key), ${keys.toLocaleString('en-US')} keys`, 'µs CPU', results.map((r) => fmt(r.bogusUs)));
     }
-    for (const keys of KEY_COUNTS) {
+    for (const keys of ONLY.has('http') ? KEY_COUNTS : []) {
       const results = await forEach((target) => measureHttp(target.root, dir, keys));
       row(`HTTP futu_get_quote, 16 sessions, ${keys.toLocaleString('en-US')} keys`, 'calls/s (p50 ms)', results.map((r) => `${fmt(r.perSecond)} (${fmt(r.p50Ms)})`));
     }
-    const reload = await forEach((target) => measureReload(target.root, dir));
-    row(`reload ${Math.max(...KEY_COUNTS).toLocaleString('en-US')} keys + ${EXTRA_POLICIES} policies: longest call − p50`, 'ms', reload.map((r) => fmt(r.stallMs)));
-    row('  longest call during the reload (normal p50 / max)', 'ms', reload.map((r) => `${fmt(r.longestDuringMs)} (${fmt(r.normalP50Ms)} / ${fmt(r.normalMaxMs)})`));
-    row('  reload duration (calls answered meanwhile, failed)', 'ms', reload.map((r) => `${fmt(r.reloadMs)} (${fmt(r.callsDuring, 0)}, ${fmt(r.failedDuring, 0)})`));
-    for (const attempts of LEDGER_ATTEMPTS) {
+    const reload = ONLY.has('reload') ? await forEach((target) => measureReload(target.root, dir)) : [];
+    if (reload.length > 0) row(`reload ${Math.max(...KEY_COUNTS).toLocaleString('en-US')} keys + ${EXTRA_POLICIES} policies: longest call − p50`, 'ms', reload.map((r) => fmt(r.stallMs)));
+    if (reload.length > 0) row('  longest call during the reload (normal p50 / max)', 'ms', reload.map((r) => `${fmt(r.longestDuringMs)} (${fmt(r.normalP50Ms)} / ${fmt(r.normalMaxMs)})`));
+    if (reload.length > 0) row('  reload duration (calls answered meanwhile, failed)', 'ms', reload.map((r) => `${fmt(r.reloadMs)} (${fmt(r.callsDuring, 0)}, ${fmt(r.failedDuring, 0)})`));
+    for (const attempts of ONLY.has('ledger') ? LEDGER_ATTEMPTS : []) {
       const results = await forEach((target) => inChild({ role: 'ledger', root: target.root, args: { attempts, dir } }));
       row(`ledger per trade, ${attempts.toLocaleString('en-US')} attempts in window`, 'ms CPU (wall)', results.map((r) => `${fmt(r.cpuMs, 3)} (${fmt(r.wallMs)})`));
     }
-    const trading = await forEach((target) => inChild({ role: 'trading', root: target.root, args: { dir, keys: TRADING_KEYS, ms: TRADING_MS } }));
-    row(`ledger trades/s, ${TRADING_KEYS} keys at once`, 'trades/s (p50 ms)', trading.map((r) => `${fmt(r.perSecond)} (${fmt(r.p50Ms)})`));
+    const trading = ONLY.has('trading') ? await forEach((target) => inChild({ role: 'trading', root: target.root, args: { dir, keys: TRADING_KEYS, ms: TRADING_MS } })) : [];
+    if (trading.length > 0) row(`ledger trades/s, ${TRADING_KEYS} keys at once`, 'trades/s (p50 ms)', trading.map((r) => `${fmt(r.perSecond)} (${fmt(r.p50Ms)})`));
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
