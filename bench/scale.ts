@@ -237,8 +237,8 @@ async function measureHttp(root: string, dir: string, keys: number): Promise<Rec
   }
 }
 
-/** One MCP session making sequential futu_get_quote calls until `until()`; their latencies (ms), and how many failed. */
-async function callLoop(url: string, until: () => boolean): Promise<number[] & { failed?: number }> {
+/** An MCP session for sequential futu_get_quote calls; `calls(until)` makes them until `until()`, returning their latencies (ms). */
+async function quoteSession(url: string): Promise<{ calls(until: () => boolean): Promise<number[] & { failed?: number }>; close(): Promise<void> }> {
   const base = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${VALID_KEY}` };
   const post = async (headers: Record<string, string>, body: unknown): Promise<Response> => {
     // A server stalled by a reload may drop a kept-alive socket: one retry on a fresh one.
@@ -254,21 +254,28 @@ async function callLoop(url: string, until: () => boolean): Promise<number[] & {
   await init.text();
   const headers = { ...base, 'mcp-session-id': init.headers.get('mcp-session-id') ?? '', 'mcp-protocol-version': '2025-11-25' };
   await (await post(headers, { jsonrpc: '2.0', method: 'notifications/initialized' })).text();
-  const latencies: number[] & { failed?: number } = [];
-  latencies.failed = 0;
-  for (let id = 1; !until(); id++) {
-    const t0 = performance.now();
-    try {
-      const res = await post(headers, { jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'futu_get_quote', arguments: { symbols: ['HK.00700'] } } });
-      const body = await res.text();
-      if (res.status !== 200 || body.includes('"isError":true')) latencies.failed += 1;
-    } catch {
-      latencies.failed += 1;
-    }
-    latencies.push(performance.now() - t0);
-  }
-  await fetch(url, { method: 'DELETE', headers }).then((res) => res.text()).catch(() => undefined);
-  return latencies;
+  let id = 1;
+  return {
+    calls: async (until) => {
+      const latencies: number[] & { failed?: number } = [];
+      latencies.failed = 0;
+      while (!until()) {
+        const t0 = performance.now();
+        try {
+          const res = await post(headers, { jsonrpc: '2.0', id: id++, method: 'tools/call', params: { name: 'futu_get_quote', arguments: { symbols: ['HK.00700'] } } });
+          const body = await res.text();
+          if (res.status !== 200 || body.includes('"isError":true')) latencies.failed += 1;
+        } catch {
+          latencies.failed += 1;
+        }
+        latencies.push(performance.now() - t0);
+      }
+      return latencies;
+    },
+    close: async () => {
+      await fetch(url, { method: 'DELETE', headers }).then((res) => res.text()).catch(() => undefined);
+    },
+  };
 }
 
 /** The longest call while SIGHUP reloads 100k keys and +1,000 policies, against the normal p50. */
@@ -276,8 +283,9 @@ async function measureReload(root: string, dir: string): Promise<Record<string, 
   const keys = Math.max(...KEY_COUNTS);
   const server = await startServer(root, dir, keysFileWith(dir, keys), ['--policies', policiesWithExtra(dir, root, EXTRA_POLICIES)]);
   try {
+    const session = await quoteSession(server.url);
     const normalEnd = performance.now() + 1_500;
-    const normal = (await callLoop(server.url, () => performance.now() > normalEnd)).sort((a, b) => a - b);
+    const normal = (await session.calls(() => performance.now() > normalEnd)).sort((a, b) => a - b);
     const finishedBefore = server.stderr().split('"msg":"reload finished"').length;
     const reloadStart = performance.now();
     let reloadMs = NaN;
@@ -288,9 +296,11 @@ async function measureReload(root: string, dir: string): Promise<Record<string, 
       }
       return performance.now() - reloadStart > 120_000;
     };
-    const during = callLoop(server.url, done);
+    // The signal goes out while a call is in flight on the open session: a stall shows in that call.
+    const during = session.calls(done);
     server.child.kill('SIGHUP');
     const latencies = await during;
+    await session.close();
     const p50 = normal[Math.floor(normal.length / 2)] ?? NaN;
     const longest = Math.max(...latencies);
     return { normalP50Ms: p50, normalMaxMs: normal.at(-1) ?? NaN, longestDuringMs: longest, stallMs: longest - p50, reloadMs, callsDuring: latencies.length, failedDuring: latencies.failed ?? 0 };
