@@ -9,6 +9,7 @@ import { GENESIS_HASH, HASH_PATTERN } from './chain.js';
 import { AuditError, auditUnavailable } from './errors.js';
 import { readLastLine } from './lines.js';
 import { OpenFile, type Fdatasync } from './openFile.js';
+import { firstRecordDay, Rotator, type RotationOptions } from './rotation.js';
 import { prepareEvent, sealEvent, type PreparedEvent } from './seal.js';
 import type { AuditEvent, AuditHead, AuditRecord } from './types.js';
 
@@ -26,6 +27,10 @@ export interface AuditLogOptions {
    * acquireLock returns for the same arguments.
    */
   readonly acquireLock?: typeof acquireLock;
+  /** Size/daily rotation, retention and compression (rotation.ts); none when absent. */
+  readonly rotation?: RotationOptions;
+  /** Test seam: the time records are stamped with and daily rotation goes by. */
+  readonly clock?: () => Date;
 }
 
 const DEFAULT_LOCK_TIMEOUT_MS = 5_000;
@@ -49,6 +54,8 @@ const LEASE_HANDOVER_MS = 8;
  * should it resume exactly between that check and the write, verify reports the fork.
  */
 const LOCK_STALE_AFTER_MS = 30_000;
+/** After a rotation failed (the file keeps growing, nothing is denied), when to try again. */
+const ROTATION_RETRY_MS = 60_000;
 
 /** One append() waiting for its batch. */
 interface Pending {
@@ -141,12 +148,17 @@ export class AuditLog {
   private lastBatchAt = 0;
   /** Until when the lock is left to the waiter it was handed to. */
   private handoverUntil = 0;
+  /** The UTC day the open file's first record is from (daily rotation), for the file of that inode. */
+  private fileDay: { readonly ino: number; readonly day: string | undefined } | undefined;
+  private rotationRetryAt = 0;
 
   private constructor(
     readonly path: string,
     private readonly lockOptions: LockOptions,
     private readonly fdatasync: Fdatasync,
     private readonly takeLock: typeof acquireLock,
+    private readonly rotator: Rotator | undefined,
+    private readonly clock: () => Date,
   ) {}
 
   /** Opens (creating it 0600, parents 0700) and reads the tail, so a bad path fails at startup. */
@@ -155,7 +167,8 @@ export class AuditLog {
     const lockOptions = { timeoutMs: options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS, staleAfterMs: LOCK_STALE_AFTER_MS, announceWaiting: true };
     // fdatasync also flushes the new file size (needed to read the data back), skipping only
     // timestamps: durable for appends, and markedly cheaper than fsync.
-    const audit = new AuditLog(resolved, lockOptions, options.fdatasync ?? fs.fdatasync, options.acquireLock ?? acquireLock);
+    const rotator = options.rotation && (options.rotation.maxBytes !== undefined || options.rotation.daily) ? new Rotator(resolved, options.rotation) : undefined;
+    const audit = new AuditLog(resolved, lockOptions, options.fdatasync ?? fs.fdatasync, options.acquireLock ?? acquireLock, rotator, options.clock ?? (() => new Date()));
     try {
       fs.mkdirSync(path.dirname(resolved), { recursive: true, mode: 0o700 });
       // Synchronous, unlike a batch's: open() is synchronous and nothing else is waiting yet.
@@ -205,6 +218,7 @@ export class AuditLog {
     this.endLease();
     this.closeFile();
     await Promise.all(this.retiring);
+    await this.rotator?.idle();
   }
 
   private get lockPath(): string {
@@ -252,10 +266,11 @@ export class AuditLog {
       }
       // Even under a kept lock: the path may have been replaced, or the file changed by a writer
       // that ignores the lock; the chain must not go on past either unnoticed.
-      const sizeBefore = this.syncWithFile();
-      const file = this.file!;
+      let sizeBefore = this.syncWithFile();
       // One timestamp for the batch: its records are written, and become durable, together.
-      const timestamp = new Date().toISOString();
+      const timestamp = this.clock().toISOString();
+      if (this.rotationDue(sizeBefore, timestamp)) sizeBefore = this.rotate(sizeBefore);
+      const file = this.file!;
       const records: AuditRecord[] = [];
       let text = '';
       let head = this.last;
@@ -317,6 +332,38 @@ export class AuditLog {
     this.leaseTimer = undefined;
     this.lease?.lock.release();
     this.lease = undefined;
+  }
+
+  private rotationDue(size: number, timestamp: string): boolean {
+    if (this.rotator === undefined || Date.now() < this.rotationRetryAt) return false;
+    let day: string | undefined;
+    if (this.rotator.options.daily) {
+      const file = this.file!;
+      if (this.fileDay?.ino !== file.ino || this.fileDay.day === undefined) this.fileDay = { ino: file.ino, day: firstRecordDay(file.fd) };
+      day = this.fileDay.day;
+    }
+    return this.rotator.due(size, day, timestamp.slice(0, 10));
+  }
+
+  /**
+   * Under the lock: renames the full file away and opens a new one at the path, which the chain
+   * continues into (head kept). Returns the new file's size (0). A rotation that fails is logged
+   * and retried later; the records go on into the old file, as nothing about them is wrong.
+   */
+  private rotate(sizeBefore: number): number {
+    let rotated: string;
+    try {
+      rotated = this.rotator!.rotate();
+    } catch (err) {
+      this.rotationRetryAt = Date.now() + ROTATION_RETRY_MS;
+      log.error('audit log rotation failed; records continue in the current file', { file: this.path, error: describeError(err) });
+      return sizeBefore;
+    }
+    const settled = this.closeFile();
+    this.reopen();
+    this.sizeAfterLastWrite = 0;
+    if (settled) this.rotator!.compressLater(rotated, settled);
+    return 0;
   }
 
   /** Makes the descriptor point at the file now at the path and `last` at its tail; returns the file size. */
@@ -394,14 +441,17 @@ export class AuditLog {
     }
   }
 
-  private closeFile(): void {
+  /** Drops the descriptor; the promise settles once the syncs owed on it have. */
+  private closeFile(): Promise<void> | undefined {
+    let closed: Promise<void> | undefined;
     if (this.file !== undefined) {
-      const closed = this.file.retire();
+      closed = this.file.retire();
       this.retiring.add(closed);
-      void closed.then(() => this.retiring.delete(closed));
+      void closed.then(() => this.retiring.delete(closed!));
     }
     this.file = undefined;
     this.sizeAfterLastWrite = -1;
+    return closed;
   }
 }
 

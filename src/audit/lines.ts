@@ -52,20 +52,48 @@ function decodeOrNull(bytes: Buffer): string | null {
 }
 
 /** Lines of a file, read in chunks so a large audit log never has to fit in memory. */
-export function* readLines(fd: number, chunkSize = 1 << 20): Generator<Line> {
+export function readLines(fd: number, chunkSize = 1 << 20): Generator<Line> {
+  return linesOf((chunk) => fs.readSync(fd, chunk, 0, chunk.length, null), chunkSize);
+}
+
+/** Lines of bytes already in memory (a decompressed file). */
+export function readLinesOfBuffer(bytes: Buffer, chunkSize = 1 << 20): Generator<Line> {
+  let offset = 0;
+  return linesOf((chunk) => {
+    const n = bytes.copy(chunk, 0, offset, Math.min(bytes.length, offset + chunk.length));
+    offset += n;
+    return n;
+  }, chunkSize);
+}
+
+/** `read` fills the start of a chunk and returns how many bytes it put there (0 at the end). */
+function* linesOf(read: (chunk: Buffer) => number, chunkSize: number): Generator<Line> {
   let pending = Buffer.alloc(0);
   let number = 0;
   const chunk = Buffer.alloc(chunkSize);
   for (;;) {
-    const n = fs.readSync(fd, chunk, 0, chunkSize, null);
+    const n = read(chunk);
     if (n === 0) break;
-    pending = Buffer.concat([pending, chunk.subarray(0, n)]);
-    let start = 0;
-    for (let nl = pending.indexOf(NEWLINE); nl >= 0; nl = pending.indexOf(NEWLINE, start)) {
-      yield { number: ++number, text: decodeOrNull(pending.subarray(start, nl)), terminated: true };
-      start = nl + 1;
+    pending = pending.length === 0 ? chunk.subarray(0, n) : Buffer.concat([pending, chunk.subarray(0, n)]);
+    const lastNewline = pending.lastIndexOf(NEWLINE);
+    if (lastNewline < 0) {
+      pending = Buffer.from(pending);
+      continue;
     }
-    pending = pending.subarray(start);
+    // Decoding every complete line of the chunk at once is several times faster than line by
+    // line; only a chunk holding invalid UTF-8 is decoded per line, to tell which line it is.
+    const whole = decodeOrNull(pending.subarray(0, lastNewline));
+    if (whole !== null) {
+      for (const text of whole.split('\n')) yield { number: ++number, text, terminated: true };
+    } else {
+      let start = 0;
+      for (let nl = pending.indexOf(NEWLINE); nl >= 0 && nl <= lastNewline; nl = pending.indexOf(NEWLINE, start)) {
+        yield { number: ++number, text: decodeOrNull(pending.subarray(start, nl)), terminated: true };
+        start = nl + 1;
+      }
+    }
+    // Copied: the chunk buffer is overwritten by the next read.
+    pending = Buffer.from(pending.subarray(lastNewline + 1));
   }
   if (pending.length > 0) yield { number: ++number, text: decodeOrNull(pending), terminated: false };
 }

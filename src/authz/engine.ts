@@ -9,6 +9,7 @@ import { cacheKey, DecisionCache, DEFAULT_DECISION_CACHE_SIZE, keyedRequest, typ
 import { PolicyLoadError } from './errors.js';
 import { renderMessage } from './messages.js';
 import { prepareCandidate, testFailures, type Candidate } from './candidate.js';
+import { runWorker } from '../shared/offThread.js';
 import type { CompiledPolicySet, PolicyMeta, PolicyPaths } from './policySet.js';
 import type { PolicyTestResult } from './policyTests.js';
 import { SlotPair, type PreparsedSlot } from './slots.js';
@@ -23,6 +24,13 @@ import { SlotPair, type PreparsedSlot } from './slots.js';
 // V8 flags cannot be passed in NODE_OPTIONS. Re-test without it on each newer Node major and
 // drop it once the abort is gone (V8 prints "unrecognized flag" if the flag itself is removed).
 v8.setFlagsFromString('--no-turbo-inline-js-wasm-calls');
+
+const CANDIDATE_WORKER = new URL('./candidateWorker.js', import.meta.url);
+
+function assertTestsPass(tests: Candidate['tests']): void {
+  const failures = testFailures(tests);
+  if (failures.length > 0) throw new PolicyLoadError(failures);
+}
 
 export type Evaluator = (call: StatefulAuthorizationCall) => AuthorizationAnswer;
 
@@ -72,6 +80,7 @@ export class AuthzEngine {
   private readonly decisionCacheSize: number;
   private hits = 0;
   private misses = 0;
+  private reloading: Promise<void> = Promise.resolve();
 
   private constructor(
     readonly paths: PolicyPaths,
@@ -89,23 +98,58 @@ export class AuthzEngine {
 
   /** Loads the policy directory again; on failure the running set keeps serving. */
   reload(): LoadReport {
-    const decisions = new DecisionCache(this.decisionCacheSize);
     let candidate: Candidate;
     try {
       candidate = prepareCandidate(this.paths, this.slots);
-      const failures = testFailures(candidate.tests);
-      if (failures.length > 0) throw new PolicyLoadError(failures);
+      assertTestsPass(candidate.tests);
     } catch (err) {
-      log.error('policy load refused; the running set (if any) stays active', {
-        version: this.active?.compiled.version,
-        problems: err instanceof PolicyLoadError ? err.problems : [(err as Error).message],
-      });
-      throw err;
+      throw this.refused(err);
     }
-    const { compiled, tests } = candidate;
+    return this.activate(candidate);
+  }
+
+  /**
+   * reload() for a running server: compiling, validating and testing the set (seconds for a
+   * large one) run on a worker thread while the running set keeps serving; only the preparse of
+   * the tested texts into the inactive slot and the switch run here. Any failure throws
+   * PolicyLoadError and leaves the running set active. Reloads run one at a time, in call order.
+   */
+  reloadOffThread(): Promise<LoadReport> {
+    const run = this.reloading.then(async () => {
+      let candidate: Candidate;
+      try {
+        candidate = await runWorker<Candidate & { done: true }>(CANDIDATE_WORKER, { paths: this.paths }, () => undefined).catch((err: unknown) => {
+          const problems = (err as { problems?: unknown })?.problems;
+          throw Array.isArray(problems) ? new PolicyLoadError(problems as string[]) : err;
+        });
+        assertTestsPass(candidate.tests);
+        const problems = this.slots.prepare(candidate.compiled.schemaText, candidate.compiled.policies);
+        if (problems.length > 0) throw new PolicyLoadError(problems);
+      } catch (err) {
+        throw this.refused(err);
+      }
+      return this.activate(candidate);
+    });
+    this.reloading = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  private refused(err: unknown): unknown {
+    log.error('policy load refused; the running set (if any) stays active', {
+      version: this.active?.compiled.version,
+      problems: err instanceof PolicyLoadError ? err.problems : [(err as Error).message],
+    });
+    return err;
+  }
+
+  /** Switches to the candidate just preparsed into the inactive slot, with an empty decision cache. */
+  private activate({ compiled, tests }: Candidate): LoadReport {
     if (tests.length === 0) log.warn('policy set has no policy tests', { policiesDir: this.paths.policiesDir });
     const previous = this.active?.compiled.version;
-    this.active = { slot: this.slots.switchToInactive(), compiled, decisions };
+    this.active = { slot: this.slots.switchToInactive(), compiled, decisions: new DecisionCache(this.decisionCacheSize) };
     log.info('policy set active', { version: compiled.version, previous, policies: compiled.meta.size, tests: tests.length });
     return { version: compiled.version, policies: compiled.meta.size, tests };
   }
@@ -176,11 +220,12 @@ export class AuthzEngine {
     }
     if (answer.type !== 'success') return policyError(answer.errors.map((e) => e.message));
     const { decision, diagnostics } = answer.response;
-    if (diagnostics.errors.length > 0) return policyError(diagnostics.errors.map((e) => `${e.policyId}: ${e.error.message}`));
+    if (diagnostics.errors.length > 0) return policyError(diagnostics.errors.map((e) => `${slot.policyIds([e.policyId])[0]}: ${e.error.message}`));
 
     const values = { principal: request.principal.attrs ?? {}, context: request.context };
     const determining: readonly DeterminingPolicy[] = Object.freeze(
-      diagnostics.reason
+      slot
+        .policyIds(diagnostics.reason)
         .map((id) => compiled.meta.get(id))
         .filter((m): m is PolicyMeta => m !== undefined)
         .sort((a, b) => a.priority - b.priority || (a.id < b.id ? -1 : 1))

@@ -71,9 +71,10 @@ export function runPolicyTests(cases: readonly PolicyTestCase[], slot: Preparsed
       return { test, passed: false, problems: answer.errors.map((e) => `request rejected: ${e.message}`) };
     }
     const { decision, diagnostics } = answer.response;
+    const reasons = slot.policyIds(diagnostics.reason);
     if (decision !== test.decision) problems.push(`expected ${test.decision}, got ${decision}`);
-    const missing = test.reason.filter((id) => !diagnostics.reason.includes(id));
-    if (missing.length > 0) problems.push(`expected reasons missing: ${missing.join(', ')} (actual: ${[...diagnostics.reason].sort().join(', ') || 'none'})`);
+    const missing = test.reason.filter((id) => !reasons.includes(id));
+    if (missing.length > 0) problems.push(`expected reasons missing: ${missing.join(', ')} (actual: ${[...reasons].sort().join(', ') || 'none'})`);
     if (diagnostics.errors.length !== test.numErrors) {
       problems.push(`expected ${test.numErrors} errors, got ${diagnostics.errors.length}`);
     }

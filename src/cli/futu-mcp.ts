@@ -4,6 +4,8 @@ import { describeError, isFutuError } from '../shared/errors.js';
 import { log } from '../shared/log.js';
 import { SERVER_VERSION, startFutuMcp } from '../mcp/app.js';
 import { MARKET_HOURS, parseInstant, type MarketHours } from '../sim/server.js';
+import { DEFAULT_SESSION_LIMITS } from '../mcp/http/sessions.js';
+import { parseByteSize, parseDurationMs, parsePositiveInteger } from './flagValues.js';
 import { splitList } from './output.js';
 import { defaultKeysFile, defaultStateDir } from './paths.js';
 import { handleSignals } from './signals.js';
@@ -19,6 +21,10 @@ const program = new Command()
   .option('--gateway <host:port|sim>', 'OpenD address, or "sim" to run the simulated OpenD in-process', '127.0.0.1:11111')
   .option('--keys-file <path>', 'API keys file written by futucli gen-key', defaultKeysFile())
   .option('--audit-log <path>', 'append-only, hash-chained JSONL audit log (one record per tool call); strongly recommended')
+  .addOption(new Option('--audit-max-size <size>', 'rotate the audit log to FILE.1, FILE.2 … once it reaches this size (e.g. 500M, 2G); the hash chain continues across files').argParser(parseByteSize))
+  .addOption(new Option('--audit-rotate <when>', 'also rotate the audit log when the UTC day changes').choices(['daily']))
+  .addOption(new Option('--audit-keep <n>', 'keep only the newest N rotated audit files (default: keep all)').argParser(parsePositiveInteger))
+  .option('--audit-gzip', 'gzip rotated audit files (FILE.N.gz)')
   .option('--http-listen <host:port>', 'serve streamable HTTP at /mcp (plus /metrics, /healthz, /readyz) instead of stdio; binds 127.0.0.1 unless a host is given')
   .option('--api-key <key>', 'startup API key (prefer the FUTU_MCP_API_KEY environment variable: arguments are visible in ps)')
   .option('--policies <dir>', 'Cedar policies directory (default: the policies shipped with this version)')
@@ -34,6 +40,17 @@ const program = new Command()
   )
   .addOption(new Option('--allowed-hosts <list>', 'extra Host header names accepted by the HTTP server (comma-separated)'))
   .addOption(new Option('--allowed-origins <list>', 'extra browser Origins accepted by the HTTP server (comma-separated)'))
+  .addOption(new Option('--max-sessions <n>', 'open HTTP MCP sessions across all keys').default(DEFAULT_SESSION_LIMITS.maxSessions).argParser(parsePositiveInteger))
+  .addOption(
+    new Option('--max-sessions-per-key <n>', "open HTTP MCP sessions of one key; at the cap the key's oldest idle session is closed for the new one")
+      .default(DEFAULT_SESSION_LIMITS.maxSessionsPerKey)
+      .argParser(parsePositiveInteger),
+  )
+  .addOption(
+    new Option('--session-idle-timeout <duration>', 'close an HTTP MCP session idle this long (90s, 30m, 2h); one that never made a tool call closes after at most 2m')
+      .default(DEFAULT_SESSION_LIMITS.idleMs, '30m')
+      .argParser(parseDurationMs),
+  )
   .addOption(new Option('--sim-seed <n>', 'seed of the simulated market with --gateway sim').default(7).argParser((v) => Number.parseInt(v, 10)))
   .addOption(
     new Option('--sim-clock <iso>', 'with --gateway sim: start the simulator\'s clock at this instant (e.g. 2026-12-03T10:00:00+08:00), then advance in real time').argParser(
@@ -73,7 +90,21 @@ const opts = program.opts<{
   simClock?: string;
   simMarketHours?: MarketHours;
   subQuotaPerKey?: number;
+  auditMaxSize?: number;
+  auditRotate?: 'daily';
+  auditKeep?: number;
+  auditGzip?: boolean;
+  maxSessions: number;
+  maxSessionsPerKey: number;
+  sessionIdleTimeout: number;
 }>();
+
+const rotates = opts.auditMaxSize !== undefined || opts.auditRotate !== undefined;
+if (!opts.auditLog && (rotates || opts.auditKeep !== undefined || opts.auditGzip)) program.error('error: --audit-max-size, --audit-rotate, --audit-keep and --audit-gzip need --audit-log');
+if (!rotates && (opts.auditKeep !== undefined || opts.auditGzip)) program.error('error: --audit-keep and --audit-gzip apply to rotated files: add --audit-max-size or --audit-rotate daily');
+if (opts.maxSessionsPerKey > opts.maxSessions) {
+  program.error(`error: --max-sessions-per-key (${opts.maxSessionsPerKey}) cannot exceed --max-sessions (${opts.maxSessions})`);
+}
 
 const signals = handleSignals();
 
@@ -86,6 +117,7 @@ try {
     keysFile: opts.keysFile,
     stateDir: opts.stateDir,
     auditLog: opts.auditLog,
+    auditRotation: rotates ? { maxBytes: opts.auditMaxSize, daily: opts.auditRotate === 'daily', keep: opts.auditKeep, gzip: opts.auditGzip === true } : undefined,
     httpListen: opts.httpListen,
     apiKey: opts.apiKey ?? process.env.FUTU_MCP_API_KEY?.trim(),
     policiesDir: opts.policies,
@@ -97,6 +129,7 @@ try {
     simClock: opts.simClock,
     simMarketHours: opts.simMarketHours,
     subQuotaPerKey: opts.subQuotaPerKey,
+    sessionLimits: { maxSessions: opts.maxSessions, maxSessionsPerKey: opts.maxSessionsPerKey, idleMs: opts.sessionIdleTimeout },
   });
   log.info('futu-mcp ready', { transport: app.url ? 'http' : 'stdio', url: app.url, policy_version: app.policyVersion() });
   signals.ready(app);

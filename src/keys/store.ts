@@ -1,7 +1,9 @@
 import { timingSafeEqual } from 'node:crypto';
 import { log } from '../shared/log.js';
 import { describeError, isFutuError, type FutuError } from '../shared/errors.js';
-import { keyExpired, keyInvalid, keyMissing, keyRevoked, keysFileInvalid } from './errors.js';
+import { deepFreeze } from '../shared/deepFreeze.js';
+import { forEachInSlices, runWorker } from '../shared/offThread.js';
+import { CredentialError, keyExpired, keyInvalid, keyMissing, keyRevoked, keysFileInvalid, type CredentialErrorCode } from './errors.js';
 import { readKeysFile } from './file.js';
 import { MachineIdentity } from './machine.js';
 import { plaintextKeyDigest } from './material.js';
@@ -16,7 +18,14 @@ import type { KeyRecord } from './types.js';
 interface Snapshot {
   readonly records: readonly KeyRecord[];
   readonly byId: ReadonlyMap<string, KeyRecord>;
-  readonly hashes: readonly Buffer[];
+  /** Records by their hex hash: a presented key costs one SHA-256 and one lookup, whatever the key count. */
+  readonly byHash: ReadonlyMap<string, KeyRecord>;
+}
+
+const LOAD_WORKER = new URL('./loadWorker.js', import.meta.url);
+
+function isWorkerError(err: unknown): err is { code: string; message: string; details: Record<string, unknown> } {
+  return typeof err === 'object' && err !== null && !(err instanceof Error) && typeof (err as { code?: unknown }).code === 'string';
 }
 
 export type ReloadResult = { ok: true; keys: number } | { ok: false; error: FutuError };
@@ -35,6 +44,7 @@ export class KeyStore {
    */
   private readonly revoked = new Map<string, string>();
   private readonly machine: MachineIdentity;
+  private reloading: Promise<void> = Promise.resolve();
 
   private constructor(
     readonly file: string,
@@ -52,19 +62,65 @@ export class KeyStore {
 
   /** Re-reads the file; on any problem the previous keys stay in force and the error is returned. */
   reload(): ReloadResult {
+    let next: Snapshot;
     try {
-      const next = toSnapshot(readKeysFile(this.file));
-      const kept = new Set(next.records.map((record) => record.hash));
-      for (const record of this.snapshot.records) if (!kept.has(record.hash)) this.revoked.set(record.hash, record.id);
-      for (const hash of kept) this.revoked.delete(hash);
-      this.snapshot = next;
+      next = toSnapshot(readKeysFile(this.file));
     } catch (err) {
-      const error = isFutuError(err) ? err : keysFileInvalid(`${this.file}: ${describeError(err)}`);
-      log.warn('keys reload failed; previous keys stay in force', { file: this.file, code: error.code, reason: error.message });
-      return { ok: false, error };
+      return this.reloadFailed(err);
     }
-    log.info('keys reloaded', { file: this.file, keys: this.snapshot.records.length });
-    return { ok: true, keys: this.snapshot.records.length };
+    for (const record of this.snapshot.records) this.noteIfRevoked(record, next);
+    return this.adopt(next);
+  }
+
+  /**
+   * reload() for a running server: the file is read and validated on a worker thread (seconds at
+   * 100k keys), its records arrive in slices and are indexed between other requests, and the
+   * new snapshot replaces the old in one assignment. Calls meanwhile are answered from the old
+   * snapshot; a failed reload leaves it in force. Reloads run one at a time, in call order.
+   */
+  reloadOffThread(): Promise<ReloadResult> {
+    const run = this.reloading.then(() => this.loadOffThread());
+    this.reloading = run.then(() => undefined);
+    return run;
+  }
+
+  private async loadOffThread(): Promise<ReloadResult> {
+    const records: KeyRecord[] = [];
+    const byId = new Map<string, KeyRecord>();
+    const byHash = new Map<string, KeyRecord>();
+    try {
+      await runWorker(LOAD_WORKER, { file: this.file }, (message) => {
+        for (const received of (message as { records: KeyRecord[] }).records) {
+          const record = deepFreeze(received);
+          records.push(record);
+          byId.set(record.id, record);
+          byHash.set(record.hash, record);
+        }
+      });
+    } catch (err) {
+      return this.reloadFailed(isWorkerError(err) ? new CredentialError(err.code as CredentialErrorCode, err.message, err.details) : err);
+    }
+    const next: Snapshot = { records: Object.freeze(records), byId, byHash };
+    await forEachInSlices(this.snapshot.records, (record) => this.noteIfRevoked(record, next));
+    return this.adopt(next);
+  }
+
+  /** A key of the running snapshot that `next` no longer has is remembered as revoked, by digest. */
+  private noteIfRevoked(record: KeyRecord, next: Snapshot): void {
+    if (!next.byHash.has(record.hash)) this.revoked.set(record.hash, record.id);
+  }
+
+  private adopt(next: Snapshot): ReloadResult {
+    for (const hash of this.revoked.keys()) if (next.byHash.has(hash)) this.revoked.delete(hash);
+    this.snapshot = next;
+    log.info('keys reloaded', { file: this.file, keys: next.records.length });
+    return { ok: true, keys: next.records.length };
+  }
+
+  private reloadFailed(err: unknown): ReloadResult {
+    const error = isFutuError(err) ? err : keysFileInvalid(`${this.file}: ${describeError(err)}`);
+    log.warn('keys reload failed; previous keys stay in force', { file: this.file, code: error.code, reason: error.message });
+    return { ok: false, error };
   }
 
   /** All records of the current snapshot (frozen). */
@@ -74,22 +130,20 @@ export class KeyStore {
 
   /**
    * The usable record for a presented plaintext key, or KEY_MISSING / KEY_INVALID / KEY_EXPIRED /
-   * KEY_NOT_BOUND / MACHINE_ID_UNAVAILABLE. The digest is compared with every record's hash in
-   * constant time; the loop never exits early, so timing reveals neither whether nor where a
-   * match was found.
+   * KEY_NOT_BOUND / MACHINE_ID_UNAVAILABLE. The record is found by the SHA-256 of the key, so the
+   * cost is one hash and one map lookup for 10 keys or 100,000, a valid key or a bogus one. The
+   * lookup's timing depends only on that digest, which tells an attacker nothing about any key's
+   * plaintext; the found record's hash is still compared in constant time before it is trusted.
    */
   authenticate(plaintext: string, now = Date.now()): KeyRecord {
     const presented = plaintext.trim();
     if (presented === '') throw keyMissing();
     const digest = plaintextKeyDigest(presented);
-    const { records, hashes } = this.snapshot;
-    let match: KeyRecord | undefined;
-    for (let i = 0; i < records.length; i++) {
-      const equal = timingSafeEqual(digest, hashes[i]!);
-      match = equal ? records[i] : match;
-    }
+    const hex = digest.toString('hex');
+    const candidate = this.snapshot.byHash.get(hex);
+    const match = candidate !== undefined && timingSafeEqual(digest, Buffer.from(candidate.hash, 'hex')) ? candidate : undefined;
     if (match === undefined) {
-      const revokedId = this.revoked.get(digest.toString('hex'));
+      const revokedId = this.revoked.get(hex);
       throw revokedId === undefined ? keyInvalid() : keyRevoked(revokedId);
     }
     this.checkUsable(match, now);
@@ -107,6 +161,11 @@ export class KeyStore {
     if (current === undefined) return this.authenticate(plaintext, now);
     this.checkUsable(current, now);
     return current;
+  }
+
+  /** Whether keys.json (as last loaded) has a key with this id. */
+  has(id: string): boolean {
+    return this.snapshot.byId.has(id);
   }
 
   /** The current record for `id`; KEY_REVOKED once it has been deleted from keys.json. */
@@ -145,6 +204,6 @@ function toSnapshot(records: readonly KeyRecord[]): Snapshot {
   return {
     records: Object.freeze([...records]),
     byId: new Map(records.map((record) => [record.id, record])),
-    hashes: records.map((record) => Buffer.from(record.hash, 'hex')),
+    byHash: new Map(records.map((record) => [record.hash, record])),
   };
 }

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { AuditLog } from '../audit/auditLog.js';
+import type { RotationOptions } from '../audit/rotation.js';
 import { Authorizer } from '../authz/authorizer.js';
 import { AuthzEngine } from '../authz/engine.js';
 import { FxConverter, loadFxTable } from '../authz/fx.js';
@@ -18,6 +19,7 @@ import { startSimulator, type MarketHours, type SimulatorHandle } from '../sim/s
 import { describeError, FutuError } from '../shared/errors.js';
 import { log } from '../shared/log.js';
 import { startHttpServer, type RunningHttpServer } from './http.js';
+import type { SessionLimits } from './http/sessions.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { CallPipeline } from './pipeline.js';
 import { createMcpServer } from './server.js';
@@ -35,6 +37,8 @@ export interface FutuMcpOptions {
   readonly keysFile: string;
   readonly stateDir: string;
   readonly auditLog?: string;
+  /** `--audit-max-size`, `--audit-rotate daily`, `--audit-keep`, `--audit-gzip`. */
+  readonly auditRotation?: RotationOptions;
   /** Streamable HTTP on `HOST:PORT`; stdio when absent. */
   readonly httpListen?: string;
   /** The startup key (FUTU_MCP_API_KEY / --api-key). */
@@ -53,6 +57,8 @@ export interface FutuMcpOptions {
   readonly simMarketHours?: MarketHours;
   /** Live quote subscriptions one API key's reads may hold (default: a share of OpenD's quota). */
   readonly subQuotaPerKey?: number;
+  /** HTTP session caps and idle timeouts (`--max-sessions`, `--max-sessions-per-key`, `--session-idle-timeout`). */
+  readonly sessionLimits?: Partial<SessionLimits>;
 }
 
 export interface RunningFutuMcp {
@@ -80,7 +86,7 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
   // Everything that can refuse to start is opened before any socket: fail fast, fail closed.
   const keys = KeyStore.open(options.keysFile);
   const engine = AuthzEngine.load(policyPaths);
-  const audit = options.auditLog ? AuditLog.open(options.auditLog) : undefined;
+  const audit = options.auditLog ? AuditLog.open(options.auditLog, { rotation: options.auditRotation }) : undefined;
   const ledger = new LimitsLedger({ stateDir: options.stateDir });
   const fx = options.fxFile ? new FxConverter(loadFxTable(options.fxFile)) : undefined;
   const metrics = createMetrics({ knownTools: TOOLS.map((t) => t.name) });
@@ -158,6 +164,7 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
       allowedHosts: options.allowedHosts,
       allowedOrigins: options.allowedOrigins,
       onRefused: pipeline.onHttpRefused,
+      sessionLimits: options.sessionLimits,
     });
   } else {
     stdio = serveStdio(createServer);
@@ -195,17 +202,19 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
     closed,
     close,
     reload: async () => {
-      const keyResult = keys.reload();
-      let policiesOk = true;
-      let policyProblem: string | null = null;
-      try {
-        engine.reload();
-        metrics.setPolicyVersion(engine.version);
-      } catch (err) {
-        policiesOk = false;
-        policyProblem = describeError(err);
-        log.error('policy reload failed; the running policies stay in force', { reason: policyProblem });
-      }
+      // Parsing, validating and testing run on worker threads; calls are served meanwhile by the
+      // running keys and policies, and each is replaced in one step once its successor is ready.
+      const [keyResult, policyProblem] = await Promise.all([
+        keys.reloadOffThread(),
+        engine.reloadOffThread().then(
+          () => null,
+          (err: unknown) => describeError(err),
+        ),
+      ]);
+      if (keyResult.ok) metrics.retainKeys((keyId) => keys.has(keyId));
+      const policiesOk = policyProblem === null;
+      if (policiesOk) metrics.setPolicyVersion(engine.version);
+      else log.error('policy reload failed; the running policies stay in force', { reason: policyProblem });
       const ok = keyResult.ok && policiesOk;
       const reason = [keyResult.ok ? null : keyResult.error.message, policyProblem].filter(Boolean).join('; ') || null;
       await audit

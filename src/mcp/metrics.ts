@@ -61,6 +61,8 @@ export interface Metrics {
   authzDuration(seconds: number): void;
   setGatewayUp(up: boolean): void;
   setPolicyVersion(version: string): void;
+  /** Drops the series of every key id `exists` denies (keys a reload removed); placeholders stay. Costs the keys with series, not all keys. */
+  retainKeys(exists: (keyId: string) => boolean): void;
 }
 
 /** 0.5 ms (a rejected call) to 10 s (an order through a slow OpenD). */
@@ -119,6 +121,15 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   });
   gatewayUp.set(0);
 
+  /** Per key id label, how to remove each series that carries it: removed keys leave no series behind. */
+  const seriesOfKey = new Map<string, Map<string, () => void>>();
+  const incForKey = <L extends string>(counter: Counter<L>, labels: Record<L, string> & { key_id: string }, series: string): void => {
+    counter.inc(labels);
+    let removers = seriesOfKey.get(labels.key_id);
+    if (!removers) seriesOfKey.set(labels.key_id, (removers = new Map()));
+    if (!removers.has(series)) removers.set(series, () => counter.remove(labels));
+  };
+
   const knownTools = options.knownTools === undefined ? undefined : new Set(options.knownTools);
   const toolLabel = (tool: string): string => (knownTools === undefined || knownTools.has(tool) ? tool : UNKNOWN_TOOL);
 
@@ -126,10 +137,13 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     registry,
     contentType: registry.contentType,
     render: () => registry.metrics(),
-    authEvent: (iface, outcome, keyId) => authEvents.inc({ iface, outcome, key_id: keyIdLabel(keyId) }),
-    limitReject: (iface, keyId, codeOrPolicyId) =>
-      limitRejects.inc({ iface, key_id: keyIdLabel(keyId), reason: classifyLimitReason(codeOrPolicyId) }),
-    wsPushFiltered: (requiredScope, keyId) => pushesFiltered.inc({ required_scope: requiredScope, key_id: keyIdLabel(keyId) }),
+    authEvent: (iface, outcome, keyId) => incForKey(authEvents, { iface, outcome, key_id: keyIdLabel(keyId) }, `auth|${iface}|${outcome}`),
+    limitReject: (iface, keyId, codeOrPolicyId) => {
+      const reason = classifyLimitReason(codeOrPolicyId);
+      incForKey(limitRejects, { iface, key_id: keyIdLabel(keyId), reason }, `limit|${iface}|${reason}`);
+    },
+    wsPushFiltered: (requiredScope, keyId) =>
+      incForKey(pushesFiltered, { required_scope: requiredScope, key_id: keyIdLabel(keyId) }, `push|${requiredScope}`),
     toolCall: (tool, outcome, durationSeconds) => {
       const label = toolLabel(tool);
       toolCalls.inc({ tool: label, outcome });
@@ -140,6 +154,13 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     setPolicyVersion: (version) => {
       policyInfo.reset();
       policyInfo.set({ version }, 1);
+    },
+    retainKeys: (exists) => {
+      for (const [keyId, removers] of seriesOfKey) {
+        if (keyId === MISSING_KEY_ID || keyId === INVALID_KEY_ID || exists(keyId)) continue;
+        for (const remove of removers.values()) remove();
+        seriesOfKey.delete(keyId);
+      }
     },
   };
 }

@@ -137,6 +137,32 @@ test('a reformatted line, a partial last line and invalid UTF-8 are reported', a
   assert.deepEqual(verifyAuditLog(file), { ok: false, line: 2, reason: 'not valid JSON' });
 });
 
+test('a record whose content is intact but whose hash member was moved, or with a key after it reordered, is not canonical', async (t) => {
+  const { file } = await buildLog(tempDir(t), 3);
+  const lines = fileLines(file);
+  const record = JSON.parse(lines[1]!) as Record<string, unknown>;
+  const { hash, ...rest } = record;
+  // hash moved to the end: every other byte as sealed.
+  const moved = `${canonicalJson(rest).slice(0, -1)},"hash":${JSON.stringify(hash)}}`;
+  writeLines(file, [lines[0]!, moved, lines[2]!]);
+  assert.deepEqual(verifyAuditLog(file), { ok: false, line: 2, reason: 'not in canonical form: the line was edited or reformatted' });
+  // hash moved to the front.
+  writeLines(file, [lines[0]!, `{"hash":${JSON.stringify(hash)},${canonicalJson(rest).slice(1)}`, lines[2]!]);
+  assert.deepEqual(verifyAuditLog(file), { ok: false, line: 2, reason: 'not in canonical form: the line was edited or reformatted' });
+  // The same hash value planted in another field does not make an altered line pass.
+  writeLines(file, [lines[0]!, lines[1]!.replace('"code":', `"code2":"x","hash2":${JSON.stringify(hash)},"code":`), lines[2]!]);
+  assert.equal(verifyAuditLog(file).ok, false);
+});
+
+test('a log spanning many read chunks, with one invalid UTF-8 line deep inside, is reported at that line', async (t) => {
+  const { file } = await buildLog(tempDir(t), 4000);
+  assert.equal(verifyAuditLog(file).ok, true);
+  const lines = fileLines(file);
+  const bytes = Buffer.concat([Buffer.from(lines.slice(0, 3500).join('\n') + '\n'), Buffer.from([0xc3, 0x28, 0x0a]), Buffer.from(lines.slice(3501).join('\n') + '\n')]);
+  fs.writeFileSync(file, bytes);
+  assert.deepEqual(verifyAuditLog(file), { ok: false, line: 3501, reason: 'not valid UTF-8' });
+});
+
 test('an empty log verifies with the genesis head; a missing file is a read error', (t) => {
   const dir = tempDir(t);
   const empty = path.join(dir, 'empty.jsonl');

@@ -5,6 +5,8 @@ import { dirname, join } from 'node:path';
 import { MachineIdentity, machineFingerprint } from '../../src/keys/machine.js';
 import { PLAINTEXT_KEY_PATTERN, hashPlaintextKey } from '../../src/keys/material.js';
 import { KeyStore } from '../../src/keys/store.js';
+import { readKeysFile } from '../../src/keys/file.js';
+import { serializeKeysDocument } from '../../src/keys/schema.js';
 import { machineIdFile, runFutucli, tempDir, writeFileWithMode, type CliRun } from '../helpers/futucli.js';
 
 const HOST_A = 'a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1';
@@ -166,6 +168,26 @@ test('gen-key refuses a duplicate id and leaves the existing key alone', (t) => 
   assertFails(json(['gen-key', '--id', 'bot', '--scopes', 'trade:real']), 'KEY_ID_TAKEN', 'a key with id "bot" already exists (revoke it first or pick another id)');
   assert.equal(readFileSync(file, 'utf8'), before);
   assert.equal(KeyStore.open(file).authenticate(first.body.key).id, 'bot');
+});
+
+test('gen-key appends to the canonical file exactly as a full rewrite would, and to a hand-formatted one too', (t) => {
+  const { file, json } = setup(t);
+  const keys = ['one', 'two', 'three'].map((id) => json(['gen-key', '--id', id, '--scopes', 'qot:read']).body.key as string);
+  const text = readFileSync(file, 'utf8');
+  assert.equal(text, serializeKeysDocument(readKeysFile(file)));
+  const store = KeyStore.open(file);
+  assert.deepEqual(keys.map((key) => store.authenticate(key).id), ['one', 'two', 'three']);
+
+  // A file someone formatted by hand (flat limits, one line) still gets the key, in canonical form.
+  const raw = JSON.parse(text);
+  writeFileWithMode(file, { version: 1, keys: [{ id: raw.keys[0].id, hash: raw.keys[0].hash, scopes: ['qot:read'], max_order_value: 5 }] });
+  const four = json(['gen-key', '--id', 'four', '--scopes', 'acc:read']);
+  assert.equal(four.status, 0, four.stderr);
+  const after = KeyStore.open(file);
+  assert.deepEqual(after.list().map((record) => record.id), ['one', 'four']);
+  assert.equal(after.authenticate(four.body.key).id, 'four');
+  assert.equal(after.getById('one').limits.max_order_value, 5);
+  assert.equal(statSync(file).mode & 0o777, 0o600);
 });
 
 test('gen-key --bind-this-machine binds to the machine it runs on', (t) => {

@@ -70,6 +70,16 @@ test('each plaintext authenticates as its own key; a one-character change does n
   assert.throws(() => store.authenticate(generatePlaintextKey()), { code: 'KEY_INVALID' });
 });
 
+test('among thousands of keys each plaintext still finds exactly its own record, and a hash in the file is not a key', (t) => {
+  const ids = Array.from({ length: 2000 }, (_, i) => `k${i}`);
+  const keys = new Fixture(t).write(ids.map((id) => ({ id })));
+  const store = KeyStore.open(keys.file);
+  for (const id of ['k0', 'k999', 'k1999']) assert.equal(store.authenticate(keys.plaintext(id)).id, id);
+  // The index is keyed by the hash: presenting the stored hash itself must not match anything.
+  assert.throws(() => store.authenticate(hashPlaintextKey(keys.plaintext('k7'))), { code: 'KEY_INVALID' });
+  assert.throws(() => store.authenticate(`sha256:${hashPlaintextKey(keys.plaintext('k7'))}`), { code: 'KEY_INVALID' });
+});
+
 test('an empty or blank key is missing, not invalid; surrounding whitespace is ignored', (t) => {
   const keys = new Fixture(t).write([{ id: 'alpha' }]);
   const store = KeyStore.open(keys.file);
@@ -180,6 +190,37 @@ test('a failed reload keeps the previous keys in force and reports why', (t) => 
     ['KEYS_FILE_INVALID', 'KEYS_FILE_INVALID', 'KEYS_FILE_PERMISSIONS', 'KEYS_FILE_NOT_FOUND'],
   );
   assert.ok(logged.every((line) => !line.includes(plaintext) && !line.includes(hashPlaintextKey(plaintext))));
+});
+
+test('reloadOffThread answers as reload does: new, changed and revoked keys, the same errors, the old keys until it is done', async (t) => {
+  const ids = Array.from({ length: 2500 }, (_, i) => `k${i}`);
+  const keys = new Fixture(t).write(ids.map((id) => ({ id })));
+  const store = KeyStore.open(keys.file);
+  const k0 = keys.plaintext('k0');
+  const k1 = keys.plaintext('k1');
+  keys.write([{ id: 'k0', plaintext: k0, scopes: ['acc:read'] }, ...ids.slice(2).map((id) => ({ id, plaintext: keys.plaintext(id) })), { id: 'fresh' }]);
+  const reloading = store.reloadOffThread();
+  // Until the new snapshot is complete, every lookup is answered from the old one.
+  assert.deepEqual(store.authenticate(k0).scopes, ['qot:read']);
+  assert.equal(store.authenticate(k1).id, 'k1');
+  assert.deepEqual(await reloading, { ok: true, keys: 2500 });
+  assert.deepEqual(store.authenticate(k0).scopes, ['acc:read']);
+  assert.throws(() => store.authenticate(k1), { code: 'KEY_REVOKED' });
+  assert.equal(store.authenticate(keys.plaintext('fresh')).id, 'fresh');
+  assert.equal(store.authenticate(keys.plaintext('k2499')).id, 'k2499');
+  assert.ok(Object.isFrozen(store.getById('k7').scopes));
+
+  // Failures come back as the synchronous reload reports them, and change nothing.
+  writeFileWithMode(keys.file, { version: 1, keys: [{ id: 'k0', hash: hashPlaintextKey(k0), scopes: ['nope'] }] });
+  const invalid = await store.reloadOffThread();
+  assert.equal(!invalid.ok && invalid.error.code, 'KEYS_FILE_INVALID');
+  assert.equal(!invalid.ok && invalid.error.message.startsWith('keys.json: key "k0": scopes[0]: unknown scope "nope"'), true);
+  rmSync(keys.file);
+  const [missing, again] = await Promise.all([store.reloadOffThread(), store.reloadOffThread()]);
+  assert.equal(!missing.ok && missing.error.code, 'KEYS_FILE_NOT_FOUND');
+  assert.equal(!again.ok && again.error.code, 'KEYS_FILE_NOT_FOUND');
+  assert.equal(store.authenticate(keys.plaintext('fresh')).id, 'fresh');
+  assert.equal(store.list().length, 2500);
 });
 
 test('opening an invalid file throws instead of starting with no keys', (t) => {

@@ -82,19 +82,53 @@ describe('HTTP sessions are bound to the key that opened them', () => {
 });
 
 describe('HTTP session limits', () => {
-  it('caps the sessions of one key without starving other keys, and frees a slot on DELETE', async () => {
+  it("closes a key's oldest idle session for its new one at the key's cap, and refuses only when all are busy", async () => {
     const server = await startEchoHttpServer({ sessionLimits: { maxSessionsPerKey: 2 } });
+    const calls: Promise<unknown>[] = [];
     try {
       const first = sessionOf(await openSession(server, 'fc_alpha_token'));
-      sessionOf(await openSession(server, 'fc_alpha_token'));
-      const third = await openSession(server, 'fc_alpha_token');
-      assert.equal(third.status, 429);
-      assert.match(JSON.parse(third.body).error.message, /already has 2 open sessions/);
+      const second = sessionOf(await openSession(server, 'fc_alpha_token'));
+      const third = sessionOf(await openSession(server, 'fc_alpha_token'));
+      assert.ok(logLines.some((line) => line.includes(`"session":"${first}","reason":"evicted: key at its session cap"`)));
+      const gone = await rawHttp(server.url, { method: 'POST', headers: mcpPostHeaders('fc_alpha_token', first), body: toolCallBody('whoami') });
+      assert.equal(gone.status, 404);
       sessionOf(await openSession(server, 'fc_bravo_token'));
 
-      const deleted = await rawHttp(server.url, { method: 'DELETE', headers: mcpPostHeaders('fc_alpha_token', first) });
-      assert.equal(deleted.status, 200);
-      sessionOf(await openSession(server, 'fc_alpha_token'));
+      // Both remaining sessions busy: nothing may be closed under a running call.
+      for (const held of [second, third]) {
+        calls.push(
+          rawHttp(server.url, {
+            method: 'POST',
+            headers: mcpPostHeaders('fc_alpha_token', held),
+            body: toolCallBody('echo', { text: 'long', hold_until_cancelled: true }),
+          }).catch(() => undefined),
+        );
+      }
+      await waitFor('both calls to start', () => server.events.filter((event) => event.kind === 'call').length >= 2);
+      const refused = await openSession(server, 'fc_alpha_token');
+      assert.equal(refused.status, 429);
+      assert.match(JSON.parse(refused.body).error.message, /already has 2 open sessions, all busy/);
+    } finally {
+      await server.close();
+      await Promise.all(calls);
+    }
+  });
+
+  it('a key hoarding sessions cannot lock out another key', async () => {
+    // Two hoarders fill the server; a third key still gets in, at the larger hoarder's expense.
+    const server = await startEchoHttpServer({ sessionLimits: { maxSessions: 5, maxSessionsPerKey: 3 } });
+    try {
+      const alpha: string[] = [];
+      for (let i = 0; i < 6; i++) alpha.push(sessionOf(await openSession(server, 'fc_alpha_token')));
+      const bravo = [sessionOf(await openSession(server, 'fc_bravo_token')), sessionOf(await openSession(server, 'fc_bravo_token'))];
+      const charlie = sessionOf(await openSession(server, 'fc_charlie_token'));
+      const whoami = async (token: string, id: string) =>
+        (await rawHttp(server.url, { method: 'POST', headers: mcpPostHeaders(token, id), body: toolCallBody('whoami') })).status;
+      assert.equal(await whoami('fc_charlie_token', charlie), 200);
+      // alpha kept its three newest minus the one that made way for charlie; bravo kept both.
+      assert.deepEqual(await Promise.all(alpha.map((id) => whoami('fc_alpha_token', id))), [404, 404, 404, 404, 200, 200]);
+      assert.deepEqual(await Promise.all(bravo.map((id) => whoami('fc_bravo_token', id))), [200, 200]);
+      assert.ok(logLines.some((line) => line.includes(`"session":"${alpha[3]}","reason":"evicted: server at its session cap"`)));
     } finally {
       await server.close();
     }
@@ -131,6 +165,22 @@ describe('HTTP session limits', () => {
       await waitFor('idle expiry', () => logLines.some((line) => line.includes(`"session":"${sessionId}","reason":"idle"`)));
       const res = await rawHttp(server.url, { method: 'POST', headers: mcpPostHeaders('fc_alpha_token', sessionId), body: toolCallBody('whoami') });
       assert.equal(res.status, 404);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('closes a session that never made a tool call sooner than one that did', async () => {
+    const server = await startEchoHttpServer({ sessionLimits: { idleMs: 60_000, unusedIdleMs: 50 } });
+    try {
+      const unused = sessionOf(await openSession(server, 'fc_alpha_token'));
+      const used = sessionOf(await openSession(server, 'fc_alpha_token'));
+      const call = await rawHttp(server.url, { method: 'POST', headers: mcpPostHeaders('fc_alpha_token', used), body: toolCallBody('whoami') });
+      assert.equal(call.status, 200);
+      await waitFor('the unused session to expire', () => logLines.some((line) => line.includes(`"session":"${unused}","reason":"idle"`)));
+      assert.equal(logLines.some((line) => line.includes(`"session":"${used}","reason":"idle"`)), false);
+      const again = await rawHttp(server.url, { method: 'POST', headers: mcpPostHeaders('fc_alpha_token', used), body: toolCallBody('whoami') });
+      assert.equal(again.status, 200);
     } finally {
       await server.close();
     }

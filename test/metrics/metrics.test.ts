@@ -66,6 +66,27 @@ test('a new policy version replaces the old label instead of adding one', async 
   assert.deepEqual(samples(await metrics.render(), 'futu_policy_info'), ['futu_policy_info{version="v2"} 1']);
 });
 
+test('retainKeys drops every series of a key a reload removed and keeps the others and the placeholders', async () => {
+  const metrics = createMetrics();
+  for (const keyId of ['gone', 'kept']) {
+    metrics.authEvent('mcp', 'allow', keyId);
+    metrics.authEvent('mcp', 'reject', keyId);
+    metrics.limitReject('mcp', keyId, 'RATE_LIMIT');
+    metrics.wsPushFiltered('acc:read', keyId);
+  }
+  metrics.authEvent('mcp', 'reject', '<missing>');
+  metrics.retainKeys((keyId) => ['kept', 'never-used'].includes(keyId));
+  const text = await metrics.render();
+  assert.equal(text.includes('key_id="gone"'), false);
+  assert.equal(samples(text, 'futu_auth_events_total').length, 3);
+  assert.equal(samples(text, 'futu_auth_limit_rejects_total').length, 1);
+  assert.equal(samples(text, 'futu_ws_push_filtered_total').length, 1);
+  assert.ok(text.includes('key_id="<missing>"'));
+  // A key that comes back starts from zero.
+  metrics.authEvent('mcp', 'allow', 'gone');
+  assert.ok(samples(await metrics.render(), 'futu_auth_events_total').includes('futu_auth_events_total{iface="mcp",outcome="allow",key_id="gone"} 1'));
+});
+
 test('limit codes and policy ids map to the fixed reason set; anything else is other', () => {
   const expected: Record<string, string> = {
     RATE_LIMIT: 'rate',

@@ -1,8 +1,8 @@
 import { stdioClientConfig } from '../clientConfigs.js';
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
-import { keyIdTaken, keyNotFound, keyOptionInvalid } from '../../keys/errors.js';
-import { readKeysFile, readKeysFileOrEmpty, updateKeysFile } from '../../keys/file.js';
+import { keyNotFound, keyOptionInvalid } from '../../keys/errors.js';
+import { appendKeyRecord, readKeysFile, readKeysFileOrEmpty, updateKeysFile } from '../../keys/file.js';
 import { MachineIdentity, normalizeFingerprint } from '../../keys/machine.js';
 import { generatePlaintextKey, hashPlaintextKey } from '../../keys/material.js';
 import { KEY_ID_PATTERN, parseKeyRecord, type RecordIssue } from '../../keys/schema.js';
@@ -100,10 +100,7 @@ function genKey(command: Command, out: Output): void {
   const machine = new MachineIdentity();
   const plaintext = generatePlaintextKey();
   const record = recordFromOptions(opts, hashPlaintextKey(plaintext), Date.now(), machine);
-  updateKeysFile(file, (records) => {
-    if (records.some((existing) => existing.id === record.id)) throw keyIdTaken(record.id);
-    return [...records, record];
-  });
+  appendKeyRecord(file, record);
   const claudeDesktopConfig = stdioClientConfig({ command: 'futu-mcp', args: ['--gateway', '127.0.0.1:11111', '--keys-file', file] }, plaintext);
   out.result({ id: record.id, key: plaintext, keys_file: file, claude_desktop_config: claudeDesktopConfig }, () =>
     [

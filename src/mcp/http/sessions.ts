@@ -10,13 +10,23 @@ import { HttpError, RPC_SESSION_NOT_FOUND } from './respond.js';
 export interface SessionLimits {
   /** Open sessions across all keys. */
   readonly maxSessions: number;
-  /** Open sessions of one key, so one tenant cannot take every slot. */
+  /** Open sessions of one key: far below maxSessions, so a handful of keys cannot fill the server. */
   readonly maxSessionsPerKey: number;
   /** A session with no request in flight for this long is closed. */
   readonly idleMs: number;
+  /**
+   * The same for a session that never made a tool call (opened and abandoned, or hoarded): it
+   * holds a slot for minutes, not for the whole idleMs. The shorter of the two applies.
+   */
+  readonly unusedIdleMs: number;
 }
 
-export const DEFAULT_SESSION_LIMITS: SessionLimits = { maxSessions: 1000, maxSessionsPerKey: 64, idleMs: 30 * 60_000 };
+/**
+ * 64 per key fills the total only with 64 keys; before that, a key at its cap recycles its own
+ * oldest idle session, and a full server recycles the idle sessions of whichever key holds the
+ * most, so keys that open and abandon sessions cannot lock another key out.
+ */
+export const DEFAULT_SESSION_LIMITS: SessionLimits = { maxSessions: 4096, maxSessionsPerKey: 64, idleMs: 30 * 60_000, unusedIdleMs: 2 * 60_000 };
 
 export type ServerFactory = () => Server | Promise<Server>;
 
@@ -36,6 +46,8 @@ export interface Session {
   readonly transport: NodeStreamableHTTPServerTransport;
   lastActive: number;
   inFlight: number;
+  /** Whether a tools/call was ever served: an unused session idles out after unusedIdleMs. */
+  used: boolean;
 }
 
 /**
@@ -44,7 +56,10 @@ export interface Session {
  */
 export class SessionRegistry {
   private readonly sessions = new Map<string, Session>();
+  /** The same sessions by key id, so the per-key count and eviction cost a key's own sessions only. */
+  private readonly byKey = new Map<string, Set<Session>>();
   private readonly opening = new Map<string, number>();
+  private openingTotal = 0;
   private readonly sweeper: NodeJS.Timeout;
   private closed = false;
 
@@ -52,25 +67,26 @@ export class SessionRegistry {
     private readonly createServer: ServerFactory,
     private readonly limits: SessionLimits,
   ) {
-    this.sweeper = setInterval(() => void this.closeIdle(), Math.min(limits.idleMs, 60_000));
+    this.sweeper = setInterval(() => void this.closeIdle(), Math.min(limits.idleMs, limits.unusedIdleMs, 60_000));
     this.sweeper.unref();
   }
 
   /** Serves an `initialize` request on a new session owned by `owner`. */
   async open(owner: Principal, req: AuthenticatedRequest, res: ServerResponse, body: unknown): Promise<void> {
     const { keyId } = owner;
-    this.assertRoomFor(keyId);
+    this.makeRoomFor(keyId);
     this.countOpening(keyId, 1);
     let server: Server | undefined;
+    let transport: NodeStreamableHTTPServerTransport | undefined;
     try {
       server = await this.createServer();
-      const transport = this.transportFor(server, owner);
+      transport = this.transportFor(server, owner);
       await server.connect(transport);
       await transport.handleRequest(req, res, body);
     } finally {
       this.countOpening(keyId, -1);
       // An initialize the transport refused leaves a server no session points to.
-      if (server && !this.isRegistered(server)) await server.close().catch(() => undefined);
+      if (server && !this.isRegistered(server, transport)) await server.close().catch(() => undefined);
     }
   }
 
@@ -94,6 +110,7 @@ export class SessionRegistry {
   async serve(session: Session, req: AuthenticatedRequest, res: ServerResponse, body: unknown): Promise<void> {
     session.inFlight += 1;
     session.lastActive = Date.now();
+    if (!session.used && isToolCall(body)) session.used = true;
     res.once('close', () => {
       session.inFlight -= 1;
       session.lastActive = Date.now();
@@ -108,16 +125,38 @@ export class SessionRegistry {
     await Promise.all([...this.sessions.values()].map((session) => this.end(session, 'server closing')));
   }
 
-  private assertRoomFor(keyId: string): void {
+  /**
+   * Refuses, or frees a slot for, a new session of `keyId`. At the key's cap its own oldest idle
+   * session makes way; at the total cap the oldest idle session of the key holding the most
+   * sessions does, if that key holds more than `keyId`. Only when no such idle session exists is
+   * the initialize refused (429 for the key's cap, 503 for the server's).
+   */
+  private makeRoomFor(keyId: string): void {
     if (this.closed) throw new HttpError(503, 'shutting_down', 'server is shutting down');
-    const openingTotal = [...this.opening.values()].reduce((sum, n) => sum + n, 0);
-    if (this.sessions.size + openingTotal >= this.limits.maxSessions) {
-      throw new HttpError(503, 'too_many_sessions', 'too many open MCP sessions; retry later', { 'retry-after': '60' });
+    const ofKey = this.countOf(keyId);
+    if (ofKey >= Math.min(this.limits.maxSessionsPerKey, this.limits.maxSessions)) {
+      const victim = oldestIdle(this.byKey.get(keyId));
+      if (!victim) {
+        throw new HttpError(429, 'too_many_sessions_for_key', `this API key already has ${ofKey} open sessions, all busy; end unused ones (DELETE /mcp)`);
+      }
+      void this.end(victim, 'evicted: key at its session cap');
     }
-    const ofKey = [...this.sessions.values()].filter((session) => session.keyId === keyId).length + (this.opening.get(keyId) ?? 0);
-    if (ofKey >= this.limits.maxSessionsPerKey) {
-      throw new HttpError(429, 'too_many_sessions_for_key', `this API key already has ${ofKey} open sessions; end unused ones (DELETE /mcp)`);
+    if (this.sessions.size + this.openingTotal >= this.limits.maxSessions) {
+      const largest = this.largestHolder();
+      const victim = largest && largest.size > this.countOf(keyId) ? oldestIdle(largest) : undefined;
+      if (!victim) throw new HttpError(503, 'too_many_sessions', 'too many open MCP sessions; retry later', { 'retry-after': '60' });
+      void this.end(victim, 'evicted: server at its session cap');
     }
+  }
+
+  private countOf(keyId: string): number {
+    return (this.byKey.get(keyId)?.size ?? 0) + (this.opening.get(keyId) ?? 0);
+  }
+
+  private largestHolder(): Set<Session> | undefined {
+    let largest: Set<Session> | undefined;
+    for (const held of this.byKey.values()) if (!largest || held.size > largest.size) largest = held;
+    return largest;
   }
 
   /** A transport that registers the session once the SDK has assigned its id, and forgets it on close. */
@@ -127,7 +166,11 @@ export class SessionRegistry {
       sessionIdGenerator: randomUUID,
       onsessioninitialized: (id) => {
         if (this.closed) return; // closeAll() ran while this initialize was in flight
-        this.sessions.set(id, { id, keyId, keyHash: owner.key?.hash, server, transport, lastActive: Date.now(), inFlight: 0 });
+        const session: Session = { id, keyId, keyHash: owner.key?.hash, server, transport, lastActive: Date.now(), inFlight: 0, used: false };
+        this.sessions.set(id, session);
+        let held = this.byKey.get(keyId);
+        if (!held) this.byKey.set(keyId, (held = new Set()));
+        held.add(session);
         log.info('mcp session opened', { session: id, key_id: keyId });
       },
     });
@@ -141,22 +184,34 @@ export class SessionRegistry {
   }
 
   private countOpening(keyId: string, delta: number): void {
+    this.openingTotal += delta;
     const count = (this.opening.get(keyId) ?? 0) + delta;
     if (count === 0) this.opening.delete(keyId);
     else this.opening.set(keyId, count);
   }
 
-  private isRegistered(server: Server): boolean {
-    return [...this.sessions.values()].some((session) => session.server === server);
+  private isRegistered(server: Server, transport: NodeStreamableHTTPServerTransport | undefined): boolean {
+    const id = transport?.sessionId;
+    return id !== undefined && this.sessions.get(id)?.server === server;
   }
 
   private forget(id: string | undefined): void {
-    if (id !== undefined && this.sessions.delete(id)) log.info('mcp session closed', { session: id });
+    const session = id === undefined ? undefined : this.sessions.get(id);
+    if (!session) return;
+    this.sessions.delete(session.id);
+    const held = this.byKey.get(session.keyId);
+    held?.delete(session);
+    if (held?.size === 0) this.byKey.delete(session.keyId);
+    log.info('mcp session closed', { session: session.id });
   }
 
   private async closeIdle(): Promise<void> {
-    const idleSince = Date.now() - this.limits.idleMs;
-    const idle = [...this.sessions.values()].filter((session) => session.inFlight === 0 && session.lastActive < idleSince);
+    const now = Date.now();
+    const usedSince = now - this.limits.idleMs;
+    const unusedSince = now - Math.min(this.limits.idleMs, this.limits.unusedIdleMs);
+    const idle = [...this.sessions.values()].filter(
+      (session) => session.inFlight === 0 && session.lastActive < (session.used ? usedSince : unusedSince),
+    );
     await Promise.all(idle.map((session) => this.end(session, 'idle')));
   }
 
@@ -165,4 +220,18 @@ export class SessionRegistry {
     this.forget(session.id);
     await session.server.close().catch((err: unknown) => log.warn('mcp session close failed', { session: session.id, error: describeError(err) }));
   }
+}
+
+/** The session of `sessions` idle the longest (no request in flight), if any. */
+function oldestIdle(sessions: Iterable<Session> | undefined): Session | undefined {
+  let oldest: Session | undefined;
+  for (const session of sessions ?? []) {
+    if (session.inFlight === 0 && (!oldest || session.lastActive < oldest.lastActive)) oldest = session;
+  }
+  return oldest;
+}
+
+function isToolCall(body: unknown): boolean {
+  const messages = Array.isArray(body) ? body : [body];
+  return messages.some((message) => typeof message === 'object' && message !== null && (message as { method?: unknown }).method === 'tools/call');
 }
