@@ -36,8 +36,13 @@ export interface ToolListing<I extends z.ZodObject = z.ZodObject, O extends z.Zo
   /** Also an allowlist: fields of a result the schema does not name never reach the client. */
   readonly output: O;
   readonly annotations: ToolAnnotations;
-  /** A one-line human summary put above the JSON in the text block (e.g. "HK.00700 350.20 HKD +1.2%"). */
+  /** A one-line human summary opening the text block (e.g. "HK.00700 350.20 HKD +1.2%"). */
   readonly summarize?: (result: z.output<O>) => string;
+  /**
+   * The rest of the text block: a compact rendering of the result, e.g. a header row and one line
+   * per item for a series. Without it the text carries the result as compact JSON.
+   */
+  readonly render?: (result: z.output<O>) => string;
 }
 
 /**

@@ -69,7 +69,8 @@ async function call<I extends z.ZodObject, O extends z.ZodObject>(tool: FutuTool
   assert.deepEqual(json(result), json(returned), `${tool.name}: its output schema drops fields execute returns`);
   const summary = tool.summarize?.(result) ?? '';
   assert.ok(summary.length > 0 && !summary.includes('\n'), `${tool.name} summary must be one line: ${JSON.stringify(summary)}`);
-  return { plan, result, summary };
+  const text = tool.render?.(result) ?? JSON.stringify(result);
+  return { plan, result, summary, text };
 }
 
 function callTarget(plan: AuthzPlan, action: NonTradeAction): CallTarget {
@@ -160,28 +161,31 @@ describe('quote tools', () => {
     assert.equal(result.rehab, 'forward');
     assert.equal(result.bars.length, 20);
     assert.equal(result.truncated, false);
-    for (const bar of result.bars) assert.ok(bar.low <= Math.min(bar.open, bar.close) && Math.max(bar.open, bar.close) <= bar.high, bar.time);
-    const times = result.bars.map((b) => b.time);
+    assert.deepEqual(result.columns, ['time', 'open', 'high', 'low', 'close', 'volume']);
+    for (const [time, open, high, low, close] of result.bars) assert.ok(low <= Math.min(open, close) && Math.max(open, close) <= high, time);
+    const times = result.bars.map((b) => b[0]);
+    assert.ok(times.every((t) => /^\d{4}-\d{2}-\d{2}$/.test(t)), 'day bars carry the date only');
     assert.deepEqual([...times].sort(), times);
 
     const hourly = await call(getKline, { symbol: 'HK.00700', kl_type: 'K_60M', num: 5 });
     assert.equal(hourly.result.kl_type, '60m');
     assert.equal(hourly.result.bars.length, 5);
+    assert.ok(hourly.result.bars.every((b) => /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$/.test(b[0])), 'intraday bars carry the minute');
   });
 
   it('futu_get_kline with begin/end reads history, and says when num cut the range short', async () => {
     const { result } = await call(getKline, { symbol: 'HK.00700', begin: '2026-10-05', end: '2026-10-30' });
     assert.ok(result.bars.length >= 15 && result.bars.length <= 20, `${result.bars.length} October trading days`);
-    assert.ok(result.bars.every((b) => b.time >= '2026-10-05' && b.time <= '2026-10-30 23:59:59'));
+    assert.ok(result.bars.every((b) => b[0] >= '2026-10-05' && b[0] <= '2026-10-30'));
     assert.equal(result.truncated, false);
 
     const cut = await call(getKline, { symbol: 'HK.00700', begin: '2026-10-05', end: '2026-10-30', num: 5 });
     assert.deepEqual(cut.result.bars, result.bars.slice(0, 5));
     assert.equal(cut.result.truncated, true);
-    assert.match(cut.summary, /5 bars .*\(truncated\)$/);
+    assert.match(cut.summary, /5 bars .*\(truncated: more bars in range\)$/);
 
     const open = await call(getKline, { symbol: 'HK.00700', begin: '2026-11-02' });
-    assert.ok(open.result.bars.length > 0 && open.result.bars[0]!.time >= '2026-11-02');
+    assert.ok(open.result.bars.length > 0 && open.result.bars[0]![0] >= '2026-11-02');
   });
 
   it('futu_get_orderbook returns the best levels on each side', async () => {
@@ -197,12 +201,21 @@ describe('quote tools', () => {
     const ticker = await call(getTicker, { symbol: 'HK.00700', num: 10 });
     assert.deepEqual(callTarget(ticker.plan, 'futu_get_ticker').symbols, ['HK.00700']);
     assert.ok(ticker.result.ticks.length > 0 && ticker.result.ticks.length <= 10);
-    assert.ok(ticker.result.ticks.every((t) => /^\d+$/.test(t.sequence) && t.price > 0 && t.volume > 0));
+    assert.deepEqual(ticker.result.columns, ['time', 'price', 'volume', 'direction']);
+    assert.ok(ticker.result.ticks.every(([time, price, volume, direction]) => /^\d{2}:\d{2}:\d{2}$/.test(time) && price > 0 && volume > 0 && ['BUY', 'SELL', 'NEUTRAL'].includes(direction)));
+    assert.equal(ticker.result.date, '2026-11-18');
 
     const rt = await call(getRt, { symbol: 'HK.00700' });
     assert.deepEqual(callTarget(rt.plan, 'futu_get_rt').symbols, ['HK.00700']);
-    assert.ok(rt.result.points.length > 0);
-    assert.ok(rt.result.points.every((p) => p.time.startsWith('2026-11-18') && p.price > 0));
+    assert.equal(rt.result.date, '2026-11-18');
+    assert.ok(rt.result.points.length > 0 && rt.result.points.length <= 60, 'the latest 60 minutes by default');
+    assert.ok(rt.result.points.every(([time, price]) => /^\d{2}:\d{2}$/.test(time) && price > 0));
+    const times = rt.result.points.map((p) => p[0]);
+    assert.deepEqual([...times].sort(), times);
+    const few = await call(getRt, { symbol: 'HK.00700', num: 3 });
+    assert.deepEqual(few.result.points, rt.result.points.slice(-3), 'num keeps the latest minutes');
+    assert.equal(few.result.total_minutes, rt.result.total_minutes);
+    assert.match(few.text, /^time,price,avg_price,volume$/m);
     assert.ok(rt.result.last_close !== undefined && rt.result.last_close > 0);
   });
 

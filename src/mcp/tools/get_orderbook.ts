@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { OrderBookLevel } from '../../gateway/types.js';
 import { READ_TOOL_ANNOTATIONS } from '../tool.js';
 import { count, symbol } from './args.js';
-import { formatPrice, formatQty, quoteCurrency } from './format.js';
+import { csvTable, formatPrice, formatQty, quoteCurrency } from './format.js';
 import { defineTool } from './kit.js';
 import { symbolField } from './outputs.js';
 import { callPlan } from './plans.js';
@@ -22,8 +22,8 @@ export const getOrderbook = defineTool({
   name: 'futu_get_orderbook',
   title: 'Order book',
   description:
-    'Bid and ask price levels (depth) of one security, best first: price, shares and number of orders per level (no account needed). ' +
-    'num is levels per side, 1-10 (default 10). Prices in the security\'s currency. Subscribes the order book on first use.',
+    'Bid and ask price levels (depth) of one security, best first: price, shares and number of orders per level. ' +
+    'num is levels per side, 1-10 (default 10). Subscribes the order book on first use.',
   scope: 'qot:read',
   input: z.strictObject({ symbol, num: count('Price levels per side', 10, 10) }),
   output: z.object({
@@ -35,6 +35,11 @@ export const getOrderbook = defineTool({
   }),
   annotations: READ_TOOL_ANNOTATIONS,
   summarize: (r) => `${r.symbol} ${bestOf('bid', r.bids)} / ${bestOf('ask', r.asks)} ${r.currency} (${r.bids.length}+${r.asks.length} levels)`,
+  render: (r) =>
+    csvTable(
+      ['side', 'price', 'volume', 'order_count'],
+      [...r.bids.map((l) => ['bid', l.price, l.volume, l.order_count]), ...r.asks.map((l) => ['ask', l.price, l.volume, l.order_count])],
+    ),
   authz: async (args) => callPlan('futu_get_orderbook', args),
   execute: async (args, ctx) => {
     const book = await ctx.gateway.getOrderBook(args.symbol, args.num, { holder: ctx.keyId });
