@@ -1,30 +1,44 @@
 import { z } from 'zod';
 import { ORDER_STATUS, type OrderStatusName } from '../../gateway/enums.js';
-import { MARKET_CODES, SYMBOL_FORMAT_HINT, SYMBOL_PATTERN } from '../../gateway/symbol.js';
+import { MARKET_CODES, normalizeSymbol, SYMBOL_FORMAT_HINT, type MarketCode } from '../../gateway/symbol.js';
 
 /**
- * The argument vocabulary shared by the 20 tools: canonical names (`symbol`, `symbols`, `kl_type`,
+ * The argument vocabulary shared by the tools: canonical names (`symbol`, `symbols`, `kl_type`,
  * `begin`/`end`, `num`, `side`, `order_type`, `qty`, `price`, `env`, `acc_id`, `order_id`,
  * `market`), enums by name (or Futu's integer), 64-bit ids as decimal strings.
  */
 
+/**
+ * A security as MARKET.CODE, normalized before anything (Cedar, audit, OpenD) sees it: markets in
+ * any case and unpadded HK codes are accepted (`hk.700` → `HK.00700`).
+ */
 export const symbol = z
   .string()
-  .regex(SYMBOL_PATTERN, `expected ${SYMBOL_FORMAT_HINT}`)
-  .describe(`Security as ${SYMBOL_FORMAT_HINT}`);
+  .transform((text, ctx) => {
+    const canonical = normalizeSymbol(text);
+    if (canonical === undefined) ctx.addIssue({ code: 'custom', message: `expected ${SYMBOL_FORMAT_HINT}`, input: text });
+    return canonical ?? text;
+  })
+  .describe('MARKET.CODE, e.g. HK.00700');
 
-export const symbols = z
-  .array(symbol)
-  .min(1)
-  .max(50)
-  .describe('One to 50 securities, each MARKET.CODE (e.g. ["HK.00700","US.AAPL"])');
+export const symbols = z.array(symbol).min(1).max(50).describe('1-50 securities, e.g. ["HK.00700","US.AAPL"]');
 
-export const market = z.enum(MARKET_CODES).describe('Market: HK, US, SH (Shanghai) or SZ (Shenzhen)');
+/** A string enum matched case-insensitively, whose error lists the valid values. */
+function looseEnum<const T extends string>(what: string, values: readonly T[], aliases: Readonly<Record<string, T>> = {}) {
+  const byName = new Map<string, T>([...values.map((v) => [v.toLowerCase(), v] as const), ...Object.entries(aliases).map(([k, v]) => [k.toLowerCase(), v] as const)]);
+  return z.string().transform((text, ctx): T => {
+    const found = byName.get(text.trim().toLowerCase());
+    if (found === undefined) ctx.addIssue({ code: 'custom', message: `${what} must be one of ${values.join(', ')}`, input: text });
+    return found ?? (text as T);
+  });
+}
+
+export const market = looseEnum<MarketCode>('market', MARKET_CODES).describe('HK, US, SH (Shanghai) or SZ (Shenzhen)');
 
 export const env = z
   .enum(['simulate', 'real'])
   .default('simulate')
-  .describe('Trading environment. "simulate" (paper trading) is the default; "real" moves real money and needs the trade:real scope');
+  .describe('simulate (paper trading, default) or real (real money, needs trade:real)');
 
 /** uint64 ids travel as decimal strings: JSON numbers lose precision above 2^53. */
 const UINT64_MAX = 18446744073709551615n;
@@ -49,21 +63,31 @@ export const orderType = z
   .default('LIMIT')
   .describe('LIMIT (needs price) or MARKET (valued for limits at a conservative reference price)');
 
-/** KLType numbers in Qot_Common.KLType, by the names a model is likely to use. */
-export const KL_TYPES = {
-  '1m': 1, '5m': 6, '15m': 7, '30m': 8, '60m': 9, day: 2, week: 3, month: 4,
-  K_1M: 1, K_5M: 6, K_15M: 7, K_30M: 8, K_60M: 9, K_DAY: 2, K_WEEK: 3, K_MON: 4,
-} as const;
+/** KLType numbers in Qot_Common.KLType, by the names the tools speak. */
+export const KL_TYPES = { '1m': 1, '5m': 6, '15m': 7, '30m': 8, '60m': 9, day: 2, week: 3, month: 4 } as const;
 export type KlTypeName = keyof typeof KL_TYPES;
-const klNames = Object.keys(KL_TYPES) as [KlTypeName, ...KlTypeName[]];
-export const klType = z
-  .union([z.enum(klNames), z.number().int().refine((n) => Object.values(KL_TYPES).includes(n as never), 'unsupported kl_type number')])
-  .default('day')
-  .describe('Candle period: 1m, 5m, 15m, 30m, 60m, day, week, month (Futu names K_DAY etc. and KLType numbers also accepted)');
+const KL_NAMES = Object.keys(KL_TYPES) as KlTypeName[];
 
-export function klTypeNumber(v: KlTypeName | number): number {
-  return typeof v === 'number' ? v : KL_TYPES[v];
-}
+/** Other spellings of the periods (Futu's K_* names, 1h, daily, ...), matched case-insensitively. */
+const KL_ALIASES: Readonly<Record<string, KlTypeName>> = {
+  k_1m: '1m', '1min': '1m', k_5m: '5m', '5min': '5m', k_15m: '15m', '15min': '15m', k_30m: '30m', '30min': '30m',
+  k_60m: '60m', '60min': '60m', '1h': '60m', hour: '60m', hourly: '60m',
+  k_day: 'day', '1d': 'day', d: 'day', daily: 'day', k_week: 'week', '1w': 'week', w: 'week', weekly: 'week',
+  k_mon: 'month', '1mo': 'month', mon: 'month', monthly: 'month',
+};
+
+/** The period as its canonical name; Futu's KLType numbers are accepted too. */
+export const klType = z
+  .union([
+    looseEnum('kl_type', KL_NAMES, KL_ALIASES),
+    z.number().transform((n, ctx): KlTypeName => {
+      const name = KL_NAMES.find((k) => KL_TYPES[k] === n);
+      if (name === undefined) ctx.addIssue({ code: 'custom', message: `kl_type must be one of ${KL_NAMES.join(', ')}`, input: n });
+      return name ?? 'day';
+    }),
+  ])
+  .default('day')
+  .describe(`${KL_NAMES.join(', ')} (default day; 1h, daily and Futu's K_* names also work)`);
 
 export const dateTime = (what: string) =>
   z
@@ -87,24 +111,25 @@ export const count = (what: string, fallback: number, max: number) =>
 
 export const plate = z
   .string()
-  .regex(SYMBOL_PATTERN, 'expected a plate as MARKET.CODE, e.g. HK.BK1910 (from futu_list_plates)')
-  .describe('Plate (sector/index) as MARKET.CODE, e.g. HK.BK1910, as listed by futu_list_plates');
+  .transform((text, ctx) => {
+    const canonical = normalizeSymbol(text);
+    if (canonical === undefined) ctx.addIssue({ code: 'custom', message: 'expected a plate as MARKET.CODE, e.g. HK.BK1910 (from futu_list_plates)', input: text });
+    return canonical ?? text;
+  })
+  .describe('Plate code from futu_list_plates, e.g. HK.BK1910');
 
 export const hkSymbol = symbol
   .refine((s) => s.startsWith('HK.'), 'broker queues exist for HK securities only (e.g. HK.00700)')
-  .describe('HK security as HK.CODE, e.g. HK.00700 (broker queues exist for HK only)');
+  .describe('HK security, e.g. HK.00700');
 
 export const PLATE_TYPES = ['all', 'industry', 'region', 'concept'] as const;
 export const plateType = z.enum(PLATE_TYPES).default('all').describe('Plate kind: all (default), industry, region or concept');
 
 export const REHABS = ['forward', 'backward', 'none'] as const;
-export const rehab = z
-  .enum(REHABS)
-  .default('forward')
-  .describe('Price adjustment for splits/dividends: forward (default), backward or none');
+export const rehab = looseEnum('rehab', REHABS).default('forward').describe('Split/dividend adjustment: forward (default), backward or none');
 
 /** Account reads may leave env unset to mean "both". */
-export const envFilter = z.enum(['simulate', 'real']).optional().describe('Only accounts of this environment (default: both)');
+export const envFilter = looseEnum('env', ['simulate', 'real'] as const).optional().describe('Only simulate (paper) or real accounts (default: both)');
 
 export const remark = z
   .string()
@@ -117,15 +142,15 @@ export const clientOrderId = z
   .describe('Your id for this order (1-40 of A-Z a-z 0-9 _ -). Send one, and send the same id again when retrying: within 24 h a retry returns the first call\'s order instead of placing a second');
 
 export const orderStatuses = z
-  .array(z.enum(ORDER_STATUS.names as [OrderStatusName, ...OrderStatusName[]]))
+  .array(looseEnum('status', ORDER_STATUS.names as readonly OrderStatusName[]))
   .min(1)
   .max(16)
-  .describe('Only orders in these states, e.g. ["SUBMITTED","FILLED_PART"] for working orders');
+  .describe('Only orders in these states, e.g. ["SUBMITTED","FILLED_PART"] for working ones, ["FILLED_ALL"] for filled');
 
 /** Quote tools take `symbols`, or one `symbol` for convenience; never both. */
 export const symbolsOrOne = {
   symbols: symbols.optional(),
-  symbol: symbol.optional().describe(`One security (instead of symbols) as ${SYMBOL_FORMAT_HINT}`),
+  symbol: symbol.optional().describe('One security instead of symbols'),
 };
 
 export function exactlyOneSymbolSource(args: { symbols?: string[]; symbol?: string }, ctx: z.RefinementCtx): void {
@@ -138,23 +163,15 @@ export function symbolList(args: { symbols?: string[]; symbol?: string }): strin
   return args.symbols ?? (args.symbol === undefined ? [] : [args.symbol]);
 }
 
-/** Which account an account read addresses: an acc_id, or the env's account for a market. */
-export const accountSelector = {
-  acc_id: accId.optional().describe('Account id as a decimal string, from futu_list_accounts; optional when market (or a symbol) picks the account'),
-  market: market.optional().describe('Picks the env\'s account trading this market (HK, US, SH, SZ) when acc_id is absent'),
-  env,
+/** What narrows an account read; with none of them the read covers every account the key may use. */
+export const accountFilter = {
+  acc_id: accId.optional().describe('Only this account (from futu_list_accounts)'),
+  market: market.optional().describe('Only accounts trading this market: HK, US, SH or SZ'),
+  env: envFilter,
 };
 
-/** The sentence every account read's description shares. */
-export const ACCOUNT_SELECTION_HINT =
-  'Pick the account with acc_id (a string from futu_list_accounts) or market (the env\'s account for HK, US, SH or SZ); ' +
-  'with neither, the env\'s only account is used. env defaults to "simulate" (paper trading); pass "real" for the real-money account.';
-
-/** The sentences every trade tool's description shares. */
-export const TRADE_RULES_HINT =
-  'env defaults to "simulate" (paper); "real" moves real money: only when the user asks (needs trade:real, unlocked OpenD). ' +
-  'Per-key limits apply (markets, symbols, sides, per-order value, daily value, orders per minute); a refusal names the limit. ' +
-  'Sells and MARKET orders are valued at no less than quote + 5%; selling more than is held is a SELL_SHORT.';
+/** The sentence every trade tool's description shares; the full trading rules are in the server instructions. */
+export const TRADE_RULES_HINT = 'Default env: simulate (paper); real needs trade:real.';
 
 export const tradeAccount = accId
   .optional()

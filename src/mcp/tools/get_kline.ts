@@ -4,7 +4,7 @@ import { GatewayError } from '../../gateway/errors.js';
 import { parseSymbol, type MarketCode } from '../../gateway/symbol.js';
 import type { KLine, KLineSeries, KLTypeName, RehabName } from '../../gateway/types.js';
 import { READ_TOOL_ANNOTATIONS } from '../tool.js';
-import { dateTime, klType, klTypeNumber, KL_TYPES, rehab, REHABS, symbol, type KlTypeName } from './args.js';
+import { dateTime, klType, KL_TYPES, rehab, REHABS, symbol, type KlTypeName } from './args.js';
 import { csvTable, formatPrice, plural, quoteCurrency } from './format.js';
 import { defineTool, type ToolContext } from './kit.js';
 import { symbolField } from './outputs.js';
@@ -31,16 +31,10 @@ function barOf(k: KLine, daily: boolean): z.input<typeof barShape> | undefined {
   return [daily ? k.time.slice(0, 10) : k.time.slice(0, 16), k.open ?? k.close, k.high ?? k.close, k.low ?? k.close, k.close, k.volume ?? 0];
 }
 
-function gatewayKlType(value: KlTypeName | number): KLTypeName {
-  const name = KL_TYPE.name(klTypeNumber(value));
-  if (name === 'UNKNOWN') throw new GatewayError('INVALID_ARGUMENT', `unsupported kl_type ${value}`);
-  return name;
-}
-
-/** The friendly name of a K-line period ('day', '5m'), whatever spelling the call used. */
-function klLabel(value: KlTypeName | number): string {
-  const n = klTypeNumber(value);
-  return (Object.keys(KL_TYPES) as KlTypeName[]).find((k) => KL_TYPES[k] === n) ?? String(n);
+function gatewayKlType(name: KlTypeName): KLTypeName {
+  const futuName = KL_TYPE.name(KL_TYPES[name]);
+  if (futuName === 'UNKNOWN') throw new GatewayError('INVALID_ARGUMENT', `unsupported kl_type ${name}`);
+  return futuName;
 }
 
 const DAILY_OR_LONGER: ReadonlySet<KLTypeName> = new Set(['K_DAY', 'K_WEEK', 'K_MON', 'K_QUARTER', 'K_YEAR']);
@@ -100,7 +94,7 @@ export const getKline = defineTool({
     return {
       symbol: series.symbol,
       name: series.name,
-      kl_type: klLabel(args.kl_type),
+      kl_type: args.kl_type,
       rehab: args.rehab,
       currency: quoteCurrency(args.symbol),
       columns: [...BAR_COLUMNS],
@@ -115,7 +109,7 @@ export const getKline = defineTool({
 
 interface BarQuery {
   readonly symbol: string;
-  readonly kl_type: KlTypeName | number;
+  readonly kl_type: KlTypeName;
   readonly num?: number;
   readonly begin?: string;
   readonly end?: string;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import type { AccountRef, BasicQuote, Order, Snapshot, StaticInfo } from '../../gateway/types.js';
-import { changeFields, formatPercent, formatPrice, quoteCurrency } from './format.js';
+import type { AccountRef, BasicQuote, Fill, Order, Snapshot, StaticInfo } from '../../gateway/types.js';
+import { changeFields, formatPercent, formatPrice, formatQty, quoteCurrency } from './format.js';
 
 /**
  * Output shapes shared by several tools, and the mappers from the gateway's camelCase results.
@@ -71,12 +71,22 @@ export function securityOf(s: StaticInfo): z.input<typeof securityShape> {
   return { symbol: s.symbol, name: s.name, sec_type: s.secType, lot_size: s.lotSize, list_time: s.listTime, delisted: s.delisted };
 }
 
-/** Which account (and which of its markets) an account result describes. */
+/** Which account (and which of its markets) an account result, or one row of it, belongs to. */
 export const accountShape = {
   acc_id: z.string().describe('Account id (decimal string)'),
   env: z.enum(['simulate', 'real']).describe('simulate = paper trading; real = real money'),
-  trd_market: z.string().describe('Market of this account view: HK, US, CN (A-shares, simulate) or HKCC (A-shares via Stock Connect)'),
+  trd_market: z.string().describe('HK, US, CN (A-shares, simulate) or HKCC (A-shares via Stock Connect)'),
 };
+
+/** The account columns that open every account-read table. */
+export const ACCOUNT_COLUMNS = ['acc_id', 'env', 'trd_market'] as const;
+
+/** "2 real + 3 simulate accounts" for a summary line, from labelled rows. */
+export function accountsCovered(rows: readonly { acc_id: string; env: string }[]): string {
+  const ids = new Map(rows.map((r) => [r.acc_id, r.env]));
+  const real = [...ids.values()].filter((e) => e === 'real').length;
+  return `${real} real + ${ids.size - real} simulate account${ids.size === 1 ? '' : 's'}`;
+}
 
 export function accountFieldsOf(account: AccountRef) {
   return { acc_id: account.accId, env: account.env, trd_market: account.trdMarket };
@@ -131,6 +141,54 @@ export function orderOf(o: Order): z.input<typeof orderShape> {
     remark: o.remark,
     last_error: o.lastErrMsg,
   };
+}
+
+/** An order as account reads list it: labelled with its account. */
+export const accountOrderShape = orderShape.extend(accountShape);
+
+export const ORDER_COLUMNS = [
+  'acc_id', 'env', 'trd_market', 'order_id', 'symbol', 'name', 'side', 'order_type', 'status', 'qty', 'price', 'filled_qty', 'avg_fill_price',
+  'currency', 'create_time', 'update_time', 'remark', 'last_error',
+] as const;
+
+/** One execution, labelled with its account. */
+export const dealShape = z.object({
+  ...accountShape,
+  deal_id: z.string().describe('Fill id (decimal string)'),
+  order_id: z.string().optional(),
+  symbol: symbolField,
+  name: z.string(),
+  side: sideField,
+  qty: z.number(),
+  price: z.number(),
+  time: timeField('Fill time'),
+  counter_broker_name: z.string().optional().describe('The other side\'s broker (HK)'),
+});
+
+export const DEAL_COLUMNS = ['acc_id', 'env', 'trd_market', 'time', 'symbol', 'name', 'side', 'qty', 'price', 'deal_id', 'order_id', 'counter_broker_name'] as const;
+
+export function dealOf(f: Fill) {
+  return {
+    deal_id: f.fillId,
+    order_id: f.orderId,
+    symbol: f.symbol,
+    name: f.name,
+    side: f.side,
+    qty: f.qty,
+    price: f.price,
+    time: f.createTime,
+    counter_broker_name: f.counterBrokerName,
+  };
+}
+
+/** "BUY 100 HK.00700 @ 350.20 10:31:02" for summaries of fills. */
+export function dealLine(d: { side: string; qty: number; symbol: string; price: number; time: string }, withDate: boolean): string {
+  return `${d.side} ${formatQty(d.qty)} ${d.symbol} @ ${formatPrice(d.price)} ${withDate ? d.time.slice(0, 16) : d.time.slice(11, 19)}`;
+}
+
+/** "123 BUY 100 HK.00700 @ 350.20 FILLED_ALL" for summaries of orders. */
+export function orderLine(o: { order_id: string; side: string; qty: number; symbol: string; price?: number; status: string }): string {
+  return `${o.order_id} ${o.side} ${formatQty(o.qty)} ${o.symbol}${o.price !== undefined ? ` @ ${formatPrice(o.price)}` : ''} ${o.status}`;
 }
 
 /** What place, modify and cancel return: the order as read back right after the call. */
