@@ -41,7 +41,8 @@ export function normalizeSymbol(text: string): string | undefined {
   const market = match[1]!.toUpperCase();
   if (!(market in MARKETS)) return undefined;
   const code = match[2]!.toUpperCase();
-  return `${market}.${market === 'HK' && /^\d{1,5}$/.test(code) ? code.padStart(5, '0') : code}`;
+  if (market !== 'HK' || !/^\d+$/.test(code)) return `${market}.${code}`;
+  return code.length <= 5 ? `HK.${code.padStart(5, '0')}` : undefined;
 }
 
 export function parseSymbol(symbol: string): ParsedSymbol {

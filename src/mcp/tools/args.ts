@@ -76,16 +76,20 @@ const KL_ALIASES: Readonly<Record<string, KlTypeName>> = {
   k_mon: 'month', '1mo': 'month', mon: 'month', monthly: 'month',
 };
 
-/** The period as its canonical name; Futu's KLType numbers are accepted too. */
+const KL_BY_SPELLING = new Map<string, KlTypeName>([
+  ...KL_NAMES.map((k) => [k, k] as const),
+  ...Object.entries(KL_ALIASES),
+  ...KL_NAMES.map((k) => [String(KL_TYPES[k]), k] as const),
+]);
+
+/** The period as its canonical name, from any listed spelling or Futu's KLType number. */
 export const klType = z
-  .union([
-    looseEnum('kl_type', KL_NAMES, KL_ALIASES),
-    z.number().transform((n, ctx): KlTypeName => {
-      const name = KL_NAMES.find((k) => KL_TYPES[k] === n);
-      if (name === undefined) ctx.addIssue({ code: 'custom', message: `kl_type must be one of ${KL_NAMES.join(', ')}`, input: n });
-      return name ?? 'day';
-    }),
-  ])
+  .union([z.string(), z.number()])
+  .transform((value, ctx): KlTypeName => {
+    const name = KL_BY_SPELLING.get(String(value).trim().toLowerCase());
+    if (name === undefined) ctx.addIssue({ code: 'custom', message: `kl_type must be one of ${KL_NAMES.join(', ')}`, input: value });
+    return name ?? 'day';
+  })
   .default('day')
   .describe(`${KL_NAMES.join(', ')} (default day; 1h, daily and Futu's K_* names also work)`);
 

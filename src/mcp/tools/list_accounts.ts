@@ -9,9 +9,8 @@ export const listAccounts = defineTool({
   name: 'futu_list_accounts',
   title: 'List trading accounts',
   description:
-    'The trading accounts of the logged-in Futu user that this API key may use: acc_id (a decimal string), env (simulate = paper trading, ' +
-    'real = real money) and the markets each trades. Call this first, before any other account or trade tool, and pass the acc_id on. ' +
-    'Optional env narrows the list.',
+    'The trading accounts this API key may use: acc_id (a decimal string), env (simulate = paper trading, real = real money) ' +
+    'and the markets each trades. Account reads need no acc_id; pass one to narrow them, or to pick the account of an order.',
   scope: 'acc:read',
   input: z.strictObject({ env: envFilter }),
   output: z.object({
