@@ -30,10 +30,10 @@ export const TYPICAL_CALLS: ReadonlyArray<readonly [string, Record<string, unkno
   ['futu_list_plates', { market: 'HK' }],
   ['futu_plate_stocks', { plate: 'HK.BK1910' }],
   ['futu_list_accounts', {}],
-  ['futu_get_funds', { acc_id: '', env: 'real' }],
-  ['futu_get_positions', { acc_id: '', env: 'real' }],
-  ['futu_get_orders', { acc_id: '', env: 'real' }],
-  ['futu_get_deals', { acc_id: '', env: 'real' }],
+  ['futu_get_funds', {}],
+  ['futu_get_positions', {}],
+  ['futu_get_orders', {}],
+  ['futu_get_deals', {}],
   ['futu_get_history_orders', {}],
   ['futu_get_history_deals', {}],
 ];
@@ -59,13 +59,10 @@ async function main(): Promise<void> {
     const { tools } = await client.listTools();
     const listed = new Set(tools.map((t) => t.name));
     const listSize = serializedSize({ tools });
-    const accounts = await client.callTool({ name: 'futu_list_accounts', arguments: { env: 'real' } });
-    const realHk = ((accounts.structuredContent as { accounts?: { acc_id: string }[] } | undefined)?.accounts ?? [])[0]?.acc_id ?? '';
 
     const rows: string[] = [];
-    for (const [name, template] of TYPICAL_CALLS) {
+    for (const [name, args] of TYPICAL_CALLS) {
       if (!listed.has(name)) continue;
-      const args = template.acc_id === '' ? { ...template, acc_id: realHk } : template;
       const result = await client.callTool({ name, arguments: args });
       const note = result.isError ? ' (error)' : '';
       rows.push(`${name.padEnd(26)} ${String(serializedSize(result)).padStart(8)}  ${JSON.stringify(args)}${note}`);

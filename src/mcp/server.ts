@@ -110,9 +110,20 @@ function definitionOf(listing: ToolListing): Tool {
   return definition;
 }
 
-/** Without `$schema`: MCP already says tool schemas are 2020-12, and 40 copies cost 2,000 chars of every tools/list. */
+/**
+ * Without `$schema` (MCP already says tool schemas are 2020-12) and, in output schemas, without
+ * `additionalProperties: false` (results are filtered through the schema anyway): both repeat in
+ * every tool and cost the model's context on every tools/list. Input schemas keep it, as the
+ * server does refuse unknown arguments.
+ */
 function jsonSchemaOf(schema: z.ZodObject, io: 'input' | 'output'): Record<string, unknown> {
-  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { target: 'draft-2020-12', io }) as Record<string, unknown>;
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, {
+    target: 'draft-2020-12',
+    io,
+    override: (ctx) => {
+      if (io === 'output' && ctx.jsonSchema.additionalProperties === false) delete ctx.jsonSchema.additionalProperties;
+    },
+  }) as Record<string, unknown>;
   return rest;
 }
 

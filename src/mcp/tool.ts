@@ -10,11 +10,13 @@ export type ToolScope = 'qot:read' | 'acc:read' | 'trade' | 'trade:unlock';
 
 const READ_SCOPES: ReadonlySet<ToolScope> = new Set(['qot:read', 'acc:read']);
 
-/** Hints for tools that only read. Some clients auto-approve read-only tools, so only reads get these. */
+/**
+ * Hints for tools that only read. Some clients auto-approve read-only tools, so only reads get
+ * these. Just readOnlyHint: the spec ignores idempotentHint when it is true and defaults
+ * openWorldHint to true, and every listed tool would otherwise repeat both.
+ */
 export const READ_TOOL_ANNOTATIONS = {
   readOnlyHint: true,
-  idempotentHint: true,
-  openWorldHint: true,
 } as const satisfies ToolAnnotations;
 
 /** Hints for tools that move money: clients should ask the human before every call. */

@@ -19,7 +19,7 @@ export const symbol = z
     if (canonical === undefined) ctx.addIssue({ code: 'custom', message: `expected ${SYMBOL_FORMAT_HINT}`, input: text });
     return canonical ?? text;
   })
-  .describe('MARKET.CODE, e.g. HK.00700');
+  .describe('e.g. HK.00700');
 
 export const symbols = z.array(symbol).min(1).max(50).describe('1-50 securities, e.g. ["HK.00700","US.AAPL"]');
 
@@ -49,19 +49,19 @@ export const uint64String = (what: string) =>
     .regex(UINT64_DIGITS, `${what} must be a decimal string of digits`)
     // zod runs refinements even after the regex failed: only digits may reach BigInt().
     .refine((s) => !UINT64_DIGITS.test(s) || BigInt(s) <= UINT64_MAX, `${what} exceeds uint64`)
-    .describe(`${what} as a decimal string (64-bit; never a JSON number)`);
+    .describe(`${what} as a decimal string`);
 
 export const accId = uint64String('acc_id');
 export const orderId = uint64String('order_id');
 
 export const SIDES = ['BUY', 'SELL', 'SELL_SHORT', 'BUY_BACK'] as const;
-export const side = z.enum(SIDES).describe('Order side: BUY or SELL (SELL_SHORT / BUY_BACK for US short positions)');
+export const side = z.enum(SIDES).describe('BUY or SELL (SELL_SHORT / BUY_BACK: US shorts)');
 
 export const ORDER_TYPES = ['LIMIT', 'MARKET'] as const;
 export const orderType = z
   .enum(ORDER_TYPES)
   .default('LIMIT')
-  .describe('LIMIT (needs price) or MARKET (valued for limits at a conservative reference price)');
+  .describe('LIMIT (needs price) or MARKET');
 
 /** KLType numbers in Qot_Common.KLType, by the names the tools speak. */
 export const KL_TYPES = { '1m': 1, '5m': 6, '15m': 7, '30m': 8, '60m': 9, day: 2, week: 3, month: 4 } as const;
@@ -97,17 +97,17 @@ export const dateTime = (what: string) =>
   z
     .string()
     .regex(/^\d{4}-\d{2}-\d{2}( \d{2}:\d{2}(:\d{2})?)?$/, `${what} must be "YYYY-MM-DD" or "YYYY-MM-DD HH:MM[:SS]"`)
-    .describe(`${what}: "YYYY-MM-DD" or "YYYY-MM-DD HH:MM:SS" (exchange local time)`);
+    .describe('YYYY-MM-DD[ HH:MM[:SS]], exchange-local');
 
-export const positiveQty = z.number().positive().finite().describe('Quantity in shares; HK and A-shares must be a multiple of the lot size');
-export const positivePrice = z.number().positive().finite().describe('Limit price in the security\'s currency, on the tick size');
+export const positiveQty = z.number().positive().finite().describe('Shares; HK and A-shares in whole lots');
+export const positivePrice = z.number().positive().finite().describe('Limit price, on the tick size');
 
 /** Optional per-call API key override (trade tools only). Never logged or audited. */
 export const apiKey = z
   .string()
   .min(1)
   .optional()
-  .describe('Optional API key (fc_...) overriding the connection\'s key for this call; an invalid key is refused, never replaced by another');
+  .describe('API key (fc_...) for this call only, instead of the connection\'s');
 
 /** An integer count with a default and a cap, e.g. `num` levels or bars. */
 export const count = (what: string, fallback: number, max: number) =>
@@ -133,7 +133,7 @@ export const REHABS = ['forward', 'backward', 'none'] as const;
 export const rehab = looseEnum('rehab', REHABS).default('forward').describe('Split/dividend adjustment: forward (default), backward or none');
 
 /** Account reads may leave env unset to mean "both". */
-export const envFilter = looseEnum('env', ['simulate', 'real'] as const).optional().describe('Only simulate (paper) or real accounts (default: both)');
+export const envFilter = looseEnum('env', ['simulate', 'real'] as const).optional().describe('simulate or real (default: both)');
 
 export const remark = z
   .string()
@@ -149,7 +149,7 @@ export const orderStatuses = z
   .array(looseEnum('status', ORDER_STATUS.names as readonly OrderStatusName[]))
   .min(1)
   .max(16)
-  .describe('Only orders in these states, e.g. ["SUBMITTED","FILLED_PART"] for working ones, ["FILLED_ALL"] for filled');
+  .describe('e.g. ["FILLED_ALL"]');
 
 /** Quote tools take `symbols`, or one `symbol` for convenience; never both. */
 export const symbolsOrOne = {
@@ -169,8 +169,8 @@ export function symbolList(args: { symbols?: string[]; symbol?: string }): strin
 
 /** What narrows an account read; with none of them the read covers every account the key may use. */
 export const accountFilter = {
-  acc_id: accId.optional().describe('Only this account (from futu_list_accounts)'),
-  market: market.optional().describe('Only accounts trading this market: HK, US, SH or SZ'),
+  acc_id: accId.optional().describe('Only this account'),
+  market: market.optional().describe('Only accounts trading it'),
   env: envFilter,
 };
 
@@ -179,4 +179,4 @@ export const TRADE_RULES_HINT = 'Default env: simulate (paper); real needs trade
 
 export const tradeAccount = accId
   .optional()
-  .describe('Account id (decimal string, from futu_list_accounts); optional: by default the env\'s account trading the order\'s market');
+  .describe('Default: the env\'s account trading the symbol\'s market');

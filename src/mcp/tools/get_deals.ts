@@ -10,8 +10,8 @@ export const getDeals = defineTool({
   name: 'futu_get_deals',
   title: "Today's fills",
   description:
-    'Today\'s executions (fills): quantity, price and time of each, with its order_id. Optional symbol filters. ' +
-    'For earlier days use futu_get_history_deals. Futu\'s own OpenD may report no fills for simulate accounts: then read filled_qty in futu_get_orders.',
+    'Today\'s executions (fills): quantity, price and time of each, with its order_id. Earlier days: futu_get_history_deals. ' +
+    'OpenD may report no fills for simulate accounts: then read filled_qty in futu_get_orders.',
   scope: 'acc:read',
   input: z.strictObject({ ...accountFilter, symbol: symbol.optional().describe('Only this security') }),
   output: z.object({ deals: z.array(dealShape) }),

@@ -11,8 +11,7 @@ export const getHistoryDeals = defineTool({
   name: 'futu_get_history_deals',
   title: 'Past fills',
   description:
-    'Executions (fills) of past days, newest first: what actually traded, at which price and time. ' +
-    'begin/end as YYYY-MM-DD, the last 30 days by default, up to a year per call; optional symbol filters.',
+    'Executions (fills) of past days, newest first: what actually traded, at which price and when. The last 30 days by default, up to a year per call.',
   scope: 'acc:read',
   input: z.strictObject({ ...accountFilter, ...historyRangeArgs, symbol: symbol.optional().describe('Only this security') }),
   output: z.object({ ...historyRangeOutput, deals: z.array(dealShape) }),

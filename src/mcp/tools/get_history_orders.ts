@@ -11,8 +11,7 @@ export const getHistoryOrders = defineTool({
   name: 'futu_get_history_orders',
   title: 'Past orders',
   description:
-    'Orders of past days, newest first, in any state (filled, cancelled, failed...): begin/end as YYYY-MM-DD, the last 30 days by default, up to a year per call. ' +
-    'Optional symbol and status (e.g. ["FILLED_ALL"]) filter.',
+    'Orders of past days in any state (filled, cancelled, failed...), newest first: the last 30 days by default, up to a year per call.',
   scope: 'acc:read',
   input: z.strictObject({ ...accountFilter, ...historyRangeArgs, symbol: symbol.optional().describe('Only this security'), status: orderStatuses.optional() }),
   output: z.object({ ...historyRangeOutput, orders: z.array(accountOrderShape) }),

@@ -23,7 +23,7 @@ const BAR_COLUMNS = ['time', 'open', 'high', 'low', 'close', 'volume'] as const;
 
 const barShape = z
   .tuple([z.string(), z.number(), z.number(), z.number(), z.number(), z.number()])
-  .describe('[time, open, high, low, close, volume]: time "YYYY-MM-DD" (day, week, month) or "YYYY-MM-DD HH:MM"; volume in shares');
+  .describe('[time, open, high, low, close, volume]');
 
 /** Bars without trades carry only a time; they are left out rather than reported as zeros. */
 function barOf(k: KLine, daily: boolean): z.input<typeof barShape> | undefined {
@@ -52,17 +52,14 @@ export const getKline = defineTool({
   name: 'futu_get_kline',
   title: 'K-lines (candles)',
   description:
-    'OHLCV candles for one security (no account needed). Without begin: the latest num bars (default 100, max 1000). ' +
-    'With begin ("YYYY-MM-DD", optional end, default today): bars from begin forward, at most num (default and max 1000); ' +
-    'truncated=true means more bars exist, so continue with begin after the last bar. ' +
-    'kl_type: 1m, 5m, 15m, 30m, 60m, day (default), week, month; prices are forward-adjusted unless rehab says otherwise, ' +
-    'in the security\'s currency; volume in shares; oldest bar first.',
+    'OHLCV candles of one security, oldest first. Without begin: the latest num bars (default 100). With begin (and end, default today): ' +
+    'bars from begin, at most num (default 1000); truncated=true means continue from after the last bar. Forward-adjusted unless rehab says otherwise.',
   scope: 'qot:read',
   input: z
     .strictObject({
       symbol,
       kl_type: klType,
-      num: z.number().int().min(1).max(MAX_BARS).optional().describe(`Bars to return (1-${MAX_BARS}); default ${LATEST_DEFAULT}, or ${MAX_BARS} with begin`),
+      num: z.number().int().min(1).max(MAX_BARS).optional().describe(`Bars (default ${LATEST_DEFAULT}; ${MAX_BARS} with begin)`),
       begin: dateTime('begin').optional(),
       end: dateTime('end').optional(),
       rehab,
@@ -71,12 +68,12 @@ export const getKline = defineTool({
   output: z.object({
     symbol: symbolField,
     name: z.string().optional(),
-    kl_type: z.string().describe('Candle period'),
+    kl_type: z.string(),
     rehab: z.enum(REHABS),
     currency: z.string(),
-    columns: z.array(z.string()).describe('Names of the bar fields, in order'),
+    columns: z.array(z.string()),
     bars: z.array(barShape).describe('Oldest first'),
-    truncated: z.boolean().describe('More bars exist in the requested range than num allowed'),
+    truncated: z.boolean(),
   }),
   annotations: READ_TOOL_ANNOTATIONS,
   summarize: (r) => {

@@ -10,8 +10,8 @@ export const getOrders = defineTool({
   name: 'futu_get_orders',
   title: "Today's orders",
   description:
-    'Today\'s orders, plus older ones still working: order_id (pass it to modify or cancel), side, type, status, quantity, limit price, ' +
-    'filled quantity and average fill price. Optional symbol and status filter. For earlier days use futu_get_history_orders.',
+    'Today\'s orders and older ones still working, with order_id (for modify or cancel), status, quantities and prices. ' +
+    'Earlier days: futu_get_history_orders.',
   scope: 'acc:read',
   input: z.strictObject({ ...accountFilter, symbol: symbol.optional().describe('Only this security'), status: orderStatuses.optional() }),
   output: z.object({ orders: z.array(accountOrderShape) }),

@@ -46,8 +46,7 @@ export const getPositions = defineTool({
   name: 'futu_get_positions',
   title: 'Positions',
   description:
-    'What is held: quantity, sellable quantity, cost, market value and unrealised P/L (pl_val in currency, pl_ratio in percent) of every position. ' +
-    'Optional symbol returns that holding only.',
+    'What is held: quantity, sellable quantity, cost, market value and unrealised P/L of every position.',
   scope: 'acc:read',
   input: z.strictObject({ ...accountFilter, symbol: symbol.optional().describe('Only this security') }),
   output: z.object({ positions: z.array(positionShape) }),

@@ -14,7 +14,7 @@ const MAX_MINUTES = 1440;
 
 const pointShape = z
   .tuple([z.string(), z.number(), z.number().nullable(), z.number()])
-  .describe('[time "HH:MM", price (last in that minute), avg_price (session VWAP so far, null if unknown), volume (shares in that minute)]');
+  .describe('[time "HH:MM", price, avg_price (session VWAP so far), volume]');
 
 /** Minutes without trades carry no price; they are left out rather than reported as zeros. */
 function pointOf(p: RTPoint): z.input<typeof pointShape> | undefined {
@@ -26,19 +26,19 @@ export const getRt = defineTool({
   name: 'futu_get_rt',
   title: 'Intraday time-share',
   description:
-    'Today\'s minute-by-minute intraday line of one security: the latest num minutes (default 60) with price, running VWAP and volume, ' +
-    'oldest first. For older or coarser data use futu_get_kline. Subscribes the intraday data on first use.',
+    'Today\'s minute-by-minute line of one security: the latest num minutes with price, running VWAP and volume. ' +
+    'Older or coarser data: futu_get_kline. Subscribes the intraday data.',
   scope: 'qot:read',
   input: z.strictObject({ symbol, num: count('Latest minutes to return', LATEST_DEFAULT, MAX_MINUTES) }),
   output: z.object({
     symbol: symbolField,
     name: z.string().optional(),
     currency: z.string(),
-    last_close: z.number().optional().describe('Previous session\'s close, the reference for today\'s change'),
-    date: z.string().optional().describe('Trading day of the points, YYYY-MM-DD'),
-    columns: z.array(z.string()).describe('Names of the point fields, in order'),
-    points: z.array(pointShape).describe('Oldest first; minutes without trades are left out'),
-    total_minutes: z.number().describe('Minutes with trades today; more than points.length when num cut the earlier ones'),
+    last_close: z.number().optional().describe('Previous session\'s close'),
+    date: z.string().optional(),
+    columns: z.array(z.string()),
+    points: z.array(pointShape).describe('Oldest first; minutes without trades left out'),
+    total_minutes: z.number().describe('Minutes with trades today'),
   }),
   annotations: READ_TOOL_ANNOTATIONS,
   summarize: (r) => {

@@ -10,19 +10,19 @@ export const getTicker = defineTool({
   name: 'futu_get_ticker',
   title: 'Trade ticks',
   description:
-    'The latest individual trades of one security, oldest first: time, price, shares and direction ' +
-    '(BUY = buyer-initiated, SELL = seller-initiated). num is 1-1000 (default 50). Subscribes the ticker on first use.',
+    'The latest individual trades of one security, oldest first, with direction (BUY = buyer-initiated, SELL = seller-initiated). ' +
+    'Subscribes the ticker.',
   scope: 'qot:read',
   input: z.strictObject({ symbol, num: count('Trades to return', 50, 1000) }),
   output: z.object({
     symbol: symbolField,
     name: z.string().optional(),
     currency: z.string(),
-    date: z.string().optional().describe('Trading day of the latest trade, YYYY-MM-DD'),
-    columns: z.array(z.string()).describe('Names of the tick fields, in order'),
+    date: z.string().optional(),
+    columns: z.array(z.string()),
     ticks: z
       .array(z.tuple([z.string(), z.number(), z.number(), z.string()]))
-      .describe('Oldest first: [time "HH:MM:SS", price, volume (shares), direction (BUY = buyer-initiated, SELL = seller-initiated, NEUTRAL)]'),
+      .describe('Oldest first: [time "HH:MM:SS", price, volume, direction]'),
   }),
   annotations: READ_TOOL_ANNOTATIONS,
   summarize: (r) => {

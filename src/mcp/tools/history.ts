@@ -23,15 +23,15 @@ const date = (what: string) =>
     .optional();
 
 export const historyRangeArgs = {
-  begin: date('begin').describe(`First day, YYYY-MM-DD (default: ${DEFAULT_DAYS} days before end)`),
-  end: date('end').describe('Last day, YYYY-MM-DD (default: today)'),
-  limit: z.number().int().min(1).max(1000).default(200).describe('Most rows to return, newest first (1-1000, default 200)'),
+  begin: date('begin').describe(`YYYY-MM-DD (default: end - ${DEFAULT_DAYS} days)`),
+  end: date('end').describe('YYYY-MM-DD (default: today)'),
+  limit: z.number().int().min(1).max(1000).default(200).describe('Max rows, newest first'),
 };
 
 export const historyRangeOutput = {
-  begin: z.string().describe('First day read, YYYY-MM-DD'),
-  end: z.string().describe('Last day read, YYYY-MM-DD'),
-  truncated: z.boolean().describe('More rows exist in the range than limit allowed: narrow the range or raise limit'),
+  begin: z.string(),
+  end: z.string(),
+  truncated: z.boolean().describe('More rows than limit'),
 };
 
 function parseDate(text: string): number {
