@@ -121,10 +121,26 @@ function jsonSchemaOf(schema: z.ZodObject, io: 'input' | 'output'): Record<strin
     target: 'draft-2020-12',
     io,
     override: (ctx) => {
-      if (io === 'output' && ctx.jsonSchema.additionalProperties === false) delete ctx.jsonSchema.additionalProperties;
+      const node = ctx.jsonSchema;
+      if (io === 'output' && node.additionalProperties === false) delete node.additionalProperties;
+      if (Array.isArray(node.prefixItems)) listTupleAsArray(node as Record<string, unknown>);
     },
   }) as Record<string, unknown>;
   return rest;
+}
+
+/**
+ * Rows of a series are tuples in zod (checked per position here), but a tuple's 2020-12 form
+ * (`prefixItems`, `items: false`) reads as "no items allowed" to draft-07 validators, which
+ * v1 SDK clients use: list it as an array of the union of its item types instead.
+ */
+function listTupleAsArray(node: Record<string, unknown>): void {
+  const types = new Set<string>();
+  for (const item of node.prefixItems as Array<{ type?: string; anyOf?: Array<{ type?: string }> }>) {
+    for (const t of item.anyOf ?? [item]) if (t.type !== undefined) types.add(t.type);
+  }
+  delete node.prefixItems;
+  node.items = { type: types.size === 1 ? [...types][0] : [...types] };
 }
 
 /**
