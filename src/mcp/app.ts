@@ -223,9 +223,9 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
       await audit
         ?.append({ event: 'reload', outcome: ok ? 'success' : 'failure', reason, code: ok ? null : 'RELOAD_FAILED', policy_version: engine.version })
         .catch((err) => log.error('could not audit the reload', { error: describeError(err) }));
-      log.info('reload finished', { keys: keyResult.ok, policies: policiesOk, policy_version: engine.version });
-      // Connections whose key's tools changed are told to list them again.
+      // Connections whose key's tools changed are told to list them again (queued before the log line tests wait for).
       visibility.reloaded();
+      log.info('reload finished', { keys: keyResult.ok, policies: policiesOk, policy_version: engine.version });
       return { keys: keyResult.ok, policies: policiesOk };
     },
   };

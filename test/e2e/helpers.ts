@@ -166,6 +166,11 @@ export interface HttpServerProcess {
 /** A client connected to its own futu-mcp child over stdio. */
 export interface StdioServerClient extends McpTestClient {
   readonly pid: number;
+  /** The initialize result's instructions and capabilities. */
+  readonly instructions: string | undefined;
+  readonly capabilities: Record<string, unknown> | undefined;
+  /** Methods of the notifications the server sent so far, in order. */
+  notifications(): string[];
   readonly auditLog: string;
   stderr(): string;
   hup(): Promise<void>;
@@ -372,12 +377,19 @@ export class E2eRun {
     let stderr = '';
     let client: McpTestClient;
     let pid: number;
+    let instructions: string | undefined;
+    let capabilities: Record<string, unknown> | undefined;
+    const notifications: string[] = [];
+    const record = async (n: { method: string }) => void notifications.push(n.method);
     if (flavor === 'v1') {
       const transport = new V1StdioTransport({ command: process.execPath, args, env: { ...v1DefaultEnv(), ...env }, stderr: 'pipe' });
       transport.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
       const sdk = new V1Client(clientInfo);
+      sdk.fallbackNotificationHandler = record;
       await sdk.connect(transport);
       pid = transport.pid!;
+      instructions = sdk.getInstructions();
+      capabilities = sdk.getServerCapabilities() as Record<string, unknown> | undefined;
       client = {
         flavor,
         sessionId: undefined,
@@ -391,8 +403,11 @@ export class E2eRun {
       const transport = new V2StdioTransport({ command: process.execPath, args, env: { ...v2DefaultEnv(), ...env }, stderr: 'pipe' });
       transport.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
       const sdk = new V2Client(clientInfo, { versionNegotiation: { mode: 'legacy' } });
+      sdk.fallbackNotificationHandler = record;
       await sdk.connect(transport);
       pid = transport.pid!;
+      instructions = sdk.getInstructions();
+      capabilities = sdk.getServerCapabilities() as Record<string, unknown> | undefined;
       client = {
         flavor,
         sessionId: undefined,
@@ -427,6 +442,9 @@ export class E2eRun {
       },
       pid,
       auditLog,
+      instructions,
+      capabilities,
+      notifications: () => [...notifications],
       stderr: () => stderr,
       hup: async () => {
         const before = countOf(stderr, '"msg":"reload finished"');

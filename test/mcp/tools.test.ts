@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { z } from 'zod';
 import { ACTION_SPECS, ACTIONS } from '../../src/authz/actions.js';
+import { serverInstructions } from '../../src/mcp/instructions.js';
 import { createMcpServer } from '../../src/mcp/server.js';
 import { assertValidListings, READ_TOOL_ANNOTATIONS, TRADE_TOOL_ANNOTATIONS } from '../../src/mcp/tool.js';
 import { TOOLS } from '../../src/mcp/tools/index.js';
@@ -94,7 +95,31 @@ describe('tool registry', () => {
     assert.match(tool('futu_get_history_deals').description, /last 30 days by default/);
     assert.match(tool('futu_get_broker').description, /HK only/);
     assert.match(tool('futu_unlock_trade').description, /never pass it/);
-    assert.match(tool('futu_get_quote').description, /HK\.00700/);
+    assert.match(JSON.stringify(z.toJSONSchema(tool('futu_get_quote').input, { io: 'input' })), /HK\.00700/, 'the symbol format is shown where symbols are asked for');
+  });
+});
+
+describe('tool descriptions', () => {
+  it('never repeat a sentence another tool carries word for word (shared rules live in the server instructions)', () => {
+    const owners = new Map<string, string>();
+    for (const t of TOOLS) {
+      // A "paragraph" here is any sentence of 50+ characters: short shared pointers are allowed.
+      for (const sentence of t.description.split(/(?<=[.:;])\s+/).filter((x) => x.length >= 50)) {
+        const owner = owners.get(sentence);
+        assert.ok(owner === undefined || owner === t.name, `${t.name} repeats a sentence of ${owner}: ${sentence}`);
+        owners.set(sentence, t.name);
+      }
+    }
+  });
+
+  it('the server instructions carry the cross-tool rules, and name futu_get_limits only when it exists', () => {
+    const text = serverInstructions(TOOLS.map((t) => t.name));
+    for (const rule of [/MARKET\.CODE/, /"simulate" \(paper\) is the default/, /every account this key may use/, /futu_get_snapshot/, /per-order value, daily value, orders per minute/]) {
+      assert.match(text, rule);
+    }
+    assert.equal(text.includes('futu_get_limits'), TOOLS.some((t) => t.name === 'futu_get_limits'));
+    assert.match(serverInstructions([...TOOLS.map((t) => t.name), 'futu_get_limits']), /futu_get_limits/);
+    assert.ok(text.length < 1500, `instructions are ${text.length} chars`);
   });
 });
 
