@@ -103,8 +103,8 @@ describe('tool descriptions', () => {
   it('never repeat a sentence another tool carries word for word (shared rules live in the server instructions)', () => {
     const owners = new Map<string, string>();
     for (const t of TOOLS) {
-      // A "paragraph" here is any sentence of 50+ characters: short shared pointers are allowed.
-      for (const sentence of t.description.split(/(?<=[.:;])\s+/).filter((x) => x.length >= 50)) {
+      // A "paragraph" here is any sentence of 60+ characters: short shared pointers are allowed.
+      for (const sentence of t.description.split(/(?<=[.:;])\s+/).filter((x) => x.length >= 60)) {
         const owner = owners.get(sentence);
         assert.ok(owner === undefined || owner === t.name, `${t.name} repeats a sentence of ${owner}: ${sentence}`);
         owners.set(sentence, t.name);
