@@ -21,7 +21,7 @@ export const symbol = z
   })
   .describe('e.g. HK.00700');
 
-export const symbols = z.array(symbol).min(1).max(50).describe('1-50 securities, e.g. ["HK.00700","US.AAPL"]');
+export const symbols = z.array(symbol).min(1).max(50);
 
 /** A string enum matched case-insensitively, whose error lists the valid values. */
 function looseEnum<const T extends string>(what: string, values: readonly T[], aliases: Readonly<Record<string, T>> = {}) {
@@ -38,7 +38,7 @@ export const market = looseEnum<MarketCode>('market', MARKET_CODES).describe('HK
 export const env = z
   .enum(['simulate', 'real'])
   .default('simulate')
-  .describe('simulate (paper trading, default) or real (real money, needs trade:real)');
+  .describe('simulate (paper, default) or real (needs trade:real)');
 
 /** uint64 ids travel as decimal strings: JSON numbers lose precision above 2^53. */
 const UINT64_MAX = 18446744073709551615n;
@@ -91,12 +91,15 @@ export const klType = z
     return name ?? 'day';
   })
   .default('day')
-  .describe(`${KL_NAMES.join(', ')} (default day; 1h, daily and Futu's K_* names also work)`);
+  .describe(`${KL_NAMES.join(', ')} (default day)`);
 
+// Checked with refine rather than regex: the description already shows the format, and a
+// pattern would repeat it in every listing.
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}( \d{2}:\d{2}(:\d{2})?)?$/;
 export const dateTime = (what: string) =>
   z
     .string()
-    .regex(/^\d{4}-\d{2}-\d{2}( \d{2}:\d{2}(:\d{2})?)?$/, `${what} must be "YYYY-MM-DD" or "YYYY-MM-DD HH:MM[:SS]"`)
+    .refine((s) => DATE_TIME.test(s), `${what} must be "YYYY-MM-DD" or "YYYY-MM-DD HH:MM[:SS]"`)
     .describe('YYYY-MM-DD[ HH:MM[:SS]], exchange-local');
 
 export const positiveQty = z.number().positive().finite().describe('Shares; HK and A-shares in whole lots');
@@ -111,7 +114,7 @@ export const apiKey = z
 
 /** An integer count with a default and a cap, e.g. `num` levels or bars. */
 export const count = (what: string, fallback: number, max: number) =>
-  z.number().int().min(1).max(max).default(fallback).describe(`${what} (1-${max}, default ${fallback})`);
+  z.number().int().min(1).max(max).default(fallback).describe(what);
 
 export const plate = z
   .string()
@@ -127,10 +130,10 @@ export const hkSymbol = symbol
   .describe('HK security, e.g. HK.00700');
 
 export const PLATE_TYPES = ['all', 'industry', 'region', 'concept'] as const;
-export const plateType = z.enum(PLATE_TYPES).default('all').describe('Plate kind: all (default), industry, region or concept');
+export const plateType = z.enum(PLATE_TYPES).default('all');
 
 export const REHABS = ['forward', 'backward', 'none'] as const;
-export const rehab = looseEnum('rehab', REHABS).default('forward').describe('Split/dividend adjustment: forward (default), backward or none');
+export const rehab = looseEnum('rehab', REHABS).default('forward').describe('forward (default), backward or none');
 
 /** Account reads may leave env unset to mean "both". */
 export const envFilter = looseEnum('env', ['simulate', 'real'] as const).optional().describe('simulate or real (default: both)');
@@ -169,7 +172,7 @@ export function symbolList(args: { symbols?: string[]; symbol?: string }): strin
 
 /** What narrows an account read; with none of them the read covers every account the key may use. */
 export const accountFilter = {
-  acc_id: accId.optional().describe('Only this account'),
+  acc_id: accId.optional(),
   market: market.optional().describe('Only accounts trading it'),
   env: envFilter,
 };

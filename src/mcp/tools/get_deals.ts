@@ -11,9 +11,9 @@ export const getDeals = defineTool({
   title: "Today's fills",
   description:
     'Today\'s executions (fills): quantity, price and time of each, with its order_id. Earlier days: futu_get_history_deals. ' +
-    'OpenD may report no fills for simulate accounts: then read filled_qty in futu_get_orders.',
+    'OpenD may report none for simulate accounts: see filled_qty in futu_get_orders.',
   scope: 'acc:read',
-  input: z.strictObject({ ...accountFilter, symbol: symbol.optional().describe('Only this security') }),
+  input: z.strictObject({ ...accountFilter, symbol: symbol.optional() }),
   output: z.object({ deals: z.array(dealShape) }),
   annotations: READ_TOOL_ANNOTATIONS,
   summarize: (r) => `${plural(r.deals.length, 'fill')} today in ${accountsCovered(r.deals)}${r.deals.length ? ` — ${joinFirst(r.deals.map((d) => dealLine(d, false)), 5)}` : ''}`,

@@ -13,7 +13,7 @@ export const getHistoryDeals = defineTool({
   description:
     'Executions (fills) of past days, newest first: what actually traded, at which price and when. The last 30 days by default, up to a year per call.',
   scope: 'acc:read',
-  input: z.strictObject({ ...accountFilter, ...historyRangeArgs, symbol: symbol.optional().describe('Only this security') }),
+  input: z.strictObject({ ...accountFilter, ...historyRangeArgs, symbol: symbol.optional() }),
   output: z.object({ ...historyRangeOutput, deals: z.array(dealShape) }),
   annotations: READ_TOOL_ANNOTATIONS,
   summarize: (r) =>

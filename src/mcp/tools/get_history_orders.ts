@@ -13,7 +13,7 @@ export const getHistoryOrders = defineTool({
   description:
     'Orders of past days in any state (filled, cancelled, failed...), newest first: the last 30 days by default, up to a year per call.',
   scope: 'acc:read',
-  input: z.strictObject({ ...accountFilter, ...historyRangeArgs, symbol: symbol.optional().describe('Only this security'), status: orderStatuses.optional() }),
+  input: z.strictObject({ ...accountFilter, ...historyRangeArgs, symbol: symbol.optional(), status: orderStatuses.optional() }),
   output: z.object({ ...historyRangeOutput, orders: z.array(accountOrderShape) }),
   annotations: READ_TOOL_ANNOTATIONS,
   summarize: (r) =>

@@ -52,8 +52,8 @@ export const getKline = defineTool({
   name: 'futu_get_kline',
   title: 'K-lines (candles)',
   description:
-    'OHLCV candles of one security, oldest first. Without begin: the latest num bars (default 100). With begin (and end, default today): ' +
-    'bars from begin, at most num (default 1000); truncated=true means continue from after the last bar. Forward-adjusted unless rehab says otherwise.',
+    'OHLCV candles of one security, oldest first. Without begin: the latest num bars. With begin (end: default today): bars from begin, ' +
+    'at most num; truncated=true means continue after the last bar.',
   scope: 'qot:read',
   input: z
     .strictObject({
@@ -72,7 +72,7 @@ export const getKline = defineTool({
     rehab: z.enum(REHABS),
     currency: z.string(),
     columns: z.array(z.string()),
-    bars: z.array(barShape).describe('Oldest first'),
+    bars: z.array(barShape),
     truncated: z.boolean(),
   }),
   annotations: READ_TOOL_ANNOTATIONS,

@@ -13,7 +13,7 @@ export const getOrders = defineTool({
     'Today\'s orders and older ones still working, with order_id (for modify or cancel), status, quantities and prices. ' +
     'Earlier days: futu_get_history_orders.',
   scope: 'acc:read',
-  input: z.strictObject({ ...accountFilter, symbol: symbol.optional().describe('Only this security'), status: orderStatuses.optional() }),
+  input: z.strictObject({ ...accountFilter, symbol: symbol.optional(), status: orderStatuses.optional() }),
   output: z.object({ orders: z.array(accountOrderShape) }),
   annotations: READ_TOOL_ANNOTATIONS,
   summarize: (r) => `${plural(r.orders.length, 'order')} today in ${accountsCovered(r.orders)}${r.orders.length ? ` — ${joinFirst(r.orders.map(orderLine), 5)}` : ''}`,

@@ -48,7 +48,7 @@ export const getPositions = defineTool({
   description:
     'What is held: quantity, sellable quantity, cost, market value and unrealised P/L of every position.',
   scope: 'acc:read',
-  input: z.strictObject({ ...accountFilter, symbol: symbol.optional().describe('Only this security') }),
+  input: z.strictObject({ ...accountFilter, symbol: symbol.optional() }),
   output: z.object({ positions: z.array(positionShape) }),
   annotations: READ_TOOL_ANNOTATIONS,
   summarize: (r) => {

@@ -37,7 +37,7 @@ export const getRt = defineTool({
     last_close: z.number().optional().describe('Previous session\'s close'),
     date: z.string().optional(),
     columns: z.array(z.string()),
-    points: z.array(pointShape).describe('Oldest first; minutes without trades left out'),
+    points: z.array(pointShape).describe('Oldest first'),
     total_minutes: z.number().describe('Minutes with trades today'),
   }),
   annotations: READ_TOOL_ANNOTATIONS,

@@ -18,7 +18,7 @@ const DATE = /^\d{4}-\d{2}-\d{2}$/;
 const date = (what: string) =>
   z
     .string()
-    .regex(DATE, `${what} must be a date as YYYY-MM-DD`)
+    .refine((s) => DATE.test(s), `${what} must be a date as YYYY-MM-DD`)
     .refine((s) => !DATE.test(s) || formatDate(parseDate(s)) === s, `${what} is not a calendar date`)
     .optional();
 

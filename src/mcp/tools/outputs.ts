@@ -16,7 +16,7 @@ export const priceShape = {
   symbol: symbolField,
   name: z.string().optional(),
   currency: z.string(),
-  price: z.number().describe('Last traded'),
+  price: z.number(),
   open: z.number(),
   high: z.number(),
   low: z.number(),
@@ -24,7 +24,7 @@ export const priceShape = {
   change: z.number().optional(),
   change_rate: z.number().optional().describe('vs last_close'),
   volume: z.number(),
-  turnover: z.number().describe('Value traded'),
+  turnover: z.number(),
   turnover_rate: z.number().describe('Percent of the float'),
   amplitude: z.number().optional().describe('(high - low) / last_close'),
   is_suspended: z.boolean(),
@@ -98,7 +98,7 @@ const sideField = z.string();
 const orderTypeField = z.string();
 const statusField = z
   .string()
-  .describe('SUBMITTED and FILLED_PART are working; the others are final');
+  .describe('Working: SUBMITTED, FILLED_PART');
 
 export const orderShape = z.object({
   order_id: orderIdField,
@@ -107,7 +107,7 @@ export const orderShape = z.object({
   side: sideField,
   order_type: orderTypeField,
   status: statusField,
-  qty: z.number().describe('Total ordered, filled part included'),
+  qty: z.number(),
   price: z.number().optional(),
   filled_qty: z.number(),
   avg_fill_price: z.number().optional(),
