@@ -9,7 +9,6 @@ import { changeFields, formatPercent, formatPrice, formatQty, quoteCurrency } fr
  */
 
 export const symbolField = z.string();
-export const timeField = (what: string) => z.string().describe(what);
 
 /** What futu_get_quote and futu_get_snapshot both report about the current price. */
 export const priceShape = {
