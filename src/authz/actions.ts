@@ -36,6 +36,8 @@ export const ACTION_SPECS = {
   futu_get_positions: { group: 'acc:read', shape: 'account' },
   futu_get_orders: { group: 'acc:read', shape: 'account' },
   futu_get_deals: { group: 'acc:read', shape: 'account' },
+  futu_get_history_orders: { group: 'acc:read', shape: 'account' },
+  futu_get_history_deals: { group: 'acc:read', shape: 'account' },
   futu_place_order: { group: 'trade', shape: 'trade' },
   futu_modify_order: { group: 'trade', shape: 'trade' },
   futu_cancel_order: { group: 'trade', shape: 'trade' },

@@ -47,9 +47,11 @@ export interface CallTarget {
   readonly symbols?: readonly string[];
   /** futu_list_plates. */
   readonly market?: string;
-  /** Account reads. */
+  /** Account reads of one account. */
   readonly account?: string;
   readonly env?: Env;
+  /** Account reads of several accounts (every account the key may use, by default): each is authorized. */
+  readonly accounts?: readonly { readonly account: string; readonly env: Env }[];
 }
 
 /** OpenD takes at most 400 codes per snapshot; more than that is not a real call. */
@@ -80,8 +82,8 @@ export interface TradeRequestInput {
 }
 
 /**
- * Requests for a non-trade tool: one per distinct symbol for quote tools (so every symbol is
- * authorized and a denial can name it), otherwise exactly one.
+ * Requests for a non-trade tool: one per distinct symbol for quote tools and one per account for
+ * account reads (so each is authorized and a denial can name it), otherwise exactly one.
  */
 export function buildRequests(caller: Caller, action: NonTradeAction, target: CallTarget): AuthzRequest[] {
   const principal = principalEntity(caller.key);
@@ -105,9 +107,12 @@ export function buildRequests(caller: Caller, action: NonTradeAction, target: Ca
       return [request(gateway(), { expired, machineBound, market })];
     }
     case 'account': {
-      const account = canonicalAccount(target.account ?? '');
-      const env = checkEnv(target.env);
-      return [request(accountUid(account), { expired, machineBound, env, account })];
+      const targets = target.accounts ?? [{ account: target.account ?? '', env: target.env }];
+      if (targets.length === 0) throw new AuthzError('INVALID_VALUE', 'invalid value: at least one account is required');
+      return targets.map((t) => {
+        const account = canonicalAccount(t.account);
+        return request(accountUid(account), { expired, machineBound, env: checkEnv(t.env), account });
+      });
     }
     case 'security':
       return distinctSecurities(target.symbols).map((s) =>

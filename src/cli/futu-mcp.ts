@@ -15,7 +15,7 @@ const program = new Command()
   .name('futu-mcp')
   .version(SERVER_VERSION)
   .description(
-    'MCP server for Futu OpenD: 20 tools (quotes, accounts, trading) where every call is authorized by Cedar policies\n' +
+    'MCP server for Futu OpenD: 22 tools (quotes, accounts and their history, trading) where every call is authorized by Cedar policies\n' +
       'against the API key\'s scopes and limits, then audited. Serves stdio unless --http-listen is given.',
   )
   .option('--gateway <host:port|sim>', 'OpenD address, or "sim" to run the simulated OpenD in-process', '127.0.0.1:11111')

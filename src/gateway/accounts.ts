@@ -66,7 +66,8 @@ export class AccountDirectory {
   }
 }
 
-function tradeMarketOf(market: MarketCode, env: TrdEnvName): TrdMarketName {
+/** The trade market an env's accounts trade a symbol market's securities in (SH/SZ: CN in simulate, HKCC for real). */
+export function tradeMarketOf(market: MarketCode, env: TrdEnvName): TrdMarketName {
   const name = TRD_MARKET.name(trdMarketFor(market, env));
   if (name === 'UNKNOWN') throw new GatewayError('INVALID_ARGUMENT', `no trade market for ${market} securities`);
   return name;

@@ -214,8 +214,9 @@ interface RawSnapshot {
     avgPrice?: number; highest52WeeksPrice?: number; lowest52WeeksPrice?: number;
   };
   equityExData?: {
-    issuedShares: string; outstandingShares: string; issuedMarketVal: number; peRate: number; pbRate: number; peTTMRate: number;
-    dividendRatioTTM?: number;
+    issuedShares: string; outstandingShares: string; issuedMarketVal: number; outstandingMarketVal: number; netAsset: number; netProfit: number;
+    earningsPershare: number; netAssetPershare: number; eyRate: number; peRate: number; pbRate: number; peTTMRate: number;
+    dividendTTM?: number; dividendRatioTTM?: number; dividendLFY?: number; dividendLFYRatio?: number;
   };
 }
 
@@ -250,10 +251,19 @@ const snapshot = ({ basic: b, equityExData: e }: RawSnapshot): Snapshot =>
           issuedShares: count(e.issuedShares),
           outstandingShares: count(e.outstandingShares),
           marketCap: e.issuedMarketVal,
+          outstandingMarketCap: e.outstandingMarketVal,
+          netAsset: e.netAsset,
+          netProfit: e.netProfit,
+          earningsPerShare: e.earningsPershare,
+          netAssetPerShare: e.netAssetPershare,
+          earningsYield: e.eyRate,
           peRate: e.peRate,
           pbRate: e.pbRate,
           peTTMRate: e.peTTMRate,
+          dividendTTM: e.dividendTTM,
           dividendRatioTTM: e.dividendRatioTTM,
+          dividendLFY: e.dividendLFY,
+          dividendLFYRatio: e.dividendLFYRatio,
         })
       : undefined,
   });

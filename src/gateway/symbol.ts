@@ -28,6 +28,23 @@ export interface ParsedSymbol {
 export const SYMBOL_FORMAT_HINT = 'MARKET.CODE, e.g. HK.00700, US.AAPL, SH.600519, SZ.000001';
 export const SYMBOL_PATTERN = /^(HK|US|SH|SZ)\.([A-Z0-9.]{1,16})$/;
 
+const LOOSE_SYMBOL = /^\s*([A-Za-z]{2})\.([A-Za-z0-9.]{1,16})\s*$/;
+
+/**
+ * The canonical spelling of a symbol a person or model may write loosely: market in any case,
+ * code upper-cased, HK numeric codes zero-padded to five digits (`hk.700` → `HK.00700`).
+ * Undefined when it is not MARKET.CODE of a supported market.
+ */
+export function normalizeSymbol(text: string): string | undefined {
+  const match = LOOSE_SYMBOL.exec(text);
+  if (!match) return undefined;
+  const market = match[1]!.toUpperCase();
+  if (!(market in MARKETS)) return undefined;
+  const code = match[2]!.toUpperCase();
+  if (market !== 'HK' || !/^\d+$/.test(code)) return `${market}.${code}`;
+  return code.length <= 5 ? `HK.${code.padStart(5, '0')}` : undefined;
+}
+
 export function parseSymbol(symbol: string): ParsedSymbol {
   const dot = symbol.indexOf('.');
   const prefix = dot > 0 ? symbol.slice(0, dot) : '';

@@ -205,15 +205,27 @@ export interface Snapshot {
   high52Weeks?: number;
   low52Weeks?: number;
   /** Stocks only. */
+  /** Qot_GetSecuritySnapshot.EquitySnapshotExData; money in the security's currency. */
   equity?: {
     issuedShares: number;
     outstandingShares: number;
     marketCap: number;
+    outstandingMarketCap: number;
+    netAsset: number;
+    netProfit: number;
+    earningsPerShare: number;
+    netAssetPerShare: number;
+    /** Percent. */
+    earningsYield: number;
     peRate: number;
     pbRate: number;
     peTTMRate: number;
+    dividendTTM?: number;
     /** Percent. */
     dividendRatioTTM?: number;
+    dividendLFY?: number;
+    /** Percent. */
+    dividendLFYRatio?: number;
   };
 }
 

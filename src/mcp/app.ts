@@ -22,8 +22,10 @@ import { startHttpServer, type RunningHttpServer } from './http.js';
 import type { SessionLimits } from './http/sessions.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { CallPipeline } from './pipeline.js';
+import { serverInstructions } from './instructions.js';
 import { createMcpServer } from './server.js';
 import { serveStdio, type StdioHandle } from './stdio.js';
+import { keyToolVisibility } from './toolVisibility.js';
 import { TOOLS } from './tools/index.js';
 import { findTaggedOrder, orderResult } from './tools/orders.js';
 
@@ -143,8 +145,18 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
     startupKey: options.apiKey,
     tradePasswordMd5: async () => (await loadTradePasswordMd5()).md5,
   });
+  const visibility = keyToolVisibility(keys, options.apiKey, TOOLS);
+  const instructions = serverInstructions(TOOLS.map((t) => t.name));
   const createServer = () =>
-    createMcpServer({ name: SERVER_NAME, version: SERVER_VERSION, tools: TOOLS, handleCall: pipeline.handleCall, onRefused: pipeline.onRefused });
+    createMcpServer({
+      name: SERVER_NAME,
+      version: SERVER_VERSION,
+      tools: TOOLS,
+      handleCall: pipeline.handleCall,
+      onRefused: pipeline.onRefused,
+      instructions,
+      visibility,
+    });
 
   await audit?.append({ event: 'startup', outcome: 'success', reason: null, code: null, policy_version: engine.version });
 
@@ -220,6 +232,8 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
       await audit
         ?.append({ event: 'reload', outcome: ok ? 'success' : 'failure', reason, code: ok ? null : 'RELOAD_FAILED', policy_version: engine.version })
         .catch((err) => log.error('could not audit the reload', { error: describeError(err) }));
+      // Connections whose key's tools changed are told to list them again (queued before the log line tests wait for).
+      visibility.reloaded();
       log.info('reload finished', { keys: keyResult.ok, policies: policiesOk, policy_version: engine.version });
       return { keys: keyResult.ok, policies: policiesOk };
     },

@@ -40,12 +40,26 @@ export type CallHandler = (toolName: string, args: Record<string, unknown>, cont
  */
 export type RefusalListener = (toolName: string, failure: ToolFailure, context: CallContext, argumentKey: string | undefined) => void | Promise<void>;
 
+/**
+ * Which tools a connection's key may call, so `tools/list` shows only those. Calls are not
+ * filtered here: a call to an unlisted tool still reaches the pipeline and its scope denial.
+ */
+export interface ToolVisibility {
+  /** Names of the tools the key behind `context` may call; undefined lists every tool. */
+  visibleTo(context: CallContext): ReadonlySet<string> | undefined;
+  /** Calls `listener` whenever keys or policies were reloaded; returns the unsubscribe. */
+  onReload(listener: () => void): () => void;
+}
+
 export interface CreateMcpServerOptions {
   readonly name: string;
   readonly version: string;
   readonly tools: readonly ToolListing[];
   readonly handleCall: CallHandler;
   readonly onRefused?: RefusalListener;
+  /** Sent in the initialize result: how to use the tools as a whole. */
+  readonly instructions?: string;
+  readonly visibility?: ToolVisibility;
 }
 
 const SESSION_KEY_ID = 'sessionKeyId';
@@ -96,8 +110,37 @@ function definitionOf(listing: ToolListing): Tool {
   return definition;
 }
 
+/**
+ * Without `$schema` (MCP already says tool schemas are 2020-12) and, in output schemas, without
+ * `additionalProperties: false` (results are filtered through the schema anyway): both repeat in
+ * every tool and cost the model's context on every tools/list. Input schemas keep it, as the
+ * server does refuse unknown arguments.
+ */
 function jsonSchemaOf(schema: z.ZodObject, io: 'input' | 'output'): Record<string, unknown> {
-  return z.toJSONSchema(schema, { target: 'draft-2020-12', io }) as Record<string, unknown>;
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, {
+    target: 'draft-2020-12',
+    io,
+    override: (ctx) => {
+      const node = ctx.jsonSchema;
+      if (io === 'output' && node.additionalProperties === false) delete node.additionalProperties;
+      if (Array.isArray(node.prefixItems)) listTupleAsArray(node as Record<string, unknown>);
+    },
+  }) as Record<string, unknown>;
+  return rest;
+}
+
+/**
+ * Rows of a series are tuples in zod (checked per position here), but a tuple's 2020-12 form
+ * (`prefixItems`, `items: false`) reads as "no items allowed" to draft-07 validators, which
+ * v1 SDK clients use: list it as an array of the union of its item types instead.
+ */
+function listTupleAsArray(node: Record<string, unknown>): void {
+  const types = new Set<string>();
+  for (const item of node.prefixItems as Array<{ type?: string; anyOf?: Array<{ type?: string }> }>) {
+    for (const t of item.anyOf ?? [item]) if (t.type !== undefined) types.add(t.type);
+  }
+  delete node.prefixItems;
+  node.items = { type: types.size === 1 ? [...types][0] : [...types] };
 }
 
 /**
@@ -144,9 +187,10 @@ function failureResult(failure: ToolFailure): CallToolResult {
   return { isError: true, content: [{ type: 'text', text: `error (${failure.code}): ${failure.message}` }] };
 }
 
+/** The text block: the summary line, then the tool's compact rendering (default: compact JSON). */
 function successResult(listing: ToolListing, structured: Record<string, unknown>): CallToolResult {
-  const json = JSON.stringify(structured, null, 2);
-  const text = listing.summarize ? `${listing.summarize(structured)}\n\n${json}` : json;
+  const body = listing.render ? listing.render(structured) : JSON.stringify(structured);
+  const text = listing.summarize ? `${listing.summarize(structured)}\n${body}` : body;
   return { structuredContent: structured, content: [{ type: 'text', text }] };
 }
 
@@ -168,7 +212,10 @@ async function invoke(handleCall: CallHandler, tool: string, args: Record<string
 export function createMcpServer(options: CreateMcpServerOptions): Server {
   assertValidListings(options.tools);
   const tools = new Map<string, ListedTool>(options.tools.map((listing) => [listing.name, { listing, definition: definitionOf(listing) }]));
-  const server = new Server({ name: options.name, version: options.version }, { capabilities: { tools: { listChanged: false } } });
+  const server = new Server(
+    { name: options.name, version: options.version },
+    { capabilities: { tools: { listChanged: true } }, ...(options.instructions !== undefined && { instructions: options.instructions }) },
+  );
 
   const refuse = async (toolName: string, failure: ToolFailure, context: CallContext, argumentKey: string | undefined): Promise<CallToolResult> => {
     try {
@@ -180,7 +227,32 @@ export function createMcpServer(options: CreateMcpServerOptions): Server {
     return failureResult(failure);
   };
 
-  server.setRequestHandler('tools/list', () => ({ tools: [...tools.values()].map((tool) => tool.definition) }));
+  const { visibility } = options;
+  const listFor = (visible: ReadonlySet<string> | undefined): Tool[] =>
+    [...tools.values()].filter((tool) => visible === undefined || visible.has(tool.listing.name)).map((tool) => tool.definition);
+  // What this connection was last shown, to tell it when a reload changes that.
+  let listed: { context: CallContext; names: string } | undefined;
+  const namesOf = (visible: ReadonlySet<string> | undefined): string => listFor(visible).map((tool) => tool.name).join(',');
+
+  server.setRequestHandler('tools/list', (_request, ctx) => {
+    const context = callContextOf(ctx);
+    const visible = visibility?.visibleTo(context);
+    listed = { context, names: namesOf(visible) };
+    return { tools: listFor(visible) };
+  });
+
+  if (visibility) {
+    const unsubscribe = visibility.onReload(() => {
+      if (!listed || namesOf(visibility.visibleTo(listed.context)) === listed.names) return;
+      listed = undefined;
+      server.sendToolListChanged().catch((err: unknown) => log.warn('could not send tools/list_changed', { error: describeError(err) }));
+    });
+    const previousOnClose = server.onclose;
+    server.onclose = () => {
+      unsubscribe();
+      previousOnClose?.();
+    };
+  }
 
   server.setRequestHandler('tools/call', async (request, ctx) => {
     const context = callContextOf(ctx);

@@ -10,11 +10,13 @@ export type ToolScope = 'qot:read' | 'acc:read' | 'trade' | 'trade:unlock';
 
 const READ_SCOPES: ReadonlySet<ToolScope> = new Set(['qot:read', 'acc:read']);
 
-/** Hints for tools that only read. Some clients auto-approve read-only tools, so only reads get these. */
+/**
+ * Hints for tools that only read. Some clients auto-approve read-only tools, so only reads get
+ * these. Just readOnlyHint: the spec ignores idempotentHint when it is true and defaults
+ * openWorldHint to true, and every listed tool would otherwise repeat both.
+ */
 export const READ_TOOL_ANNOTATIONS = {
   readOnlyHint: true,
-  idempotentHint: true,
-  openWorldHint: true,
 } as const satisfies ToolAnnotations;
 
 /** Hints for tools that move money: clients should ask the human before every call. */
@@ -36,8 +38,13 @@ export interface ToolListing<I extends z.ZodObject = z.ZodObject, O extends z.Zo
   /** Also an allowlist: fields of a result the schema does not name never reach the client. */
   readonly output: O;
   readonly annotations: ToolAnnotations;
-  /** A one-line human summary put above the JSON in the text block (e.g. "HK.00700 350.20 HKD +1.2%"). */
+  /** A one-line human summary opening the text block (e.g. "HK.00700 350.20 HKD +1.2%"). */
   readonly summarize?: (result: z.output<O>) => string;
+  /**
+   * The rest of the text block: a compact rendering of the result, e.g. a header row and one line
+   * per item for a series. Without it the text carries the result as compact JSON.
+   */
+  readonly render?: (result: z.output<O>) => string;
 }
 
 /**

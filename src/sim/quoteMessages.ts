@@ -17,6 +17,8 @@ function listTimestamp(listing: Listing): number {
   return seconds(dayOfDate(listing.listDate) * DAY_MS - utcOffsetMs(listing.market));
 }
 
+const LFY_DIVIDEND_SHARE = 0.94;
+
 export function basicQotMessage(q: Quote): Message {
   const { listing, today } = q;
   return {
@@ -158,6 +160,9 @@ export function snapshotMessage(q: Quote, extras: SnapshotExtras): Message {
     peTTMRate: roundMoney(q.price / listing.earningsPerShare),
     dividendTTM: listing.dividendPerShare,
     dividendRatioTTM: percent(listing.dividendPerShare, q.price),
+    // Last fiscal year's payout: a little below the trailing twelve months, as dividends grow.
+    dividendLFY: roundMoney(listing.dividendPerShare * LFY_DIVIDEND_SHARE),
+    dividendLFYRatio: percent(listing.dividendPerShare * LFY_DIVIDEND_SHARE, q.price),
   };
   return { basic, equityExData };
 }

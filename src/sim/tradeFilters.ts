@@ -5,6 +5,8 @@ import type { Listing } from './catalog.js';
 import { SimError } from './contract.js';
 import { idOf, messageOf } from './fields.js';
 
+export const MAX_HISTORY_RANGE_DAYS = 90;
+
 /** Trd_Common.TrdFilterConditions, parsed. Times are read in the account market's time zone. */
 export interface TradeFilter {
   readonly codes?: ReadonlySet<string>;
@@ -35,12 +37,18 @@ export function parseFilter(c2s: Message, account: Account, rangeRequired: boole
     if (!parsed) throw new SimError(`Invalid ${field} "${text}": expected yyyy-MM-dd HH:mm:ss`);
     return field === 'endTime' && !parsed.hasTime ? parsed.utcMs + DAY_MS - 1 : parsed.utcMs;
   };
+  const beginMs = time('beginTime');
+  const endMs = time('endTime');
+  // OpenD answers a history query for at most 90 days; longer ranges must be paged by the caller.
+  if (rangeRequired && beginMs !== undefined && endMs !== undefined && endMs - beginMs >= MAX_HISTORY_RANGE_DAYS * DAY_MS) {
+    throw new SimError(`The time range of a history query cannot exceed ${MAX_HISTORY_RANGE_DAYS} days`);
+  }
   return {
     codes: nonEmptySet(strings(fc.codeList)),
     ids: nonEmptySet((Array.isArray(fc.idList) ? fc.idList : []).map(idOf).filter((v): v is string => v !== undefined)),
     idExs: nonEmptySet(strings(fc.orderIDExList)),
-    beginMs: time('beginTime'),
-    endMs: time('endTime'),
+    beginMs,
+    endMs,
   };
 }
 

@@ -3,7 +3,7 @@ import { ProtoId } from '../gateway/protoIds.js';
 import { ACCOUNT_SPECS, Account, bigId } from './accounts.js';
 import { HK_BROKERS } from './book.js';
 import { DAY_MS, isTradingDay, localDay, localMsOfDay, MINUTE_MS, sessionsOf, tradingDayOnOrAfter, tradingDayOnOrBefore, utcOf } from './calendar.js';
-import { listingBySymbol, type Listing } from './catalog.js';
+import { LISTINGS, listingBySymbol, type Listing } from './catalog.js';
 import { SimError, type Handler, type RequestContext, type TradePush, type TradingEngine } from './contract.js';
 import { idOf, messageOf, numberOf, requiredNumber, stringOf } from './fields.js';
 import type { SimMarket } from './market.js';
@@ -20,6 +20,11 @@ export interface SimTradingOptions {
 
 const TRD_CATEGORY_FUTURE = 2;
 const SEED_TRADE_MINUTE = 10 * 60;
+/** Seeded round trips: the first this many days ago, one every few days, each sold days later. */
+const SEED_HISTORY_DAYS = 60;
+const ROUND_TRIPS_PER_SYMBOL = 4;
+const ROUND_TRIP_SPACING_DAYS = 14;
+const ROUND_TRIP_HOLD_DAYS = 4;
 
 /**
  * Paper trading against the simulated market. Orders rest and fill as the simulated trades cross
@@ -369,33 +374,53 @@ export class SimTrading implements TradingEngine {
     return { orderID: (this.orderIdBase + seq).toString(), orderIDEx: `FTSIM${seq.toString().padStart(8, '0')}` };
   }
 
-  /** Records each seeded holding as a filled order from its purchase day, so history has substance. */
+  /**
+   * Seeds each account's past: every holding as a filled buy on its purchase day, plus weeks of
+   * round trips (a buy, sold a few days later) and a cancelled order in securities the account does
+   * not hold, so history reads have substance and the holdings stay exactly the seeded ones.
+   */
   private seedHoldings(account: Account): void {
     for (const seed of account.spec.positions) {
       const listing = listingBySymbol(seed.symbol);
-      const day = tradingDayOnOrBefore(localDay(this.now(listing) - seed.daysAgo * DAY_MS, listing.market));
-      const timeMs = utcOf(listing.market, day, SEED_TRADE_MINUTE);
-      const price = this.market.lastCloseAt(listing.security, timeMs);
-      const order: OrderState = {
-        ...this.nextOrderIds(),
-        account,
-        listing,
-        side: TrdSide.Buy,
-        orderType: OrderType.Normal,
-        qty: seed.qty,
-        price,
-        fillQty: 0,
-        fillValue: 0,
-        status: OrderStatus.Submitted,
-        createMs: timeMs,
-        updateMs: timeMs,
-        timeInForce: TimeInForce.DAY,
-        checkedUntilMs: timeMs,
-      };
-      this.orders.push(order);
-      this.fill(order, { qty: seed.qty, price }, timeMs);
+      this.seedOrder(account, listing, TrdSide.Buy, seed.qty, localDay(this.now(listing) - seed.daysAgo * DAY_MS, listing.market), true);
     }
+    const held = new Set(account.spec.positions.map((p) => p.symbol));
+    const others = LISTINGS.filter((l) => account.covers(l) && !held.has(l.symbol));
+    others.forEach((listing, i) => {
+      const lots = listing.lotSize === 1 ? 10 : listing.lotSize;
+      for (let trip = 0; trip < ROUND_TRIPS_PER_SYMBOL; trip += 1) {
+        const daysAgo = SEED_HISTORY_DAYS - trip * ROUND_TRIP_SPACING_DAYS - i;
+        const boughtOn = localDay(this.now(listing) - daysAgo * DAY_MS, listing.market);
+        this.seedOrder(account, listing, TrdSide.Buy, lots * (1 + ((trip + i) % 3)), boughtOn, true);
+        this.seedOrder(account, listing, TrdSide.Sell, lots * (1 + ((trip + i) % 3)), boughtOn + ROUND_TRIP_HOLD_DAYS, true);
+      }
+      this.seedOrder(account, listing, TrdSide.Buy, lots, localDay(this.now(listing) - (i + 3) * DAY_MS, listing.market), false);
+    });
     account.cash = account.spec.cash;
   }
-}
 
+  /** A limit order at the day's close on the trading day on or before `day`: filled, or cancelled unfilled. */
+  private seedOrder(account: Account, listing: Listing, side: number, qty: number, day: number, filled: boolean): void {
+    const timeMs = utcOf(listing.market, tradingDayOnOrBefore(day), SEED_TRADE_MINUTE);
+    const price = this.market.lastCloseAt(listing.security, timeMs);
+    const order: OrderState = {
+      ...this.nextOrderIds(),
+      account,
+      listing,
+      side,
+      orderType: OrderType.Normal,
+      qty,
+      price,
+      fillQty: 0,
+      fillValue: 0,
+      status: OrderStatus.Submitted,
+      createMs: timeMs,
+      updateMs: timeMs,
+      timeInForce: TimeInForce.DAY,
+      checkedUntilMs: timeMs,
+    };
+    this.orders.push(order);
+    if (filled) this.fill(order, { qty, price }, timeMs);
+    else this.cancel(order, timeMs + 30 * MINUTE_MS);
+  }
+}

@@ -11,8 +11,8 @@ import { caller, makeKey, shippedEngine } from './fixtures.js';
 const TRADE_ACTIONS: readonly TradeAction[] = ['futu_place_order', 'futu_modify_order', 'futu_cancel_order'];
 const isTrade = (a: ActionName): a is TradeAction => (TRADE_ACTIONS as readonly string[]).includes(a);
 
-test('the registry has the 20 tools, and the schema declares exactly those actions', () => {
-  assert.equal(ACTIONS.length, 20);
+test('the registry has the 22 tools, and the schema declares exactly those actions', () => {
+  assert.equal(ACTIONS.length, 22);
   assert.deepEqual([...shippedEngine().actions].sort(), [...ACTIONS].sort());
 });
 

@@ -120,7 +120,9 @@ describe('gateway unreachable over stdio', () => {
         gateway: `127.0.0.1:${await freePort()}`,
         waitConnected: false,
       });
-      assert.equal((await client.listTools()).length, 20);
+      // The key lacks trade:unlock: every other tool is listed.
+      assert.deepEqual((await client.listTools()).length, 21);
+      assert.ok(!(await client.listTools()).some((t) => t.name === 'futu_unlock_trade'));
       const server = { auditLog: client.auditLog };
       await expectRefusal(client, server, { tool: 'futu_ping', args: {}, ...NOT_CONNECTED, keyId: 'claude-bot', outcome: 'failure' });
       // Account reads resolve the account on the gateway while being authorized, so this fails one step earlier.

@@ -112,9 +112,21 @@ export function assertMatchesOutputSchema(tool: ListedTool, result: ToolCallResu
   assert.ok(structured, `${tool.name} returned structuredContent`);
   const check = validator.getValidator(tool.outputSchema as never)(structured);
   assert.ok(check.valid, `${tool.name} structuredContent violates its outputSchema: ${check.errorMessage}\n${JSON.stringify(structured)}`);
-  // The text block carries the same JSON (after an optional one-line summary) for clients that ignore structuredContent.
+  // The text block, for clients that ignore structuredContent: a one-line summary, then the result
+  // as compact JSON or, for series and account rows, a CSV table (header row, one line per item).
   const text = textOf(result);
-  assert.deepEqual(JSON.parse(text.slice(text.indexOf('{'))), structured, `${tool.name} text block carries the structured JSON`);
+  const body = text.slice(text.indexOf('\n') + 1);
+  assert.doesNotMatch(text, /\n {2}"/, `${tool.name} text block is not pretty-printed JSON`);
+  if (body.startsWith('{')) {
+    assert.deepEqual(JSON.parse(body), structured, `${tool.name} text block carries the structured JSON`);
+  } else {
+    const [header, ...lines] = body.split('\n');
+    assert.match(header ?? '', /^[a-z_]+(,[a-z_]+)+$/, `${tool.name} text block opens its table with a header row`);
+    // Items are the rows of the result's lists of objects or tuples (not e.g. its column names).
+    const lists = Object.values(structured).filter((v): v is unknown[] => Array.isArray(v) && typeof v[0] === 'object');
+    const items = lists.reduce((n, list) => n + list.length, 0);
+    assert.equal(lines.length, items, `${tool.name} text table has one line per item`);
+  }
   return structured;
 }
 
@@ -154,6 +166,11 @@ export interface HttpServerProcess {
 /** A client connected to its own futu-mcp child over stdio. */
 export interface StdioServerClient extends McpTestClient {
   readonly pid: number;
+  /** The initialize result's instructions and capabilities. */
+  readonly instructions: string | undefined;
+  readonly capabilities: Record<string, unknown> | undefined;
+  /** Methods of the notifications the server sent so far, in order. */
+  notifications(): string[];
   readonly auditLog: string;
   stderr(): string;
   hup(): Promise<void>;
@@ -360,12 +377,19 @@ export class E2eRun {
     let stderr = '';
     let client: McpTestClient;
     let pid: number;
+    let instructions: string | undefined;
+    let capabilities: Record<string, unknown> | undefined;
+    const notifications: string[] = [];
+    const record = async (n: { method: string }) => void notifications.push(n.method);
     if (flavor === 'v1') {
       const transport = new V1StdioTransport({ command: process.execPath, args, env: { ...v1DefaultEnv(), ...env }, stderr: 'pipe' });
       transport.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
       const sdk = new V1Client(clientInfo);
+      sdk.fallbackNotificationHandler = record;
       await sdk.connect(transport);
       pid = transport.pid!;
+      instructions = sdk.getInstructions();
+      capabilities = sdk.getServerCapabilities() as Record<string, unknown> | undefined;
       client = {
         flavor,
         sessionId: undefined,
@@ -379,8 +403,11 @@ export class E2eRun {
       const transport = new V2StdioTransport({ command: process.execPath, args, env: { ...v2DefaultEnv(), ...env }, stderr: 'pipe' });
       transport.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
       const sdk = new V2Client(clientInfo, { versionNegotiation: { mode: 'legacy' } });
+      sdk.fallbackNotificationHandler = record;
       await sdk.connect(transport);
       pid = transport.pid!;
+      instructions = sdk.getInstructions();
+      capabilities = sdk.getServerCapabilities() as Record<string, unknown> | undefined;
       client = {
         flavor,
         sessionId: undefined,
@@ -415,6 +442,9 @@ export class E2eRun {
       },
       pid,
       auditLog,
+      instructions,
+      capabilities,
+      notifications: () => [...notifications],
       stderr: () => stderr,
       hup: async () => {
         const before = countOf(stderr, '"msg":"reload finished"');

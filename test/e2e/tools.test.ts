@@ -1,5 +1,5 @@
 /**
- * Every one of the 20 tools, end to end, over a real stdio child process and over real HTTP, with
+ * Every one of the 22 tools, end to end, over a real stdio child process and over real HTTP, with
  * the v1 and the v2 SDK client: a successful result whose structuredContent matches the outputSchema
  * the server listed, a simulate order placed, modified and cancelled, and each call audited and
  * counted once. Plus: stdout of a stdio server carries nothing but JSON-RPC frames.
@@ -26,7 +26,7 @@ import { childEnv } from '../helpers/futucli.js';
 const TOOL_NAMES = [
   'futu_ping', 'futu_get_quote', 'futu_get_snapshot', 'futu_get_kline', 'futu_get_orderbook', 'futu_get_ticker', 'futu_get_rt',
   'futu_get_static', 'futu_get_broker', 'futu_list_plates', 'futu_plate_stocks', 'futu_list_accounts', 'futu_get_funds',
-  'futu_get_positions', 'futu_get_orders', 'futu_get_deals', 'futu_place_order', 'futu_modify_order', 'futu_cancel_order',
+  'futu_get_positions', 'futu_get_orders', 'futu_get_deals', 'futu_get_history_orders', 'futu_get_history_deals', 'futu_place_order', 'futu_modify_order', 'futu_cancel_order',
   'futu_unlock_trade',
 ];
 
@@ -37,7 +37,7 @@ type Structured = Record<string, unknown>;
 type Row = Record<string, unknown>;
 
 /**
- * Calls all 20 tools (the trade tools as place → modify → cancel of one simulate order) and checks
+ * Calls all 22 tools (the trade tools as place → modify → cancel of one simulate order) and checks
  * each result against its listed outputSchema and against what the simulator holds. Returns how
  * many times each tool was called.
  */
@@ -100,15 +100,18 @@ async function exerciseEveryTool(client: McpTestClient): Promise<Map<string, num
   assert.match(accId, /^\d+$/);
 
   const funds = await call('futu_get_funds', { acc_id: accId });
-  assert.equal(funds.acc_id, accId);
-  assert.equal(funds.currency, 'HKD');
+  assert.deepEqual(rows(funds.funds).map((f) => [f.acc_id, f.currency]), [[accId, 'HKD']]);
 
   const positions = await call('futu_get_positions', { market: 'HK' });
-  assert.equal(positions.acc_id, accId);
-  assert.ok(rows(positions.positions).some((p) => p.symbol === 'HK.09988'));
+  assert.deepEqual(rows(positions.positions).map((p) => `${p.env} ${p.symbol}`).sort(), ['real HK.00005', 'real HK.00700', 'simulate HK.09988']);
 
   const deals = await call('futu_get_deals', { market: 'HK', env: 'simulate' });
-  assert.equal(deals.acc_id, accId);
+  assert.ok(rows(deals.deals).every((d) => d.acc_id === accId));
+
+  const pastOrders = await call('futu_get_history_orders', { env: 'simulate', market: 'HK' });
+  assert.ok(rows(pastOrders.orders).length > 0 && rows(pastOrders.orders).every((o) => o.acc_id === accId));
+  const pastDeals = await call('futu_get_history_deals', {});
+  assert.ok(new Set(rows(pastDeals.deals).map((d) => d.env)).size === 2, 'fills of real and simulate accounts');
 
   const unlocked = await call('futu_unlock_trade', { unlock: true });
   assert.equal(unlocked.unlocked, true, 'the server unlocked with the password from FUTU_TRADE_PWD');
@@ -141,7 +144,7 @@ async function exerciseEveryTool(client: McpTestClient): Promise<Map<string, num
   return calls;
 }
 
-describe('all 20 tools end to end', () => {
+describe('all 22 tools end to end', () => {
   const run = new E2eRun('tools');
   let keysFile: string;
   let key: string;

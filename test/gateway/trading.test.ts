@@ -119,10 +119,12 @@ for (const transport of TRANSPORTS) {
     });
 
     test('history orders and fills within a date range', async () => {
-      const range = { begin: '2026-01-01', end: '2026-11-17' };
+      // OpenD answers at most 90 days per query; the seeded HK.00700 purchase was 120 days ago.
+      const range = { begin: '2026-07-01', end: '2026-09-27' };
       const orders = await rig.gateway.getHistoryOrders(realHK, range);
       assert.ok(orders.length > 0);
-      assert.ok(orders.every((o) => o.createTime >= '2026-01-01' && o.createTime <= '2026-11-17 23:59:59.999'));
+      assert.ok(orders.every((o) => o.createTime >= '2026-07-01' && o.createTime <= '2026-09-27 23:59:59.999'));
+      await assert.rejects(rig.gateway.getHistoryOrders(realHK, { begin: '2026-06-01', end: '2026-09-27' }), isGatewayError('OPEND_ERROR'));
       const fills = await rig.gateway.getHistoryFills(realHK, { ...range, symbols: ['HK.00700'] });
       assert.ok(fills.length > 0 && fills.every((f) => f.symbol === 'HK.00700'));
       await assert.rejects(rig.gateway.getHistoryOrders(realHK, { begin: 'yesterday', end: '2026-11-17' }), isGatewayError('INVALID_ARGUMENT'));

@@ -16,6 +16,8 @@ import { cancelOrder } from '../../src/mcp/tools/cancel_order.js';
 import { getBroker } from '../../src/mcp/tools/get_broker.js';
 import { getDeals } from '../../src/mcp/tools/get_deals.js';
 import { getFunds } from '../../src/mcp/tools/get_funds.js';
+import { getHistoryDeals } from '../../src/mcp/tools/get_history_deals.js';
+import { getHistoryOrders } from '../../src/mcp/tools/get_history_orders.js';
 import { getKline } from '../../src/mcp/tools/get_kline.js';
 import { getOrderbook } from '../../src/mcp/tools/get_orderbook.js';
 import { getOrders } from '../../src/mcp/tools/get_orders.js';
@@ -69,7 +71,8 @@ async function call<I extends z.ZodObject, O extends z.ZodObject>(tool: FutuTool
   assert.deepEqual(json(result), json(returned), `${tool.name}: its output schema drops fields execute returns`);
   const summary = tool.summarize?.(result) ?? '';
   assert.ok(summary.length > 0 && !summary.includes('\n'), `${tool.name} summary must be one line: ${JSON.stringify(summary)}`);
-  return { plan, result, summary };
+  const text = tool.render?.(result) ?? JSON.stringify(result);
+  return { plan, result, summary, text };
 }
 
 function callTarget(plan: AuthzPlan, action: NonTradeAction): CallTarget {
@@ -160,28 +163,31 @@ describe('quote tools', () => {
     assert.equal(result.rehab, 'forward');
     assert.equal(result.bars.length, 20);
     assert.equal(result.truncated, false);
-    for (const bar of result.bars) assert.ok(bar.low <= Math.min(bar.open, bar.close) && Math.max(bar.open, bar.close) <= bar.high, bar.time);
-    const times = result.bars.map((b) => b.time);
+    assert.deepEqual(result.columns, ['time', 'open', 'high', 'low', 'close', 'volume']);
+    for (const [time, open, high, low, close] of result.bars) assert.ok(low <= Math.min(open, close) && Math.max(open, close) <= high, time);
+    const times = result.bars.map((b) => b[0]);
+    assert.ok(times.every((t) => /^\d{4}-\d{2}-\d{2}$/.test(t)), 'day bars carry the date only');
     assert.deepEqual([...times].sort(), times);
 
     const hourly = await call(getKline, { symbol: 'HK.00700', kl_type: 'K_60M', num: 5 });
     assert.equal(hourly.result.kl_type, '60m');
     assert.equal(hourly.result.bars.length, 5);
+    assert.ok(hourly.result.bars.every((b) => /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$/.test(b[0])), 'intraday bars carry the minute');
   });
 
   it('futu_get_kline with begin/end reads history, and says when num cut the range short', async () => {
     const { result } = await call(getKline, { symbol: 'HK.00700', begin: '2026-10-05', end: '2026-10-30' });
     assert.ok(result.bars.length >= 15 && result.bars.length <= 20, `${result.bars.length} October trading days`);
-    assert.ok(result.bars.every((b) => b.time >= '2026-10-05' && b.time <= '2026-10-30 23:59:59'));
+    assert.ok(result.bars.every((b) => b[0] >= '2026-10-05' && b[0] <= '2026-10-30'));
     assert.equal(result.truncated, false);
 
     const cut = await call(getKline, { symbol: 'HK.00700', begin: '2026-10-05', end: '2026-10-30', num: 5 });
     assert.deepEqual(cut.result.bars, result.bars.slice(0, 5));
     assert.equal(cut.result.truncated, true);
-    assert.match(cut.summary, /5 bars .*\(truncated\)$/);
+    assert.match(cut.summary, /5 bars .*\(truncated: more bars in range\)$/);
 
     const open = await call(getKline, { symbol: 'HK.00700', begin: '2026-11-02' });
-    assert.ok(open.result.bars.length > 0 && open.result.bars[0]!.time >= '2026-11-02');
+    assert.ok(open.result.bars.length > 0 && open.result.bars[0]![0] >= '2026-11-02');
   });
 
   it('futu_get_orderbook returns the best levels on each side', async () => {
@@ -197,12 +203,21 @@ describe('quote tools', () => {
     const ticker = await call(getTicker, { symbol: 'HK.00700', num: 10 });
     assert.deepEqual(callTarget(ticker.plan, 'futu_get_ticker').symbols, ['HK.00700']);
     assert.ok(ticker.result.ticks.length > 0 && ticker.result.ticks.length <= 10);
-    assert.ok(ticker.result.ticks.every((t) => /^\d+$/.test(t.sequence) && t.price > 0 && t.volume > 0));
+    assert.deepEqual(ticker.result.columns, ['time', 'price', 'volume', 'direction']);
+    assert.ok(ticker.result.ticks.every(([time, price, volume, direction]) => /^\d{2}:\d{2}:\d{2}$/.test(time) && price > 0 && volume > 0 && ['BUY', 'SELL', 'NEUTRAL'].includes(direction)));
+    assert.equal(ticker.result.date, '2026-11-18');
 
     const rt = await call(getRt, { symbol: 'HK.00700' });
     assert.deepEqual(callTarget(rt.plan, 'futu_get_rt').symbols, ['HK.00700']);
-    assert.ok(rt.result.points.length > 0);
-    assert.ok(rt.result.points.every((p) => p.time.startsWith('2026-11-18') && p.price > 0));
+    assert.equal(rt.result.date, '2026-11-18');
+    assert.ok(rt.result.points.length > 0 && rt.result.points.length <= 60, 'the latest 60 minutes by default');
+    assert.ok(rt.result.points.every(([time, price]) => /^\d{2}:\d{2}$/.test(time) && price > 0));
+    const times = rt.result.points.map((p) => p[0]);
+    assert.deepEqual([...times].sort(), times);
+    const few = await call(getRt, { symbol: 'HK.00700', num: 3 });
+    assert.deepEqual(few.result.points, rt.result.points.slice(-3), 'num keeps the latest minutes');
+    assert.equal(few.result.total_minutes, rt.result.total_minutes);
+    assert.match(few.text, /^time,price,avg_price,volume$/m);
     assert.ok(rt.result.last_close !== undefined && rt.result.last_close > 0);
   });
 
@@ -248,42 +263,88 @@ describe('account tools', () => {
     assert.deepEqual(limited.result.accounts.map((a) => a.acc_id), [first], 'accounts outside the key\'s allowed_acc_ids are not listed');
   });
 
-  it('futu_get_funds resolves the env\'s account for a market and authorizes that account', async () => {
-    const simHK = refOf('simulate', 'HK');
-    const { plan, result, summary } = await call(getFunds, { market: 'HK' });
+  it('futu_get_funds reads every account by default, real first, each row labelled and each account authorized', async () => {
+    const { plan, result, summary, text } = await call(getFunds, {});
     const target = callTarget(plan, 'futu_get_funds');
-    assert.equal(target.account, simHK.accId);
-    assert.equal(target.env, 'simulate');
-    assert.deepEqual([result.acc_id, result.env, result.trd_market, result.currency], [simHK.accId, 'simulate', 'HK', 'HKD']);
-    assert.ok(result.total_assets > 0 && result.buying_power > 0);
-    assert.match(summary, new RegExp(`^acc ${simHK.accId} \\(simulate HK\\): total assets [\\d,]+\\.\\d{2} HKD`));
+    const expected = [...accounts].sort((a, b) => (a.env === b.env ? 0 : a.env === 'real' ? -1 : 1));
+    assert.deepEqual(target.accounts, expected.map((a) => ({ account: a.accId, env: a.env })));
+    assert.deepEqual(result.funds.map((f) => [f.acc_id, f.env]), expected.map((a) => [a.accId, a.env]));
+    assert.ok(result.funds.every((f) => f.total_assets > 0 && f.buying_power > 0 && f.currency !== undefined));
+    assert.match(summary, /^real \d+ HK: total [\d,]+\.\d{2} HKD/);
+    assert.match(text, /^acc_id,env,trd_market,currency,total_assets,/m);
 
+    const hk = await call(getFunds, { market: 'hk' });
+    assert.deepEqual(hk.result.funds.map((f) => [f.env, f.trd_market]), [['real', 'HK'], ['simulate', 'HK']]);
     const realUS = refOf('real', 'US');
-    const real = await call(getFunds, { acc_id: realUS.accId, env: 'real' });
-    assert.deepEqual(callTarget(real.plan, 'futu_get_funds'), { ...callTarget(real.plan, 'futu_get_funds'), account: realUS.accId, env: 'real' });
-    assert.equal(real.result.currency, 'USD');
+    const one = await call(getFunds, { acc_id: realUS.accId });
+    assert.deepEqual(callTarget(one.plan, 'futu_get_funds').accounts, [{ account: realUS.accId, env: 'real' }]);
+    assert.deepEqual(one.result.funds.map((f) => [f.acc_id, f.currency]), [[realUS.accId, 'USD']]);
   });
 
-  it('an account read without acc_id or market names the candidates; a wrong env is refused', async () => {
-    await assert.rejects(getFunds.authz(getFunds.input.parse({}), ctx), (err: Error & { code?: string }) => {
-      assert.equal(err.code, 'INVALID_ARGUMENT');
-      for (const a of accounts.filter((x) => x.env === 'simulate')) assert.ok(err.message.includes(a.accId), err.message);
-      return true;
-    });
+  it('a key restricted to one account reads only that account, and no error names another', async () => {
+    const simHK = refOf('simulate', 'HK');
+    const restricted = contextFor({ accountAllowed: (accId) => accId === simHK.accId });
+    const { plan, result } = await call(getFunds, {}, restricted);
+    assert.deepEqual(callTarget(plan, 'futu_get_funds').accounts, [{ account: simHK.accId, env: 'simulate' }]);
+    assert.deepEqual(result.funds.map((f) => f.acc_id), [simHK.accId]);
+    for (const args of [{ env: 'real' }, { market: 'US' }, { acc_id: refOf('real', 'HK').accId }]) {
+      await assert.rejects(getFunds.authz(getFunds.input.parse(args), restricted), (err: Error & { code?: string }) => {
+        assert.equal(err.code, 'INVALID_ARGUMENT');
+        const others = accounts.filter((a) => a.accId !== simHK.accId && !JSON.stringify(args).includes(a.accId));
+        for (const a of others) assert.ok(!err.message.includes(a.accId), err.message);
+        return true;
+      });
+    }
+  });
+
+  it('a wrong env for an acc_id is refused', async () => {
     const realHK = refOf('real', 'HK');
-    await assert.rejects(getPositions.authz(getPositions.input.parse({ acc_id: realHK.accId }), ctx), /is a real account but env is "simulate"/);
+    await assert.rejects(getPositions.authz(getPositions.input.parse({ acc_id: realHK.accId, env: 'simulate' }), ctx), /is a real account but env is "simulate"/);
   });
 
-  it('futu_get_positions picks the account from the symbol and reports P/L', async () => {
-    const { plan, result } = await call(getPositions, { symbol: 'HK.09988' });
-    assert.equal(callTarget(plan, 'futu_get_positions').account, refOf('simulate', 'HK').accId);
-    assert.deepEqual(result.positions.map((p) => [p.symbol, p.qty, p.side]), [['HK.09988', 500, 'LONG']]);
+  it('futu_get_positions narrows to the symbol\'s market and reports P/L', async () => {
+    const { plan, result, text } = await call(getPositions, { symbol: 'hk.9988' });
+    assert.deepEqual(callTarget(plan, 'futu_get_positions').accounts?.map((a) => a.account), [refOf('real', 'HK').accId, refOf('simulate', 'HK').accId]);
+    assert.deepEqual(result.positions.map((p) => [p.env, p.symbol, p.qty, p.side]), [['simulate', 'HK.09988', 500, 'LONG']]);
     const [p] = result.positions;
     assert.ok(p && p.cost_price !== undefined && p.pl_ratio !== undefined);
     assert.ok(Math.abs(p.market_value - p.qty * p.price) < 0.01);
+    assert.match(text, /^acc_id,env,trd_market,symbol,name,side,qty,/m);
 
-    const real = await call(getPositions, { env: 'real', market: 'HK' });
-    assert.deepEqual(real.result.positions.map((x) => x.symbol).sort(), ['HK.00005', 'HK.00700']);
+    const all = await call(getPositions, {});
+    assert.deepEqual(
+      all.result.positions.map((x) => `${x.env} ${x.symbol}`).sort(),
+      ['real HK.00005', 'real HK.00700', 'real US.AAPL', 'real US.NVDA', 'simulate HK.09988', 'simulate SH.600519', 'simulate US.MSFT'],
+    );
+    assert.ok(all.result.positions.findIndex((x) => x.env === 'simulate') > all.result.positions.findLastIndex((x) => x.env === 'real'), 'real accounts first');
+  });
+
+  it('futu_get_history_deals reads the last 30 days of every account by default, paging OpenD\'s 90-day window for longer ranges', async () => {
+    const { plan, result, summary } = await call(getHistoryDeals, {});
+    assert.equal(callTarget(plan, 'futu_get_history_deals').accounts?.length, accounts.length);
+    assert.deepEqual([result.begin, result.end], ['2026-10-19', '2026-11-18']);
+    assert.ok(result.deals.length > 0 && result.deals.every((d) => d.time >= '2026-10-19' && d.time <= '2026-11-18 23:59:59.999'));
+    assert.ok(new Set(result.deals.map((d) => d.acc_id)).size >= 3, 'fills of several accounts');
+    const times = result.deals.map((d) => d.time);
+    assert.deepEqual(times, [...times].sort().reverse(), 'newest first');
+    assert.match(summary, /fills 2026-10-19 … 2026-11-18 in 2 real \+ 3 simulate accounts/);
+
+    // HK.00700 was bought 120 days before the clock: a 200-day range takes three OpenD windows.
+    const long = await call(getHistoryDeals, { symbol: 'HK.700', env: 'real', begin: '2026-05-02', end: '2026-11-18' });
+    assert.deepEqual(long.result.deals.map((d) => [d.env, d.symbol, d.side, d.qty]), [['real', 'HK.00700', 'BUY', 1000]]);
+    await assert.rejects(getHistoryDeals.execute(getHistoryDeals.input.parse({ begin: '2025-01-01', end: '2026-11-18' }), { ...ctx, authorized: plan }), /at most 366 days/);
+    assert.equal(getHistoryDeals.input.safeParse({ begin: '2026-02-30' }).success, false);
+  });
+
+  it('futu_get_history_orders filters by status and cuts at limit, newest first', async () => {
+    const filled = await call(getHistoryOrders, { status: ['filled_all'], env: 'simulate' });
+    assert.ok(filled.result.orders.length > 0 && filled.result.orders.every((o) => o.status === 'FILLED_ALL' && o.env === 'simulate'));
+    const cancelled = await call(getHistoryOrders, { status: ['CANCELLED_ALL'] });
+    assert.ok(cancelled.result.orders.length > 0 && cancelled.result.orders.every((o) => o.filled_qty === 0));
+    const cut = await call(getHistoryOrders, { limit: 2 });
+    assert.equal(cut.result.orders.length, 2);
+    assert.equal(cut.result.truncated, true);
+    assert.match(cut.summary, /\(truncated: more exist\)/);
   });
 });
 
@@ -389,14 +450,14 @@ describe('trade tools', () => {
     assert.equal(result.filled_qty, 100);
     assert.ok(result.avg_fill_price !== undefined && result.avg_fill_price > 0);
 
-    const deals = await call(getDeals, { symbol: 'HK.00700' });
-    assert.equal(callTarget(deals.plan, 'futu_get_deals').account, simHK.accId);
+    const deals = await call(getDeals, { symbol: 'HK.00700', env: 'simulate' });
+    assert.deepEqual(callTarget(deals.plan, 'futu_get_deals').accounts, [{ account: simHK.accId, env: 'simulate' }]);
     const fills = deals.result.deals.filter((d) => d.order_id === result.order_id);
     assert.equal(fills.reduce((n, d) => n + d.qty, 0), 100);
     assert.ok(fills.every((d) => /^\d+$/.test(d.deal_id) && d.side === 'BUY' && d.price > 0));
 
     const positions = await call(getPositions, { symbol: 'HK.00700' });
-    assert.deepEqual(positions.result.positions.map((p) => [p.symbol, p.qty]), [['HK.00700', 100]]);
+    assert.deepEqual(positions.result.positions.map((p) => [p.env, p.symbol, p.qty]), [['real', 'HK.00700', 1000], ['simulate', 'HK.00700', 100]]);
   });
 
   it('real orders need futu_unlock_trade, whose password comes from the server, never the arguments', async () => {

@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { z } from 'zod';
 import { ACTION_SPECS, ACTIONS } from '../../src/authz/actions.js';
+import { serverInstructions } from '../../src/mcp/instructions.js';
 import { createMcpServer } from '../../src/mcp/server.js';
 import { assertValidListings, READ_TOOL_ANNOTATIONS, TRADE_TOOL_ANNOTATIONS } from '../../src/mcp/tool.js';
 import { TOOLS } from '../../src/mcp/tools/index.js';
@@ -24,6 +25,8 @@ const EXPECTED: ReadonlyArray<readonly [string, string]> = [
   ['futu_get_positions', 'acc:read'],
   ['futu_get_orders', 'acc:read'],
   ['futu_get_deals', 'acc:read'],
+  ['futu_get_history_orders', 'acc:read'],
+  ['futu_get_history_deals', 'acc:read'],
   ['futu_place_order', 'trade'],
   ['futu_modify_order', 'trade'],
   ['futu_cancel_order', 'trade'],
@@ -51,7 +54,7 @@ function assertRefused(name: string, args: unknown, field: string, message?: Reg
 }
 
 describe('tool registry', () => {
-  it('declares exactly the 20 tools, in order, with their scopes', () => {
+  it('declares exactly the 22 tools, in order, with their scopes', () => {
     assert.deepEqual(TOOLS.map((t) => [t.name, t.scope]), EXPECTED);
   });
 
@@ -84,15 +87,39 @@ describe('tool registry', () => {
       assert.ok(t.description.length <= 800, `${t.name}: description is ${t.description.length} characters`);
     }
     for (const name of ['futu_place_order', 'futu_modify_order', 'futu_cancel_order']) {
-      const text = tool(name).description;
-      assert.match(text, /defaults to "simulate"/, name);
-      assert.match(text, /"real" moves real money/, name);
-      assert.match(text, /per-order value, daily value, orders per minute/, name);
+      assert.match(tool(name).description, /Default env: simulate \(paper\); real needs trade:real/, name);
     }
-    assert.match(tool('futu_list_accounts').description, /Call this first/);
+    for (const name of ['futu_get_funds', 'futu_get_positions', 'futu_get_orders', 'futu_get_deals', 'futu_get_history_orders', 'futu_get_history_deals']) {
+      assert.equal(tool(name).input.safeParse({}).success, true, `${name} needs no argument`);
+    }
+    assert.match(tool('futu_get_history_deals').description, /last 30 days by default/);
     assert.match(tool('futu_get_broker').description, /HK only/);
     assert.match(tool('futu_unlock_trade').description, /never pass it/);
-    assert.match(tool('futu_get_quote').description, /HK\.00700/);
+    assert.match(JSON.stringify(z.toJSONSchema(tool('futu_get_quote').input, { io: 'input' })), /HK\.00700/, 'the symbol format is shown where symbols are asked for');
+  });
+});
+
+describe('tool descriptions', () => {
+  it('never repeat a sentence another tool carries word for word (shared rules live in the server instructions)', () => {
+    const owners = new Map<string, string>();
+    for (const t of TOOLS) {
+      // A "paragraph" here is any sentence of 60+ characters: short shared pointers are allowed.
+      for (const sentence of t.description.split(/(?<=[.:;])\s+/).filter((x) => x.length >= 60)) {
+        const owner = owners.get(sentence);
+        assert.ok(owner === undefined || owner === t.name, `${t.name} repeats a sentence of ${owner}: ${sentence}`);
+        owners.set(sentence, t.name);
+      }
+    }
+  });
+
+  it('the server instructions carry the cross-tool rules, and name futu_get_limits only when it exists', () => {
+    const text = serverInstructions(TOOLS.map((t) => t.name));
+    for (const rule of [/MARKET\.CODE/, /"simulate" \(paper\) is the default/, /every account this key may use/, /futu_get_snapshot/, /per-order value, daily value, orders per minute/]) {
+      assert.match(text, rule);
+    }
+    assert.equal(text.includes('futu_get_limits'), TOOLS.some((t) => t.name === 'futu_get_limits'));
+    assert.match(serverInstructions([...TOOLS.map((t) => t.name), 'futu_get_limits']), /futu_get_limits/);
+    assert.ok(text.length < 1500, `instructions are ${text.length} chars`);
   });
 });
 
@@ -106,18 +133,21 @@ describe('tool inputs', () => {
 
   it('refuse wrong types and formats, naming the field', () => {
     assertRefused('futu_get_quote', { symbols: 'HK.00700' }, 'symbols');
-    assertRefused('futu_get_quote', { symbol: 'hk.00700' }, 'symbol', /MARKET\.CODE/);
+    assertRefused('futu_get_quote', { symbol: 'JP.7203' }, 'symbol', /MARKET\.CODE, e\.g\. HK\.00700, US\.AAPL/);
+    assertRefused('futu_get_quote', { symbol: '00700' }, 'symbol', /MARKET\.CODE/);
     assertRefused('futu_get_quote', { symbols: Array.from({ length: 51 }, () => 'HK.00700') }, 'symbols');
-    assertRefused('futu_get_kline', { symbol: 'HK.00700', kl_type: 'hourly' }, 'kl_type');
+    assertRefused('futu_get_kline', { symbol: 'HK.00700', kl_type: 'fortnight' }, 'kl_type', /kl_type must be one of 1m, 5m, 15m, 30m, 60m, day, week, month/);
+    assertRefused('futu_get_kline', { symbol: 'HK.00700', kl_type: 5 }, 'kl_type', /kl_type must be one of/);
     assertRefused('futu_get_kline', { symbol: 'HK.00700', num: 1001 }, 'num');
     assertRefused('futu_get_kline', { symbol: 'HK.00700', begin: '2026/01/01' }, 'begin');
     assertRefused('futu_get_orderbook', { symbol: 'HK.00700', num: 11 }, 'num');
     assertRefused('futu_get_ticker', { symbol: 'HK.00700', num: 1.5 }, 'num');
-    assertRefused('futu_list_plates', { market: 'JP' }, 'market');
+    assertRefused('futu_list_plates', { market: 'JP' }, 'market', /market must be one of HK, US, SH, SZ/);
     assertRefused('futu_list_plates', { market: 'HK', plate_type: 'sector' }, 'plate_type');
     assertRefused('futu_get_funds', { acc_id: 281474976710656 }, 'acc_id');
-    assertRefused('futu_get_funds', { acc_id: '12', env: 'paper' }, 'env');
-    assertRefused('futu_get_orders', { acc_id: '12', status: ['OPEN'] }, 'status');
+    assertRefused('futu_get_funds', { acc_id: '12', env: 'paper' }, 'env', /env must be one of simulate, real/);
+    assertRefused('futu_get_orders', { acc_id: '12', status: ['OPEN'] }, 'status', /status must be one of .*SUBMITTED/);
+    assertRefused('futu_get_history_orders', { begin: '2026/10/01' }, 'begin', /YYYY-MM-DD/);
     assertRefused('futu_place_order', { symbol: 'HK.00700', side: 'BUY', qty: '100', price: 350 }, 'qty');
     assertRefused('futu_place_order', { symbol: 'HK.00700', side: 'HOLD', qty: 100, price: 350 }, 'side');
     assertRefused('futu_place_order', { symbol: 'HK.00700', side: 'BUY', qty: -100, price: 350 }, 'qty');
@@ -140,12 +170,31 @@ describe('tool inputs', () => {
     assert.deepEqual(tool('futu_get_orderbook').input.parse({ symbol: 'HK.00700' }), { symbol: 'HK.00700', num: 10 });
     assert.deepEqual(tool('futu_get_ticker').input.parse({ symbol: 'HK.00700' }), { symbol: 'HK.00700', num: 50 });
     assert.deepEqual(tool('futu_list_plates').input.parse({ market: 'US' }), { market: 'US', plate_type: 'all' });
-    assert.deepEqual(tool('futu_get_funds').input.parse({}), { env: 'simulate' });
+    assert.deepEqual(tool('futu_get_funds').input.parse({}), {});
+    assert.deepEqual(tool('futu_get_rt').input.parse({ symbol: 'HK.00700' }), { symbol: 'HK.00700', num: 60 });
+    assert.deepEqual(tool('futu_get_history_deals').input.parse({}), { limit: 200 });
     assert.deepEqual(tool('futu_list_accounts').input.parse({}), {});
     assert.deepEqual(tool('futu_place_order').input.parse({ symbol: 'HK.00700', side: 'BUY', qty: 100, price: 350.2 }), {
       symbol: 'HK.00700', side: 'BUY', order_type: 'LIMIT', qty: 100, price: 350.2, env: 'simulate',
     });
     assert.deepEqual(tool('futu_unlock_trade').input.parse({}), { unlock: true });
+  });
+
+  it('normalize symbols before anything sees them, and accept common spellings of enums', () => {
+    for (const spelling of ['HK.700', 'hk.00700', ' Hk.0700 ', 'HK.00700']) {
+      assert.deepEqual(tool('futu_get_kline').input.parse({ symbol: spelling }).symbol, 'HK.00700', spelling);
+      assert.deepEqual(tool('futu_place_order').input.parse({ symbol: spelling, side: 'BUY', qty: 100, price: 350 }).symbol, 'HK.00700', spelling);
+    }
+    assert.deepEqual(tool('futu_get_quote').input.parse({ symbols: ['us.aapl', 'sh.600519', 'HK.5'] }).symbols, ['US.AAPL', 'SH.600519', 'HK.00005']);
+    assert.equal(tool('futu_plate_stocks').input.parse({ plate: 'hk.bk1910' }).plate, 'HK.BK1910');
+    assert.equal(tool('futu_get_positions').input.parse({ symbol: 'hk.9988' }).symbol, 'HK.09988');
+    assertRefused('futu_get_quote', { symbol: 'HK.123456' }, 'symbol', /MARKET\.CODE/);
+    const kl = (kl_type: unknown) => tool('futu_get_kline').input.parse({ symbol: 'HK.00700', kl_type }).kl_type;
+    assert.deepEqual(['1h', 'K_60M', '60min', 'Hourly', 9].map(kl), ['60m', '60m', '60m', '60m', '60m']);
+    assert.deepEqual(['1d', 'daily', 'DAY', 'K_DAY', 2].map(kl), ['day', 'day', 'day', 'day', 'day']);
+    assert.deepEqual(['weekly', '1w', 'monthly', 'K_MON', '5m', '1m'].map(kl), ['week', 'week', 'month', 'month', '5m', '1m']);
+    assert.equal(tool('futu_list_plates').input.parse({ market: 'hk' }).market, 'HK');
+    assert.deepEqual(tool('futu_get_orders').input.parse({ status: ['filled_all'] }).status, ['FILLED_ALL']);
   });
 
   it('refuse a LIMIT order without price and a MARKET order with one', () => {

@@ -26,7 +26,7 @@ for (const flavor of CLIENT_FLAVORS) {
       assert.deepEqual(echo.inputSchema.required, ['text']);
       assert.deepEqual(Object.keys(echo.inputSchema.properties as object), ['text', 'hold_until_cancelled']);
       assert.deepEqual((echo.outputSchema?.properties as Record<string, unknown>).text, { type: 'string' });
-      assert.deepEqual(echo.annotations, { readOnlyHint: true, idempotentHint: true, openWorldHint: true });
+      assert.deepEqual(echo.annotations, { readOnlyHint: true });
       assert.deepEqual(tools[2]!.annotations, { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true });
     });
 

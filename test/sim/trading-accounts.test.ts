@@ -67,17 +67,35 @@ describe('accounts', () => {
     assert.equal(simHk.cash, 1_000_000);
   });
 
-  it('records the seeded purchases in the order and fill history', () => {
+  it('records the seeded purchases, and weeks of round trips that leave the holdings as seeded, in the history', () => {
     const { trading } = engines();
     const header = headerOf(find(trading, 1, 1));
-    const range = { beginTime: '2024-01-01 00:00:00', endTime: '2025-12-31 23:59:59' };
-    type Order = { code: string; orderStatus: number; qty: number; fillQty: number };
-    const orders = call<{ orderList: Order[] }>(trading, ProtoId.Trd_GetHistoryOrderList, { header, filterConditions: range }).orderList;
-    assert.deepEqual(orders.map((o) => [o.code, o.orderStatus, o.qty, o.fillQty]).sort(), [['00005', 11, 2000, 2000], ['00700', 11, 1000, 1000]]);
-    const fills = call<{ orderFillList: { code: string; qty: number }[] }>(trading, ProtoId.Trd_GetHistoryOrderFillList, { header, filterConditions: range }).orderFillList;
-    assert.equal(fills.length, 2);
+    type Order = { code: string; orderStatus: number; qty: number; fillQty: number; trdSide: number };
+    type Fill = { code: string; qty: number; trdSide: number };
+    const history = (beginTime: string, endTime: string) => ({
+      orders: call<{ orderList: Order[] }>(trading, ProtoId.Trd_GetHistoryOrderList, { header, filterConditions: { beginTime, endTime } }).orderList,
+      fills: call<{ orderFillList: Fill[] }>(trading, ProtoId.Trd_GetHistoryOrderFillList, { header, filterConditions: { beginTime, endTime } }).orderFillList,
+    });
+    // The clock is 2025-03-04: HK.00700 was bought 120 days before, HK.00005 300 days before.
+    const tencent = history('2024-10-20 00:00:00', '2024-11-20 23:59:59');
+    assert.deepEqual(tencent.orders.filter((o) => o.code === '00700').map((o) => [o.orderStatus, o.qty, o.fillQty]), [[11, 1000, 1000]]);
+    const hsbc = history('2024-04-20 00:00:00', '2024-05-20 23:59:59');
+    assert.deepEqual(hsbc.orders.filter((o) => o.code === '00005').map((o) => [o.orderStatus, o.qty, o.fillQty]), [[11, 2000, 2000]]);
+
+    const recent = history('2024-12-05 00:00:00', '2025-03-03 23:59:59');
+    assert.ok(recent.fills.length >= 12, `${recent.fills.length} fills in the last 90 days`);
+    assert.ok(recent.orders.every((o) => o.code !== '00700' && o.code !== '00005'), 'round trips stay out of the holdings');
+    assert.ok(recent.orders.some((o) => o.orderStatus === 15 && o.fillQty === 0), 'a cancelled order too');
+    const net = new Map<string, number>();
+    for (const f of recent.fills) net.set(f.code, (net.get(f.code) ?? 0) + (f.trdSide === 1 ? f.qty : -f.qty));
+    assert.ok([...net.values()].every((n) => n === 0), `every round trip is sold again: ${JSON.stringify([...net])}`);
+
     assert.deepEqual(call<{ orderList: Order[] }>(trading, ProtoId.Trd_GetOrderList, { header }).orderList, []);
     assertSimError(() => raw(trading, ProtoId.Trd_GetHistoryOrderList, { header, filterConditions: {} }), /beginTime is required/);
+    assertSimError(
+      () => raw(trading, ProtoId.Trd_GetHistoryOrderList, { header, filterConditions: { beginTime: '2024-12-01 00:00:00', endTime: '2025-03-03 00:00:00' } }),
+      /cannot exceed 90 days/,
+    );
   });
 
   it('rejects a header whose account, environment or market does not match', () => {

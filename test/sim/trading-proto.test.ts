@@ -19,7 +19,7 @@ describe('trade protos', () => {
       };
       for (const acc of accounts) {
         const header = { trdEnv: acc.trdEnv, accID: acc.accID, trdMarket: acc.trdMarketAuthList[0]! };
-        const range = { beginTime: '2024-01-01 00:00:00', endTime: '2025-12-31 00:00:00' };
+        const range = { beginTime: '2024-12-10 00:00:00', endTime: '2025-03-05 00:00:00' };
         check(ProtoId.Trd_GetFunds, { header });
         const positions = check(ProtoId.Trd_GetPositionList, { header }) as { positionList: { code: string; secMarket: number }[] };
         const held = positions.positionList[0]!;

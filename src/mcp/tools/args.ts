@@ -1,30 +1,44 @@
 import { z } from 'zod';
 import { ORDER_STATUS, type OrderStatusName } from '../../gateway/enums.js';
-import { MARKET_CODES, SYMBOL_FORMAT_HINT, SYMBOL_PATTERN } from '../../gateway/symbol.js';
+import { MARKET_CODES, normalizeSymbol, SYMBOL_FORMAT_HINT, type MarketCode } from '../../gateway/symbol.js';
 
 /**
- * The argument vocabulary shared by the 20 tools: canonical names (`symbol`, `symbols`, `kl_type`,
+ * The argument vocabulary shared by the tools: canonical names (`symbol`, `symbols`, `kl_type`,
  * `begin`/`end`, `num`, `side`, `order_type`, `qty`, `price`, `env`, `acc_id`, `order_id`,
  * `market`), enums by name (or Futu's integer), 64-bit ids as decimal strings.
  */
 
+/**
+ * A security as MARKET.CODE, normalized before anything (Cedar, audit, OpenD) sees it: markets in
+ * any case and unpadded HK codes are accepted (`hk.700` → `HK.00700`).
+ */
 export const symbol = z
   .string()
-  .regex(SYMBOL_PATTERN, `expected ${SYMBOL_FORMAT_HINT}`)
-  .describe(`Security as ${SYMBOL_FORMAT_HINT}`);
+  .transform((text, ctx) => {
+    const canonical = normalizeSymbol(text);
+    if (canonical === undefined) ctx.addIssue({ code: 'custom', message: `expected ${SYMBOL_FORMAT_HINT}`, input: text });
+    return canonical ?? text;
+  })
+  .describe('e.g. HK.00700');
 
-export const symbols = z
-  .array(symbol)
-  .min(1)
-  .max(50)
-  .describe('One to 50 securities, each MARKET.CODE (e.g. ["HK.00700","US.AAPL"])');
+export const symbols = z.array(symbol).min(1).max(50);
 
-export const market = z.enum(MARKET_CODES).describe('Market: HK, US, SH (Shanghai) or SZ (Shenzhen)');
+/** A string enum matched case-insensitively, whose error lists the valid values. */
+function looseEnum<const T extends string>(what: string, values: readonly T[], aliases: Readonly<Record<string, T>> = {}) {
+  const byName = new Map<string, T>([...values.map((v) => [v.toLowerCase(), v] as const), ...Object.entries(aliases).map(([k, v]) => [k.toLowerCase(), v] as const)]);
+  return z.string().transform((text, ctx): T => {
+    const found = byName.get(text.trim().toLowerCase());
+    if (found === undefined) ctx.addIssue({ code: 'custom', message: `${what} must be one of ${values.join(', ')}`, input: text });
+    return found ?? (text as T);
+  });
+}
+
+export const market = looseEnum<MarketCode>('market', MARKET_CODES).describe('HK, US, SH (Shanghai) or SZ (Shenzhen)');
 
 export const env = z
   .enum(['simulate', 'real'])
   .default('simulate')
-  .describe('Trading environment. "simulate" (paper trading) is the default; "real" moves real money and needs the trade:real scope');
+  .describe('simulate (paper, default) or real (needs trade:real)');
 
 /** uint64 ids travel as decimal strings: JSON numbers lose precision above 2^53. */
 const UINT64_MAX = 18446744073709551615n;
@@ -35,76 +49,94 @@ export const uint64String = (what: string) =>
     .regex(UINT64_DIGITS, `${what} must be a decimal string of digits`)
     // zod runs refinements even after the regex failed: only digits may reach BigInt().
     .refine((s) => !UINT64_DIGITS.test(s) || BigInt(s) <= UINT64_MAX, `${what} exceeds uint64`)
-    .describe(`${what} as a decimal string (64-bit; never a JSON number)`);
+    .describe(`${what} as a decimal string`);
 
 export const accId = uint64String('acc_id');
 export const orderId = uint64String('order_id');
 
 export const SIDES = ['BUY', 'SELL', 'SELL_SHORT', 'BUY_BACK'] as const;
-export const side = z.enum(SIDES).describe('Order side: BUY or SELL (SELL_SHORT / BUY_BACK for US short positions)');
+export const side = z.enum(SIDES).describe('BUY or SELL (SELL_SHORT / BUY_BACK: US shorts)');
 
 export const ORDER_TYPES = ['LIMIT', 'MARKET'] as const;
 export const orderType = z
   .enum(ORDER_TYPES)
   .default('LIMIT')
-  .describe('LIMIT (needs price) or MARKET (valued for limits at a conservative reference price)');
+  .describe('LIMIT (needs price) or MARKET');
 
-/** KLType numbers in Qot_Common.KLType, by the names a model is likely to use. */
-export const KL_TYPES = {
-  '1m': 1, '5m': 6, '15m': 7, '30m': 8, '60m': 9, day: 2, week: 3, month: 4,
-  K_1M: 1, K_5M: 6, K_15M: 7, K_30M: 8, K_60M: 9, K_DAY: 2, K_WEEK: 3, K_MON: 4,
-} as const;
+/** KLType numbers in Qot_Common.KLType, by the names the tools speak. */
+export const KL_TYPES = { '1m': 1, '5m': 6, '15m': 7, '30m': 8, '60m': 9, day: 2, week: 3, month: 4 } as const;
 export type KlTypeName = keyof typeof KL_TYPES;
-const klNames = Object.keys(KL_TYPES) as [KlTypeName, ...KlTypeName[]];
+const KL_NAMES = Object.keys(KL_TYPES) as KlTypeName[];
+
+/** Other spellings of the periods (Futu's K_* names, 1h, daily, ...), matched case-insensitively. */
+const KL_ALIASES: Readonly<Record<string, KlTypeName>> = {
+  k_1m: '1m', '1min': '1m', k_5m: '5m', '5min': '5m', k_15m: '15m', '15min': '15m', k_30m: '30m', '30min': '30m',
+  k_60m: '60m', '60min': '60m', '1h': '60m', hour: '60m', hourly: '60m',
+  k_day: 'day', '1d': 'day', d: 'day', daily: 'day', k_week: 'week', '1w': 'week', w: 'week', weekly: 'week',
+  k_mon: 'month', '1mo': 'month', mon: 'month', monthly: 'month',
+};
+
+const KL_BY_SPELLING = new Map<string, KlTypeName>([
+  ...KL_NAMES.map((k) => [k, k] as const),
+  ...Object.entries(KL_ALIASES),
+  ...KL_NAMES.map((k) => [String(KL_TYPES[k]), k] as const),
+]);
+
+/** The period as its canonical name, from any listed spelling or Futu's KLType number. */
 export const klType = z
-  .union([z.enum(klNames), z.number().int().refine((n) => Object.values(KL_TYPES).includes(n as never), 'unsupported kl_type number')])
+  .union([z.string(), z.number()])
+  .transform((value, ctx): KlTypeName => {
+    const name = KL_BY_SPELLING.get(String(value).trim().toLowerCase());
+    if (name === undefined) ctx.addIssue({ code: 'custom', message: `kl_type must be one of ${KL_NAMES.join(', ')}`, input: value });
+    return name ?? 'day';
+  })
   .default('day')
-  .describe('Candle period: 1m, 5m, 15m, 30m, 60m, day, week, month (Futu names K_DAY etc. and KLType numbers also accepted)');
+  .describe(`${KL_NAMES.join(', ')} (default day)`);
 
-export function klTypeNumber(v: KlTypeName | number): number {
-  return typeof v === 'number' ? v : KL_TYPES[v];
-}
-
+// Checked with refine rather than regex: the description already shows the format, and a
+// pattern would repeat it in every listing.
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}( \d{2}:\d{2}(:\d{2})?)?$/;
 export const dateTime = (what: string) =>
   z
     .string()
-    .regex(/^\d{4}-\d{2}-\d{2}( \d{2}:\d{2}(:\d{2})?)?$/, `${what} must be "YYYY-MM-DD" or "YYYY-MM-DD HH:MM[:SS]"`)
-    .describe(`${what}: "YYYY-MM-DD" or "YYYY-MM-DD HH:MM:SS" (exchange local time)`);
+    .refine((s) => DATE_TIME.test(s), `${what} must be "YYYY-MM-DD" or "YYYY-MM-DD HH:MM[:SS]"`)
+    .describe('YYYY-MM-DD[ HH:MM[:SS]], exchange-local');
 
-export const positiveQty = z.number().positive().finite().describe('Quantity in shares; HK and A-shares must be a multiple of the lot size');
-export const positivePrice = z.number().positive().finite().describe('Limit price in the security\'s currency, on the tick size');
+export const positiveQty = z.number().positive().finite().describe('Shares; HK and A-shares in whole lots');
+export const positivePrice = z.number().positive().finite().describe('Limit price, on the tick size');
 
 /** Optional per-call API key override (trade tools only). Never logged or audited. */
 export const apiKey = z
   .string()
   .min(1)
   .optional()
-  .describe('Optional API key (fc_...) overriding the connection\'s key for this call; an invalid key is refused, never replaced by another');
+  .describe('API key (fc_...) for this call only, instead of the connection\'s');
 
 /** An integer count with a default and a cap, e.g. `num` levels or bars. */
 export const count = (what: string, fallback: number, max: number) =>
-  z.number().int().min(1).max(max).default(fallback).describe(`${what} (1-${max}, default ${fallback})`);
+  z.number().int().min(1).max(max).default(fallback).describe(what);
 
 export const plate = z
   .string()
-  .regex(SYMBOL_PATTERN, 'expected a plate as MARKET.CODE, e.g. HK.BK1910 (from futu_list_plates)')
-  .describe('Plate (sector/index) as MARKET.CODE, e.g. HK.BK1910, as listed by futu_list_plates');
+  .transform((text, ctx) => {
+    const canonical = normalizeSymbol(text);
+    if (canonical === undefined) ctx.addIssue({ code: 'custom', message: 'expected a plate as MARKET.CODE, e.g. HK.BK1910 (from futu_list_plates)', input: text });
+    return canonical ?? text;
+  })
+  .describe('Plate code from futu_list_plates, e.g. HK.BK1910');
 
 export const hkSymbol = symbol
   .refine((s) => s.startsWith('HK.'), 'broker queues exist for HK securities only (e.g. HK.00700)')
-  .describe('HK security as HK.CODE, e.g. HK.00700 (broker queues exist for HK only)');
+  .describe('HK security, e.g. HK.00700');
 
 export const PLATE_TYPES = ['all', 'industry', 'region', 'concept'] as const;
-export const plateType = z.enum(PLATE_TYPES).default('all').describe('Plate kind: all (default), industry, region or concept');
+export const plateType = z.enum(PLATE_TYPES).default('all');
 
 export const REHABS = ['forward', 'backward', 'none'] as const;
-export const rehab = z
-  .enum(REHABS)
-  .default('forward')
-  .describe('Price adjustment for splits/dividends: forward (default), backward or none');
+export const rehab = looseEnum('rehab', REHABS).default('forward').describe('forward (default), backward or none');
 
 /** Account reads may leave env unset to mean "both". */
-export const envFilter = z.enum(['simulate', 'real']).optional().describe('Only accounts of this environment (default: both)');
+export const envFilter = looseEnum('env', ['simulate', 'real'] as const).optional().describe('simulate or real (default: both)');
 
 export const remark = z
   .string()
@@ -117,15 +149,15 @@ export const clientOrderId = z
   .describe('Your id for this order (1-40 of A-Z a-z 0-9 _ -). Send one, and send the same id again when retrying: within 24 h a retry returns the first call\'s order instead of placing a second');
 
 export const orderStatuses = z
-  .array(z.enum(ORDER_STATUS.names as [OrderStatusName, ...OrderStatusName[]]))
+  .array(looseEnum('status', ORDER_STATUS.names as readonly OrderStatusName[]))
   .min(1)
   .max(16)
-  .describe('Only orders in these states, e.g. ["SUBMITTED","FILLED_PART"] for working orders');
+  .describe('e.g. ["FILLED_ALL"]');
 
 /** Quote tools take `symbols`, or one `symbol` for convenience; never both. */
 export const symbolsOrOne = {
   symbols: symbols.optional(),
-  symbol: symbol.optional().describe(`One security (instead of symbols) as ${SYMBOL_FORMAT_HINT}`),
+  symbol: symbol.optional().describe('One security instead of symbols'),
 };
 
 export function exactlyOneSymbolSource(args: { symbols?: string[]; symbol?: string }, ctx: z.RefinementCtx): void {
@@ -138,24 +170,16 @@ export function symbolList(args: { symbols?: string[]; symbol?: string }): strin
   return args.symbols ?? (args.symbol === undefined ? [] : [args.symbol]);
 }
 
-/** Which account an account read addresses: an acc_id, or the env's account for a market. */
-export const accountSelector = {
-  acc_id: accId.optional().describe('Account id as a decimal string, from futu_list_accounts; optional when market (or a symbol) picks the account'),
-  market: market.optional().describe('Picks the env\'s account trading this market (HK, US, SH, SZ) when acc_id is absent'),
-  env,
+/** What narrows an account read; with none of them the read covers every account the key may use. */
+export const accountFilter = {
+  acc_id: accId.optional(),
+  market: market.optional().describe('Only accounts trading it'),
+  env: envFilter,
 };
 
-/** The sentence every account read's description shares. */
-export const ACCOUNT_SELECTION_HINT =
-  'Pick the account with acc_id (a string from futu_list_accounts) or market (the env\'s account for HK, US, SH or SZ); ' +
-  'with neither, the env\'s only account is used. env defaults to "simulate" (paper trading); pass "real" for the real-money account.';
-
-/** The sentences every trade tool's description shares. */
-export const TRADE_RULES_HINT =
-  'env defaults to "simulate" (paper); "real" moves real money: only when the user asks (needs trade:real, unlocked OpenD). ' +
-  'Per-key limits apply (markets, symbols, sides, per-order value, daily value, orders per minute); a refusal names the limit. ' +
-  'Sells and MARKET orders are valued at no less than quote + 5%; selling more than is held is a SELL_SHORT.';
+/** The sentence every trade tool's description shares; the full trading rules are in the server instructions. */
+export const TRADE_RULES_HINT = 'Default env: simulate (paper); real needs trade:real.';
 
 export const tradeAccount = accId
   .optional()
-  .describe('Account id (decimal string, from futu_list_accounts); optional: by default the env\'s account trading the order\'s market');
+  .describe('Default: the env\'s account trading the symbol\'s market');

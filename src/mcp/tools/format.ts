@@ -55,3 +55,20 @@ export function joinFirst(items: readonly string[], max: number): string {
 export function plural(n: number, noun: string, nouns = `${noun}s`): string {
   return `${n} ${n === 1 ? noun : nouns}`;
 }
+
+/** A CSV cell: numbers and booleans as JSON writes them, text quoted only when it must be. */
+function cell(value: unknown): string {
+  if (value === undefined || value === null) return '';
+  const text = typeof value === 'string' ? value : String(value);
+  return /[",\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+/** A header row and one line per row, comma-separated: how series reach the model as text. */
+export function csvTable(columns: readonly string[], rows: ReadonlyArray<readonly unknown[]>): string {
+  return [columns.join(','), ...rows.map((row) => row.map(cell).join(','))].join('\n');
+}
+
+/** Rows of objects as a CSV table of the given fields, in that order. */
+export function csvOf<T extends object>(columns: readonly (keyof T & string)[], items: readonly T[]): string {
+  return csvTable(columns, items.map((item) => columns.map((c) => item[c])));
+}

@@ -7,9 +7,9 @@ import { symbolField } from './outputs.js';
 import { callPlan } from './plans.js';
 
 const brokerShape = z.object({
-  broker_id: z.string().describe('Broker id (decimal string)'),
+  broker_id: z.string(),
   broker_name: z.string(),
-  level: z.number().describe('Price level the broker queues at, counted from the best price (lower = better)'),
+  level: z.number().describe('Price level from the best (0 = best)'),
 });
 
 const brokerOf = (b: BrokerEntry): z.input<typeof brokerShape> => ({ broker_id: b.id, broker_name: b.name, level: b.position });
@@ -21,15 +21,14 @@ export const getBroker = defineTool({
   name: 'futu_get_broker',
   title: 'Broker queue (HK)',
   description:
-    'Which brokers are queued on the bid and ask side of one HK security (HK only, e.g. HK.00700; no account needed), ' +
-    'best price level first. Useful to spot large institutional buyers or sellers. Subscribes the broker queue on first use.',
+    'Which brokers queue on the bid and ask side of one security (HK only), best level first: spots large buyers or sellers. Subscribes the queue.',
   scope: 'qot:read',
   input: z.strictObject({ symbol: hkSymbol }),
   output: z.object({
     symbol: symbolField,
     name: z.string().optional(),
-    bids: z.array(brokerShape).describe('Brokers on the bid side, best level first'),
-    asks: z.array(brokerShape).describe('Brokers on the ask side, best level first'),
+    bids: z.array(brokerShape),
+    asks: z.array(brokerShape),
   }),
   annotations: READ_TOOL_ANNOTATIONS,
   summarize: (r) => `${r.symbol} broker queue: bid ${topNames(r.bids)}; ask ${topNames(r.asks)} (${r.bids.length}/${r.asks.length} entries)`,

@@ -4,10 +4,10 @@ import { GatewayError } from '../../gateway/errors.js';
 import { parseSymbol, type MarketCode } from '../../gateway/symbol.js';
 import type { KLine, KLineSeries, KLTypeName, RehabName } from '../../gateway/types.js';
 import { READ_TOOL_ANNOTATIONS } from '../tool.js';
-import { dateTime, klType, klTypeNumber, KL_TYPES, rehab, REHABS, symbol, type KlTypeName } from './args.js';
-import { formatPrice, plural, quoteCurrency } from './format.js';
+import { dateTime, klType, KL_TYPES, rehab, REHABS, symbol, type KlTypeName } from './args.js';
+import { csvTable, formatPrice, plural, quoteCurrency } from './format.js';
 import { defineTool, type ToolContext } from './kit.js';
-import { symbolField, timeField } from './outputs.js';
+import { symbolField } from './outputs.js';
 import { callPlan } from './plans.js';
 
 const MAX_BARS = 1000;
@@ -18,50 +18,26 @@ const EXCHANGE_TIME_ZONE: Record<MarketCode, string> = { HK: 'Asia/Hong_Kong', U
 type Rehab = (typeof REHABS)[number];
 const REHAB_NAMES: Record<Rehab, RehabName> = { forward: 'FORWARD', backward: 'BACKWARD', none: 'NONE' };
 
-const barShape = z.object({
-  time: timeField('Bar time (day bars: the trading day)'),
-  open: z.number(),
-  high: z.number(),
-  low: z.number(),
-  close: z.number(),
-  volume: z.number().describe('Shares traded in the bar'),
-  turnover: z.number().describe('Value traded in the bar, in currency'),
-  change_rate: z.number().optional().describe('Close vs previous close, in percent'),
-  turnover_rate: z.number().optional().describe('Percent of the float traded in the bar'),
-});
+/** Columns of a bar, in the order each bar lists them (a row per bar keeps 1,000 bars affordable). */
+const BAR_COLUMNS = ['time', 'open', 'high', 'low', 'close', 'volume'] as const;
+
+const barShape = z
+  .tuple([z.string(), z.number(), z.number(), z.number(), z.number(), z.number()])
+  .describe('[time, open, high, low, close, volume]');
 
 /** Bars without trades carry only a time; they are left out rather than reported as zeros. */
-function barOf(k: KLine): z.input<typeof barShape> | undefined {
+function barOf(k: KLine, daily: boolean): z.input<typeof barShape> | undefined {
   if (k.isBlank || k.close === undefined) return undefined;
-  return {
-    time: k.time,
-    open: k.open ?? k.close,
-    high: k.high ?? k.close,
-    low: k.low ?? k.close,
-    close: k.close,
-    volume: k.volume ?? 0,
-    turnover: k.turnover ?? 0,
-    change_rate: k.changeRate,
-    turnover_rate: k.turnoverRate,
-  };
+  return [daily ? k.time.slice(0, 10) : k.time.slice(0, 16), k.open ?? k.close, k.high ?? k.close, k.low ?? k.close, k.close, k.volume ?? 0];
 }
 
-function gatewayKlType(value: KlTypeName | number): KLTypeName {
-  const name = KL_TYPE.name(klTypeNumber(value));
-  if (name === 'UNKNOWN') throw new GatewayError('INVALID_ARGUMENT', `unsupported kl_type ${value}`);
-  return name;
+function gatewayKlType(name: KlTypeName): KLTypeName {
+  const futuName = KL_TYPE.name(KL_TYPES[name]);
+  if (futuName === 'UNKNOWN') throw new GatewayError('INVALID_ARGUMENT', `unsupported kl_type ${name}`);
+  return futuName;
 }
 
-/** The friendly name of a K-line period ('day', '5m'), whatever spelling the call used. */
-function klLabel(value: KlTypeName | number): string {
-  const n = klTypeNumber(value);
-  return (Object.keys(KL_TYPES) as KlTypeName[]).find((k) => KL_TYPES[k] === n) ?? String(n);
-}
-
-/** "2026-11-17" for day bars, "2026-11-18 10:30" for intraday ones. */
-function barTime(time: string): string {
-  return time.endsWith(' 00:00:00') ? time.slice(0, 10) : time.slice(0, 16);
-}
+const DAILY_OR_LONGER: ReadonlySet<KLTypeName> = new Set(['K_DAY', 'K_WEEK', 'K_MON', 'K_QUARTER', 'K_YEAR']);
 
 /** OpenD wants seconds; the argument may stop at minutes. */
 function fullTime(value: string): string {
@@ -76,17 +52,14 @@ export const getKline = defineTool({
   name: 'futu_get_kline',
   title: 'K-lines (candles)',
   description:
-    'OHLCV candles for one security (no account needed). Without begin: the latest num bars (default 100, max 1000). ' +
-    'With begin ("YYYY-MM-DD", optional end, default today): bars from begin forward, at most num (default and max 1000); ' +
-    'truncated=true means more bars exist, so continue with begin after the last bar. ' +
-    'kl_type: 1m, 5m, 15m, 30m, 60m, day (default), week, month; prices are forward-adjusted unless rehab says otherwise, ' +
-    'in the security\'s currency; volume in shares; oldest bar first.',
+    'OHLCV candles of one security, oldest first. Without begin: the latest num bars. With begin (end: default today): bars from begin, ' +
+    'at most num; truncated=true means continue after the last bar.',
   scope: 'qot:read',
   input: z
     .strictObject({
       symbol,
       kl_type: klType,
-      num: z.number().int().min(1).max(MAX_BARS).optional().describe(`Bars to return (1-${MAX_BARS}); default ${LATEST_DEFAULT}, or ${MAX_BARS} with begin`),
+      num: z.number().int().min(1).max(MAX_BARS).optional().describe(`Bars (default ${LATEST_DEFAULT}; ${MAX_BARS} with begin)`),
       begin: dateTime('begin').optional(),
       end: dateTime('end').optional(),
       rehab,
@@ -95,30 +68,37 @@ export const getKline = defineTool({
   output: z.object({
     symbol: symbolField,
     name: z.string().optional(),
-    kl_type: z.string().describe('Candle period'),
+    kl_type: z.string(),
     rehab: z.enum(REHABS),
     currency: z.string(),
-    bars: z.array(barShape).describe('Oldest first'),
-    truncated: z.boolean().describe('More bars exist in the requested range than num allowed'),
+    columns: z.array(z.string()),
+    bars: z.array(barShape),
+    truncated: z.boolean(),
   }),
   annotations: READ_TOOL_ANNOTATIONS,
   summarize: (r) => {
     const first = r.bars[0];
     const last = r.bars.at(-1);
     if (!first || !last) return `${r.symbol} ${r.kl_type}: no bars`;
-    const range = `${barTime(first.time)} … ${barTime(last.time)}`;
-    return `${r.symbol} ${r.kl_type}: ${plural(r.bars.length, 'bar')} ${range}, last close ${formatPrice(last.close)} ${r.currency}${r.truncated ? ' (truncated)' : ''}`;
+    const range = `${first[0]} … ${last[0]}`;
+    return `${r.symbol} ${r.kl_type} (${r.rehab}-adjusted ${r.currency}): ${plural(r.bars.length, 'bar')} ${range}, last close ${formatPrice(last[4])}${r.truncated ? ' (truncated: more bars in range)' : ''}`;
   },
+  render: (r) => csvTable(r.columns, r.bars),
   authz: async (args) => callPlan('futu_get_kline', args),
   execute: async (args, ctx) => {
     const { series, truncated } = await fetchBars(args, ctx);
+    const daily = DAILY_OR_LONGER.has(gatewayKlType(args.kl_type));
     return {
       symbol: series.symbol,
       name: series.name,
-      kl_type: klLabel(args.kl_type),
+      kl_type: args.kl_type,
       rehab: args.rehab,
       currency: quoteCurrency(args.symbol),
-      bars: series.klines.flatMap((k) => barOf(k) ?? []),
+      columns: [...BAR_COLUMNS],
+      bars: series.klines.flatMap((k) => {
+        const bar = barOf(k, daily);
+        return bar ? [bar] : [];
+      }),
       truncated,
     };
   },
@@ -126,7 +106,7 @@ export const getKline = defineTool({
 
 interface BarQuery {
   readonly symbol: string;
-  readonly kl_type: KlTypeName | number;
+  readonly kl_type: KlTypeName;
   readonly num?: number;
   readonly begin?: string;
   readonly end?: string;

@@ -2,15 +2,15 @@ import { z } from 'zod';
 import type { OrderBookLevel } from '../../gateway/types.js';
 import { READ_TOOL_ANNOTATIONS } from '../tool.js';
 import { count, symbol } from './args.js';
-import { formatPrice, formatQty, quoteCurrency } from './format.js';
+import { csvTable, formatPrice, formatQty, quoteCurrency } from './format.js';
 import { defineTool } from './kit.js';
 import { symbolField } from './outputs.js';
 import { callPlan } from './plans.js';
 
 const levelShape = z.object({
   price: z.number(),
-  volume: z.number().describe('Shares resting at this price'),
-  order_count: z.number().describe('Orders resting at this price'),
+  volume: z.number(),
+  order_count: z.number(),
 });
 
 const levelOf = (l: OrderBookLevel): z.input<typeof levelShape> => ({ price: l.price, volume: l.volume, order_count: l.orderCount });
@@ -22,19 +22,23 @@ export const getOrderbook = defineTool({
   name: 'futu_get_orderbook',
   title: 'Order book',
   description:
-    'Bid and ask price levels (depth) of one security, best first: price, shares and number of orders per level (no account needed). ' +
-    'num is levels per side, 1-10 (default 10). Prices in the security\'s currency. Subscribes the order book on first use.',
+    'Bid and ask levels (depth) of one security, best first: price, shares and orders per level. Subscribes the order book.',
   scope: 'qot:read',
   input: z.strictObject({ symbol, num: count('Price levels per side', 10, 10) }),
   output: z.object({
     symbol: symbolField,
     name: z.string().optional(),
     currency: z.string(),
-    bids: z.array(levelShape).describe('Best (highest) bid first'),
-    asks: z.array(levelShape).describe('Best (lowest) ask first'),
+    bids: z.array(levelShape),
+    asks: z.array(levelShape),
   }),
   annotations: READ_TOOL_ANNOTATIONS,
   summarize: (r) => `${r.symbol} ${bestOf('bid', r.bids)} / ${bestOf('ask', r.asks)} ${r.currency} (${r.bids.length}+${r.asks.length} levels)`,
+  render: (r) =>
+    csvTable(
+      ['side', 'price', 'volume', 'order_count'],
+      [...r.bids.map((l) => ['bid', l.price, l.volume, l.order_count]), ...r.asks.map((l) => ['ask', l.price, l.volume, l.order_count])],
+    ),
   authz: async (args) => callPlan('futu_get_orderbook', args),
   execute: async (args, ctx) => {
     const book = await ctx.gateway.getOrderBook(args.symbol, args.num, { holder: ctx.keyId });

@@ -3,25 +3,23 @@ import { READ_TOOL_ANNOTATIONS } from '../tool.js';
 import { exactlyOneSymbolSource, symbolList, symbolsOrOne } from './args.js';
 import { joinFirst } from './format.js';
 import { defineTool } from './kit.js';
-import { priceFieldsOf, priceShape, quoteLine } from './outputs.js';
+import { perSymbol, priceFieldsOf, priceShape, quoteLine, symbolErrorLines, symbolErrorsField } from './outputs.js';
 import { callPlan } from './plans.js';
 
 export const getQuote = defineTool({
   name: 'futu_get_quote',
   title: 'Real-time quotes',
   description:
-    'Latest price, open/high/low, previous close, change and volume for up to 50 securities (no account needed). ' +
-    'Pass symbols as MARKET.CODE, e.g. ["HK.00700","US.AAPL","SH.600519"], or a single symbol. ' +
-    'Prices are in the security\'s currency, volume in shares, change_rate in percent. ' +
-    'Subscribes the securities to live quotes on first use; for valuation, 52-week range and bid/ask use futu_get_snapshot.',
+    'Latest price, open/high/low, previous close, change and volume of up to 50 securities. ' +
+    'Subscribes them to live quotes; for fundamentals and bid/ask use futu_get_snapshot.',
   scope: 'qot:read',
   input: z.strictObject(symbolsOrOne).superRefine(exactlyOneSymbolSource),
-  output: z.object({ quotes: z.array(z.object(priceShape)) }),
+  output: z.object({ quotes: z.array(z.object(priceShape)), errors: symbolErrorsField }),
   annotations: READ_TOOL_ANNOTATIONS,
-  summarize: (r) => joinFirst(r.quotes.map(quoteLine), 5),
+  summarize: (r) => joinFirst([...r.quotes.map(quoteLine), ...symbolErrorLines(r.errors)], 5),
   authz: async (args) => callPlan('futu_get_quote', args),
   execute: async (args, ctx) => {
-    const quotes = await ctx.gateway.getBasicQuotes(symbolList(args), { holder: ctx.keyId });
-    return { quotes: quotes.map(priceFieldsOf) };
+    const { items, errors } = await perSymbol(symbolList(args), (batch) => ctx.gateway.getBasicQuotes(batch, { holder: ctx.keyId }));
+    return { quotes: items.map(priceFieldsOf), errors };
   },
 });

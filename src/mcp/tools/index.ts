@@ -3,6 +3,8 @@ import { cancelOrder } from './cancel_order.js';
 import { getBroker } from './get_broker.js';
 import { getDeals } from './get_deals.js';
 import { getFunds } from './get_funds.js';
+import { getHistoryDeals } from './get_history_deals.js';
+import { getHistoryOrders } from './get_history_orders.js';
 import { getKline } from './get_kline.js';
 import { getOrderbook } from './get_orderbook.js';
 import { getOrders } from './get_orders.js';
@@ -20,7 +22,7 @@ import { placeOrder } from './place_order.js';
 import { plateStocks } from './plate_stocks.js';
 import { unlockTrade } from './unlock_trade.js';
 
-/** The 20 tools, in the order clients list them: quotes, account reads, trades, unlock. */
+/** The 22 tools, in the order clients list them: quotes, account reads, trades, unlock. */
 export const TOOLS: readonly AnyFutuTool[] = [
   ping,
   getQuote,
@@ -38,6 +40,8 @@ export const TOOLS: readonly AnyFutuTool[] = [
   getPositions,
   getOrders,
   getDeals,
+  getHistoryOrders,
+  getHistoryDeals,
   placeOrder,
   modifyOrder,
   cancelOrder,

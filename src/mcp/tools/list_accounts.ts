@@ -9,17 +9,15 @@ export const listAccounts = defineTool({
   name: 'futu_list_accounts',
   title: 'List trading accounts',
   description:
-    'The trading accounts of the logged-in Futu user that this API key may use: acc_id (a decimal string), env (simulate = paper trading, ' +
-    'real = real money) and the markets each trades. Call this first, before any other account or trade tool, and pass the acc_id on. ' +
-    'Optional env narrows the list.',
+    'The trading accounts this API key may use: acc_id, env (simulate = paper, real = real money) and the markets each trades.',
   scope: 'acc:read',
   input: z.strictObject({ env: envFilter }),
   output: z.object({
     accounts: z.array(
       z.object({
-        acc_id: z.string().describe('Account id (decimal string): pass it as acc_id to the account and trade tools'),
-        env: z.string().describe('simulate (paper trading) or real (real money)'),
-        trd_markets: z.array(z.string()).describe('Markets it trades: HK, US, CN (A-shares, simulate), HKCC (A-shares via Stock Connect), ...'),
+        acc_id: z.string(),
+        env: z.string(),
+        trd_markets: z.array(z.string()),
         acc_type: z.string().optional().describe('CASH or MARGIN, ...'),
       }),
     ),

@@ -12,21 +12,20 @@ export const listPlates = defineTool({
   name: 'futu_list_plates',
   title: 'List plates (sectors)',
   description:
-    'Plates (sectors, regions, concepts, index constituent lists) of a market: HK, US, SH or SZ (SH and SZ share the A-share plates). ' +
-    'plate_type narrows to industry, region or concept (default all); name_contains filters by name, case-insensitive. ' +
-    'Pass a plate code (e.g. HK.BK1910) to futu_plate_stocks for its members. No account needed.',
+    'Plates (sectors, regions, concepts, index lists) of a market; SH and SZ share the A-share plates. ' +
+    'Pass a plate code (e.g. HK.BK1910) to futu_plate_stocks for its members.',
   scope: 'qot:read',
   input: z.strictObject({
     market,
     plate_type: plateType,
-    name_contains: z.string().min(1).max(64).optional().describe('Only plates whose name contains this text (case-insensitive), e.g. "bank"'),
+    name_contains: z.string().min(1).max(64).optional().describe('Name filter, case-insensitive, e.g. "bank"'),
   }),
   output: z.object({
     market: z.string(),
     plate_type: z.enum(PLATE_TYPES),
     plates: z.array(
       z.object({
-        plate: z.string().describe('Plate code as MARKET.CODE: pass it to futu_plate_stocks'),
+        plate: z.string(),
         name: z.string(),
       }),
     ),

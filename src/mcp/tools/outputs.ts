@@ -1,33 +1,33 @@
 import { z } from 'zod';
-import type { AccountRef, BasicQuote, Order, Snapshot, StaticInfo } from '../../gateway/types.js';
-import { changeFields, formatPercent, formatPrice, quoteCurrency } from './format.js';
+import type { AccountRef, BasicQuote, Fill, Order, Snapshot, StaticInfo } from '../../gateway/types.js';
+import { GatewayError } from '../../gateway/errors.js';
+import { changeFields, formatPercent, formatPrice, formatQty, quoteCurrency } from './format.js';
 
 /**
  * Output shapes shared by several tools, and the mappers from the gateway's camelCase results.
  * Every output schema is also an allowlist: a field not named here never reaches the client.
  */
 
-export const symbolField = z.string().describe('Security as MARKET.CODE, e.g. HK.00700');
-export const timeField = (what: string) => z.string().describe(`${what}, exchange-local "YYYY-MM-DD HH:MM:SS"`);
+export const symbolField = z.string();
 
 /** What futu_get_quote and futu_get_snapshot both report about the current price. */
 export const priceShape = {
   symbol: symbolField,
   name: z.string().optional(),
-  currency: z.string().describe('Currency of every price field (HKD, USD, CNY)'),
-  price: z.number().describe('Last traded price'),
+  currency: z.string(),
+  price: z.number(),
   open: z.number(),
   high: z.number(),
   low: z.number(),
   last_close: z.number().describe('Previous session\'s close'),
-  change: z.number().optional().describe('price - last_close'),
-  change_rate: z.number().optional().describe('Change vs last_close in percent, 2 decimals (1.21 = +1.21%)'),
-  volume: z.number().describe('Shares traded this session'),
-  turnover: z.number().describe('Value traded this session, in currency'),
-  turnover_rate: z.number().describe('Percent of the float traded this session'),
-  amplitude: z.number().optional().describe('(high - low) / last_close, in percent'),
+  change: z.number().optional(),
+  change_rate: z.number().optional().describe('vs last_close'),
+  volume: z.number(),
+  turnover: z.number(),
+  turnover_rate: z.number().describe('Percent of the float'),
+  amplitude: z.number().optional().describe('(high - low) / last_close'),
   is_suspended: z.boolean(),
-  update_time: timeField('Time of the last price'),
+  update_time: z.string(),
 };
 
 export function priceFieldsOf(q: BasicQuote | Snapshot) {
@@ -62,8 +62,8 @@ export const securityShape = z.object({
   symbol: symbolField,
   name: z.string(),
   sec_type: z.string().describe('STOCK, ETF, WARRANT, IDX, ...'),
-  lot_size: z.number().describe('Shares per board lot: HK and A-share order quantities must be multiples of it'),
-  list_time: z.string().describe('Listing date'),
+  lot_size: z.number().describe('Shares per board lot: HK and A-share quantities are multiples of it'),
+  list_time: z.string(),
   delisted: z.boolean().optional(),
 });
 
@@ -71,23 +71,33 @@ export function securityOf(s: StaticInfo): z.input<typeof securityShape> {
   return { symbol: s.symbol, name: s.name, sec_type: s.secType, lot_size: s.lotSize, list_time: s.listTime, delisted: s.delisted };
 }
 
-/** Which account (and which of its markets) an account result describes. */
+/** Which account (and which of its markets) an account result, or one row of it, belongs to. */
 export const accountShape = {
-  acc_id: z.string().describe('Account id (decimal string)'),
-  env: z.enum(['simulate', 'real']).describe('simulate = paper trading; real = real money'),
-  trd_market: z.string().describe('Market of this account view: HK, US, CN (A-shares, simulate) or HKCC (A-shares via Stock Connect)'),
+  acc_id: z.string(),
+  env: z.enum(['simulate', 'real']),
+  trd_market: z.string(),
 };
+
+/** The account columns that open every account-read table. */
+export const ACCOUNT_COLUMNS = ['acc_id', 'env', 'trd_market'] as const;
+
+/** "2 real + 3 simulate accounts" for a summary line, from labelled rows. */
+export function accountsCovered(rows: readonly { acc_id: string; env: string }[]): string {
+  const ids = new Map(rows.map((r) => [r.acc_id, r.env]));
+  const real = [...ids.values()].filter((e) => e === 'real').length;
+  return `${real} real + ${ids.size - real} simulate account${ids.size === 1 ? '' : 's'}`;
+}
 
 export function accountFieldsOf(account: AccountRef) {
   return { acc_id: account.accId, env: account.env, trd_market: account.trdMarket };
 }
 
-const orderIdField = z.string().describe('Order id (decimal string): pass it to futu_modify_order or futu_cancel_order');
-const sideField = z.string().describe('BUY, SELL, SELL_SHORT or BUY_BACK');
-const orderTypeField = z.string().describe('LIMIT or MARKET (other Futu order types by their Futu name)');
+const orderIdField = z.string();
+const sideField = z.string();
+const orderTypeField = z.string();
 const statusField = z
   .string()
-  .describe('Futu order status: SUBMITTED / FILLED_PART are working; FILLED_ALL, CANCELLED_PART, CANCELLED_ALL, FAILED, DELETED are final');
+  .describe('Working: SUBMITTED, FILLED_PART');
 
 export const orderShape = z.object({
   order_id: orderIdField,
@@ -96,15 +106,15 @@ export const orderShape = z.object({
   side: sideField,
   order_type: orderTypeField,
   status: statusField,
-  qty: z.number().describe('Ordered quantity in shares (total, including what has filled)'),
-  price: z.number().optional().describe('Limit price'),
-  filled_qty: z.number().describe('Shares filled so far'),
-  avg_fill_price: z.number().optional().describe('Average price of the fills; absent until something fills'),
+  qty: z.number(),
+  price: z.number().optional(),
+  filled_qty: z.number(),
+  avg_fill_price: z.number().optional(),
   currency: z.string().optional(),
-  create_time: timeField('Creation time'),
-  update_time: timeField('Last change'),
+  create_time: z.string(),
+  update_time: z.string(),
   remark: z.string().optional(),
-  last_error: z.string().optional().describe('Why the broker refused or cancelled the order, when it did'),
+  last_error: z.string().optional().describe('Why the broker refused or cancelled it'),
 });
 
 /** Futu calls a limit order NORMAL; the tools speak LIMIT in both directions. */
@@ -133,6 +143,54 @@ export function orderOf(o: Order): z.input<typeof orderShape> {
   };
 }
 
+/** An order as account reads list it: labelled with its account. */
+export const accountOrderShape = orderShape.extend(accountShape);
+
+export const ORDER_COLUMNS = [
+  'acc_id', 'env', 'trd_market', 'order_id', 'symbol', 'name', 'side', 'order_type', 'status', 'qty', 'price', 'filled_qty', 'avg_fill_price',
+  'currency', 'create_time', 'update_time', 'remark', 'last_error',
+] as const;
+
+/** One execution, labelled with its account. */
+export const dealShape = z.object({
+  ...accountShape,
+  deal_id: z.string(),
+  order_id: z.string().optional(),
+  symbol: symbolField,
+  name: z.string(),
+  side: sideField,
+  qty: z.number(),
+  price: z.number(),
+  time: z.string(),
+  counter_broker_name: z.string().optional().describe('The other side\'s broker (HK)'),
+});
+
+export const DEAL_COLUMNS = ['acc_id', 'env', 'trd_market', 'time', 'symbol', 'name', 'side', 'qty', 'price', 'deal_id', 'order_id', 'counter_broker_name'] as const;
+
+export function dealOf(f: Fill) {
+  return {
+    deal_id: f.fillId,
+    order_id: f.orderId,
+    symbol: f.symbol,
+    name: f.name,
+    side: f.side,
+    qty: f.qty,
+    price: f.price,
+    time: f.createTime,
+    counter_broker_name: f.counterBrokerName,
+  };
+}
+
+/** "BUY 100 HK.00700 @ 350.20 10:31:02" for summaries of fills. */
+export function dealLine(d: { side: string; qty: number; symbol: string; price: number; time: string }, withDate: boolean): string {
+  return `${d.side} ${formatQty(d.qty)} ${d.symbol} @ ${formatPrice(d.price)} ${withDate ? d.time.slice(0, 16) : d.time.slice(11, 19)}`;
+}
+
+/** "123 BUY 100 HK.00700 @ 350.20 FILLED_ALL" for summaries of orders. */
+export function orderLine(o: { order_id: string; side: string; qty: number; symbol: string; price?: number; status: string }): string {
+  return `${o.order_id} ${o.side} ${formatQty(o.qty)} ${o.symbol}${o.price !== undefined ? ` @ ${formatPrice(o.price)}` : ''} ${o.status}`;
+}
+
 /** What place, modify and cancel return: the order as read back right after the call. */
 export const tradeResultShape = z.object({
   ...accountShape,
@@ -140,13 +198,46 @@ export const tradeResultShape = z.object({
   symbol: symbolField,
   side: sideField,
   order_type: orderTypeField,
-  qty: z.number().describe('Ordered quantity in shares'),
-  price: z.number().optional().describe('Limit price'),
-  status: statusField.optional().describe('Order status right after the call; absent if it could not be read back (the call itself succeeded)'),
+  qty: z.number(),
+  price: z.number().optional(),
+  status: statusField.optional().describe('Absent if not read back (the call succeeded)'),
   filled_qty: z.number().optional(),
   avg_fill_price: z.number().optional(),
   last_error: z.string().optional(),
   client_order_id: z.string().optional().describe('The client_order_id the order was placed with'),
   replay: z.boolean().optional().describe('true: this is the result of an earlier call with the same client_order_id; no new order was placed'),
-  next: z.string().describe('How to follow up on this order'),
+  next: z.string(),
 });
+
+/** Symbols of a batch read that failed on their own while the others succeeded. */
+export const symbolErrorsField = z
+  .array(z.object({ symbol: z.string(), error: z.string() }))
+  .optional()
+  .describe('Securities that could not be read (e.g. unknown), with why');
+
+/**
+ * A batch read answered per symbol: OpenD fails a whole request for one unknown code, so a
+ * failed batch is retried symbol by symbol and the failures are listed instead of failing all.
+ * A call whose every symbol fails (or that has one symbol) fails as before.
+ */
+export async function perSymbol<T>(symbols: readonly string[], read: (batch: readonly string[]) => Promise<T[]>): Promise<{ items: T[]; errors?: { symbol: string; error: string }[] }> {
+  try {
+    return { items: await read(symbols) };
+  } catch (err) {
+    if (symbols.length < 2 || !(err instanceof GatewayError) || err.code !== 'OPEND_ERROR') throw err;
+    const settled = await Promise.allSettled(symbols.map((s) => read([s])));
+    if (settled.every((r) => r.status === 'rejected')) throw err;
+    const items: T[] = [];
+    const errors: { symbol: string; error: string }[] = [];
+    settled.forEach((r, i) => {
+      if (r.status === 'fulfilled') items.push(...r.value);
+      else errors.push({ symbol: symbols[i]!, error: r.reason instanceof GatewayError ? r.reason.message : 'could not be read' });
+    });
+    return { items, errors };
+  }
+}
+
+/** "HK.99999: OpenD error: Unknown stock HK.99999" lines for a summary. */
+export function symbolErrorLines(errors: readonly { symbol: string; error: string }[] | undefined): string[] {
+  return (errors ?? []).map((e) => `${e.symbol}: ${e.error}`);
+}

@@ -7,15 +7,14 @@ export const ping = defineTool({
   name: 'futu_ping',
   title: 'Ping the gateway',
   description:
-    'Checks that Futu OpenD is reachable and logged in, and measures the round trip. ' +
-    'Call it first when other tools report "gateway not connected"; it needs no arguments and no account.',
+    'Checks that Futu OpenD is reachable and logged in, and measures the round trip: call it when other tools report "gateway not connected".',
   scope: 'qot:read',
   input: z.strictObject({}),
   output: z.object({
-    rtt_ms: z.number().describe('Round trip through OpenD in milliseconds'),
-    opend_version: z.number().describe('OpenD server version'),
-    quote_logged_in: z.boolean().describe('OpenD is logged in to the quote server'),
-    trade_logged_in: z.boolean().describe('OpenD is logged in to the trade server'),
+    rtt_ms: z.number(),
+    opend_version: z.number(),
+    quote_logged_in: z.boolean(),
+    trade_logged_in: z.boolean(),
   }),
   annotations: READ_TOOL_ANNOTATIONS,
   summarize: (r) =>

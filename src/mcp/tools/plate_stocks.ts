@@ -10,13 +10,12 @@ export const plateStocks = defineTool({
   name: 'futu_plate_stocks',
   title: 'Plate constituents',
   description:
-    'The securities in one plate (sector or index list), with name, type and lot size (no account needed). ' +
-    'plate is a code from futu_list_plates, e.g. HK.BK1910 (Hang Seng TECH constituents). ' +
+    'The securities in one plate (sector or index list, e.g. HK.BK1910 = Hang Seng TECH), with name, type and lot size. ' +
     'Feed the symbols to futu_get_snapshot (50 per call) to compare them.',
   scope: 'qot:read',
   input: z.strictObject({ plate }),
   output: z.object({
-    plate: z.string().describe('Plate code as MARKET.CODE'),
+    plate: z.string(),
     stocks: z.array(securityShape),
   }),
   annotations: READ_TOOL_ANNOTATIONS,
