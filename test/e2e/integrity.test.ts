@@ -21,6 +21,8 @@ import { E2E_SIM_CLOCK, E2eRun, ORDER, readAudit, SIM, TRADE_PWD, tradeOk, type 
 
 const PLACE_ORDER_PROTO = 2202;
 
+const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 function errorOf(result: ToolCallResult): { code: string; message: string } {
   assert.equal(result.isError, true, `expected an error, got ${JSON.stringify(result.structuredContent)}`);
   const text = String((result.content[0] as { text?: string } | undefined)?.text);
@@ -46,6 +48,7 @@ describe('trade integrity over HTTP', () => {
   let human: FutuGateway;
   let http: HttpServerProcess;
   let keys: Record<string, string>;
+  let keysFile: string;
   let hk: AccountRef;
   let us: AccountRef;
   const clients = new Map<string, McpTestClient>();
@@ -69,7 +72,7 @@ describe('trade integrity over HTTP', () => {
     const ref = (market: 'HK' | 'US'): AccountRef => ({ accId: accounts.find((a) => a.trdMarkets.includes(market))!.accId, env: 'simulate', trdMarket: market });
     hk = ref('HK');
     us = ref('US');
-    const keysFile = run.path('keys.json');
+    keysFile = run.path('keys.json');
     keys = await run.genKeys(keysFile, [
       { id: 'owner', scopes: SIM, flags: ['--max-daily-value', '1000000'] },
       { id: 'seller', scopes: SIM, flags: ['--allowed-markets', 'US', '--allowed-trd-sides', 'SELL'] },
@@ -178,5 +181,66 @@ describe('trade integrity over HTTP', () => {
     const retry = await tradeOk(owner, 'futu_place_order', { ...ORDER, price: 270, client_order_id: 'lost-2' });
     assert.equal(retry.replay, undefined);
     assert.equal((await human.getOrders(hk)).filter((o) => o.remark?.includes(':c:lost-2')).length, 1);
+  });
+  it('a client cancel before the order is written abandons it (cancelled, nothing sent); after the write it runs to its outcome', async () => {
+    const owner = await as('owner');
+    await tradeOk(owner, 'futu_place_order', { symbol: 'US.MSFT', side: 'BUY', order_type: 'MARKET', qty: 2 });
+    const seq = readAudit(http.auditLog).length;
+    // The first sell holds the (account, US.MSFT) sell lock while OpenD's answers are held.
+    proxy.pause();
+    const first = owner.callTool('futu_place_order', { symbol: 'US.MSFT', side: 'SELL', order_type: 'MARKET', qty: 1 });
+    await delay(200);
+    const abort = new AbortController();
+    const second = owner.callTool('futu_place_order', { symbol: 'US.MSFT', side: 'SELL', order_type: 'MARKET', qty: 1, client_order_id: 'cx-abandoned' }, { signal: abort.signal });
+    await delay(200);
+    abort.abort();
+    await assert.rejects(second);
+    await delay(300);
+    proxy.resume();
+    assert.notEqual((await first).isError, true);
+    const cancelled = await waitFor('the cancelled call\'s record', () =>
+      readAudit(http.auditLog).slice(seq).find((r) => r.event === 'tool_call' && r.tool === 'futu_place_order' && r.outcome === 'cancelled'),
+    );
+    assert.deepEqual([cancelled.key_id, cancelled.code], ['owner', 'CANCELLED']);
+    assert.equal((await human.getOrders(us)).filter((o) => o.remark?.includes(':c:cx-abandoned')).length, 0, 'nothing was sent');
+    // The abandoned call freed its client_order_id: the next call places the order.
+    const retried = await tradeOk(owner, 'futu_place_order', { symbol: 'US.MSFT', side: 'SELL', order_type: 'MARKET', qty: 1, client_order_id: 'cx-abandoned' });
+    assert.equal(retried.replay, undefined);
+
+    const seqWritten = readAudit(http.auditLog).length;
+    const written = proxy.pauseAfterRequest(PLACE_ORDER_PROTO);
+    const late = new AbortController();
+    const call = owner.callTool('futu_place_order', { ...ORDER, price: 260, client_order_id: 'cx-written' }, { signal: late.signal });
+    await written;
+    late.abort();
+    await assert.rejects(call);
+    await delay(200);
+    proxy.resume();
+    const ran = await waitFor('the written call\'s record', () =>
+      readAudit(http.auditLog).slice(seqWritten).find((r) => r.event === 'tool_call' && r.tool === 'futu_place_order'),
+    );
+    assert.deepEqual([ran.outcome, ran.decision, ran.code], ['success', 'allow', null]);
+    assert.equal((await human.getOrders(hk)).filter((o) => o.remark?.includes(':c:cx-written')).length, 1);
+  });
+
+  it('a server restarted while an order\'s outcome is unknown reconciles it by itself', async () => {
+    const owner = await as('owner');
+    const before = usage('owner').dailyValue;
+    const cut = proxy.cutAfterRequest(PLACE_ORDER_PROTO);
+    const pending = owner.callTool('futu_place_order', { ...ORDER, price: 250, client_order_id: 'restart-1' });
+    await cut;
+    await proxy.close(); // OpenD stays out of reach: the running server cannot look the order up
+    assert.equal(errorOf(await pending).code, 'ORDER_OUTCOME_UNKNOWN');
+    await http.stop();
+    assert.equal(readAudit(http.auditLog).filter((r) => r.event === 'order_reconciled' && r.client_order_id === 'restart-1').length, 0);
+    http = await run.startHttp({ name: 'integrity', keysFile, gateway: `127.0.0.1:${sim.port}` });
+    const reconciled = await waitFor('the reconciliation after the restart', () =>
+      readAudit(http.auditLog).find((r) => r.event === 'order_reconciled' && r.client_order_id === 'restart-1'),
+    );
+    assert.equal(reconciled.resolution, 'placed');
+    assert.equal(usage('owner').dailyValue, before + 2_500_000);
+    clients.clear();
+    const retry = await tradeOk(await as('owner'), 'futu_place_order', { ...ORDER, price: 250, client_order_id: 'restart-1' });
+    assert.deepEqual([retry.order_id, retry.replay], [reconciled.order_id, true]);
   });
 });

@@ -57,6 +57,7 @@ export class TcpProxy {
   private readonly counts = new Map<number, number>();
   private readonly cutAfter: Trigger[] = [];
   private readonly dropBefore: Trigger[] = [];
+  private readonly pauseAfter: Trigger[] = [];
   private paused = false;
   private readonly held: Array<() => void> = [];
 
@@ -111,6 +112,15 @@ export class TcpProxy {
     return new Promise((resolve) => this.dropBefore.push({ protoId, resolve }));
   }
 
+  /**
+   * Arms a one-shot pause: the next client→OpenD frame with `protoId` is forwarded (the request
+   * was written and reaches OpenD), then every further byte in both directions, its answer
+   * included, is held until resume(). Resolves once the frame was forwarded.
+   */
+  pauseAfterRequest(protoId: number): Promise<CutEvent> {
+    return new Promise((resolve) => this.pauseAfter.push({ protoId, resolve }));
+  }
+
   /** Holds every byte in both directions until resume(); connections stay open. */
   pause(): void {
     this.paused = true;
@@ -154,8 +164,17 @@ export class TcpProxy {
   }
 
   private fromClient(link: Link, chunk: Buffer): void {
-    for (const frame of link.toUpstream.push(chunk)) {
+    this.forwardFrames(link, link.toUpstream.push(chunk));
+  }
+
+  private forwardFrames(link: Link, frames: readonly Buffer[]): void {
+    for (const [index, frame] of frames.entries()) {
       if (link.cutting) return;
+      if (this.paused) {
+        // A pause armed by an earlier frame of this chunk holds the rest of it too.
+        this.held.push(() => this.forwardFrames(link, frames.slice(index)));
+        return;
+      }
       const protoId = protoIdOf(frame);
       const event = { protoId, serial: serialOf(frame) };
       const drop = take(this.dropBefore, protoId);
@@ -168,6 +187,11 @@ export class TcpProxy {
       this.counts.set(protoId, this.forwarded(protoId) + 1);
       const cut = take(this.cutAfter, protoId);
       if (cut) this.cutOnAnswer(link, event, cut);
+      const pause = take(this.pauseAfter, protoId);
+      if (pause) {
+        this.paused = true;
+        pause.resolve(event);
+      }
     }
   }
 
