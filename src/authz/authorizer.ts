@@ -53,13 +53,22 @@ export interface TradeInput extends Caller {
    * inside the sell lock, so sells in flight are already counted; absent = nothing to sell.
    */
   readonly sellable?: () => Promise<number>;
+  /**
+   * modify and cancel: the order as OpenD reports it now, read again inside the order's lock so
+   * that parallel calls on one order each see what the previous one left (a stale read would
+   * charge or refund the same change twice).
+   */
+  readonly refresh?: () => Promise<ExistingOrder>;
 }
 
 /** What runTrade/runUnlock do once allowed: an optional step before the send, then the send. */
 export interface SendSteps<T> {
   readonly beforeSend?: (decision: Decision) => Promise<void>;
-  /** `tag`: the remark tag a new order must carry (absent for modify, cancel and unlock). */
-  readonly send: (order: { readonly tag?: string }) => Promise<T>;
+  /**
+   * `tag`: the remark tag a new order must carry (absent for modify, cancel and unlock);
+   * `terms`: what was authorized, with the order as read inside its lock (modify, cancel).
+   */
+  readonly send: (order: { readonly tag?: string; readonly terms?: TradeTerms }) => Promise<T>;
 }
 
 /** Options of runTrade beyond its steps. */
@@ -186,7 +195,15 @@ export class Authorizer {
    * - A cancel before the order is written abandons it (released, CANCELLED); after, it runs on.
    */
   async runTrade<T>(input: TradeInput, steps: SendSteps<T>, options: TradeOptions<T> = {}): Promise<TradeRun<T>> {
-    if (input.terms.action !== 'futu_place_order') return this.underSellLock(input, () => this.decideAndSend(input, steps, options, undefined));
+    const { terms } = input;
+    if (terms.action !== 'futu_place_order') {
+      const { existing } = terms;
+      // One call at a time per order, across processes: each decides on the order as the previous call left it.
+      return this.state().withLock(`order\0${input.env}\0${input.account}\0${existing.orderId ?? ''}`, async () => {
+        const current: TradeInput = input.refresh ? { ...input, terms: { ...terms, existing: await input.refresh() } } : input;
+        return this.underSellLock(current, () => this.decideAndSend(current, steps, options, undefined));
+      });
+    }
     const opened = await this.openIntent(input, options);
     if (opened.replay) return { decision: null, result: opened.result as T, replay: true };
     return this.underSellLock(input, () => this.decideAndSend(input, steps, options, opened.intent));
@@ -221,7 +238,7 @@ export class Authorizer {
       }
       throwIfCancelled(options.signal);
       sent = true;
-      const result = await steps.send({ tag: sending?.tag });
+      const result = await steps.send({ tag: sending?.tag, terms: input.terms });
       if (reservation) await this.deps.ledger.commit(reservation);
       await this.afterAccepted(input, facts, sending, result, options);
       return { decision, result, replay: false };

@@ -119,9 +119,9 @@ export class CallPipeline {
       const toolArgs = withoutSecrets(args);
       const toolContext = this.toolContext(context.signal, key);
       const plan = await tool.authz(toolArgs, toolContext);
-      const structured = await this.authorizeAndExecute(trace, { key, now, machineBound: true }, toolName, plan, toolArgs, (orderTag) => {
+      const structured = await this.authorizeAndExecute(trace, { key, now, machineBound: true }, toolName, plan, toolArgs, (orderTag, authorized = plan) => {
         trace.executing = true;
-        return tool.execute(toolArgs, { ...toolContext, authorized: plan, orderTag });
+        return tool.execute(toolArgs, { ...toolContext, authorized, orderTag });
       });
       return await this.finish(trace, { structured: structured as Record<string, unknown> });
     } catch (err) {
@@ -250,7 +250,7 @@ export class CallPipeline {
     action: ActionName,
     plan: AuthzPlan,
     args: Record<string, unknown>,
-    execute: (orderTag?: string) => Promise<unknown>,
+    execute: (orderTag?: string, authorized?: AuthzPlan) => Promise<unknown>,
   ): Promise<unknown> {
     const { authorizer, metrics } = this.deps;
     const authzStarted = performance.now();
@@ -275,9 +275,9 @@ export class CallPipeline {
     };
     switch (plan.kind) {
       case 'trade': {
-        const input = { ...caller, env: plan.env, account: plan.account.accId, trdMarket: plan.account.trdMarket, terms: plan.terms, sellable: plan.sellable };
+        const input = { ...caller, env: plan.env, account: plan.account.accId, trdMarket: plan.account.trdMarket, terms: plan.terms, sellable: plan.sellable, refresh: plan.refresh };
         const run = await authorizer
-          .runTrade(input, { beforeSend, send: ({ tag }) => execute(tag) }, {
+          .runTrade(input, { beforeSend, send: ({ tag, terms }) => execute(tag, terms && { ...plan, terms: terms as AuthorizedTrade['terms'] }) }, {
             signal: trace.context.signal,
             clientOrderId: typeof args.client_order_id === 'string' ? args.client_order_id : undefined,
             argsDigest: hashArguments(args),

@@ -3,7 +3,7 @@ import { tradeTermsFromArgs } from '../../authz/toolArgs.js';
 import { TRADE_TOOL_ANNOTATIONS } from '../tool.js';
 import { apiKey, env, orderId, tradeAccount, TRADE_RULES_HINT } from './args.js';
 import { authorizedTrade, defineTool } from './kit.js';
-import { existingOrderOf, findWorkingOrder, summarizeTrade, tradeResult } from './orders.js';
+import { existingOrderOf, findWorkingOrder, refreshedOrder, summarizeTrade, tradeResult } from './orders.js';
 import { tradeResultShape } from './outputs.js';
 
 export const cancelOrder = defineTool({
@@ -21,7 +21,7 @@ export const cancelOrder = defineTool({
   summarize: (r) => summarizeTrade('Cancelled', r),
   authz: async (args, ctx) => {
     const { account, order } = await findWorkingOrder(ctx, { orderId: args.order_id, env: args.env, accId: args.acc_id });
-    return { kind: 'trade', env: args.env, account, terms: tradeTermsFromArgs('futu_cancel_order', args, existingOrderOf(order)) };
+    return { kind: 'trade', env: args.env, account, terms: tradeTermsFromArgs('futu_cancel_order', args, existingOrderOf(order)), refresh: refreshedOrder(ctx, account, order.orderId) };
   },
   execute: async (args, ctx) => {
     const { account, terms } = authorizedTrade(ctx, 'futu_cancel_order');

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { Env, TradeAction } from '../../authz/actions.js';
 import type { CallTarget, NonTradeAction } from '../../authz/builder.js';
-import type { TradeTerms } from '../../authz/valuation.js';
+import type { ExistingOrder, TradeTerms } from '../../authz/valuation.js';
 import type { AccountDirectory } from '../../gateway/accounts.js';
 import type { FutuGateway } from '../../gateway/api.js';
 import type { AccountRef } from '../../gateway/types.js';
@@ -44,6 +44,8 @@ export type AuthzPlan =
       readonly terms: TradeTerms & { readonly action: TradeAction };
       /** Shares of the order's security the account can still sell (for sells: read inside the sell lock). */
       readonly sellable?: () => Promise<number>;
+      /** modify, cancel: the order read again inside its lock. */
+      readonly refresh?: () => Promise<ExistingOrder>;
     }
   | { readonly kind: 'unlock' };
 

@@ -5,7 +5,7 @@ import type { ExistingOrder } from '../../authz/valuation.js';
 import { TRADE_TOOL_ANNOTATIONS } from '../tool.js';
 import { apiKey, env, orderId, positivePrice, positiveQty, tradeAccount, TRADE_RULES_HINT } from './args.js';
 import { authorizedTrade, defineTool } from './kit.js';
-import { existingOrderOf, findWorkingOrder, sellableQty, summarizeTrade, tradeResult } from './orders.js';
+import { existingOrderOf, findWorkingOrder, refreshedOrder, sellableQty, summarizeTrade, tradeResult } from './orders.js';
 import { tradeResultShape } from './outputs.js';
 
 /** OpenD's modify takes both qty and price: what the call leaves out is kept from the order. */
@@ -42,7 +42,7 @@ export const modifyOrder = defineTool({
     const { account, order } = await findWorkingOrder(ctx, { orderId: args.order_id, env: args.env, accId: args.acc_id });
     const existing = existingOrderOf(order);
     amended(args.order_id, existing, args); // a change OpenD cannot take is refused before it costs a rate-limit slot
-    return { kind: 'trade', env: args.env, account, terms: tradeTermsFromArgs('futu_modify_order', args, existing), sellable: sellableQty(ctx, account, existing.symbol) };
+    return { kind: 'trade', env: args.env, account, terms: tradeTermsFromArgs('futu_modify_order', args, existing), sellable: sellableQty(ctx, account, existing.symbol), refresh: refreshedOrder(ctx, account, order.orderId) };
   },
   execute: async (args, ctx) => {
     const { account, terms } = authorizedTrade(ctx, 'futu_modify_order');

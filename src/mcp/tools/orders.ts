@@ -53,6 +53,16 @@ export async function findWorkingOrder(ctx: ToolContext, query: { orderId: strin
   throw invalid(`order ${query.orderId} not found in ${where}: call futu_get_orders to list today's orders and their acc_id`);
 }
 
+/** The order read again (inside its lock): still working, or the call is refused as it would have been up front. */
+export function refreshedOrder(ctx: ToolContext, account: AccountRef, orderId: string): () => Promise<ExistingOrder> {
+  return async () => {
+    const [order] = await ctx.gateway.getOrders(account, { orderIds: [orderId] });
+    if (!order) throw invalid(`order ${orderId} not found in acc_id ${account.accId}: call futu_get_orders to list today's orders and their acc_id`);
+    if (FINAL_STATUSES.has(order.status as OrderStatusName)) throw invalid(`order ${order.orderId} is ${order.status}: it can no longer be modified or cancelled`);
+    return existingOrderOf(order);
+  };
+}
+
 /** The order as the valuation needs it: its old value is what a modify is compared against. */
 export function existingOrderOf(order: Order): ExistingOrder {
   const side = order.side;
