@@ -6,7 +6,7 @@ import { acquireLock, type LockOptions } from '../shared/fileLock.js';
 import { log } from '../shared/log.js';
 import type { UsageSnapshot } from './builder.js';
 import { AuthzError } from './errors.js';
-import { ageState, dailyValue, emptyState, parseState, type LedgerState } from './ledgerState.js';
+import { ageState, dailyValue, emptyState, parseState, recordAttempt, windowCount, type LedgerState } from './ledgerState.js';
 
 /**
  * Per-key limit usage shared by every futu-mcp process that uses the same state directory.
@@ -19,6 +19,8 @@ import { ageState, dailyValue, emptyState, parseState, type LedgerState } from '
  *   died, or whose TTL passed, stops counting.
  * - Operations on a key queue in this process and run in batches under the key's lock file
  *   (serializing processes): re-read the state, apply, write it back atomically and durably.
+ *   Rate windows are bounded counters (ledgerState.ts), so an operation costs the same with 0
+ *   or 100,000 attempts in the window.
  * Every failure is a LEDGER_ERROR; callers deny on it.
  */
 export interface LedgerOptions {
@@ -47,14 +49,19 @@ export interface ReserveDecision<T> {
 /** Which rate window a call is counted in: orders, or risk-reducing calls (cancels). */
 export type RateKind = 'order' | 'cancel';
 
+/**
+ * What an operation does to a key's state, in two steps so that a failing operation changes
+ * nothing without copying the state: `plan` reads the state and may throw; `apply`, if the
+ * operation changes anything, makes the change and does not throw.
+ */
 interface Transaction<R> {
   readonly result: R;
-  readonly dirty: boolean;
+  readonly apply?: () => void;
 }
 
 interface QueuedOperation {
   readonly now: Date;
-  readonly mutate: (state: LedgerState) => Transaction<unknown>;
+  readonly plan: (state: LedgerState) => Transaction<unknown>;
   readonly resolve: (value: unknown) => void;
   readonly reject: (err: unknown) => void;
 }
@@ -101,15 +108,17 @@ export class LimitsLedger {
         );
       }
       const { outcome, reserveValue } = decide(usageOf(state));
-      if (reserveValue === null) return { result: { outcome, reservation: null }, dirty: false };
+      if (reserveValue === null) return { result: { outcome, reservation: null } };
       if (!Number.isSafeInteger(reserveValue) || reserveValue < 0) throw new AuthzError('LEDGER_ERROR', 'limits ledger: invalid reservation value');
       const reservation: Reservation = { keyId, id: randomUUID(), currency, value: reserveValue };
-      (rateKind === 'cancel' ? state.cancels : state.attempts).push(now.getTime());
-      if (reserveValue > 0) {
-        state.currency = currency;
-        state.reservations.push({ id: reservation.id, value: reserveValue, pid: process.pid, expiresAt: now.getTime() + this.ttlMs });
-      }
-      return { result: { outcome, reservation }, dirty: true };
+      const apply = () => {
+        recordAttempt(rateKind === 'cancel' ? state.cancels : state.orders, now.getTime());
+        if (reserveValue > 0) {
+          state.currency = currency;
+          state.reservations.push({ id: reservation.id, value: reserveValue, pid: process.pid, expiresAt: now.getTime() + this.ttlMs });
+        }
+      };
+      return { result: { outcome, reservation }, apply };
     });
   }
 
@@ -121,10 +130,7 @@ export class LimitsLedger {
   async commit(reservation: Reservation, now = new Date()): Promise<boolean> {
     if (!this.settle(reservation)) return true;
     try {
-      await this.transact(reservation.keyId, now, (state) => {
-        applyCommit(state, reservation);
-        return { result: undefined, dirty: true };
-      });
+      await this.transact(reservation.keyId, now, (state) => ({ result: undefined, apply: () => applyCommit(state, reservation) }));
       return true;
     } catch (err) {
       log.error('ledger commit failed; will retry on the next operation for this key', { key_id: reservation.keyId, error: (err as Error).message });
@@ -139,9 +145,8 @@ export class LimitsLedger {
     if (!this.settle(reservation)) return true;
     try {
       await this.transact(reservation.keyId, now, (state) => {
-        const before = state.reservations.length;
-        state.reservations = state.reservations.filter((r) => r.id !== reservation.id);
-        return { result: undefined, dirty: state.reservations.length !== before };
+        if (!state.reservations.some((r) => r.id === reservation.id)) return { result: undefined };
+        return { result: undefined, apply: () => (state.reservations = state.reservations.filter((r) => r.id !== reservation.id)) };
       });
       return true;
     } catch (err) {
@@ -160,9 +165,8 @@ export class LimitsLedger {
     if (!Number.isSafeInteger(value) || value < 0) throw new AuthzError('LEDGER_ERROR', 'limits ledger: invalid refund value');
     if (value === 0) return;
     await this.transact(keyId, now, (state) => {
-      if (state.day !== day) return { result: undefined, dirty: false };
-      state.committed = Math.max(0, state.committed - value);
-      return { result: undefined, dirty: true };
+      if (state.day !== day) return { result: undefined };
+      return { result: undefined, apply: () => (state.committed = Math.max(0, state.committed - value)) };
     });
   }
 
@@ -174,10 +178,12 @@ export class LimitsLedger {
     if (!Number.isSafeInteger(value) || value < 0) throw new AuthzError('LEDGER_ERROR', 'limits ledger: invalid commit value');
     if (value === 0) return;
     await this.transact(keyId, now, (state) => {
-      if (state.day !== day) return { result: undefined, dirty: false };
-      state.committed += value;
-      state.currency ??= currency;
-      return { result: undefined, dirty: true };
+      if (state.day !== day) return { result: undefined };
+      const apply = () => {
+        state.committed += value;
+        state.currency ??= currency;
+      };
+      return { result: undefined, apply };
     });
   }
 
@@ -201,13 +207,13 @@ export class LimitsLedger {
 
   /**
    * Queues an operation on a key. Operations queued while the key is busy run together as one
-   * batch: one lock, one read, each operation applied in order (a throwing one is rolled back
-   * alone), one durable write. Each still sees exactly the state its predecessors left.
+   * batch: one lock, one read, each operation applied in order (one whose plan throws changes
+   * nothing and fails alone), one durable write. Each sees exactly the state its predecessors left.
    */
-  private transact<R>(keyId: string, now: Date, mutate: (state: LedgerState) => Transaction<R>): Promise<R> {
+  private transact<R>(keyId: string, now: Date, plan: (state: LedgerState) => Transaction<R>): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       const queue = this.waiting.get(keyId) ?? [];
-      queue.push({ now, mutate, resolve: resolve as (value: unknown) => void, reject });
+      queue.push({ now, plan, resolve: resolve as (value: unknown) => void, reject });
       this.waiting.set(keyId, queue);
       if (!this.draining.has(keyId)) void this.drain(keyId);
     });
@@ -235,22 +241,25 @@ export class LimitsLedger {
       return;
     }
     try {
-      let state = this.read(keyId, batch[0]!.now);
+      const state = this.read(keyId, batch[0]!.now);
       ageState(state, batch[0]!.now);
       const pending = this.pendingCommits.get(keyId) ?? [];
       for (const r of pending) applyCommit(state, r);
       let dirty = pending.length > 0;
       const outcomes = batch.map((op) => {
         ageState(state, op.now);
-        const before = structuredClone(state);
+        let t: Transaction<unknown>;
         try {
-          const t = op.mutate(state);
-          dirty ||= t.dirty;
-          return { ok: true as const, value: t.result };
+          t = op.plan(state);
         } catch (err) {
-          state = before;
           return { ok: false as const, error: ledgerError(err) };
         }
+        // Outside the try: a throwing apply may have half-changed the state, so the whole batch fails unwritten.
+        if (t.apply) {
+          t.apply();
+          dirty = true;
+        }
+        return { ok: true as const, value: t.result };
       });
       if (dirty) {
         lock.assertHeld();
@@ -288,7 +297,7 @@ export function ledgerFiles(stateDir: string, keyId: string): { state: string; l
 }
 
 function usageOf(state: LedgerState): UsageSnapshot {
-  return { ordersBefore: state.attempts.length, cancelsBefore: state.cancels.length, dailyValue: dailyValue(state) };
+  return { ordersBefore: windowCount(state.orders), cancelsBefore: windowCount(state.cancels), dailyValue: dailyValue(state) };
 }
 
 /** Also counts a reservation that already expired: the order exists, so its value does. */

@@ -1,11 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AuthzError } from '../../src/authz/errors.js';
 import { LimitsLedger, ledgerFiles } from '../../src/authz/ledger.js';
+import { utcDay } from '../../src/authz/ledgerState.js';
 import type { KeyRecord } from '../../src/keys/types.js';
 import { authorizer, caller, makeKey, MORNING, tempDir } from './fixtures.js';
 
@@ -28,6 +29,73 @@ test('usage: attempts slide out after 60 s; reservations count until committed o
   assert.deepEqual(ledger.usage('k', minute(59_999)), { ordersBefore: 2, cancelsBefore: 0, dailyValue: 100 });
   assert.deepEqual(ledger.usage('k', minute(60_000)), { ordersBefore: 1, cancelsBefore: 0, dailyValue: 100 });
   assert.deepEqual(ledger.usage('k', minute(90_000)), { ordersBefore: 0, cancelsBefore: 0, dailyValue: 100 });
+});
+
+test('rate limits still exact at the window edges with the new counters', async (t) => {
+  const stateDir = tempDir(t);
+  const { authz, ledger } = authorizer(t, { stateDir });
+  const key = makeKey({ limits: { max_orders_per_minute: 2 } });
+  const order = async (at: number) =>
+    (await authz.authorizeTrade({ ...caller(key, minute(at)), env: 'simulate', account: '1001', terms: { action: 'futu_place_order', symbol: 'HK.00700', side: 'BUY', orderType: 'LIMIT', qty: 1, price: 10 } })).decision;
+  // Off the second boundaries: a per-second count would let one out early or keep it too long.
+  assert.equal((await order(400)).allowed, true);
+  assert.equal((await order(1_700)).allowed, true);
+  const full = await order(60_399);
+  assert.deepEqual([full.allowed, full.determiningPolicies[0]?.id], [false, 'rate-limit']);
+  assert.equal((await order(60_400)).allowed, true, 'the first order is exactly 60 s old');
+  assert.equal((await order(61_699)).allowed, false);
+  assert.equal((await order(61_700)).allowed, true);
+  assert.equal(ledger.usage(key.id, minute(61_700)).ordersBefore, 2);
+
+  // Cancels count in their own window, with the same edges, and survive a fresh process's read.
+  const fresh = new LimitsLedger({ stateDir });
+  await fresh.decideAndReserve('c', 'HKD', minute(250), () => ({ outcome: null, reserveValue: 0 }), 'cancel');
+  await fresh.decideAndReserve('c', 'HKD', minute(999), () => ({ outcome: null, reserveValue: 0 }), 'cancel');
+  const reader = new LimitsLedger({ stateDir });
+  assert.deepEqual(reader.usage('c', minute(60_249)), { ordersBefore: 0, cancelsBefore: 2, dailyValue: 0 });
+  assert.equal(reader.usage('c', minute(60_250)).cancelsBefore, 1);
+  assert.equal(reader.usage('c', minute(60_998)).cancelsBefore, 1);
+  assert.equal(reader.usage('c', minute(60_999)).cancelsBefore, 0);
+});
+
+test('a window holding 100k attempts keeps correct counts, and its state stays bounded', async (t) => {
+  const stateDir = tempDir(t);
+  const { state: file } = ledgerFiles(stateDir, 'k');
+  mkdirSync(dirname(file), { recursive: true });
+  // Version 1 (attempt times as a list, no `cancels`) from a key without a cap: two attempts in each ms of 0-49,999.
+  const attempts = Array.from({ length: 100_000 }, (_, i) => minute(Math.floor(i / 2)).getTime());
+  writeFileSync(file, JSON.stringify({ version: 1, keyId: 'k', currency: null, day: utcDay(MORNING), committed: 0, attempts, reservations: [] }));
+  const ledger = new LimitsLedger({ stateDir });
+  assert.equal(ledger.usage('k', minute(50_000)).ordersBefore, 100_000);
+  assert.equal((await reserve(ledger, 'k', 0, minute(50_000))).outcome.ordersBefore, 100_000);
+  assert.equal(ledger.usage('k', minute(50_000)).ordersBefore, 100_001);
+
+  const stored = JSON.parse(readFileSync(file, 'utf8')) as { version: number; orders: { recent: number[]; older: unknown[] } };
+  assert.equal(stored.version, 2);
+  assert.ok(stored.orders.recent.length <= 256 && stored.orders.older.length <= 61, 'bounded whatever the number of attempts');
+
+  // Beyond the newest 256, attempts count until 60 s after the end of their second (never less).
+  assert.equal(ledger.usage('k', minute(60_500)).ordersBefore, 100_001, 'second 0 still counts at 60.5 s');
+  assert.equal(ledger.usage('k', minute(60_999)).ordersBefore, 98_001, 'second 0 (2,000 attempts) left at 61 s');
+  assert.equal(ledger.usage('k', minute(100_000)).ordersBefore, 20_001);
+  // At 109,998 ms: the newest 256 are exact to the ms (2 at 49,999 ms, the one at 50,000 ms still
+  // count), the other 1,745 of second 49 count until 109,999 ms; then only the last one is left.
+  assert.equal(ledger.usage('k', minute(109_998)).ordersBefore, 2 + 1 + 1_745);
+  assert.equal(ledger.usage('k', minute(109_999)).ordersBefore, 1);
+  assert.equal(ledger.usage('k', minute(110_000)).ordersBefore, 0);
+});
+
+test('a state file whose rate window is out of order fails closed', async (t) => {
+  const stateDir = tempDir(t);
+  const ledger = new LimitsLedger({ stateDir });
+  await reserve(ledger, 'k', 0, minute(0));
+  await reserve(ledger, 'k', 0, minute(10));
+  const { state: file } = ledgerFiles(stateDir, 'k');
+  const stored = JSON.parse(readFileSync(file, 'utf8')) as { orders: { recent: number[] } };
+  stored.orders.recent.reverse();
+  writeFileSync(file, JSON.stringify(stored));
+  assert.throws(() => ledger.usage('k', minute(20)), (err: unknown) => err instanceof AuthzError && err.code === 'LEDGER_ERROR');
+  await assert.rejects(reserve(ledger, 'k', 0, minute(20)), (err: unknown) => err instanceof AuthzError && err.code === 'LEDGER_ERROR');
 });
 
 test('a denied decision records nothing; settling twice counts once', async (t) => {
