@@ -34,7 +34,7 @@ import { fork } from 'node:child_process';
 import { Pool } from 'undici';
 import { writeKeysFile } from '../src/keys/file.js';
 import { generatePlaintextKey, hashPlaintextKey } from '../src/keys/material.js';
-import { NO_LIMITS } from '../src/keys/types.js';
+import { NO_LIMITS, type KeyLimits, type Scope } from '../src/keys/types.js';
 import { intentIdentity } from '../src/authz/orderTag.js';
 import { FutuGateway } from '../src/gateway/api.js';
 import type { WritePacerOptions } from '../src/gateway/pacing.js';
@@ -304,6 +304,15 @@ export async function measureLevel(targets: readonly Target[], token: string, cl
   return rounds;
 }
 
+/** Writes a keys file holding one key for the bench; returns its plaintext. */
+export function writeBenchKey(keysFile: string, id: string, scopes: readonly Scope[], limits: KeyLimits): string {
+  const token = generatePlaintextKey();
+  writeKeysFile(keysFile, [
+    { id, hash: hashPlaintextKey(token), scopes, limits, allowed_machines: null, created_at: new Date().toISOString(), expires_at: null, note: 'npm run bench' },
+  ]);
+  return token;
+}
+
 /**
  * futu-mcp vs the bare passthrough at each session count of SESSION_COUNTS; prints calls/s,
  * latency and server CPU per call of both, the per-level ratios and the ratio of the peaks.
@@ -313,19 +322,7 @@ export async function benchMcp(): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'futu-bench-mcp-'));
   const sim = await startSimulator({ port: 0, seed: 7 });
   const keysFile = path.join(dir, 'keys.json');
-  const token = generatePlaintextKey();
-  writeKeysFile(keysFile, [
-    {
-      id: 'bench-reader',
-      hash: hashPlaintextKey(token),
-      scopes: ['qot:read'],
-      limits: NO_LIMITS,
-      allowed_machines: null,
-      created_at: new Date().toISOString(),
-      expires_at: null,
-      note: 'bench/mcp.ts',
-    },
-  ]);
+  const token = writeBenchKey(keysFile, 'bench-reader', ['qot:read'], NO_LIMITS);
   const futu = await startFutuMcp({
     gateway: `127.0.0.1:${sim.port}`,
     keysFile,

@@ -19,15 +19,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { writeKeysFile } from '../src/keys/file.js';
-import { generatePlaintextKey, hashPlaintextKey } from '../src/keys/material.js';
 import { NO_LIMITS } from '../src/keys/types.js';
 import { startFutuMcp } from '../src/mcp/app.js';
 import { cancelOrder } from '../src/mcp/tools/cancel_order.js';
 import type { AnyFutuTool } from '../src/mcp/tools/kit.js';
 import { placeOrder } from '../src/mcp/tools/place_order.js';
 import { setLogLevel } from '../src/shared/log.js';
-import { measureLevel, startBareServer } from './mcp.js';
+import { measureLevel, startBareServer, writeBenchKey } from './mcp.js';
 
 const CLIENTS = Number(process.env.BENCH_TRADE_CLIENTS ?? 16);
 const SATURDAY = '2026-12-05T10:00:00+08:00';
@@ -37,21 +35,9 @@ async function benchTrade(): Promise<void> {
   setLogLevel('warn');
   const dir = mkdtempSync(path.join(os.tmpdir(), 'futu-bench-trade-'));
   const keysFile = path.join(dir, 'keys.json');
-  const token = generatePlaintextKey();
-  writeKeysFile(keysFile, [
-    {
-      id: 'bench-trader',
-      hash: hashPlaintextKey(token),
-      scopes: ['trade:simulate'],
-      // No order rate limit; a daily value and a cancel cap far above what the run uses, so the
-      // ledger's reservation and release run on every order without ever refusing one.
-      limits: { ...NO_LIMITS, max_daily_value: 1e12, max_cancels_per_minute: 1e9 },
-      allowed_machines: null,
-      created_at: new Date().toISOString(),
-      expires_at: null,
-      note: 'bench/trade.ts',
-    },
-  ]);
+  // No order rate limit; a daily value and a cancel cap far above what the run uses, so the
+  // ledger's reservation and release run on every order without ever refusing one.
+  const token = writeBenchKey(keysFile, 'bench-trader', ['trade:simulate'], { ...NO_LIMITS, max_daily_value: 1e12, max_cancels_per_minute: 1e9 });
   const futu = await startFutuMcp({
     gateway: 'sim',
     simClock: SATURDAY,
@@ -75,8 +61,9 @@ async function benchTrade(): Promise<void> {
     console.log(`futu_place_order ${JSON.stringify(order)} + futu_cancel_order of it over Streamable HTTP (each call counted)`);
     await measureLevel(targets, token, CLIENTS, workload);
   } finally {
-    await futu.close();
+    // The simulator is futu-mcp's: the bare server leaves it first.
     await bare.close();
+    await futu.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }
