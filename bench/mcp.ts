@@ -34,8 +34,10 @@ import { fork } from 'node:child_process';
 import { Pool } from 'undici';
 import { writeKeysFile } from '../src/keys/file.js';
 import { generatePlaintextKey, hashPlaintextKey } from '../src/keys/material.js';
-import { NO_LIMITS } from '../src/keys/types.js';
+import { NO_LIMITS, type KeyLimits, type Scope } from '../src/keys/types.js';
+import { intentIdentity } from '../src/authz/orderTag.js';
 import { FutuGateway } from '../src/gateway/api.js';
+import type { WritePacerOptions } from '../src/gateway/pacing.js';
 import { AccountDirectory } from '../src/gateway/accounts.js';
 import { startFutuMcp } from '../src/mcp/app.js';
 import { startHttpServer, type RunningHttpServer } from '../src/mcp/http.js';
@@ -52,12 +54,21 @@ const MEASURE_MS = Number(process.env.BENCH_MCP_MEASURE_MS ?? 2_500);
 const ROUNDS = Number(process.env.BENCH_MCP_ROUNDS ?? 5);
 const ARGS = { symbols: ['HK.00700'] };
 
+/**
+ * What each session loops on: the quote read, or (trade path) placing an order and cancelling it
+ * again, every call of either counted and timed on its own.
+ */
+export type Workload = { readonly kind: 'quote' } | { readonly kind: 'place-cancel'; readonly order: Record<string, unknown> };
+
+const QUOTE: Workload = { kind: 'quote' };
+
 export interface LoadJob {
   readonly url: string;
   readonly token: string;
   readonly clients: number;
   readonly warmUpMs: number;
   readonly measureMs: number;
+  readonly workload: Workload;
 }
 
 export interface LoadResult {
@@ -123,21 +134,32 @@ async function runLoad(job: LoadJob): Promise<LoadResult> {
   const started = performance.now();
   const measureFrom = started + job.warmUpMs;
   const deadline = measureFrom + job.measureMs;
+  /** One timed tools/call; the structured result of a successful one. */
+  const call = async (headers: Record<string, string>, name: string, args: Record<string, unknown>): Promise<Record<string, unknown> | undefined> => {
+    const t0 = performance.now();
+    const res = await post(pool, url.pathname, headers, JSON.stringify({ jsonrpc: '2.0', id: id++, method: 'tools/call', params: { name, arguments: args } }));
+    const t1 = performance.now();
+    totalCalls++;
+    const message = res.status === 200 ? rpcMessage(res.body) : undefined;
+    const ok = message?.result !== undefined && message.result.isError !== true && message.result.structuredContent !== undefined;
+    if (t0 >= measureFrom && t1 <= deadline) {
+      measuring = true;
+      calls++;
+      if (!ok) errors++;
+      latencies.push(t1 - t0);
+    }
+    return ok ? (message.result!.structuredContent as Record<string, unknown>) : undefined;
+  };
+  const { workload } = job;
   const loop = async (headers: Record<string, string>) => {
-    for (;;) {
-      const t0 = performance.now();
-      if (t0 >= deadline) return;
-      const res = await post(pool, url.pathname, headers, JSON.stringify({ jsonrpc: '2.0', id: id++, method: 'tools/call', params: { name: 'futu_get_quote', arguments: ARGS } }));
-      const t1 = performance.now();
-      totalCalls++;
-      const message = res.status === 200 ? rpcMessage(res.body) : undefined;
-      const ok = message?.result !== undefined && message.result.isError !== true && message.result.structuredContent !== undefined;
-      if (t0 >= measureFrom && t1 <= deadline) {
-        measuring = true;
-        calls++;
-        if (!ok) errors++;
-        latencies.push(t1 - t0);
+    while (performance.now() < deadline) {
+      if (workload.kind === 'quote') {
+        await call(headers, 'futu_get_quote', ARGS);
+        continue;
       }
+      // The cancel runs even past the deadline: no order of this run is left working.
+      const placed = await call(headers, 'futu_place_order', workload.order);
+      if (typeof placed?.order_id === 'string') await call(headers, 'futu_cancel_order', { order_id: placed.order_id });
     }
   };
   await Promise.all(sessions.map(loop));
@@ -178,21 +200,33 @@ export function loadInChild(job: LoadJob): Promise<LoadResult & { serverCpuUsPer
 // ---------------------------------------------------------------------------------------------
 // The two servers.
 
-/** The passthrough: same SDK, same transport code, same tool and gateway call; no key, Cedar, audit or metrics. */
-async function startBareServer(simPort: number): Promise<{ http: RunningHttpServer; close(): Promise<void> }> {
-  const gateway = new FutuGateway({ port: simPort, clientId: 'bench-bare' });
+/**
+ * The passthrough: same SDK, same transport code, same tools and gateway calls; no key, Cedar,
+ * ledger, audit or metrics. A trade tool still gets the plan it builds itself (the account, and
+ * for a cancel the order looked up at OpenD) and a remark tag, as it would from the pipeline.
+ */
+export async function startBareServer(
+  simPort: number,
+  tools: readonly AnyFutuTool[] = [getQuote as AnyFutuTool],
+  pacing?: WritePacerOptions,
+): Promise<{ http: RunningHttpServer; close(): Promise<void> }> {
+  const gateway = new FutuGateway({ port: simPort, clientId: 'bench-bare', pacing });
   await gateway.connect();
   const accounts = new AccountDirectory(gateway);
+  const byName = new Map(tools.map((tool) => [tool.name, tool]));
   const http = await startHttpServer({
     listen: '127.0.0.1:0',
     createServerForSession: () =>
       createMcpServer({
         name: 'bare',
         version: '0',
-        tools: [getQuote as AnyFutuTool],
-        handleCall: async (_tool, args, context) => {
+        tools,
+        handleCall: async (name, args, context) => {
+          const tool = byName.get(name)!;
           const ctx: ToolContext = { gateway, accounts, signal: context.signal, keyId: 'bench', accountAllowed: () => true };
-          return { structured: (await getQuote.execute(args as never, ctx)) as Record<string, unknown> };
+          const authorized = await tool.authz(args, ctx);
+          const orderTag = authorized.kind === 'trade' ? intentIdentity('bench', undefined).tag : undefined;
+          return { structured: (await tool.execute(args, { ...ctx, authorized, orderTag })) as Record<string, unknown> };
         },
       }),
     authenticate: async () => ({ keyId: 'bare', scopes: [] }),
@@ -244,17 +278,17 @@ function line(label: string, rounds: readonly Round[]): string {
   return `${label.padEnd(9)} ${Math.round(rate).toLocaleString('en-US').padStart(6)} calls/s (rounds ${each}), p50 ${p50.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms, server CPU ${Math.round(cpu)} µs/call${errors ? `, ${errors} FAILED calls` : ''}`;
 }
 
-interface Target {
+export interface Target {
   readonly label: string;
   readonly url: string;
 }
 
 /** ROUNDS alternating rounds of every target at one session count; prints them and the paired ratio. */
-async function measureLevel(targets: readonly Target[], token: string, clients: number): Promise<Map<string, Round[]>> {
+export async function measureLevel(targets: readonly Target[], token: string, clients: number, workload: Workload = QUOTE): Promise<Map<string, Round[]>> {
   const rounds = new Map<string, Round[]>(targets.map((t) => [t.label, []]));
   for (let round = 0; round < ROUNDS; round++) {
     for (const target of round % 2 === 0 ? targets : [...targets].reverse()) {
-      const result = summarize(await loadInChild({ url: target.url, token, clients, warmUpMs: WARM_UP_MS, measureMs: MEASURE_MS }));
+      const result = summarize(await loadInChild({ url: target.url, token, clients, warmUpMs: WARM_UP_MS, measureMs: MEASURE_MS, workload }));
       rounds.get(target.label)!.push(result);
       if (process.env.BENCH_MCP_VERBOSE) console.error(`${clients} sessions, round ${round + 1} ${target.label}: ${JSON.stringify(result)}`);
     }
@@ -270,6 +304,15 @@ async function measureLevel(targets: readonly Target[], token: string, clients: 
   return rounds;
 }
 
+/** Writes a keys file holding one key for the bench; returns its plaintext. */
+export function writeBenchKey(keysFile: string, id: string, scopes: readonly Scope[], limits: KeyLimits): string {
+  const token = generatePlaintextKey();
+  writeKeysFile(keysFile, [
+    { id, hash: hashPlaintextKey(token), scopes, limits, allowed_machines: null, created_at: new Date().toISOString(), expires_at: null, note: 'npm run bench' },
+  ]);
+  return token;
+}
+
 /**
  * futu-mcp vs the bare passthrough at each session count of SESSION_COUNTS; prints calls/s,
  * latency and server CPU per call of both, the per-level ratios and the ratio of the peaks.
@@ -279,19 +322,7 @@ export async function benchMcp(): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'futu-bench-mcp-'));
   const sim = await startSimulator({ port: 0, seed: 7 });
   const keysFile = path.join(dir, 'keys.json');
-  const token = generatePlaintextKey();
-  writeKeysFile(keysFile, [
-    {
-      id: 'bench-reader',
-      hash: hashPlaintextKey(token),
-      scopes: ['qot:read'],
-      limits: NO_LIMITS,
-      allowed_machines: null,
-      created_at: new Date().toISOString(),
-      expires_at: null,
-      note: 'bench/mcp.ts',
-    },
-  ]);
+  const token = writeBenchKey(keysFile, 'bench-reader', ['qot:read'], NO_LIMITS);
   const futu = await startFutuMcp({
     gateway: `127.0.0.1:${sim.port}`,
     keysFile,
@@ -314,7 +345,7 @@ export async function benchMcp(): Promise<void> {
       { label: 'bare', url: bare.http.url },
     ].filter((t) => process.env.BENCH_MCP_ONLY === undefined || process.env.BENCH_MCP_ONLY.split(',').includes(t.label));
     // Warm every server up first (JIT, subscriptions), so the first measured round is not a cold one.
-    for (const target of targets) await loadInChild({ url: target.url, token, clients: SESSION_COUNTS[0]!, warmUpMs: WARM_UP_MS, measureMs: 500 });
+    for (const target of targets) await loadInChild({ url: target.url, token, clients: SESSION_COUNTS[0]!, warmUpMs: WARM_UP_MS, measureMs: 500, workload: QUOTE });
     console.log('futu_get_quote {symbols:["HK.00700"]} over Streamable HTTP');
     const peaks = new Map<string, { perSecond: number; clients: number }>();
     for (const clients of SESSION_COUNTS) {

@@ -38,6 +38,13 @@ export interface WritePacerOptions {
   readonly maxWaitMs?: number;
   /** Epoch ms; tests drive it by hand. */
   readonly clock?: () => number;
+  /**
+   * Benchmarks against the simulator only (its orderRateLimits off): writes still go one at a
+   * time per lane, but no window or minimum gap is kept, since either would be all a trade-path
+   * benchmark measures. A real OpenD refuses what this lets through; futu-mcp sets it only for
+   * its embedded simulator (see FutuMcpOptions.simOrderRateLimits). Default false.
+   */
+  readonly liftOpenDLimits?: boolean;
 }
 
 interface Lane {
@@ -52,10 +59,12 @@ export class WritePacer {
   private readonly lanes = new Map<string, Lane>();
   private readonly maxWaitMs: number;
   private readonly clock: () => number;
+  private readonly enforced: boolean;
 
   constructor(options: WritePacerOptions = {}) {
     this.maxWaitMs = options.maxWaitMs ?? 100;
     this.clock = options.clock ?? Date.now;
+    this.enforced = options.liftOpenDLimits !== true;
   }
 
   /**
@@ -64,7 +73,7 @@ export class WritePacer {
    */
   async paced<T>(operation: PacedOperation, account: string, write: () => Promise<T>): Promise<T> {
     const lane = this.lane(operation, account);
-    this.refuseIfFull(lane, this.admissionWait(lane));
+    if (this.enforced) this.refuseIfFull(lane, this.admissionWait(lane));
     lane.queued++;
     const previous = lane.tail;
     let done!: () => void;
@@ -72,12 +81,12 @@ export class WritePacer {
     let written = false;
     try {
       await previous;
-      await this.waitForTurn(lane);
+      if (this.enforced) await this.waitForTurn(lane);
       written = true;
       return await write();
     } finally {
       // Answered or failed: OpenD has it by now, if it ever will.
-      if (written) lane.window.record(this.clock());
+      if (written && this.enforced) lane.window.record(this.clock());
       lane.queued--;
       done();
     }

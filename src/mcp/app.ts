@@ -57,6 +57,13 @@ export interface FutuMcpOptions {
   readonly simClock?: string;
   /** 'always': the embedded simulator's markets trade continuously whatever its clock says. */
   readonly simMarketHours?: MarketHours;
+  /**
+   * false: the embedded simulator and this server's write pacer both drop OpenD's order
+   * frequency limits, so `npm run bench` measures the trade path rather than 15 orders per 30 s.
+   * No command-line flag; refused unless `gateway` is 'sim', so it can never lift the pacing in
+   * front of a real OpenD. Default true.
+   */
+  readonly simOrderRateLimits?: boolean;
   /** Live quote subscriptions one API key's reads may hold (default: a share of OpenD's quota). */
   readonly subQuotaPerKey?: number;
   /** HTTP session caps and idle timeouts (`--max-sessions`, `--max-sessions-per-key`, `--session-idle-timeout`). */
@@ -94,12 +101,18 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
   const metrics = createMetrics({ knownTools: TOOLS.map((t) => t.name) });
   metrics.setPolicyVersion(engine.version);
 
-  if (options.gateway !== 'sim' && (options.simClock !== undefined || options.simMarketHours !== undefined)) {
-    throw new FutuError('INVALID_ARGUMENT', 'the simulator clock and market hours apply only with --gateway sim');
+  if (options.gateway !== 'sim' && (options.simClock !== undefined || options.simMarketHours !== undefined || options.simOrderRateLimits !== undefined)) {
+    throw new FutuError('INVALID_ARGUMENT', 'the simulator clock, market hours and order rate limits apply only with --gateway sim');
   }
   const simulator = options.gateway === 'sim' ? await startEmbeddedSimulator(options) : undefined;
   const target = simulator ? { host: simulator.host, port: simulator.port } : parseHostPort(options.gateway);
-  const gateway = new FutuGateway({ ...target, rsaPrivateKey: options.rsaKey, clientId: SERVER_NAME, subscriptionsPerHolder: options.subQuotaPerKey });
+  const gateway = new FutuGateway({
+    ...target,
+    rsaPrivateKey: options.rsaKey,
+    clientId: SERVER_NAME,
+    subscriptionsPerHolder: options.subQuotaPerKey,
+    pacing: { liftOpenDLimits: simulator !== undefined && options.simOrderRateLimits === false },
+  });
   gateway.on('connected', () => metrics.setGatewayUp(true));
   gateway.on('reconnected', () => metrics.setGatewayUp(true));
   gateway.on('disconnected', () => metrics.setGatewayUp(false));
@@ -248,6 +261,7 @@ async function startEmbeddedSimulator(options: FutuMcpOptions): Promise<Simulato
     tradePwd: process.env.FUTU_TRADE_PWD?.trim() || SIM_DEFAULT_TRADE_PWD,
     clock: options.simClock,
     marketHours: options.simMarketHours,
+    orderRateLimits: options.simOrderRateLimits,
   });
   log.info('embedded simulator running', {
     address: simulator.address,

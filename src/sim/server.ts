@@ -43,6 +43,12 @@ export interface SimulatorOptions {
   clock?: string | Date;
   /** 'always': every market in continuous trading whatever the clock says; default 'real'. */
   marketHours?: MarketHours;
+  /**
+   * false: PlaceOrder and ModifyOrder are not held to OpenD's per-account frequency limits
+   * (15 / 20 per 30 s, 20 / 40 ms apart). For benchmarks of the trade path only, which would
+   * otherwise measure nothing but those limits; default true. PacketID and unlock checks stay.
+   */
+  orderRateLimits?: boolean;
 }
 
 export type SimulatorHandle = Handle<SimMarket, SimTrading>;
@@ -85,6 +91,7 @@ function toConfig(options: SimulatorOptions): SimulatorConfig {
     subQuota: positiveInteger('subQuota', options.subQuota ?? 100),
     pushIntervalMs: positiveInteger('pushIntervalMs', options.pushIntervalMs ?? 1000),
     now: clockOf(options),
+    orderRateLimits: options.orderRateLimits ?? true,
   };
 }
 

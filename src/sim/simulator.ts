@@ -36,6 +36,8 @@ export interface SimulatorConfig {
   subQuota: number;
   pushIntervalMs: number;
   now: () => number;
+  /** Whether PlaceOrder / ModifyOrder are held to OpenD's frequency limits (see SimulatorOptions). */
+  orderRateLimits: boolean;
 }
 
 export interface SimulatorHandle<M extends MarketEngine = MarketEngine, T extends TradingEngine = TradingEngine> {
@@ -99,6 +101,7 @@ export async function launchSimulator<M extends MarketEngine, T extends TradingE
   const rules = new OpenDRules({
     tradePwd: config.tradePwd,
     now: config.now,
+    orderRateLimits: config.orderRateLimits,
     isAccount: (accId) => trading.accountIds().includes(accId),
   });
   const subscriptions = new SubscriptionBook(config.subQuota, market, config.now);

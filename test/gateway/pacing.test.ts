@@ -63,6 +63,33 @@ describe('WritePacer', () => {
     assert.equal(writes, 18, 'refused writes were never written');
   });
 
+  test('liftOpenDLimits (simulator benchmarks only) drops windows and gaps but still writes one at a time per lane', async () => {
+    let inFlight = 0;
+    let most = 0;
+    let writes = 0;
+    const write = async () => {
+      inFlight++;
+      most = Math.max(most, inFlight);
+      await new Promise((resolve) => setImmediate(resolve));
+      inFlight--;
+      writes++;
+    };
+    const lifted = new WritePacer({ liftOpenDLimits: true });
+    const started = performance.now();
+    await Promise.all(Array.from({ length: 3 * OPEND_LIMITS.place.limit }, () => lifted.paced('place', '1001', write)));
+    await Promise.all(Array.from({ length: 3 * OPEND_LIMITS.modify.limit }, () => lifted.paced('modify', '1001', write)));
+    assert.equal(writes, 3 * (OPEND_LIMITS.place.limit + OPEND_LIMITS.modify.limit));
+    assert.equal(most, 1, 'one write of a lane at a time');
+    // 105 writes with the gaps kept would take over 3 s.
+    assert.ok(performance.now() - started < PACING_LIMITS.modify.minGapMs * 3 * OPEND_LIMITS.modify.limit, 'no minimum gap');
+
+    for (const pacer of [new WritePacer(), new WritePacer({ liftOpenDLimits: false })]) {
+      const first = Array.from({ length: PACING_LIMITS.place.limit }, () => pacer.paced('place', '1001', async () => undefined));
+      await assert.rejects(pacer.paced('place', '1001', async () => undefined), rateLimited(), 'limits are kept unless lifted');
+      await Promise.all(first);
+    }
+  });
+
   test('UnlockTrade: 10 per 30 s for the whole OpenD user', async () => {
     const pacer = new WritePacer();
     for (let i = 0; i < OPEND_LIMITS.unlock.limit; i++) await pacer.paced('unlock', '', async () => undefined);

@@ -182,6 +182,24 @@ test('ModifyOrder: at most 20 per 30 s per account, at least 40 ms apart', async
   failsWith(await cancelOrder(client, simulate, orderID, 50), /at most 20 per 30 s per account/);
 });
 
+test('orderRateLimits: false (benchmarks only) lifts the PlaceOrder and ModifyOrder windows and gaps, and nothing else', async (t) => {
+  const { h, real, simulate } = await sim(t, { orderRateLimits: false });
+  const client = await testClient(t, h.port);
+  // All at one clock instant: 30 places and 30 cancels, twice the windows and no gap at all.
+  const placed: string[] = [];
+  for (let i = 0; i < 30; i++) placed.push((ok(await placeOrder(client, simulate, 100 + i)) as { orderID: string }).orderID);
+  for (let i = 0; i < 30; i++) ok(await cancelOrder(client, simulate, placed[i]!, 200 + i));
+  failsWith(await placeOrder(client, simulate, 200), /replay/);
+  failsWith(await placeOrder(client, real, 300), /unlock/i);
+  for (let i = 0; i < 10; i++) failsWith(await unlock(client, `guess-${i}`), /incorrect/);
+  failsWith(await unlock(client, PASSWORD), /Trd_UnlockTrade is over OpenD's frequency limit/);
+
+  const limited = await sim(t, { orderRateLimits: true });
+  const other = await testClient(t, limited.h.port);
+  ok(await placeOrder(other, limited.simulate, 1));
+  failsWith(await placeOrder(other, limited.simulate, 2), /20 ms apart/);
+});
+
 test('UnlockTrade: at most 10 attempts per 30 s, right password or not', async (t) => {
   const { h, clock } = await sim(t);
   const client = await testClient(t, h.port);
