@@ -230,7 +230,7 @@ async function measureHttp(root: string, dir: string, keys: number): Promise<Rec
   const server = await startServer(root, dir, keysFileWith(dir, keys));
   try {
     const { loadInChild } = (await import(pathToFileURL(path.join(THIS_ROOT, 'dist/bench/mcp.js')).href)) as typeof import('./mcp.js');
-    const result = await loadInChild({ url: server.url, token: VALID_KEY, clients: 16, warmUpMs: 500, measureMs: HTTP_MS });
+    const result = await loadInChild({ url: server.url, token: VALID_KEY, clients: 16, warmUpMs: 500, measureMs: HTTP_MS, workload: { kind: 'quote' } });
     return { perSecond: result.calls / (result.elapsedMs / 1000), p50Ms: result.latencies[Math.floor(result.latencies.length / 2)] ?? NaN, errors: result.errors };
   } finally {
     await server.stop();
