@@ -21,6 +21,7 @@ import { startHttpServer, type RunningHttpServer } from './http.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { CallPipeline } from './pipeline.js';
 import { createMcpServer } from './server.js';
+import { startupKeyProblem } from './startupKey.js';
 import { serveStdio, type StdioHandle } from './stdio.js';
 import { TOOLS } from './tools/index.js';
 import { findTaggedOrder, orderResult } from './tools/orders.js';
@@ -160,6 +161,8 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
       onRefused: pipeline.onHttpRefused,
     });
   } else {
+    const keyProblem = startupKeyProblem(keys, options.apiKey);
+    if (keyProblem !== undefined) log.warn(keyProblem);
     stdio = serveStdio(createServer);
   }
 
