@@ -4,7 +4,7 @@ import v8 from 'node:v8';
 import { log } from '../shared/log.js';
 import { NAMESPACE } from './actions.js';
 import type { AuthzRequest } from './builder.js';
-import type { Decision, DeterminingPolicy } from './decision.js';
+import type { Decision, DeterminingPolicy, ShadowVerdict } from './decision.js';
 import { cacheKey, DecisionCache, DEFAULT_DECISION_CACHE_SIZE, keyedRequest, type DecisionCacheStats } from './decisionCache.js';
 import { PolicyLoadError } from './errors.js';
 import { renderMessage } from './messages.js';
@@ -31,6 +31,8 @@ export interface EngineOptions {
   readonly evaluate?: Evaluator;
   /** Decisions of non-trade requests kept per policy set (decisionCache.ts). */
   readonly decisionCacheSize?: number;
+  /** --shadow-policies: a candidate set evaluated beside the active one, never deciding. */
+  readonly shadow?: PolicyPaths;
 }
 
 interface ActiveSet {
@@ -51,6 +53,8 @@ export interface LoadReport {
   readonly version: string;
   readonly policies: number;
   readonly tests: readonly PolicyTestResult[];
+  /** The shadow set's version after the load, and why it kept the previous one if it did. */
+  readonly shadow?: { readonly version: string; readonly problem?: string };
 }
 
 /**
@@ -64,6 +68,11 @@ export interface LoadReport {
  *
  * Non-trade decisions are memoized per active policy set (decisionCache.ts), so a reload starts
  * from an empty cache. Decisions are frozen: a cached one goes to every caller of that request.
+ *
+ * With a shadow set, every request evaluated is evaluated by the shadow engine too, after the
+ * active decision is made and whatever the shadow answers (or throws): a disagreement is only
+ * attached to the decision (Decision.shadow) for the audit record and the metric. A shadow set
+ * that fails to reload keeps its previous version and never blocks the active set's reload.
  */
 export class AuthzEngine {
   private readonly slots = new SlotPair();
@@ -72,6 +81,7 @@ export class AuthzEngine {
   private readonly decisionCacheSize: number;
   private hits = 0;
   private misses = 0;
+  private readonly shadow: AuthzEngine | undefined;
 
   private constructor(
     readonly paths: PolicyPaths,
@@ -79,6 +89,9 @@ export class AuthzEngine {
   ) {
     this.evaluate = options.evaluate ?? cedar.statefulIsAuthorized;
     this.decisionCacheSize = options.decisionCacheSize ?? DEFAULT_DECISION_CACHE_SIZE;
+    // Loaded (and its load failure thrown) before the active set: a start with a broken
+    // candidate must fail, not run without the comparison the operator asked for.
+    this.shadow = options.shadow ? AuthzEngine.load(options.shadow, { decisionCacheSize: this.decisionCacheSize }) : undefined;
   }
 
   static load(paths: PolicyPaths, options: EngineOptions = {}): AuthzEngine {
@@ -104,10 +117,32 @@ export class AuthzEngine {
     }
     const { compiled, tests } = candidate;
     if (tests.length === 0) log.warn('policy set has no policy tests', { policiesDir: this.paths.policiesDir });
+    const shadow = this.active ? this.reloadShadow() : this.shadowReport();
     const previous = this.active?.compiled.version;
     this.active = { slot: this.slots.switchToInactive(), compiled, decisions };
-    log.info('policy set active', { version: compiled.version, previous, policies: compiled.meta.size, tests: tests.length });
-    return { version: compiled.version, policies: compiled.meta.size, tests };
+    log.info('policy set active', { version: compiled.version, previous, policies: compiled.meta.size, tests: tests.length, shadow: shadow?.version });
+    return { version: compiled.version, policies: compiled.meta.size, tests, ...(shadow ? { shadow } : {}) };
+  }
+
+  /** The shadow set's version, if there is one. */
+  get shadowVersion(): string | undefined {
+    return this.shadow?.version;
+  }
+
+  private reloadShadow(): LoadReport['shadow'] {
+    if (!this.shadow) return undefined;
+    try {
+      this.shadow.reload();
+      return this.shadowReport();
+    } catch (err) {
+      const problem = err instanceof PolicyLoadError ? err.problems.join('; ') : (err as Error).message;
+      log.error('shadow policy reload refused; the previous shadow set stays', { version: this.shadow.version, problem });
+      return { version: this.shadow.version, problem };
+    }
+  }
+
+  private shadowReport(): LoadReport['shadow'] {
+    return this.shadow ? { version: this.shadow.version } : undefined;
   }
 
   get version(): string {
@@ -129,16 +164,39 @@ export class AuthzEngine {
   authorize(request: AuthzRequest): Decision {
     const active = this.current();
     const key = cacheKey(request);
-    if (key === undefined) return this.decide(active, request).decision;
+    if (key === undefined) return this.compared(request, this.decide(active, request).decision);
     const cached = active.decisions.get(key);
     if (cached) {
       this.hits += 1;
       return cached;
     }
     this.misses += 1;
-    const { decision, definitive } = this.decide(active, keyedRequest(key, request));
-    if (definitive) active.decisions.set(key, decision);
-    return decision;
+    const keyed = keyedRequest(key, request);
+    const { decision, definitive } = this.decide(active, keyed);
+    const withShadow = this.compared(keyed, decision);
+    if (definitive) active.decisions.set(key, withShadow);
+    return withShadow;
+  }
+
+  /** The active decision, with the shadow set's verdict attached where the two disagree. */
+  private compared(request: AuthzRequest, decision: Decision): Decision {
+    if (!this.shadow) return decision;
+    let candidate: Decision;
+    try {
+      candidate = this.shadow.authorize(request);
+    } catch (err) {
+      log.error('shadow evaluation failed; the active decision stands', { action: request.action, error: (err as Error)?.message });
+      return decision;
+    }
+    if (candidate.allowed === decision.allowed) return decision;
+    const shadow: ShadowVerdict = Object.freeze({
+      kind: candidate.allowed ? 'would_allow' : 'would_deny',
+      allowed: candidate.allowed,
+      code: candidate.code,
+      policies: Object.freeze(candidate.determiningPolicies.map((p) => p.id)),
+      policyVersion: candidate.policyVersion,
+    });
+    return Object.freeze({ ...decision, shadow });
   }
 
   private decide({ slot, compiled }: ActiveSet, request: AuthzRequest): Outcome {
@@ -149,6 +207,7 @@ export class AuthzEngine {
         policyVersion: compiled.version,
         context: request.context,
         errors: NONE,
+        request,
         ...fields,
       }),
       definitive: true,

@@ -61,6 +61,8 @@ export interface Metrics {
   authzDuration(seconds: number): void;
   setGatewayUp(up: boolean): void;
   setPolicyVersion(version: string): void;
+  /** A call the --shadow-policies candidate would have decided the other way. */
+  shadowDisagreement(kind: 'would_deny' | 'would_allow'): void;
 }
 
 /** 0.5 ms (a rejected call) to 10 s (an order through a slow OpenD). */
@@ -117,6 +119,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     labelNames: ['version'] as const,
     registers,
   });
+  const shadowDisagreements = new Counter({
+    name: 'futu_policy_shadow_disagreements_total',
+    help: 'Calls the shadow policy set (--shadow-policies) would have decided otherwise: would_deny (active allowed) or would_allow (active denied)',
+    labelNames: ['kind'] as const,
+    registers,
+  });
   gatewayUp.set(0);
 
   const knownTools = options.knownTools === undefined ? undefined : new Set(options.knownTools);
@@ -141,5 +149,6 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       policyInfo.reset();
       policyInfo.set({ version }, 1);
     },
+    shadowDisagreement: (kind) => shadowDisagreements.inc({ kind }),
   };
 }
