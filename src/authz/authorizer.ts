@@ -160,10 +160,16 @@ export class Authorizer {
     }
   }
 
-  /** The decision a trade would get now, recording and reserving nothing (for explain). */
+  /**
+   * The decision a trade would get now, recording and reserving nothing (for explain): the same
+   * steps as decide() (a value-independent refusal before pricing included), with the ledger's
+   * usage read instead of reserved.
+   */
   async previewTrade(input: TradeInput): Promise<Decision> {
     try {
       const facts = await this.facts(input);
+      const refused = this.refusedWhateverTheValue(input, facts);
+      if (refused) return refused;
       const valuation = await this.value(input, facts);
       return this.decideTrade(input, facts, valuation, this.deps.ledger.usage(input.key.id, input.now));
     } catch (err) {
