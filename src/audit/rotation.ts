@@ -90,12 +90,16 @@ export class Rotator {
     fs.renameSync(this.file, target);
     fsyncDirectory(path.dirname(this.file));
     log.info('audit log rotated', { file: this.file, rotated_to: target });
-    const keep = this.options.keep;
-    if (keep !== undefined) {
-      const all = [...existing, { number: next, path: target }];
-      for (const old of all.slice(0, Math.max(0, all.length - keep))) this.remove(old.number);
-    }
+    this.applyRetention();
     return target;
+  }
+
+  /** Deletes the oldest rotated files beyond `keep`. */
+  private applyRetention(): void {
+    const keep = this.options.keep;
+    if (keep === undefined) return;
+    const all = rotatedFiles(this.file);
+    for (const old of all.slice(0, Math.max(0, all.length - keep))) this.remove(old.number);
   }
 
   /** gzips `rotated` once `settled` resolves (its descriptor's syncs are done); never rejects. */
@@ -108,8 +112,13 @@ export class Rotator {
     void job.finally(() => this.compressing.delete(job));
   }
 
+  /**
+   * Waits for the compressions under way, then applies the retention again: a .gz finished just
+   * after its file was deleted for being too old would otherwise outlive the last rotation.
+   */
   async idle(): Promise<void> {
     await Promise.all(this.compressing);
+    this.applyRetention();
   }
 
   private remove(number: number): void {
