@@ -223,7 +223,7 @@ export class Authorizer {
       reservation: null,
     }));
     if (!decision.allowed) {
-      if (intent?.clientOrderId !== null && intent !== undefined) await this.state().dropIntent(intent.id);
+      if (intent && intent.clientOrderId !== null) await this.state().dropIntent(intent.id);
       throw decisionError(decision);
     }
     const sending: OrderIntent | undefined = intent && { ...intent, state: 'sending', value: reservation?.value ?? 0, pid: process.pid };

@@ -10,6 +10,8 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { FutuGateway } from '../../src/gateway/api.js';
+import type { AccountRef } from '../../src/gateway/types.js';
 import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport as V1StdioTransport, getDefaultEnvironment as v1DefaultEnv } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
@@ -618,3 +620,15 @@ export async function tradeOk(client: McpTestClient, tool: string, args: Record<
 export const READ = ['qot:read', 'acc:read'];
 export const SIM = [...READ, 'trade:simulate'];
 export const ORDER = { symbol: 'HK.00700', side: 'BUY', order_type: 'LIMIT', qty: 100, price: 300 } as const;
+
+/**
+ * A human at the Futu app: a gateway straight to the simulator (no futu-mcp in between), and
+ * the simulate accounts of HK and US it trades in.
+ */
+export async function humanAt(simPort: number): Promise<{ human: FutuGateway; hk: AccountRef; us: AccountRef }> {
+  const human = new FutuGateway({ port: simPort });
+  await human.connect();
+  const accounts = (await human.getAccounts()).filter((a) => a.env === 'simulate');
+  const ref = (market: 'HK' | 'US'): AccountRef => ({ accId: accounts.find((a) => a.trdMarkets.includes(market))!.accId, env: 'simulate', trdMarket: market });
+  return { human, hk: ref('HK'), us: ref('US') };
+}

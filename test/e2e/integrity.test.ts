@@ -12,12 +12,12 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { LimitsLedger } from '../../src/authz/ledger.js';
-import { FutuGateway } from '../../src/gateway/api.js';
+import type { FutuGateway } from '../../src/gateway/api.js';
 import type { AccountRef } from '../../src/gateway/types.js';
 import { startSimulator, type SimulatorHandle } from '../../src/sim/server.js';
 import type { McpTestClient, ToolCallResult } from '../helpers/mcpClients.js';
 import { TcpProxy } from '../helpers/tcpProxy.js';
-import { E2E_SIM_CLOCK, E2eRun, ORDER, readAudit, SIM, TRADE_PWD, tradeOk, type HttpServerProcess } from './helpers.js';
+import { E2E_SIM_CLOCK, E2eRun, humanAt, ORDER, readAudit, SIM, TRADE_PWD, tradeOk, type HttpServerProcess } from './helpers.js';
 
 const PLACE_ORDER_PROTO = 2202;
 
@@ -66,12 +66,7 @@ describe('trade integrity over HTTP', () => {
     sim = await startSimulator({ port: 0, tradePwd: TRADE_PWD, clock: E2E_SIM_CLOCK, marketHours: 'always' });
     proxy = await TcpProxy.start({ port: sim.port });
     // The human at the Futu app: trades in the same accounts, straight at OpenD.
-    human = new FutuGateway({ port: sim.port });
-    await human.connect();
-    const accounts = (await human.getAccounts()).filter((a) => a.env === 'simulate');
-    const ref = (market: 'HK' | 'US'): AccountRef => ({ accId: accounts.find((a) => a.trdMarkets.includes(market))!.accId, env: 'simulate', trdMarket: market });
-    hk = ref('HK');
-    us = ref('US');
+    ({ human, hk, us } = await humanAt(sim.port));
     keysFile = run.path('keys.json');
     keys = await run.genKeys(keysFile, [
       { id: 'owner', scopes: SIM, flags: ['--max-daily-value', '1000000'] },

@@ -9,11 +9,11 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { LimitsLedger } from '../../src/authz/ledger.js';
 import { intentIdentity } from '../../src/authz/orderTag.js';
-import { FutuGateway } from '../../src/gateway/api.js';
+import type { FutuGateway } from '../../src/gateway/api.js';
 import type { AccountRef } from '../../src/gateway/types.js';
 import { startSimulator, type SimulatorHandle } from '../../src/sim/server.js';
 import type { McpTestClient, ToolCallResult } from '../helpers/mcpClients.js';
-import { E2E_SIM_CLOCK, E2eRun, readAudit, SIM, TRADE_PWD, type HttpServerProcess } from './helpers.js';
+import { E2E_SIM_CLOCK, E2eRun, humanAt, SIM, TRADE_PWD, type HttpServerProcess } from './helpers.js';
 
 const BUYERS = ['buyer-a', 'buyer-b'] as const;
 const DAILY_CAP_HKD = 1_000_000;
@@ -36,12 +36,7 @@ describe('200 parallel trade calls, 3 keys, 2 processes sharing a state dir and 
 
   before(async () => {
     sim = await startSimulator({ port: 0, tradePwd: TRADE_PWD, clock: E2E_SIM_CLOCK, marketHours: 'always' });
-    human = new FutuGateway({ port: sim.port });
-    await human.connect();
-    const accounts = (await human.getAccounts()).filter((a) => a.env === 'simulate');
-    const ref = (market: 'HK' | 'US'): AccountRef => ({ accId: accounts.find((a) => a.trdMarkets.includes(market))!.accId, env: 'simulate', trdMarket: market });
-    hk = ref('HK');
-    us = ref('US');
+    ({ human, hk, us } = await humanAt(sim.port));
     const keysFile = run.path('keys.json');
     const keys = await run.genKeys(keysFile, [
       ...BUYERS.map((id) => ({ id, scopes: SIM, flags: ['--max-daily-value', String(DAILY_CAP_HKD), '--allowed-trd-sides', 'BUY'] })),
@@ -53,7 +48,6 @@ describe('200 parallel trade calls, 3 keys, 2 processes sharing a state dir and 
     for (const id of [...BUYERS, 'seller']) clients.set(id, await Promise.all(servers.map((s) => run.connectHttp('v2', s.url, keys[id]!))));
   });
   after(async () => {
-    if (process.env.DEBUG_SCALE) for (const s of servers) console.log(s.stderr().split('\n').filter((l) => /"level":"(error|warn)"|Error|exit/.test(l)).slice(-15).join('\n'));
     await run.dispose();
     await human.close();
     await sim.close();
@@ -104,12 +98,6 @@ describe('200 parallel trade calls, 3 keys, 2 processes sharing a state dir and 
     }
 
     const orders = await human.getOrders(hk);
-    if (process.env.DEBUG_SCALE) {
-      console.log(JSON.stringify(changed.map((r, i) => [i, i % 4, r === undefined ? null : ok(r) ? 'ok' : textOf(r).slice(0, 90)])));
-      console.log(JSON.stringify(placed.map((r) => (ok(r) ? 'ok' : textOf(r).slice(0, 60)))));
-      console.log(JSON.stringify(orders.map((o) => [o.orderId.slice(-4), o.status, o.qty, o.price, o.remark?.slice(0, 14)])));
-      for (const srv of servers) console.log(JSON.stringify(readAudit(srv.auditLog).filter((r) => r.event !== 'tool_intent' && (r.outcome !== 'success' || r.event !== 'tool_call')).map((r) => [r.event, r.tool, r.key_id, r.code, String(r.reason).slice(0, 80)])));
-    }
     for (const key of BUYERS) {
       const prefix = keyTagPrefix(key);
       const working = orders
