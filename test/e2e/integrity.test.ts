@@ -11,11 +11,12 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { request as httpRequest } from 'node:http';
 import { LimitsLedger } from '../../src/authz/ledger.js';
 import type { FutuGateway } from '../../src/gateway/api.js';
 import type { AccountRef } from '../../src/gateway/types.js';
 import { startSimulator, type SimulatorHandle } from '../../src/sim/server.js';
-import type { McpTestClient, ToolCallResult } from '../helpers/mcpClients.js';
+import { INITIALIZE_BODY, mcpPostHeaders, rawHttp, toolCallBody, type McpTestClient, type ToolCallResult } from '../helpers/mcpClients.js';
 import { TcpProxy } from '../helpers/tcpProxy.js';
 import { E2E_SIM_CLOCK, E2eRun, humanAt, ORDER, readAudit, SIM, TRADE_PWD, tradeOk, type HttpServerProcess } from './helpers.js';
 
@@ -216,6 +217,45 @@ describe('trade integrity over HTTP', () => {
     );
     assert.deepEqual([ran.outcome, ran.decision, ran.code], ['success', 'allow', null]);
     assert.equal((await human.getOrders(hk)).filter((o) => o.remark?.includes(':c:cx-written')).length, 1);
+  });
+
+  it('a cancelled read stops at once: audited cancelled and its HTTP response stream ends while OpenD still has not answered', async () => {
+    const opened = await rawHttp(http.url, { method: 'POST', headers: mcpPostHeaders(keys.owner), body: INITIALIZE_BODY });
+    const session = String(opened.headers['mcp-session-id']);
+    const headers = mcpPostHeaders(keys.owner, session);
+    await rawHttp(http.url, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) });
+    const seq = readAudit(http.auditLog).length;
+    proxy.pause(); // OpenD's answer never comes while the test holds it
+    try {
+      const stream = rawHttp(http.url, { method: 'POST', headers, body: toolCallBody('futu_get_quote', { symbols: ['HK.00700'] }, 41) });
+      await delay(300);
+      const cancel = await rawHttp(http.url, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 41, reason: 'user pressed stop' } }),
+      });
+      assert.equal(cancel.status, 202);
+      const ended = await Promise.race([stream.then((res) => res), delay(5_000).then(() => 'still open' as const)]);
+      assert.notEqual(ended, 'still open', 'the cancelled call\'s response stream ended');
+      const record = await waitFor('the cancelled read\'s record', () =>
+        readAudit(http.auditLog).slice(seq).find((r) => r.event === 'tool_call' && r.tool === 'futu_get_quote'),
+      );
+      assert.deepEqual([record.key_id, record.outcome, record.code], ['owner', 'cancelled', 'CANCELLED']);
+
+      // A client that hangs up without a word has abandoned its call just the same.
+      const seqGone = readAudit(http.auditLog).length;
+      const gone = httpRequest(http.url, { method: 'POST', headers });
+      gone.on('error', () => undefined);
+      gone.end(toolCallBody('futu_get_quote', { symbols: ['HK.00700'] }, 42));
+      await delay(300);
+      gone.destroy();
+      const abandoned = await waitFor('the abandoned read\'s record', () =>
+        readAudit(http.auditLog).slice(seqGone).find((r) => r.event === 'tool_call' && r.tool === 'futu_get_quote'),
+      );
+      assert.deepEqual([abandoned.outcome, abandoned.code], ['cancelled', 'CANCELLED']);
+    } finally {
+      proxy.resume();
+    }
   });
 
   it('a server restarted while an order\'s outcome is unknown reconciles it by itself', async () => {

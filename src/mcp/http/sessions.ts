@@ -111,11 +111,16 @@ export class SessionRegistry {
     session.inFlight += 1;
     session.lastActive = Date.now();
     if (!session.used && isToolCall(body)) session.used = true;
+    const requests = requestIdsIn(body);
     res.once('close', () => {
       session.inFlight -= 1;
       session.lastActive = Date.now();
+      // A client gone before its answer has abandoned the call: cancel it as if it had said so.
+      if (!res.writableFinished) for (const requestId of requests) cancelRequest(session, requestId, 'client disconnected');
     });
     await session.transport.handleRequest(req, res, body);
+    // A cancelled request gets no response (MCP), so nothing else would ever end its stream.
+    for (const requestId of cancelledIdsIn(body)) session.transport.closeSSEStream(requestId);
   }
 
   /** Ends every session and stops expiring them; new sessions are refused from now on. */
@@ -231,7 +236,32 @@ function oldestIdle(sessions: Iterable<Session> | undefined): Session | undefine
   return oldest;
 }
 
+type RequestId = string | number;
+type IncomingMessageShape = { method?: unknown; id?: unknown; params?: { requestId?: unknown } };
+
+function messagesIn(body: unknown): IncomingMessageShape[] {
+  return (Array.isArray(body) ? body : [body]).filter((message): message is IncomingMessageShape => typeof message === 'object' && message !== null);
+}
+
+function isRequestId(id: unknown): id is RequestId {
+  return typeof id === 'string' || typeof id === 'number';
+}
+
 function isToolCall(body: unknown): boolean {
-  const messages = Array.isArray(body) ? body : [body];
-  return messages.some((message) => typeof message === 'object' && message !== null && (message as { method?: unknown }).method === 'tools/call');
+  return messagesIn(body).some((message) => message.method === 'tools/call');
+}
+
+/** Ids of the requests (not notifications) a POST carries: their answers are owed on its response. */
+function requestIdsIn(body: unknown): RequestId[] {
+  return messagesIn(body).flatMap((message) => (typeof message.method === 'string' && isRequestId(message.id) ? [message.id] : []));
+}
+
+/** Ids of the requests a POST's `notifications/cancelled` messages cancel. */
+function cancelledIdsIn(body: unknown): RequestId[] {
+  return messagesIn(body).flatMap((message) => (message.method === 'notifications/cancelled' && isRequestId(message.params?.requestId) ? [message.params.requestId] : []));
+}
+
+/** Delivers a cancellation to the session's server exactly as a client's `notifications/cancelled` would arrive. */
+function cancelRequest(session: Session, requestId: RequestId, reason: string): void {
+  session.transport.onmessage?.({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId, reason } });
 }
