@@ -41,10 +41,11 @@ export class AccountDirectory {
 
   /**
    * The account for a call. With an acc_id it must exist and belong to `env`; without one, the
-   * first account of `env` that trades `market` is chosen (a call naming no market and no
-   * account is ambiguous and refused).
+   * first account of `env` that trades `market` and that `usable` accepts is chosen (a call naming
+   * no market and no account is ambiguous and refused). `usable` keeps the pick inside what the
+   * caller may use, so a refusal never names an account the caller was not allowed to see.
    */
-  async resolve(query: { accId?: string; env: TrdEnvName; market?: MarketCode }): Promise<AccountRef> {
+  async resolve(query: { accId?: string; env: TrdEnvName; market?: MarketCode; usable?: (accId: string) => boolean }): Promise<AccountRef> {
     const accounts = await this.list();
     const wanted = query.market ? tradeMarketOf(query.market, query.env) : undefined;
     if (query.accId !== undefined) {
@@ -60,8 +61,12 @@ export class AccountDirectory {
       return { accId: account.accId, env: query.env, trdMarket };
     }
     if (!wanted) throw new GatewayError('INVALID_ARGUMENT', 'acc_id is required: call futu_list_accounts to choose one');
-    const account = accounts.find((a) => a.env === query.env && a.trdMarkets.includes(wanted));
-    if (!account) throw new GatewayError('INVALID_ARGUMENT', `no ${query.env} account trades ${query.market} securities`);
+    const usable = query.usable ?? (() => true);
+    const account = accounts.find((a) => a.env === query.env && a.trdMarkets.includes(wanted) && usable(a.accId));
+    if (!account) {
+      const whose = query.usable ? ' this key may use' : '';
+      throw new GatewayError('INVALID_ARGUMENT', `no ${query.env} account${whose} trades ${query.market} securities: call futu_list_accounts`);
+    }
     return { accId: account.accId, env: query.env, trdMarket: wanted };
   }
 }

@@ -70,6 +70,17 @@ describe('a key limited to one account', () => {
         await tradeOk(trader, 'futu_cancel_order', { order_id: orderId });
       });
 
+      it('an order without acc_id is placed only in an account the key may use, and a refusal names none it may not', async () => {
+        // The simulate account trading HK is not the key's: the default pick must not land on it, nor name it.
+        await expectRefusal(usOnly, http, {
+          tool: 'futu_place_order',
+          args: { symbol: 'HK.00700', side: 'BUY', order_type: 'LIMIT', qty: 100, price: 300 },
+          code: 'INVALID_ARGUMENT',
+          message: 'no simulate account this key may use trades HK securities: call futu_list_accounts',
+          keyId,
+        });
+      });
+
       it('lists only its own account', async () => {
         const listed = (await usOnly.callTool('futu_list_accounts', {})).structuredContent as { accounts: Array<{ acc_id: string }> };
         assert.deepEqual(listed.accounts.map((a) => a.acc_id), [simUS]);

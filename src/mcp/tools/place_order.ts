@@ -30,9 +30,9 @@ const input = z
     }
   });
 
-/** The account named by acc_id, or the env's account that trades the symbol's market. */
+/** The account named by acc_id, or the first account of the env the key may use that trades the symbol's market. */
 function orderAccount(args: z.output<typeof input>, ctx: ToolContext) {
-  return ctx.accounts.resolve({ accId: args.acc_id, env: args.env, market: parseSymbol(args.symbol).market });
+  return ctx.accounts.resolve({ accId: args.acc_id, env: args.env, market: parseSymbol(args.symbol).market, usable: ctx.accountAllowed });
 }
 
 export const placeOrder = defineTool({
