@@ -8,5 +8,10 @@ import { scrubSecrets } from './secrets.js';
  * Missing arguments hash like `{}`.
  */
 export function hashArguments(args: unknown): string {
-  return canonicalDigest(scrubSecrets(args ?? {}, 'drop').value).slice(0, 16);
+  return argumentsDigest(args).slice(0, 16);
+}
+
+/** The full digest hashArguments shortens: what binds a call where a collision must be out of reach (confirmations, idempotency). */
+export function argumentsDigest(args: unknown): string {
+  return canonicalDigest(scrubSecrets(args ?? {}, 'drop').value);
 }

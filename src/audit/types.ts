@@ -19,7 +19,7 @@ interface ToolCallFields {
   readonly tool: string;
   /** A key id from the keys file, MISSING_KEY_ID or INVALID_KEY_ID. */
   readonly key_id: string;
-  /** The scope the call needed (trade tools: resolved from `env`); null when the tool is unknown. */
+  /** The scope the call needed (trade tools: resolved from `env`); null when the tool is unknown or needs no scope (futu_get_limits). */
   readonly scope: Scope | null;
   /** hashArguments(args). */
   readonly args_hash: string;
@@ -124,7 +124,43 @@ export interface OrderReconciledEvent {
   readonly currency: string;
 }
 
-export type AuditEvent = ToolCallEvent | ToolIntentEvent | HttpAuthEvent | HttpAuthSuppressedEvent | SystemEvent | OrderReconciledEvent;
+/**
+ * The human in the loop: a confirmation asked for (requested), answered in the client
+ * (accepted / declined / timeout), answered out of band (approved / rejected, by cli or page),
+ * expired, used, or presented and refused (invalid, with the reason).
+ */
+export interface ConfirmationAuditEvent {
+  readonly event: 'confirmation';
+  readonly key_id: string;
+  readonly tool: string;
+  readonly kind: 'requested' | 'accepted' | 'declined' | 'timeout' | 'approved' | 'rejected' | 'expired' | 'used' | 'invalid';
+  readonly channel: 'elicitation' | 'out_of_band' | 'cli' | 'page';
+  readonly confirmation_id: string | null;
+  /** Digest of the call it binds (key, tool, arguments, account, env). */
+  readonly digest: string;
+  readonly reason: string | null;
+  readonly decision: 'allow' | 'deny';
+  readonly outcome: 'success' | 'reject';
+}
+
+/** futucli halt / resume as a server saw it: key_id "*" for all keys. */
+export interface HaltAuditEvent {
+  readonly event: 'halt' | 'resume';
+  readonly key_id: string;
+  readonly reason: string | null;
+  readonly decision: 'deny' | 'allow';
+  readonly outcome: 'success';
+}
+
+export type AuditEvent =
+  | ToolCallEvent
+  | ToolIntentEvent
+  | HttpAuthEvent
+  | HttpAuthSuppressedEvent
+  | SystemEvent
+  | OrderReconciledEvent
+  | ConfirmationAuditEvent
+  | HaltAuditEvent;
 export type AuditOutcome = AuditEvent['outcome'];
 
 export interface ChainFields {

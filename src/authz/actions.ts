@@ -11,8 +11,11 @@ export const ENVS: readonly Env[] = ['simulate', 'real'];
 /** What the request is about: decides the resource type and the context record. */
 export type ActionShape = 'gateway' | 'market' | 'security' | 'account' | 'trade' | 'unlock';
 
-/** Scope groups of the schema; "trade" resolves to trade:simulate or trade:real by env. */
-export type ScopeGroup = 'qot:read' | 'acc:read' | 'trade' | 'trade:unlock';
+/**
+ * Scope groups of the schema; "trade" resolves to trade:simulate or trade:real by env;
+ * "own-limits" needs no scope (any valid key may read its own limits).
+ */
+export type ScopeGroup = 'qot:read' | 'acc:read' | 'trade' | 'trade:unlock' | 'own-limits';
 
 interface ActionSpec {
   readonly group: ScopeGroup;
@@ -42,6 +45,7 @@ export const ACTION_SPECS = {
   futu_modify_order: { group: 'trade', shape: 'trade' },
   futu_cancel_order: { group: 'trade', shape: 'trade' },
   futu_unlock_trade: { group: 'trade:unlock', shape: 'unlock' },
+  futu_get_limits: { group: 'own-limits', shape: 'gateway' },
 } as const satisfies Record<string, ActionSpec>;
 
 export type ActionName = keyof typeof ACTION_SPECS;
@@ -56,14 +60,17 @@ export function isActionName(name: string): name is ActionName {
   return Object.hasOwn(ACTION_SPECS, name);
 }
 
-/** The scope a call needs: trade tools need trade:real or trade:simulate by env. */
-export function requiredScope(action: ActionName, env: Env = 'simulate'): Scope {
+/** The scope a call needs: trade tools need trade:real or trade:simulate by env; null = none (any valid key). */
+export function requiredScope(action: ActionName, env: Env = 'simulate'): Scope | null {
   const group: ScopeGroup = ACTION_SPECS[action].group;
   if (group === 'trade') return env === 'real' ? 'trade:real' : 'trade:simulate';
+  if (group === 'own-limits') return null;
   return group;
 }
 
-/** Scopes that can make at least one call of the tool succeed (for tools/list filtering). */
-export function grantingScopes(action: ActionName): Scope[] {
-  return ACTION_SPECS[action].group === 'trade' ? ['trade:simulate', 'trade:real'] : [requiredScope(action)];
+/** Scopes that can make at least one call of the tool succeed (for tools/list filtering); null = every key. */
+export function grantingScopes(action: ActionName): Scope[] | null {
+  const group: ScopeGroup = ACTION_SPECS[action].group;
+  if (group === 'own-limits') return null;
+  return group === 'trade' ? ['trade:simulate', 'trade:real'] : [group];
 }

@@ -1,10 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { LimitCurrency, TrdSide } from '../keys/types.js';
+import type { KeyRecord, LimitCurrency, TrdSide } from '../keys/types.js';
 import { isProcessAlive } from '../shared/fileLock.js';
 import { describeError, FutuError, isFutuError } from '../shared/errors.js';
 import { log } from '../shared/log.js';
 import type { Env, TradeAction } from './actions.js';
-import { buildRequests, buildTradeRequest, type CallTarget, type Caller, type NonTradeAction, type UsageSnapshot } from './builder.js';
+import { buildRequests, buildTradeRequest, NO_GUARDS, type CallTarget, type Caller, type HumanGuards, type NonTradeAction, type UsageSnapshot } from './builder.js';
+import { HumanGate, onlyAsksForAHuman, tradeSummary, type HumanChannel } from './confirmations.js';
+import { haltFor } from './humanState.js';
+import { ownLimits, type OwnLimits } from './ownLimits.js';
 import { decisionError, denialFromError, type Decision } from './decision.js';
 import type { AuthzEngine } from './engine.js';
 import { AuthzError } from './errors.js';
@@ -35,6 +38,8 @@ export interface AuthorizerDeps {
   readonly trades?: TradeStateStore;
   /** Resolves unknown outcomes; told when a new one appears. */
   readonly reconciler?: OrderReconciler;
+  /** How long a human's approval of an out-of-band confirmation stays usable. */
+  readonly approvalTtlMs?: number;
 }
 
 export interface CallInput extends Caller {
@@ -59,6 +64,8 @@ export interface TradeInput extends Caller {
    * charge or refund the same change twice).
    */
   readonly refresh?: () => Promise<ExistingOrder>;
+  /** Halt and human confirmation as they stand for this call (absent: not halted, unconfirmed). */
+  readonly guards?: HumanGuards;
 }
 
 /** What runTrade/runUnlock do once allowed: an optional step before the send, then the send. */
@@ -82,6 +89,8 @@ export interface TradeOptions<T> {
   readonly orderIdOf?: (result: T) => string;
   /** The order as it stands after a cancel (for the refund of its unfilled part); undefined if unknown. */
   readonly settledOrder?: (result: T) => ExistingOrder | undefined;
+  /** How to reach a human when a confirmation rule asks for one. */
+  readonly human?: HumanChannel;
 }
 
 export interface TradeRun<T> {
@@ -118,6 +127,7 @@ export const VALUE_INDEPENDENT_FORBIDS: ReadonlySet<string> = new Set([
   'account-not-allowed',
   'foreign-order',
   'outside-hours',
+  'trading-halted',
 ]);
 const NO_VALUE: OrderValuation = { orderValue: 0, addedValue: 0 };
 const NO_USAGE: UsageSnapshot = { ordersBefore: 0, cancelsBefore: 0, dailyValue: 0 };
@@ -131,11 +141,22 @@ const REFUSED_CODES = new Set(['OPEND_ERROR']);
 const IN_FLIGHT_WAIT_MS = 30_000;
 const IN_FLIGHT_POLL_MS = 25;
 
+/** A decision denied by confirmation rules alone, carried out of the locks to ask a human there. */
+class NeedsHuman extends Error {
+  constructor(readonly decision: Decision) {
+    super('a human must confirm this call');
+  }
+}
+
 export class Authorizer {
   private readonly fx: FxConverter;
+  readonly human: HumanGate;
+  /** Denials a human's yes would turn into allows (see wouldAllowConfirmed). */
+  private readonly askable = new WeakSet<Decision>();
 
   constructor(private readonly deps: AuthorizerDeps) {
     this.fx = deps.fx ?? new FxConverter();
+    this.human = new HumanGate(deps.trades, { approvalTtlMs: deps.approvalTtlMs });
   }
 
   /**
@@ -199,18 +220,63 @@ export class Authorizer {
     if (terms.action !== 'futu_place_order') {
       const { existing } = terms;
       // One call at a time per order, across processes: each decides on the order as the previous call left it.
-      return this.state().withLock(`order\0${input.env}\0${input.account}\0${existing.orderId ?? ''}`, async () => {
-        const current: TradeInput = input.refresh ? { ...input, terms: { ...terms, existing: await input.refresh() } } : input;
-        return this.underSellLock(current, () => this.decideAndSend(current, steps, options, undefined));
-      });
+      const locked = (guarded: TradeInput) =>
+        this.state().withLock(`order\0${input.env}\0${input.account}\0${existing.orderId ?? ''}`, async () => {
+          const current: TradeInput = guarded.refresh ? { ...guarded, terms: { ...terms, existing: await guarded.refresh() } } : guarded;
+          return this.underSellLock(current, () => this.decideAndSend(current, steps, options, undefined));
+        });
+      return this.withHuman(input, options, locked);
     }
     const opened = await this.openIntent(input, options);
     if (opened.replay) return { decision: null, result: opened.result as T, replay: true };
-    return this.underSellLock(input, () => this.decideAndSend(input, steps, options, opened.intent));
+    try {
+      return await this.withHuman(input, options, (guarded) => this.underSellLock(guarded, () => this.decideAndSend(guarded, steps, options, opened.intent)));
+    } catch (err) {
+      // Refused before anything was sent: the client_order_id is free for the retry (with its confirmation_id).
+      if (opened.intent?.clientOrderId != null && err instanceof AuthzError && HUMAN_REFUSALS.has(err.code)) await this.state().dropIntent(opened.intent.id);
+      throw err;
+    }
   }
 
-  async runUnlock<T>(input: Caller, steps: SendSteps<T>): Promise<{ decision: Decision; result: T }> {
-    const decision = this.authorizeCall({ ...input, action: 'futu_unlock_trade' });
+  /**
+   * Runs `decideAndRun` with the halt in force; when the call is denied by confirmation rules
+   * alone, asks a human outside every lock (the wait may be minutes) and runs it again confirmed.
+   */
+  private async withHuman<R>(input: TradeInput, options: Pick<TradeOptions<unknown>, 'human'>, decideAndRun: (guarded: TradeInput) => Promise<R>): Promise<R> {
+    const guarded: TradeInput = { ...input, guards: await this.human.haltGuards(input.key) };
+    try {
+      return await decideAndRun(guarded);
+    } catch (err) {
+      if (!(err instanceof NeedsHuman)) throw err;
+      const { terms, key, now } = guarded;
+      const value = Number(err.decision.context.orderValue ?? 0);
+      const summary = tradeSummary(terms, { keyId: key.id, env: guarded.env, accId: guarded.account, value, limitCurrency: key.limits.limit_currency });
+      const call = { key, now, tool: terms.action, env: guarded.env, accId: guarded.account, value, summary };
+      const confirmed = await this.human.confirm(call, err.decision, guarded.guards!, options.human);
+      return decideAndRun({ ...guarded, guards: confirmed });
+    }
+  }
+
+  /** futu_get_limits: the key's limits and what is left of them now (ledger and halts as every server sees them). */
+  async ownLimits(key: KeyRecord, now: Date): Promise<OwnLimits> {
+    const usage = this.deps.ledger.usage(key.id, now);
+    const cap = key.limits.max_orders_per_minute;
+    const nextOrderSlot = cap === null ? now.getTime() : this.deps.ledger.nextOrderSlot(key.id, now, cap);
+    const halts = this.deps.trades ? await this.deps.trades.halts() : [];
+    return ownLimits(key, { dailyValue: usage.dailyValue, ordersInWindow: usage.ordersBefore, nextOrderSlot }, haltFor(halts, key.id), now);
+  }
+
+  async runUnlock<T>(input: Caller & { readonly unlocking: boolean }, steps: SendSteps<T>, human?: HumanChannel): Promise<{ decision: Decision; result: T }> {
+    const { unlocking } = input;
+    const halted = await this.human.haltGuards(input.key);
+    const decideWith = (guards: HumanGuards) => this.authorizeCall({ ...input, action: 'futu_unlock_trade', target: { guards, unlocking } });
+    let decision = this.withConfirmationSeen({ guards: halted }, decideWith(halted), decideWith);
+    if (this.askable.has(decision)) {
+      const summary = { tool: 'futu_unlock_trade', keyId: input.key.id, env: 'real' as const, accId: null, order: 'unlock real trading (OpenD accepts real orders until it is locked again)', value: null, limitValue: null };
+      const call = { key: input.key, now: input.now, tool: 'futu_unlock_trade', env: null, accId: null, value: 0, summary };
+      const guards = await this.human.confirm(call, decision, halted, human);
+      decision = decideWith(guards);
+    }
     if (!decision.allowed) throw decisionError(decision);
     await steps.beforeSend?.(decision);
     return { decision, result: await steps.send({}) };
@@ -223,6 +289,8 @@ export class Authorizer {
       reservation: null,
     }));
     if (!decision.allowed) {
+      // The intent stays claimed while a human is asked; runTrade drops it if they say no.
+      if (this.askable.has(decision)) throw new NeedsHuman(decision);
       if (intent && intent.clientOrderId !== null) await this.state().dropIntent(intent.id);
       throw decisionError(decision);
     }
@@ -398,12 +466,26 @@ export class Authorizer {
       key.limits.limit_currency,
       now,
       (usage) => {
-        const decision = this.decideTrade(input, facts, valuation, usage);
+        const decision = this.withConfirmationSeen(input, this.decideTrade(input, facts, valuation, usage), (guards) => this.decideTrade({ ...input, guards }, facts, valuation, usage));
         return { outcome: decision, reserveValue: decision.allowed ? valuation.addedValue : null };
       },
       facts.reducesRisk ? 'cancel' : 'order',
     );
     return { decision: outcome, reservation };
+  }
+
+  /**
+   * A denial by confirmation rules alone, looked at again as if a human had said yes: when that
+   * allows the call it is marked askable (a human is asked); otherwise the confirmed decision is
+   * the real reason (a missing scope, which no forbid names) and is returned instead, so nobody
+   * is asked about a call that would fail anyway.
+   */
+  private withConfirmationSeen(input: { guards?: HumanGuards }, decision: Decision, decideWith: (guards: HumanGuards) => Decision): Decision {
+    if (input.guards?.humanConfirmed || !onlyAsksForAHuman(decision)) return decision;
+    const confirmed = decideWith({ ...(input.guards ?? NO_GUARDS), humanConfirmed: true });
+    if (!confirmed.allowed) return confirmed;
+    this.askable.add(decision);
+    return decision;
   }
 
   /**
@@ -439,6 +521,7 @@ export class Authorizer {
       usage,
       ownOrder: facts.ownOrder,
       reducesRisk: facts.reducesRisk,
+      guards: input.guards,
     });
     return this.deps.engine.authorize(request);
   }
@@ -448,6 +531,9 @@ export class Authorizer {
     return this.deps.trades;
   }
 }
+
+/** Refusals of the human loop: nothing was sent, so a client_order_id claimed for the call is freed. */
+const HUMAN_REFUSALS: ReadonlySet<string> = new Set(['CONFIRMATION_REQUIRED', 'CONFIRMATION_DECLINED', 'CONFIRMATION_TIMEOUT', 'CONFIRMATION_INVALID', 'STATE_STORE_UNAVAILABLE']);
 
 const UNKNOWN_OUTCOME_MESSAGES: Record<TradeAction, string> = {
   futu_place_order: 'the order may have been placed; check futu_get_orders before retrying (retrying with the same client_order_id is always safe)',

@@ -27,8 +27,8 @@ export interface AuthzRequest {
   readonly principal: EntityJson;
   readonly resource: { readonly type: string; readonly id: string };
   readonly context: Record<string, CedarValueJson>;
-  /** The scope a default deny (no permit matched) is reported as missing. */
-  readonly requiredScope: Scope;
+  /** The scope a default deny (no permit matched) is reported as missing; null when the action needs none. */
+  readonly requiredScope: Scope | null;
 }
 
 /** Who is calling, and facts about the call the key store already established. */
@@ -52,7 +52,23 @@ export interface CallTarget {
   readonly env?: Env;
   /** Account reads of several accounts (every account the key may use, by default): each is authorized. */
   readonly accounts?: readonly { readonly account: string; readonly env: Env }[];
+  /** futu_unlock_trade: halt and confirmation, and whether it unlocks (false: locks again). */
+  readonly guards?: HumanGuards;
+  readonly unlocking?: boolean;
 }
+
+/**
+ * What stands between an allowed trade (or unlock) and a human: whether a human confirmed this
+ * very call, and whether futucli halt is in force for the key. Absent = unconfirmed, not halted.
+ */
+export interface HumanGuards {
+  readonly humanConfirmed: boolean;
+  readonly halted: boolean;
+  /** The reason given to futucli halt; "" when not halted. */
+  readonly haltReason: string;
+}
+
+export const NO_GUARDS: HumanGuards = Object.freeze({ humanConfirmed: false, halted: false, haltReason: '' });
 
 /** OpenD takes at most 400 codes per snapshot; more than that is not a real call. */
 export const MAX_SYMBOLS_PER_CALL = 400;
@@ -79,6 +95,7 @@ export interface TradeRequestInput {
   readonly ownOrder: boolean;
   /** A cancel, or a modify raising neither qty nor price, of the key's own order. */
   readonly reducesRisk: boolean;
+  readonly guards?: HumanGuards;
 }
 
 /**
@@ -100,8 +117,11 @@ export function buildRequests(caller: Caller, action: NonTradeAction, target: Ca
   });
   switch (ACTION_SPECS[action].shape) {
     case 'gateway':
-    case 'unlock':
       return [request(gateway(), { expired, machineBound })];
+    case 'unlock': {
+      const { humanConfirmed, halted, haltReason } = target.guards ?? NO_GUARDS;
+      return [request(gateway(), { expired, machineBound, unlock: target.unlocking !== false, humanConfirmed, halted, haltReason })];
+    }
     case 'market': {
       const market = checkMarket(target.market);
       return [request(gateway(), { expired, machineBound, market })];
@@ -128,6 +148,7 @@ export function buildTradeRequest(caller: Caller, input: TradeRequestInput): Aut
   if (!TRD_SIDES.includes(input.side)) throw new AuthzError('INVALID_VALUE', `invalid value: side must be one of ${TRD_SIDES.join(', ')}`);
   const window = caller.key.limits.hours_window;
   const { orderValue, addedValue } = input.valuation;
+  const { humanConfirmed, halted, haltReason } = input.guards ?? NO_GUARDS;
   return {
     action: input.action,
     principal: principalEntity(caller.key),
@@ -136,7 +157,9 @@ export function buildTradeRequest(caller: Caller, input: TradeRequestInput): Aut
     context: {
       ...keyContext(caller),
       withinHoursWindow: window === null || isWithinHoursWindow(parseHoursWindow(window), caller.now),
-      humanConfirmed: false,
+      humanConfirmed,
+      halted,
+      haltReason,
       env,
       account,
       market: security.market,

@@ -45,7 +45,7 @@ export interface DecisionCacheStats {
 }
 
 /** The principal as its built-entity id, or (for any other entity) its content. */
-type KeyedFields = [EntityJson | string, ActionName, AuthzRequest['resource'], Record<string, CedarValueJson>, Scope];
+type KeyedFields = [EntityJson | string, ActionName, AuthzRequest['resource'], Record<string, CedarValueJson>, Scope | null];
 
 /** The cache key of a request, or undefined when its decision must not or cannot be cached. */
 export function cacheKey(request: AuthzRequest): string | undefined {

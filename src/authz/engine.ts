@@ -236,7 +236,7 @@ export class AuthzEngine {
     const first = determining[0];
     if (first) return verdict({ allowed: false, code: first.code as Decision['code'], message: first.message, determiningPolicies: determining });
     const scopes = request.principal.attrs?.scopes;
-    if (Array.isArray(scopes) && !scopes.includes(request.requiredScope)) {
+    if (request.requiredScope !== null && Array.isArray(scopes) && !scopes.includes(request.requiredScope)) {
       return verdict({ allowed: false, code: 'MISSING_SCOPE', message: `missing scope ${request.requiredScope}` });
     }
     return verdict({ allowed: false, code: 'POLICY_DENIED', message: `no policy permits ${request.action}` });

@@ -14,11 +14,19 @@ export const AUTHZ_ERROR_CODES = [
   'ORDER_OUTCOME_UNKNOWN',
   'IDEMPOTENCY_CONFLICT',
   'CANCELLED',
+  'CONFIRMATION_REQUIRED',
+  'CONFIRMATION_DECLINED',
+  'CONFIRMATION_TIMEOUT',
+  'CONFIRMATION_INVALID',
+  'TRADING_HALTED',
 ] as const;
 export type AuthzErrorCode = (typeof AUTHZ_ERROR_CODES)[number];
 
 /** Codes a forbid policy may carry in its @code annotation (checked at load). */
-export const FORBID_CODES: readonly AuthzErrorCode[] = ['MISSING_SCOPE', 'LIMIT_EXCEEDED', 'POLICY_DENIED'];
+export const FORBID_CODES: readonly AuthzErrorCode[] = ['MISSING_SCOPE', 'LIMIT_EXCEEDED', 'POLICY_DENIED', 'TRADING_HALTED', 'CONFIRMATION_REQUIRED'];
+
+/** The code of forbids that ask a human rather than refuse: a call denied only by these may be confirmed. */
+export const CONFIRMATION_CODE: AuthzErrorCode = 'CONFIRMATION_REQUIRED';
 
 export class AuthzError extends FutuError {
   constructor(

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { createFileExclusiveAsync, writeFileAtomicAsync } from '../shared/atomicFile.js';
 import { acquireLock, type LockOptions } from '../shared/fileLock.js';
 import { AuthzError } from './errors.js';
+import { isConfirmationId, type Confirmation, type ConfirmationState, type Halt } from './humanState.js';
 import { IDEMPOTENCY_WINDOW_MS, isUnresolved, type OrderIntent, type OrderOwner, type OrderRef, type TradeStateStore } from './tradeState.js';
 
 /**
@@ -12,6 +13,8 @@ import { IDEMPOTENCY_WINDOW_MS, isUnresolved, type OrderIntent, type OrderOwner,
  *   trades/locks/<hash>.lock     cross-process locks (shared/fileLock: pid-checked, stale-broken)
  *   trades/owners/<hash>.json    one write-once file per order placed through futu-mcp
  *   trades/intents/<id>.json     one file per intent; a client_order_id's is created exclusively
+ *   trades/confirmations/<id>.json  one file per confirmation a human was asked for
+ *   trades/halts.json            the halts in force (futucli halt / resume)
  * Names are hashes: account ids, order ids and key ids never become path components as given.
  * Files are 0600, directories 0700, every write durable (fsync, directory fsync) before it
  * resolves.
@@ -27,7 +30,8 @@ export interface FileTradeStateOptions {
 const OWNER_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
 
 export class FileTradeState implements TradeStateStore {
-  private readonly dirs: { readonly locks: string; readonly owners: string; readonly intents: string };
+  private readonly dirs: { readonly locks: string; readonly owners: string; readonly intents: string; readonly confirmations: string };
+  private readonly haltsPath: string;
   private readonly lockOptions: LockOptions;
   private readonly ownerRetentionMs: number;
   /** Calls in this process queue here first, so the file lock only arbitrates between processes. */
@@ -35,7 +39,8 @@ export class FileTradeState implements TradeStateStore {
 
   constructor(options: FileTradeStateOptions) {
     const root = join(options.stateDir, 'trades');
-    this.dirs = { locks: join(root, 'locks'), owners: join(root, 'owners'), intents: join(root, 'intents') };
+    this.dirs = { locks: join(root, 'locks'), owners: join(root, 'owners'), intents: join(root, 'intents'), confirmations: join(root, 'confirmations') };
+    this.haltsPath = join(root, 'halts.json');
     this.lockOptions = { timeoutMs: options.lockTimeoutMs ?? 10_000, staleAfterMs: options.staleLockMs ?? 30_000 };
     this.ownerRetentionMs = options.ownerRetentionMs ?? OWNER_RETENTION_MS;
   }
@@ -112,6 +117,61 @@ export class FileTradeState implements TradeStateStore {
     return intents.filter(isUnresolved);
   }
 
+  async createConfirmation(confirmation: Confirmation): Promise<void> {
+    await guarded(async () => {
+      this.ensureDirs();
+      if (!(await createFileExclusiveAsync(this.confirmationPath(confirmation.id), JSON.stringify(confirmation), 0o600))) {
+        throw new Error('a confirmation with this id exists');
+      }
+    });
+  }
+
+  async getConfirmation(id: string): Promise<Confirmation | undefined> {
+    if (!isConfirmationId(id)) return undefined;
+    const text = await guarded(() => readOptional(this.confirmationPath(id)));
+    return text === undefined ? undefined : guarded(async () => parseConfirmation(text, id));
+  }
+
+  async transitionConfirmation(id: string, from: ConfirmationState, next: (current: Confirmation) => Confirmation): Promise<Confirmation | undefined> {
+    if (!isConfirmationId(id)) return undefined;
+    return this.withLock(`confirmation\0${id}`, async () => {
+      const current = await this.getConfirmation(id);
+      if (!current || current.state !== from) return current;
+      const changed = { ...next(current), id: current.id, version: 1 as const };
+      await guarded(() => writeFileAtomicAsync(this.confirmationPath(id), JSON.stringify(changed), 0o600));
+      return changed;
+    });
+  }
+
+  async halts(): Promise<Halt[]> {
+    const text = await guarded(() => readOptional(this.haltsPath));
+    return text === undefined ? [] : guarded(async () => parseHalts(text));
+  }
+
+  async setHalt(halt: Halt): Promise<void> {
+    await this.withLock('halts', async () => {
+      const others = (await this.halts()).filter((h) => h.keyId !== halt.keyId);
+      await this.writeHalts([...others, halt]);
+    });
+  }
+
+  async clearHalt(keyId: string | null): Promise<boolean> {
+    return this.withLock('halts', async () => {
+      const halts = await this.halts();
+      const kept = halts.filter((h) => h.keyId !== keyId);
+      if (kept.length === halts.length) return false;
+      await this.writeHalts(kept);
+      return true;
+    });
+  }
+
+  private async writeHalts(halts: readonly Halt[]): Promise<void> {
+    await guarded(async () => {
+      this.ensureDirs();
+      await writeFileAtomicAsync(this.haltsPath, JSON.stringify({ version: 1, halts }), 0o600);
+    });
+  }
+
   /**
    * Forgets what no call can ask about any more: settled intents past the idempotency window,
    * and owner records past their retention. Unresolved intents are kept whatever their age.
@@ -144,6 +204,10 @@ export class FileTradeState implements TradeStateStore {
 
   private ownerPath(order: OrderRef): string {
     return join(this.dirs.owners, `${digest(`${order.env}\0${order.accId}\0${order.orderId}`)}.json`);
+  }
+
+  private confirmationPath(id: string): string {
+    return join(this.dirs.confirmations, `${id}.json`);
   }
 
   private intentPath(id: string): string {
@@ -212,4 +276,36 @@ function parseIntent(text: string, id: string): OrderIntent {
     Number.isSafeInteger(i.pid);
   if (!ok) throw new Error('order intent record is malformed');
   return i as OrderIntent;
+}
+
+const CONFIRMATION_STATES = new Set(['pending', 'approved', 'rejected', 'used']);
+
+function parseConfirmation(text: string, id: string): Confirmation {
+  const c = JSON.parse(text) as Partial<Confirmation>;
+  const ok =
+    c.version === 1 &&
+    c.id === id &&
+    typeof c.keyId === 'string' &&
+    typeof c.keyVersion === 'string' &&
+    typeof c.tool === 'string' &&
+    typeof c.digest === 'string' &&
+    Number.isSafeInteger(c.value) &&
+    typeof c.currency === 'string' &&
+    typeof c.summary === 'object' &&
+    c.summary !== null &&
+    CONFIRMATION_STATES.has(c.state as string) &&
+    Number.isSafeInteger(c.createdAt) &&
+    Number.isSafeInteger(c.expiresAt) &&
+    typeof c.pageToken === 'string';
+  if (!ok) throw new Error('confirmation record is malformed');
+  return c as Confirmation;
+}
+
+function parseHalts(text: string): Halt[] {
+  const doc = JSON.parse(text) as { version?: unknown; halts?: unknown };
+  if (doc.version !== 1 || !Array.isArray(doc.halts)) throw new Error('halts file is malformed');
+  return doc.halts.map((h: Partial<Halt>) => {
+    if ((h.keyId !== null && typeof h.keyId !== 'string') || typeof h.reason !== 'string' || !Number.isSafeInteger(h.since)) throw new Error('halts file is malformed');
+    return { keyId: h.keyId, reason: h.reason, since: h.since as number };
+  });
 }

@@ -28,3 +28,15 @@ export function isWithinHoursWindow(window: HoursWindow, now: Date): boolean {
     ? minute >= window.startMinute && minute < window.endMinute
     : minute >= window.startMinute || minute < window.endMinute;
 }
+
+/** The next minute (server local time) at which `window` opens or closes, after `now`. */
+export function nextHoursChange(window: HoursWindow, now: Date): Date {
+  const open = isWithinHoursWindow(window, now);
+  const next = new Date(now.getTime());
+  next.setSeconds(0, 0);
+  for (let minutes = 1; minutes <= 24 * 60; minutes++) {
+    next.setTime(next.getTime() + 60_000);
+    if (isWithinHoursWindow(window, next) !== open) return next;
+  }
+  return next;
+}

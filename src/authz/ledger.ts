@@ -6,7 +6,7 @@ import { acquireLock, type LockOptions } from '../shared/fileLock.js';
 import { log } from '../shared/log.js';
 import type { UsageSnapshot } from './builder.js';
 import { AuthzError } from './errors.js';
-import { ageState, dailyValue, emptyState, parseState, recordAttempt, windowCount, type LedgerState } from './ledgerState.js';
+import { ageState, dailyValue, emptyState, parseState, recordAttempt, slotFreeAt, windowCount, type LedgerState } from './ledgerState.js';
 
 /**
  * Per-key limit usage shared by every futu-mcp process that uses the same state directory.
@@ -193,6 +193,17 @@ export class LimitsLedger {
       const state = this.read(keyId, now);
       ageState(state, now);
       return usageOf(state);
+    } catch (err) {
+      throw ledgerError(err);
+    }
+  }
+
+  /** When the key may next place an order under `cap` orders a minute (epoch ms; `now` if it may now). */
+  nextOrderSlot(keyId: string, now: Date, cap: number): number {
+    try {
+      const state = this.read(keyId, now);
+      ageState(state, now);
+      return slotFreeAt(state.orders, cap, now.getTime());
     } catch (err) {
       throw ledgerError(err);
     }

@@ -88,6 +88,21 @@ export function windowCount(window: RateWindow): number {
   return window.older.reduce((sum, [, count]) => sum + count, window.recent.length);
 }
 
+/**
+ * When the window next has room for one more attempt under `cap` (epoch ms): `now` when it has
+ * room now. The attempt that must leave first is the (count - cap + 1)-th oldest.
+ */
+export function slotFreeAt(window: RateWindow, cap: number, now: number): number {
+  const count = windowCount(window);
+  if (count < cap) return now;
+  let toLeave = count - cap + 1;
+  for (const [second, attempts] of window.older) {
+    if (attempts >= toLeave) return second * 1000 + 999 + RATE_WINDOW_MS;
+    toLeave -= attempts;
+  }
+  return window.recent[toLeave - 1]! + RATE_WINDOW_MS;
+}
+
 /** Records an attempt at epoch ms `at`; a backwards clock may make it older than some recorded ones. */
 export function recordAttempt(window: RateWindow, at: number): void {
   const { recent } = window;

@@ -1,6 +1,6 @@
 import type { EntityJson } from '@cedar-policy/cedar-wasm/nodejs';
 import { MARKET_ALIASES } from '../keys/schema.js';
-import { DEFAULT_CANCELS_PER_MINUTE, type KeyLimits, type KeyRecord } from '../keys/types.js';
+import { DEFAULT_CANCELS_PER_MINUTE, requireConfirmationOf, type KeyLimits, type KeyRecord } from '../keys/types.js';
 import { NAMESPACE } from './actions.js';
 import { floorMinorUnits, parseDecimal, toSafeLong } from './money.js';
 import { parseHoursWindow } from './hoursWindow.js';
@@ -65,9 +65,17 @@ function buildEntity(key: KeyRecord): EntityJson {
       hoursWindow: limits.hours_window?.trim() ?? '',
       manageAnyOrder: limits.manage_any_order === true,
       maxCancelsPerMinute: countLimit(limits.max_cancels_per_minute ?? DEFAULT_CANCELS_PER_MINUTE, 'max_cancels_per_minute'),
+      ...confirmationAttrs(key),
     },
     parents: [],
   };
+}
+
+/** require_confirmation as policies compare it: a rule name, and the above_value threshold in minor units. */
+function confirmationAttrs(key: KeyRecord): { requireConfirmation: string; confirmAboveValue: number } {
+  const rule = requireConfirmationOf(key);
+  if (typeof rule === 'string') return { requireConfirmation: rule, confirmAboveValue: 0 };
+  return { requireConfirmation: 'above_value', confirmAboveValue: moneyLimit(rule.above_value, 'require_confirmation.above_value') };
 }
 
 /** null (no restriction) becomes an empty set; the paired *Unrestricted flag carries the meaning. */

@@ -1,5 +1,6 @@
 import { isProcessAlive } from '../shared/fileLock.js';
 import type { Env } from './actions.js';
+import type { Confirmation, ConfirmationState, Halt } from './humanState.js';
 
 /**
  * Trade state shared by every futu-mcp process trading through the same OpenD accounts, beside
@@ -33,6 +34,23 @@ export interface TradeStateStore {
   dropIntent(id: string): Promise<void>;
   /** Intents whose order may exist without its outcome being known here: unknown, or sending/claimed by a process that is gone. */
   unresolvedIntents(): Promise<OrderIntent[]>;
+
+  /** Stores a new confirmation (its id must be new). Durable before it resolves. */
+  createConfirmation(confirmation: Confirmation): Promise<void>;
+  getConfirmation(id: string): Promise<Confirmation | undefined>;
+  /**
+   * Moves a confirmation out of state `from` into what `next` returns, atomically across
+   * processes. Resolves to the record as it stands afterwards (unchanged when it was not in
+   * `from`), or undefined when there is none.
+   */
+  transitionConfirmation(id: string, from: ConfirmationState, next: (current: Confirmation) => Confirmation): Promise<Confirmation | undefined>;
+
+  /** Halts in force: at most one per key id, and one for all keys (keyId null). */
+  halts(): Promise<Halt[]>;
+  /** Puts a halt in force (replacing the one for the same key id). Durable before it resolves. */
+  setHalt(halt: Halt): Promise<void>;
+  /** Lifts the halt of one key id (null: the one for all keys); false when there was none. */
+  clearHalt(keyId: string | null): Promise<boolean>;
 }
 
 export interface OrderRef {

@@ -5,6 +5,7 @@ import { log } from '../shared/log.js';
 import { SERVER_VERSION, startFutuMcp } from '../mcp/app.js';
 import { MARKET_HOURS, parseInstant, type MarketHours } from '../sim/server.js';
 import { DEFAULT_SESSION_LIMITS } from '../mcp/http/sessions.js';
+import { DEFAULT_APPROVAL_TTL_MS, DEFAULT_ELICITATION_TIMEOUT_MS } from '../authz/humanState.js';
 import { parseByteSize, parseDurationMs, parsePositiveInteger } from './flagValues.js';
 import { splitList } from './output.js';
 import { defaultKeysFile, defaultStateDir } from './paths.js';
@@ -51,6 +52,17 @@ const program = new Command()
       .default(DEFAULT_SESSION_LIMITS.idleMs, '30m')
       .argParser(parseDurationMs),
   )
+  .addOption(
+    new Option('--confirmation-timeout <duration>', 'how long a human has to answer a confirmation form in the client (90s, 2m); no answer refuses the call')
+      .default(DEFAULT_ELICITATION_TIMEOUT_MS, '120s')
+      .argParser(parseDurationMs),
+  )
+  .addOption(
+    new Option('--approval-ttl <duration>', 'how long an out-of-band confirmation (futucli approve, the approval page) can be approved and used')
+      .default(DEFAULT_APPROVAL_TTL_MS, '5m')
+      .argParser(parseDurationMs),
+  )
+  .option('--no-approval-page', 'do not serve the /approve/<confirmation_id> page on the HTTP listener (approve with futucli approve only)')
   .addOption(new Option('--sim-seed <n>', 'seed of the simulated market with --gateway sim').default(7).argParser((v) => Number.parseInt(v, 10)))
   .addOption(
     new Option('--sim-clock <iso>', 'with --gateway sim: start the simulator\'s clock at this instant (e.g. 2026-12-03T10:00:00+08:00), then advance in real time').argParser(
@@ -97,6 +109,9 @@ const opts = program.opts<{
   maxSessions: number;
   maxSessionsPerKey: number;
   sessionIdleTimeout: number;
+  confirmationTimeout: number;
+  approvalTtl: number;
+  approvalPage: boolean;
 }>();
 
 const rotates = opts.auditMaxSize !== undefined || opts.auditRotate !== undefined;
@@ -130,6 +145,9 @@ try {
     simMarketHours: opts.simMarketHours,
     subQuotaPerKey: opts.subQuotaPerKey,
     sessionLimits: { maxSessions: opts.maxSessions, maxSessionsPerKey: opts.maxSessionsPerKey, idleMs: opts.sessionIdleTimeout },
+    confirmationTimeoutMs: opts.confirmationTimeout,
+    approvalTtlMs: opts.approvalTtl,
+    approvalPage: opts.approvalPage,
   });
   log.info('futu-mcp ready', { transport: app.url ? 'http' : 'stdio', url: app.url, policy_version: app.policyVersion() });
   signals.ready(app);

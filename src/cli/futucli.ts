@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { setLogLevel } from '../shared/log.js';
 import { registerAuditCommands } from './commands/audit.js';
+import { registerHumanLoopCommands } from './commands/humanLoop.js';
 import { registerKeysCommands } from './commands/keys.js';
 import { registerPolicyCommands } from './commands/policy.js';
 import { registerTradePasswordCommands } from './commands/tradePassword.js';
@@ -22,5 +23,6 @@ registerKeysCommands(program);
 registerTradePasswordCommands(program);
 registerPolicyCommands(program);
 registerAuditCommands(program);
+registerHumanLoopCommands(program);
 
 await runProgram(program);

@@ -3,7 +3,7 @@ import { MARKET_CODES, SYMBOL_FORMAT_HINT, parseSymbol, type MarketCode } from '
 import { keysFileInvalid } from './errors.js';
 import { normalizeFingerprint } from './machine.js';
 import { parseRfc3339 } from './time.js';
-import { LIMIT_CURRENCIES, SCOPES, TRD_SIDES, type KeyLimits, type KeyRecord, type Scope, type TrdSide } from './types.js';
+import { CONFIRMATION_CHANNELS, LIMIT_CURRENCIES, SCOPES, TRD_SIDES, type KeyLimits, type KeyRecord, type Scope, type TrdSide } from './types.js';
 import { deepFreeze } from '../shared/deepFreeze.js';
 import { truncate } from '../shared/truncate.js';
 
@@ -155,6 +155,12 @@ const limitFields = {
   max_cancels_per_minute: optional(positiveInteger),
 };
 
+const requireConfirmation = z.union(
+  [z.enum(['never', 'real', 'always']), z.strictObject({ above_value: positiveNumber })],
+  { error: expected('"never", "real", "always" or {"above_value": N}') },
+);
+const confirmationChannel = z.enum(CONFIRMATION_CHANNELS, { error: expected(CONFIRMATION_CHANNELS.map((c) => `"${c}"`).join(' or ')) });
+
 const recordFields = {
   id: keyId,
   hash,
@@ -165,6 +171,8 @@ const recordFields = {
   created_at: optional(timestamp),
   expires_at: optional(timestamp),
   note: optional(note),
+  require_confirmation: optional(requireConfirmation),
+  confirmation_channel: optional(confirmationChannel),
 };
 
 const nestedRecord = z.strictObject({ ...recordFields, limits: optional(z.strictObject(limitFields)) });
@@ -192,7 +200,7 @@ export function parseKeyRecord(raw: unknown): RecordParse {
   const nested = 'limits' in raw;
   const result = (nested ? nestedRecord : flatRecord).safeParse(raw);
   if (!result.success) return { ok: false, issues: result.error.issues.map(toRecordIssue) };
-  const { id, hash, scopes, allowed_machines, created_at, expires_at, note } = result.data;
+  const { id, hash, scopes, allowed_machines, created_at, expires_at, note, require_confirmation, confirmation_channel } = result.data;
   const limits = nested ? (result.data as z.output<typeof nestedRecord>).limits : (result.data as ParsedLimits);
   return {
     ok: true,
@@ -205,6 +213,8 @@ export function parseKeyRecord(raw: unknown): RecordParse {
       created_at: created_at ?? null,
       expires_at: expires_at ?? null,
       note: note ?? null,
+      ...(require_confirmation != null && { require_confirmation }),
+      ...(confirmation_channel != null && { confirmation_channel }),
     }),
   };
 }

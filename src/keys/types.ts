@@ -52,6 +52,22 @@ export const NO_LIMITS: KeyLimits = Object.freeze({
   max_cancels_per_minute: null,
 });
 
+/**
+ * When a human must confirm a call of the key (see policies/confirmation.cedar): never; every
+ * real-env order, modify and unlock; every order in either env; or orders worth more than
+ * `above_value` (major units of limit_currency). Cancels and lowering modifies of the key's own
+ * orders never need it.
+ */
+export type RequireConfirmation = 'never' | 'real' | 'always' | { readonly above_value: number };
+
+/**
+ * How the human is asked: `auto` uses the client's elicitation form when it offers one, else the
+ * out-of-band channel; `out_of_band` always uses futucli approve or the approval page (for
+ * clients that cannot be trusted to show the form to a person).
+ */
+export const CONFIRMATION_CHANNELS = ['auto', 'out_of_band'] as const;
+export type ConfirmationChannel = (typeof CONFIRMATION_CHANNELS)[number];
+
 export interface KeyRecord {
   readonly id: string;
   /** Lowercase hex SHA-256 of the plaintext key (a `sha256:` prefix in the file is stripped). */
@@ -63,4 +79,19 @@ export interface KeyRecord {
   readonly created_at: string | null;
   readonly expires_at: string | null;
   readonly note: string | null;
+  /** Absent: "real" for a key holding trade:real or trade:unlock, "never" otherwise (requireConfirmationOf). */
+  readonly require_confirmation?: RequireConfirmation;
+  /** Absent: auto. */
+  readonly confirmation_channel?: ConfirmationChannel;
+}
+
+/** The key's confirmation rule, with the default for keys that do not set one. */
+export function requireConfirmationOf(key: Pick<KeyRecord, 'scopes' | 'require_confirmation'>): RequireConfirmation {
+  if (key.require_confirmation !== undefined) return key.require_confirmation;
+  return key.scopes.includes('trade:real') || key.scopes.includes('trade:unlock') ? 'real' : 'never';
+}
+
+/** "never", "real", "always" or the above_value threshold as a number, as flags and listings show it. */
+export function describeRequireConfirmation(rule: RequireConfirmation): string {
+  return typeof rule === 'string' ? rule : `above ${rule.above_value}`;
 }

@@ -9,6 +9,7 @@ import { FileTradeState } from '../authz/fileTradeState.js';
 import { LimitsLedger } from '../authz/ledger.js';
 import { OrderReconciler, type TaggedOrderLookup } from '../authz/reconciler.js';
 import { defaultPolicyPaths, type PolicyPaths } from '../authz/policySet.js';
+import type { TradeStateStore } from '../authz/tradeState.js';
 import type { ReferencePriceSource } from '../authz/valuation.js';
 import { AccountDirectory } from '../gateway/accounts.js';
 import { FutuGateway } from '../gateway/api.js';
@@ -19,6 +20,7 @@ import { startSimulator, type MarketHours, type SimulatorHandle } from '../sim/s
 import { describeError, FutuError } from '../shared/errors.js';
 import { log } from '../shared/log.js';
 import { startHttpServer, type RunningHttpServer } from './http.js';
+import { APPROVAL_PATH_PREFIX } from './http/approvalPage.js';
 import type { SessionLimits } from './http/sessions.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { CallPipeline } from './pipeline.js';
@@ -68,6 +70,12 @@ export interface FutuMcpOptions {
   readonly subQuotaPerKey?: number;
   /** HTTP session caps and idle timeouts (`--max-sessions`, `--max-sessions-per-key`, `--session-idle-timeout`). */
   readonly sessionLimits?: Partial<SessionLimits>;
+  /** How long a human has to answer a confirmation form in the client (`--confirmation-timeout`, default 120 s). */
+  readonly confirmationTimeoutMs?: number;
+  /** How long an out-of-band confirmation can be approved and used (`--approval-ttl`, default 5 min). */
+  readonly approvalTtlMs?: number;
+  /** false (`--no-approval-page`): no /approve/<id> page on the HTTP listener; futucli approve only. */
+  readonly approvalPage?: boolean;
 }
 
 export interface RunningFutuMcp {
@@ -145,7 +153,9 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
   gateway.on('connected', () => void reconciler.reconcileAll());
   gateway.on('reconnected', () => void reconciler.reconcileAll());
   await trades.prune(Date.now()).catch((err) => log.warn('could not prune old trade state', { error: describeError(err) }));
-  const authorizer = new Authorizer({ engine, ledger, fx, prices: referencePrices(gateway), trades, reconciler });
+  const authorizer = new Authorizer({ engine, ledger, fx, prices: referencePrices(gateway), trades, reconciler, approvalTtlMs: options.approvalTtlMs });
+  // Known once the HTTP listener is up: where a human approves a confirmation in a browser.
+  let approvalBase: string | undefined;
   const pipeline = new CallPipeline({
     tools: TOOLS,
     keys,
@@ -157,7 +167,10 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
     audit,
     startupKey: options.apiKey,
     tradePasswordMd5: async () => (await loadTradePasswordMd5()).md5,
+    confirmationTimeoutMs: options.confirmationTimeoutMs,
+    approvalUrl: (id) => (approvalBase === undefined ? undefined : `${approvalBase}${APPROVAL_PATH_PREFIX}${id}`),
   });
+  const halts = watchHalts(trades, metrics, audit);
   const visibility = keyToolVisibility(keys, options.apiKey, TOOLS);
   const instructions = serverInstructions(TOOLS.map((t) => t.name));
   const createServer = () =>
@@ -190,7 +203,9 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
       allowedOrigins: options.allowedOrigins,
       onRefused: pipeline.onHttpRefused,
       sessionLimits: options.sessionLimits,
+      ...(options.approvalPage !== false && { approvals: { store: trades, onAnswer: (c) => pipeline.auditPageAnswer(c) } }),
     });
+    if (options.approvalPage !== false) approvalBase = new URL(http.url).origin;
   } else {
     stdio = serveStdio(createServer);
   }
@@ -203,6 +218,7 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
       await http?.close();
       stdio?.close();
       reconciler.stop();
+      halts.stop();
       await gateway.close();
       await simulator?.close();
       if (audit) {
@@ -304,3 +320,38 @@ function referencePrices(gateway: FutuGateway): ReferencePriceSource {
     },
   };
 }
+
+/**
+ * Halts are read from the shared state at every trade decision; this only shows them: the
+ * futu_trading_halted gauge, and a halt / resume audit record when this server first sees a
+ * halt appear or go (futucli writes no audit chain of its own).
+ */
+function watchHalts(trades: TradeStateStore, metrics: Metrics, audit: AuditLog | undefined): { stop(): void } {
+  let seen = new Map<string, string>();
+  let running = false;
+  const check = async () => {
+    if (running) return;
+    running = true;
+    try {
+      const now = new Map((await trades.halts()).map((h) => [h.keyId ?? '*', h.reason]));
+      metrics.setHalted([...now.keys()]);
+      for (const [keyId, reason] of now) {
+        if (seen.get(keyId) !== reason) await audit?.append({ event: 'halt', key_id: keyId, reason, decision: 'deny', outcome: 'success' });
+      }
+      for (const keyId of seen.keys()) {
+        if (!now.has(keyId)) await audit?.append({ event: 'resume', key_id: keyId, reason: null, decision: 'allow', outcome: 'success' });
+      }
+      seen = now;
+    } catch (err) {
+      log.warn('could not read the halts in force', { error: describeError(err) });
+    } finally {
+      running = false;
+    }
+  };
+  void check();
+  const timer = setInterval(() => void check(), HALT_WATCH_MS);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
+}
+
+const HALT_WATCH_MS = 1000;

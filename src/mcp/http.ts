@@ -8,6 +8,7 @@ import { authenticateRequest, type Authenticator } from './http/auth.js';
 import { DEFAULT_MAX_BODY_BYTES, readJsonBody } from './http/body.js';
 import { hostOriginGuard } from './http/hostOrigin.js';
 import { connectHost, isLoopback, parseListen, urlHostname } from './http/listen.js';
+import { APPROVAL_PATH_PREFIX, serveApprovalPage, type ApprovalPageOptions } from './http/approvalPage.js';
 import { HttpError, requireMethod, sendHttpError, sendJson, sendText } from './http/respond.js';
 import { DEFAULT_SESSION_LIMITS, SessionRegistry, type ServerFactory, type SessionLimits } from './http/sessions.js';
 import { MCP_PATH, PRM_PATHS, protectedResourceMetadata, resourceMetadataUrl } from './http/wellKnown.js';
@@ -38,6 +39,8 @@ export interface HttpServerOptions {
   readonly sessionLimits?: Partial<SessionLimits>;
   /** Told about every 401/403 on /mcp (e.g. to audit and count it) before the response is sent. */
   readonly onRefused?: (refusal: HttpRefusal) => void | Promise<void>;
+  /** Serves the approval page at /approve/<confirmation_id> (absent: no page). */
+  readonly approvals?: ApprovalPageOptions;
 }
 
 export interface HttpRefusal {
@@ -152,7 +155,9 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     if (!guard(req, res)) return;
     try {
-      const route = routes.get(new URL(req.url ?? '/', 'http://route.invalid').pathname);
+      const { pathname } = new URL(req.url ?? '/', 'http://route.invalid');
+      if (options.approvals && pathname.startsWith(APPROVAL_PATH_PREFIX)) return await serveApprovalPage(req, res, pathname, options.approvals);
+      const route = routes.get(pathname);
       if (!route) throw new HttpError(404, 'not_found', 'not found');
       await route(req, res);
     } catch (err) {

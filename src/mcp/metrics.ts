@@ -61,6 +61,8 @@ export interface Metrics {
   authzDuration(seconds: number): void;
   setGatewayUp(up: boolean): void;
   setPolicyVersion(version: string): void;
+  /** The halts in force (key id "*" for all keys): each 1, every other key id's series removed. */
+  setHalted(keyIds: readonly string[]): void;
   /** Drops the series of every key id `exists` denies (keys a reload removed); placeholders stay. Costs the keys with series, not all keys. */
   retainKeys(exists: (keyId: string) => boolean): void;
 }
@@ -113,6 +115,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     registers,
   });
   const gatewayUp = new Gauge({ name: 'futu_gateway_up', help: '1 while connected to OpenD, else 0', registers });
+  const tradingHalted = new Gauge({ name: 'futu_trading_halted', help: '1 while futucli halt is in force for key_id ("*": all keys)', labelNames: ['key_id'], registers });
   const policyInfo = new Gauge({
     name: 'futu_policy_info',
     help: 'Always 1, labelled with the version of the active policy set',
@@ -151,6 +154,10 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
     authzDuration: (seconds) => authzDuration.observe(seconds),
     setGatewayUp: (up) => gatewayUp.set(up ? 1 : 0),
+    setHalted: (keyIds) => {
+      tradingHalted.reset();
+      for (const keyId of keyIds) tradingHalted.set({ key_id: keyId }, 1);
+    },
     setPolicyVersion: (version) => {
       policyInfo.reset();
       policyInfo.set({ version }, 1);

@@ -5,7 +5,9 @@ import { decisionError, type Decision } from '../authz/decision.js';
 import { AuthzError } from '../authz/errors.js';
 import { keyMayUseAccount } from '../authz/principal.js';
 import type { AuthzEngine } from '../authz/engine.js';
-import { hashArguments } from '../audit/argsHash.js';
+import { argumentsDigest, hashArguments } from '../audit/argsHash.js';
+import type { ConfirmationEvent, HumanChannel } from '../authz/confirmations.js';
+import { DEFAULT_ELICITATION_TIMEOUT_MS, describeSummary, type Confirmation } from '../authz/humanState.js';
 import type { AuditLog } from '../audit/auditLog.js';
 import { INVALID_KEY_ID, MISSING_KEY_ID, type ToolCallEvent } from '../audit/types.js';
 import type { AccountDirectory } from '../gateway/accounts.js';
@@ -46,6 +48,10 @@ export interface PipelineDeps {
   /** MD5 of the trade password, read from the environment or keychain when an unlock needs it. */
   readonly tradePasswordMd5: () => Promise<string>;
   readonly now?: () => Date;
+  /** How long the human has to answer an elicitation form (default 120 s). */
+  readonly confirmationTimeoutMs?: number;
+  /** The approval page of a confirmation, when this server serves one (HTTP). */
+  readonly approvalUrl?: (confirmationId: string) => string | undefined;
 }
 
 /** Everything the result record needs, gathered as the call progresses. */
@@ -114,12 +120,13 @@ export class CallPipeline {
       const now = this.now();
       const key = this.resolveKey(args, context, now.getTime());
       trace.keyId = key.id;
-      if (!key.scopes.includes(trace.scope)) throw this.scopeGateDenial(trace.scope);
+      if (trace.scope !== null && !key.scopes.includes(trace.scope)) throw this.scopeGateDenial(trace.scope);
       if (typeof args.acc_id === 'string' && !keyMayUseAccount(key, args.acc_id)) throw this.accountGateDenial(args.acc_id);
       const toolArgs = withoutSecrets(args);
       const toolContext = this.toolContext(context.signal, key);
       const plan = await tool.authz(toolArgs, toolContext);
-      const structured = await this.authorizeAndExecute(trace, { key, now, machineBound: true }, toolName, plan, toolArgs, (orderTag, authorized = plan) => {
+      const human = this.humanChannel(context, key, toolArgs);
+      const structured = await this.authorizeAndExecute(trace, { key, now, machineBound: true }, toolName, plan, toolArgs, human, (orderTag, authorized = plan) => {
         trace.executing = true;
         return tool.execute(toolArgs, { ...toolContext, authorized, orderTag });
       });
@@ -241,7 +248,15 @@ export class CallPipeline {
 
   private toolContext(signal: AbortSignal, key: KeyRecord): ToolContext {
     const { gateway, accounts, tradePasswordMd5 } = this.deps;
-    return { gateway, accounts, signal, keyId: key.id, tradePasswordMd5, accountAllowed: (accId) => keyMayUseAccount(key, accId) };
+    return {
+      gateway,
+      accounts,
+      signal,
+      keyId: key.id,
+      tradePasswordMd5,
+      accountAllowed: (accId) => keyMayUseAccount(key, accId),
+      ownLimits: () => this.deps.authorizer.ownLimits(key, this.now()),
+    };
   }
 
   private async authorizeAndExecute(
@@ -250,6 +265,7 @@ export class CallPipeline {
     action: ActionName,
     plan: AuthzPlan,
     args: Record<string, unknown>,
+    human: HumanChannel,
     execute: (orderTag?: string, authorized?: AuthzPlan) => Promise<unknown>,
   ): Promise<unknown> {
     const { authorizer, metrics } = this.deps;
@@ -280,9 +296,10 @@ export class CallPipeline {
           .runTrade(input, { beforeSend, send: ({ tag, terms }) => execute(tag, terms && { ...plan, terms: terms as AuthorizedTrade['terms'] }) }, {
             signal: trace.context.signal,
             clientOrderId: typeof args.client_order_id === 'string' ? args.client_order_id : undefined,
-            argsDigest: hashArguments(args),
+            argsDigest: human.argsDigest,
             orderIdOf: (result) => String((result as { order_id?: unknown }).order_id ?? ''),
             settledOrder: (result) => settledOrder(plan.terms, result),
+            human,
           })
           .finally(decided);
         if (!run.replay) return run.result;
@@ -290,10 +307,56 @@ export class CallPipeline {
         return { ...(run.result as Record<string, unknown>), replay: true };
       }
       case 'unlock':
-        return (await authorizer.runUnlock(caller, { beforeSend, send: () => execute() }).finally(decided)).result;
+        return (await authorizer.runUnlock({ ...caller, unlocking: plan.unlocking }, { beforeSend, send: () => execute() }, human).finally(decided)).result;
     }
     const unreachable: never = plan;
     throw new Error(`unhandled authorization plan for ${action}: ${JSON.stringify(unreachable)}`);
+  }
+
+  /**
+   * How this call reaches a human if a confirmation rule asks for one: its confirmation_id, the
+   * client's form (unless the key says out_of_band), the approval page, and the audit log.
+   */
+  private humanChannel(context: CallContext, key: KeyRecord, args: Record<string, unknown>): HumanChannel {
+    const { confirmation_id: confirmationId, ...call } = args;
+    const timeoutMs = this.deps.confirmationTimeoutMs ?? DEFAULT_ELICITATION_TIMEOUT_MS;
+    const ask = context.askHuman;
+    return {
+      ...(typeof confirmationId === 'string' && { confirmationId }),
+      argsDigest: argumentsDigest(call),
+      ...(ask && key.confirmation_channel !== 'out_of_band' && { ask: (summary) => ask(describeSummary(summary).join('\n'), timeoutMs) }),
+      ...(this.deps.approvalUrl && { approvalUrl: this.deps.approvalUrl }),
+      onEvent: (event) => this.auditConfirmation(event),
+    };
+  }
+
+  /** A human answered a confirmation on the approval page. */
+  async auditPageAnswer(confirmation: Confirmation): Promise<void> {
+    await this.auditConfirmation({
+      kind: confirmation.state === 'approved' ? 'approved' : 'rejected',
+      channel: 'page',
+      keyId: confirmation.keyId,
+      tool: confirmation.tool,
+      digest: confirmation.digest,
+      confirmationId: confirmation.id,
+    });
+  }
+
+  /** A confirmation step, durable before the call goes on (an audit failure refuses the call). */
+  private async auditConfirmation(event: ConfirmationEvent): Promise<void> {
+    const refused = event.kind === 'declined' || event.kind === 'timeout' || event.kind === 'rejected' || event.kind === 'expired' || event.kind === 'invalid' || event.kind === 'requested';
+    await this.deps.audit?.append({
+      event: 'confirmation',
+      key_id: event.keyId,
+      tool: event.tool,
+      kind: event.kind,
+      channel: event.channel,
+      confirmation_id: event.confirmationId,
+      digest: event.digest,
+      reason: event.reason ?? null,
+      decision: refused ? 'deny' : 'allow',
+      outcome: refused ? 'reject' : 'success',
+    });
   }
 
   /** The authorized intent of a side-effecting call, durable before the gateway is asked. */
@@ -431,10 +494,15 @@ function keyIdOfFailure(err: unknown): string {
 }
 
 /** Only FutuErrors carry a message written for the caller; anything else is reported generically. */
+/** Details of an error a client may act on, passed as structured fields beside the text. */
+const PUBLIC_DETAILS = ['confirmation_id', 'expires_at', 'approval_url', 'retry_after_seconds'] as const;
+
 function failureOf(err: unknown): ToolFailure {
   if (err instanceof FutuError) {
     const retry = err.details.retry_after_seconds;
-    return { code: err.code, message: typeof retry === 'number' ? `${err.message} (retry_after_seconds=${retry})` : err.message };
+    const message = typeof retry === 'number' ? `${err.message} (retry_after_seconds=${retry})` : err.message;
+    const details = Object.fromEntries(PUBLIC_DETAILS.filter((name) => err.details[name] !== undefined).map((name) => [name, err.details[name]]));
+    return { code: err.code, message, ...(Object.keys(details).length > 0 && { details }) };
   }
   log.error('unexpected error in tool call', { error: err instanceof Error ? err.message : String(err) });
   return { code: 'INTERNAL_ERROR', message: 'internal error; the call may not have completed — check state before retrying' };

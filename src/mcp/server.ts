@@ -20,13 +20,25 @@ export interface CallContext {
   readonly sessionKeyId?: string;
   /** Aborted when the client cancels the call (`notifications/cancelled`) or disconnects. */
   readonly signal: AbortSignal;
+  /**
+   * Shows the client's user a yes/no form (MCP elicitation) and resolves to their answer; absent
+   * when the client declared no elicitation capability.
+   */
+  readonly askHuman?: (message: string, timeoutMs: number) => Promise<HumanAnswer>;
 }
+
+export type HumanAnswer = 'accept' | 'decline' | 'cancel' | 'timeout';
 
 export interface ToolFailure {
   readonly code: string;
   /** Shown to the LLM verbatim: must be safe (no secrets) and specific. */
   readonly message: string;
+  /** Fields a client may act on (a confirmation_id, retry_after_seconds); also safe to show. */
+  readonly details?: Readonly<Record<string, unknown>>;
 }
+
+/** Where an error result carries its code and details as data (structuredContent must match the tool's output schema, so not there). */
+export const ERROR_META_KEY = 'futu-mcp/error';
 
 export type CallOutcome = { readonly structured: Record<string, unknown> } | { readonly error: ToolFailure };
 
@@ -73,10 +85,12 @@ export function httpAuthInfo(token: string, principal: Principal, sessionKeyId: 
   return { token, clientId: principal.keyId, scopes: [...principal.scopes], extra: { [SESSION_KEY_ID]: sessionKeyId, [BEARER_KEY]: principal.key } };
 }
 
-function callContextOf(ctx: ServerContext): CallContext {
+function callContextOf(ctx: ServerContext, server?: Server): CallContext {
   const auth = ctx.http?.authInfo;
   const sessionKeyId = auth?.extra?.[SESSION_KEY_ID];
+  const canElicit = server?.getClientCapabilities()?.elicitation !== undefined;
   return {
+    ...(canElicit && { askHuman: (message: string, timeoutMs: number) => askHuman(ctx, message, timeoutMs) }),
     transport: ctx.http ? 'http' : 'stdio',
     bearerToken: auth?.token,
     bearerKey: auth?.extra?.[BEARER_KEY] as KeyRecord | undefined,
@@ -84,6 +98,31 @@ function callContextOf(ctx: ServerContext): CallContext {
     sessionKeyId: typeof sessionKeyId === 'string' ? sessionKeyId : undefined,
     signal: ctx.mcpReq.signal,
   };
+}
+
+/** The confirmation form: one boolean. Only an explicit accept with confirm = true is a yes. */
+async function askHuman(ctx: ServerContext, message: string, timeoutMs: number): Promise<HumanAnswer> {
+  try {
+    const result = await ctx.mcpReq.elicitInput(
+      {
+        mode: 'form',
+        message,
+        requestedSchema: {
+          type: 'object',
+          properties: { confirm: { type: 'boolean', title: 'Confirm', description: 'Yes: send this exactly as shown. No: refuse it.' } },
+          required: ['confirm'],
+        },
+      },
+      { timeout: timeoutMs, signal: ctx.mcpReq.signal },
+    );
+    if (result.action === 'accept') return result.content?.confirm === true ? 'accept' : 'decline';
+    return result.action === 'decline' ? 'decline' : 'cancel';
+  } catch (err) {
+    // The SDK's request timeout (SdkError REQUEST_TIMEOUT; -32001 in the v1 wire code); anything else
+    // (a closed session, a cancelled call) is no answer either.
+    const code = (err as { code?: unknown })?.code;
+    return code === 'REQUEST_TIMEOUT' || code === -32001 ? 'timeout' : 'cancel';
+  }
 }
 
 interface ListedTool {
@@ -184,7 +223,9 @@ function argumentKeyOf(listing: ToolListing, args: Record<string, unknown> | und
 
 function failureResult(failure: ToolFailure): CallToolResult {
   // Plain text so messages such as `unknown MCP tool "x"` reach the model verbatim (JSON would escape the quotes).
-  return { isError: true, content: [{ type: 'text', text: `error (${failure.code}): ${failure.message}` }] };
+  const content: CallToolResult['content'] = [{ type: 'text', text: `error (${failure.code}): ${failure.message}` }];
+  if (!failure.details) return { isError: true, content };
+  return { isError: true, content, _meta: { [ERROR_META_KEY]: { code: failure.code, ...failure.details } } };
 }
 
 /** The text block: the summary line, then the tool's compact rendering (default: compact JSON). */
@@ -255,7 +296,7 @@ export function createMcpServer(options: CreateMcpServerOptions): Server {
   }
 
   server.setRequestHandler('tools/call', async (request, ctx) => {
-    const context = callContextOf(ctx);
+    const context = callContextOf(ctx, server);
     const tool = tools.get(request.params.name);
     if (!tool) {
       const name = boundedToolName(request.params.name);

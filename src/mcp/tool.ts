@@ -4,11 +4,12 @@ import { FutuError } from '../shared/errors.js';
 
 /**
  * The scope a tool needs. `trade` is resolved at call time to `trade:simulate` or `trade:real`
- * from the call's `env`, so one declaration covers both environments.
+ * from the call's `env`, so one declaration covers both environments; `own-limits` needs none
+ * (any valid key reads its own limits).
  */
-export type ToolScope = 'qot:read' | 'acc:read' | 'trade' | 'trade:unlock';
+export type ToolScope = 'qot:read' | 'acc:read' | 'trade' | 'trade:unlock' | 'own-limits';
 
-const READ_SCOPES: ReadonlySet<ToolScope> = new Set(['qot:read', 'acc:read']);
+const READ_SCOPES: ReadonlySet<ToolScope> = new Set(['qot:read', 'acc:read', 'own-limits']);
 
 /**
  * Hints for tools that only read. Some clients auto-approve read-only tools, so only reads get

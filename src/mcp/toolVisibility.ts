@@ -18,7 +18,15 @@ export interface KeyToolVisibility extends ToolVisibility {
 export function keyToolVisibility(keys: KeyStore, startupKey: string | undefined, tools: readonly ToolListing[]): KeyToolVisibility {
   const listeners = new Set<() => void>();
   const visibleFor = (key: KeyRecord): ReadonlySet<string> =>
-    new Set(tools.filter((t) => isActionName(t.name) && grantingScopes(t.name).some((scope) => key.scopes.includes(scope))).map((t) => t.name));
+    new Set(
+      tools
+        .filter((t) => {
+          if (!isActionName(t.name)) return false;
+          const granting = grantingScopes(t.name);
+          return granting === null || granting.some((scope) => key.scopes.includes(scope));
+        })
+        .map((t) => t.name),
+    );
   const keyOf = (context: CallContext): KeyRecord | null | undefined => {
     try {
       if (context.bearerKey !== undefined) return keys.refresh(context.bearerKey);

@@ -98,8 +98,8 @@ test('runTrade: a send the gateway refused for OpenD\'s rate limits releases the
 
 test('runUnlock: needs trade:unlock', async (t) => {
   const { authz } = setup(t);
-  await assert.rejects(authz.runUnlock(caller(makeKey({ scopes: ['trade:real'] })), { send: async () => 'unlocked' }), /missing scope trade:unlock/);
-  const { result } = await authz.runUnlock(caller(makeKey({ scopes: ['trade:unlock'] })), { send: async () => 'unlocked' });
+  await assert.rejects(authz.runUnlock({ ...caller(makeKey({ scopes: ['trade:real'] })), unlocking: true }, { send: async () => 'unlocked' }), /missing scope trade:unlock/);
+  const { result } = await authz.runUnlock({ ...caller(makeKey({ scopes: ['trade:unlock'], require_confirmation: 'never' })), unlocking: true }, { send: async () => 'unlocked' });
   assert.equal(result, 'unlocked');
 });
 
@@ -130,7 +130,7 @@ test('a trade refused for who, what or where is refused before it is priced: Ope
 });
 
 test('every forbid decided before pricing is a shipped policy whose condition reads neither the value nor the usage', () => {
-  const shipped = ['invariants.cedar', 'limits.cedar', 'orders.cedar'].map((file) => readFileSync(join(defaultPolicyPaths().policiesDir, file), 'utf8')).join('\n');
+  const shipped = ['invariants.cedar', 'limits.cedar', 'orders.cedar', 'confirmation.cedar'].map((file) => readFileSync(join(defaultPolicyPaths().policiesDir, file), 'utf8')).join('\n');
   const bodies = new Map([...shipped.matchAll(/@id\("([^"]+)"\)([\s\S]*?)(?=@id\(|$)/g)].map((m) => [m[1]!, m[2]!]));
   for (const id of VALUE_INDEPENDENT_FORBIDS) {
     const body = bodies.get(id);

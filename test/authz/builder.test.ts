@@ -76,6 +76,8 @@ test('trade context: computed facts, this call counted in the rate, projection i
     machineBound: true,
     withinHoursWindow: false,
     humanConfirmed: false,
+    halted: false,
+    haltReason: '',
     env: 'real',
     account: '1001',
     market: 'US',

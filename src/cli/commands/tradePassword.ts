@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { FutuGateway } from '../../gateway/api.js';
-import { GatewayError } from '../../gateway/errors.js';
 import { tradePasswordInput } from '../../keys/errors.js';
 import {
   KEYCHAIN_SERVICE,
@@ -11,6 +10,7 @@ import {
   storeTradePassword,
 } from '../../keys/tradePassword.js';
 import { action, type Output } from '../output.js';
+import { parseHostPort } from './gatewayAddress.js';
 
 /**
  * The trade password (set-trade-pwd, clear-trade-pwd) and the operator's unlock-trade. The password
@@ -87,14 +87,6 @@ async function unlockTrade(command: Command, out: Output): Promise<void> {
   }
 }
 
-function parseHostPort(text: string): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(text);
-  const port = Number(m?.[3]);
-  if (!m || port < 1 || port > 65_535) {
-    throw new GatewayError('INVALID_ARGUMENT', `invalid --gateway "${text.slice(0, 80)}": expected HOST:PORT, e.g. 127.0.0.1:11111`);
-  }
-  return { host: (m[1] ?? m[2])!, port };
-}
 
 async function promptTwice(): Promise<string> {
   if (!process.stdin.isTTY) throw tradePasswordInput('stdin is not a terminal; use --from-stdin');

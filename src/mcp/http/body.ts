@@ -9,7 +9,17 @@ function tooLarge(maxBytes: number): HttpError {
 }
 
 /** Reads and parses a JSON body, refusing more than `maxBytes` without buffering the excess. */
-export function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<unknown> {
+export async function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<unknown> {
+  const body = await readBody(req, maxBytes);
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new HttpError(400, 'parse_error', 'Parse error: request body is not valid JSON', {}, RPC_PARSE_ERROR);
+  }
+}
+
+/** Reads a body of at most `maxBytes`, refusing more without buffering the excess. */
+export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     if (Number(req.headers['content-length'] ?? 0) > maxBytes) {
       req.resume();
@@ -28,13 +38,7 @@ export function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<un
       req.resume();
       reject(tooLarge(maxBytes));
     };
-    const onEnd = () => {
-      try {
-        resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-      } catch {
-        reject(new HttpError(400, 'parse_error', 'Parse error: request body is not valid JSON', {}, RPC_PARSE_ERROR));
-      }
-    };
+    const onEnd = () => resolve(Buffer.concat(chunks));
     req.on('data', onData).once('end', onEnd).once('error', reject);
   });
 }

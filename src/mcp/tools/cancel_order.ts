@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { tradeTermsFromArgs } from '../../authz/toolArgs.js';
 import { TRADE_TOOL_ANNOTATIONS } from '../tool.js';
-import { apiKey, env, orderId, tradeAccount, TRADE_RULES_HINT } from './args.js';
+import { apiKey, confirmationId, env, orderId, tradeAccount, TRADE_RULES_HINT } from './args.js';
 import { authorizedTrade, defineTool } from './kit.js';
 import { existingOrderOf, findWorkingOrder, refreshedOrder, summarizeTrade, tradeResult } from './orders.js';
 import { tradeResultShape } from './outputs.js';
@@ -15,7 +15,7 @@ export const cancelOrder = defineTool({
     'Exempt from the rate and hours limits; the unfilled value returns to the day\'s budget. ' +
     TRADE_RULES_HINT,
   scope: 'trade',
-  input: z.strictObject({ order_id: orderId, env, acc_id: tradeAccount, api_key: apiKey }),
+  input: z.strictObject({ order_id: orderId, env, acc_id: tradeAccount, confirmation_id: confirmationId, api_key: apiKey }),
   output: tradeResultShape,
   annotations: TRADE_TOOL_ANNOTATIONS,
   summarize: (r) => summarizeTrade('Cancelled', r),

@@ -6,6 +6,7 @@ import { getFunds } from './get_funds.js';
 import { getHistoryDeals } from './get_history_deals.js';
 import { getHistoryOrders } from './get_history_orders.js';
 import { getKline } from './get_kline.js';
+import { getLimits } from './get_limits.js';
 import { getOrderbook } from './get_orderbook.js';
 import { getOrders } from './get_orders.js';
 import { getPositions } from './get_positions.js';
@@ -22,8 +23,9 @@ import { placeOrder } from './place_order.js';
 import { plateStocks } from './plate_stocks.js';
 import { unlockTrade } from './unlock_trade.js';
 
-/** The 22 tools, in the order clients list them: quotes, account reads, trades, unlock. */
+/** The 23 tools, in the order clients list them: the key's own limits, quotes, account reads, trades, unlock. */
 export const TOOLS: readonly AnyFutuTool[] = [
+  getLimits,
   ping,
   getQuote,
   getSnapshot,

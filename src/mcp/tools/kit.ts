@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { Env, TradeAction } from '../../authz/actions.js';
 import type { CallTarget, NonTradeAction } from '../../authz/builder.js';
+import type { OwnLimits } from '../../authz/ownLimits.js';
 import type { ExistingOrder, TradeTerms } from '../../authz/valuation.js';
 import type { AccountDirectory } from '../../gateway/accounts.js';
 import type { FutuGateway } from '../../gateway/api.js';
@@ -29,6 +30,8 @@ export interface ToolContext {
   readonly authorized?: AuthzPlan;
   /** Set by the pipeline for a new order's `execute`: the tag its remark must carry. */
   readonly orderTag?: string;
+  /** The calling key's limits and what is left of them now (futu_get_limits). */
+  readonly ownLimits?: () => Promise<OwnLimits>;
 }
 
 /**
@@ -47,7 +50,7 @@ export type AuthzPlan =
       /** modify, cancel: the order read again inside its lock. */
       readonly refresh?: () => Promise<ExistingOrder>;
     }
-  | { readonly kind: 'unlock' };
+  | { readonly kind: 'unlock'; readonly unlocking: boolean };
 
 export type FutuTool<I extends z.ZodObject = z.ZodObject, O extends z.ZodObject = z.ZodObject> = ToolDeclaration<
   I,

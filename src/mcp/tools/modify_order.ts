@@ -3,7 +3,7 @@ import { tradeTermsFromArgs } from '../../authz/toolArgs.js';
 import { GatewayError } from '../../gateway/errors.js';
 import type { ExistingOrder } from '../../authz/valuation.js';
 import { TRADE_TOOL_ANNOTATIONS } from '../tool.js';
-import { apiKey, env, orderId, positivePrice, positiveQty, tradeAccount, TRADE_RULES_HINT } from './args.js';
+import { apiKey, confirmationId, env, orderId, positivePrice, positiveQty, tradeAccount, TRADE_RULES_HINT } from './args.js';
 import { authorizedTrade, defineTool } from './kit.js';
 import { existingOrderOf, findWorkingOrder, refreshedOrder, sellableQty, summarizeTrade, tradeResult } from './orders.js';
 import { tradeResultShape } from './outputs.js';
@@ -32,6 +32,7 @@ export const modifyOrder = defineTool({
       price: positivePrice.optional().describe('New limit price in the security\'s currency'),
       env,
       acc_id: tradeAccount,
+      confirmation_id: confirmationId,
       api_key: apiKey,
     })
     .refine((a) => a.qty !== undefined || a.price !== undefined, { path: ['qty'], message: 'give qty, price or both: the order\'s new values' }),

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { tradeTermsFromArgs } from '../../authz/toolArgs.js';
 import { parseSymbol } from '../../gateway/symbol.js';
 import { TRADE_TOOL_ANNOTATIONS } from '../tool.js';
-import { apiKey, clientOrderId, env, orderType, positivePrice, positiveQty, remark, side, symbol, tradeAccount, TRADE_RULES_HINT } from './args.js';
+import { apiKey, clientOrderId, confirmationId, env, orderType, positivePrice, positiveQty, remark, side, symbol, tradeAccount, TRADE_RULES_HINT } from './args.js';
 import { authorizedTrade, defineTool, type ToolContext } from './kit.js';
 import { sellableQty, summarizeTrade, tradeResult } from './orders.js';
 import { remarkWithTag } from '../../authz/orderTag.js';
@@ -19,6 +19,7 @@ const input = z
     acc_id: tradeAccount,
     remark: remark.optional(),
     client_order_id: clientOrderId.optional(),
+    confirmation_id: confirmationId,
     api_key: apiKey,
   })
   .superRefine((a, ctx) => {

@@ -1,0 +1,239 @@
+import { MARKETS } from '../gateway/symbol.js';
+import type { KeyRecord } from '../keys/types.js';
+import type { Env } from './actions.js';
+import { NO_GUARDS, type HumanGuards } from './builder.js';
+import { resolveSecurity } from './canonical.js';
+import type { Decision } from './decision.js';
+import { AuthzError, CONFIRMATION_CODE } from './errors.js';
+import { formatMoney } from './money.js';
+import {
+  confirmationDigest,
+  DEFAULT_APPROVAL_TTL_MS,
+  haltFor,
+  keyVersionOf,
+  newConfirmationId,
+  newPageToken,
+  type Confirmation,
+  type ConfirmationSummary,
+} from './humanState.js';
+import type { TradeStateStore } from './tradeState.js';
+import { tradeSubject, type TradeTerms } from './valuation.js';
+
+/**
+ * The human in the loop, between a call's decision and its execution. Cedar decides whether a
+ * human must confirm (forbids with @code CONFIRMATION_REQUIRED, see policies/confirmation.cedar);
+ * this gate only asks and checks the answer:
+ * - a call carrying a confirmation_id proceeds only if a human approved exactly that call
+ *   (same key and key version, same arguments, account, env; not worth more than approved),
+ *   not yet used, not expired; it is used up at once;
+ * - otherwise, when the client can show a form to its user (elicitation), the human is asked
+ *   there and the call proceeds on accept;
+ * - otherwise a pending confirmation is stored and the call is refused CONFIRMATION_REQUIRED
+ *   with its id: a human approves it with futucli approve or the approval page.
+ * Anything else (decline, timeout, an error) refuses the call. Nothing here can be answered by
+ * the model: the only inputs that approve are the client's elicitation result and the shared
+ * state a human's futucli or browser writes.
+ */
+export type ElicitationAnswer = 'accept' | 'decline' | 'cancel' | 'timeout';
+
+/** What happened, for the audit log (event "confirmation"); never a secret. */
+export interface ConfirmationEvent {
+  readonly kind: 'requested' | 'accepted' | 'declined' | 'timeout' | 'approved' | 'rejected' | 'expired' | 'used' | 'invalid';
+  readonly channel: 'elicitation' | 'out_of_band' | 'cli' | 'page';
+  readonly keyId: string;
+  readonly tool: string;
+  readonly digest: string;
+  readonly confirmationId: string | null;
+  readonly reason?: string;
+}
+
+/** How a call can reach a human, from the MCP layer. */
+export interface HumanChannel {
+  /** The confirmation_id the call carries, if any. */
+  readonly confirmationId?: string;
+  /** Digest of the call's arguments without confirmation_id and api_key. */
+  readonly argsDigest: string;
+  /** Shows the human the call in the client; absent when the client cannot (or the key says out_of_band). */
+  readonly ask?: (summary: ConfirmationSummary) => Promise<ElicitationAnswer>;
+  /** The approval page of a confirmation, when the server has one. */
+  readonly approvalUrl?: (id: string) => string | undefined;
+  readonly onEvent?: (event: ConfirmationEvent) => Promise<void>;
+}
+
+/** A call a human may have to confirm, as the gate needs it. */
+export interface GuardedCall {
+  readonly key: KeyRecord;
+  readonly now: Date;
+  readonly tool: string;
+  readonly env: Env | null;
+  readonly accId: string | null;
+  /** Minor units of the key's limit currency the call is worth (0 for unlock). */
+  readonly value: number;
+  readonly summary: Omit<ConfirmationSummary, 'reasons'>;
+}
+
+export interface HumanGateOptions {
+  readonly approvalTtlMs?: number;
+}
+
+export class HumanGate {
+  private readonly approvalTtlMs: number;
+
+  constructor(
+    private readonly store: TradeStateStore | undefined,
+    options: HumanGateOptions = {},
+  ) {
+    this.approvalTtlMs = options.approvalTtlMs ?? DEFAULT_APPROVAL_TTL_MS;
+  }
+
+  /**
+   * The halt in force for the key, as guards for its decision. A store that fails refuses the
+   * call (its error propagates); without a store (explain, unit tests) nothing can be halted.
+   */
+  async haltGuards(key: KeyRecord): Promise<HumanGuards> {
+    if (!this.store) return NO_GUARDS;
+    const halt = haltFor(await this.store.halts(), key.id);
+    return halt ? { ...NO_GUARDS, halted: true, haltReason: halt.reason || 'no reason given' } : NO_GUARDS;
+  }
+
+  /**
+   * Given the decision the call gets unconfirmed: the guards to decide it with. A call denied
+   * only by confirmation rules comes back confirmed once a human has said yes; every other
+   * outcome is returned as it was (the caller's own decision then stands).
+   */
+  async confirm(call: GuardedCall, unconfirmed: Decision, guards: HumanGuards, channel: HumanChannel | undefined): Promise<HumanGuards> {
+    if (unconfirmed.allowed || !onlyAsksForAHuman(unconfirmed)) return guards;
+    const reasons = unconfirmed.determiningPolicies.map((p) => p.message);
+    const digest = confirmationDigest({ keyId: call.key.id, tool: call.tool, argsDigest: channel?.argsDigest ?? '', accId: call.accId, env: call.env });
+    const event = (kind: ConfirmationEvent['kind'], via: ConfirmationEvent['channel'], confirmationId: string | null, reason?: string) =>
+      channel?.onEvent?.({ kind, channel: via, keyId: call.key.id, tool: call.tool, digest, confirmationId, ...(reason !== undefined && { reason }) });
+
+    if (channel?.confirmationId !== undefined) {
+      await this.useApproval(call, digest, channel.confirmationId, event);
+      return { ...guards, humanConfirmed: true };
+    }
+    if (channel?.ask) {
+      await event('requested', 'elicitation', null);
+      const answer = await channel.ask({ ...call.summary, reasons }).catch(() => 'cancel' as const);
+      await event(answer === 'accept' ? 'accepted' : answer === 'timeout' ? 'timeout' : 'declined', 'elicitation', null);
+      if (answer === 'accept') return { ...guards, humanConfirmed: true };
+      if (answer === 'timeout') throw new AuthzError('CONFIRMATION_TIMEOUT', 'no human answered the confirmation in time; nothing was sent');
+      throw new AuthzError('CONFIRMATION_DECLINED', 'the human declined this call; nothing was sent');
+    }
+    throw await this.requestApproval(call, digest, reasons, channel, event);
+  }
+
+  /** Stores a pending confirmation and builds the CONFIRMATION_REQUIRED refusal that names it. */
+  private async requestApproval(
+    call: GuardedCall,
+    digest: string,
+    reasons: readonly string[],
+    channel: HumanChannel | undefined,
+    event: (kind: ConfirmationEvent['kind'], via: ConfirmationEvent['channel'], id: string | null) => Promise<void> | undefined,
+  ): Promise<AuthzError> {
+    if (!this.store) return new AuthzError('STATE_STORE_UNAVAILABLE', 'trade state unavailable: a confirmation cannot be recorded (denied)');
+    const createdAt = call.now.getTime();
+    const confirmation: Confirmation = {
+      version: 1,
+      id: newConfirmationId(),
+      keyId: call.key.id,
+      keyVersion: keyVersionOf(call.key),
+      tool: call.tool,
+      digest,
+      value: call.value,
+      currency: call.key.limits.limit_currency,
+      summary: { ...call.summary, reasons },
+      state: 'pending',
+      createdAt,
+      expiresAt: createdAt + this.approvalTtlMs,
+      pageToken: newPageToken(),
+    };
+    await this.store.createConfirmation(confirmation);
+    await event('requested', 'out_of_band', confirmation.id);
+    const expiresAt = new Date(confirmation.expiresAt).toISOString();
+    const url = channel?.approvalUrl?.(confirmation.id);
+    const where = url ? `futucli approve ${confirmation.id}, or open ${url}` : `futucli approve ${confirmation.id}`;
+    return new AuthzError(
+      CONFIRMATION_CODE,
+      `${reasons[0] ?? 'a human must confirm this call'}. Ask the human to approve confirmation_id ${confirmation.id} (${where}) before ${expiresAt}, then repeat exactly this call with confirmation_id "${confirmation.id}"`,
+      { confirmation_id: confirmation.id, expires_at: expiresAt, ...(url !== undefined && { approval_url: url }) },
+    );
+  }
+
+  /** Checks and uses up an approval; any mismatch refuses with CONFIRMATION_INVALID saying which. */
+  private async useApproval(
+    call: GuardedCall,
+    digest: string,
+    id: string,
+    event: (kind: ConfirmationEvent['kind'], via: ConfirmationEvent['channel'], id: string | null, reason?: string) => Promise<void> | undefined,
+  ): Promise<void> {
+    const invalid = async (why: string): Promise<never> => {
+      await event('invalid', 'out_of_band', id, why);
+      throw new AuthzError('CONFIRMATION_INVALID', `confirmation_id ${id} ${why}; nothing was sent`);
+    };
+    if (!this.store) throw new AuthzError('STATE_STORE_UNAVAILABLE', 'trade state unavailable: a confirmation cannot be checked (denied)');
+    const found = await this.store.getConfirmation(id);
+    if (!found) return invalid('is unknown');
+    if (found.keyId !== call.key.id) return invalid('belongs to another key');
+    if (found.tool !== call.tool || found.digest !== digest) return invalid('was asked for another call (other tool, arguments, account or env): a changed call needs a new approval; call again without confirmation_id');
+    if (found.keyVersion !== keyVersionOf(call.key)) return invalid('was asked before the key changed (reloaded): call again without confirmation_id');
+    const now = call.now.getTime();
+    if (found.state === 'rejected') {
+      await event('rejected', found.answeredBy ?? 'out_of_band', id);
+      return invalid('was rejected by a human');
+    }
+    if (found.state === 'used') return invalid('was already used: an approval is good for one call');
+    if (now >= found.expiresAt) {
+      await event('expired', 'out_of_band', id);
+      return invalid(`expired at ${new Date(found.expiresAt).toISOString()}`);
+    }
+    if (found.state === 'pending') return invalid('is not approved (yet): a human must approve it first with futucli approve or the approval page');
+    if (call.value > found.value) return invalid('was approved for a smaller value than the call is worth now');
+    const used = await this.store.transitionConfirmation(id, 'approved', (c) => ({ ...c, state: 'used', usedAt: now }));
+    if (used?.state !== 'used' || used.usedAt !== now) return invalid('was already used: an approval is good for one call');
+    await event('approved', found.answeredBy ?? 'out_of_band', id);
+    await event('used', 'out_of_band', id);
+  }
+}
+
+/** Denied by confirmation rules alone: a human's yes would allow it. */
+export function onlyAsksForAHuman(decision: Decision): boolean {
+  return !decision.allowed && decision.determiningPolicies.length > 0 && decision.determiningPolicies.every((p) => p.code === CONFIRMATION_CODE);
+}
+
+/** A trade in plain words for the human asked to confirm it. */
+export function tradeSummary(terms: TradeTerms, context: { keyId: string; env: Env; accId: string; value: number; limitCurrency: string }): Omit<ConfirmationSummary, 'reasons'> {
+  const { symbol, side } = tradeSubject(terms);
+  const currency = MARKETS[resolveSecurity(symbol).market].currency;
+  const limitValue = formatMoney(context.value, context.limitCurrency);
+  let order: string;
+  let local: string | null = null;
+  switch (terms.action) {
+    case 'futu_place_order': {
+      const at = terms.orderType === 'MARKET' || terms.price === undefined ? 'MARKET' : `${terms.price} ${currency} (LIMIT)`;
+      order = `${side} ${terms.qty} ${symbol} @ ${at}`;
+      if (terms.price !== undefined) local = formatMoney(Math.round(terms.qty * terms.price * 100), currency);
+      break;
+    }
+    case 'futu_modify_order': {
+      const qty = terms.qty ?? terms.existing.qty;
+      const price = terms.price ?? terms.existing.price;
+      order = `modify order ${terms.existing.orderId ?? '?'} (${side} ${symbol}) to ${qty} @ ${price === undefined || price <= 0 ? 'MARKET' : `${price} ${currency}`}`;
+      if (price !== undefined && price > 0) local = formatMoney(Math.round(qty * price * 100), currency);
+      break;
+    }
+    case 'futu_cancel_order':
+      order = `cancel order ${terms.existing.orderId ?? '?'} (${side} ${terms.existing.qty} ${symbol})`;
+      break;
+  }
+  const sameCurrency = local !== null && currency === context.limitCurrency;
+  return {
+    tool: terms.action,
+    keyId: context.keyId,
+    env: context.env,
+    accId: context.accId,
+    order,
+    value: local ?? limitValue,
+    limitValue: sameCurrency ? null : limitValue,
+  };
+}
