@@ -334,13 +334,13 @@ function watchHalts(trades: TradeStateStore, metrics: Metrics, audit: AuditLog |
     running = true;
     try {
       const now = new Map((await trades.halts()).map((h) => [h.keyId ?? '*', h.reason]));
-      metrics.setHalted([...now.keys()]);
       for (const [keyId, reason] of now) {
         if (seen.get(keyId) !== reason) await audit?.append({ event: 'halt', key_id: keyId, reason, decision: 'deny', outcome: 'success' });
       }
       for (const keyId of seen.keys()) {
         if (!now.has(keyId)) await audit?.append({ event: 'resume', key_id: keyId, reason: null, decision: 'allow', outcome: 'success' });
       }
+      metrics.setHalted([...now.keys()]);
       seen = now;
     } catch (err) {
       log.warn('could not read the halts in force', { error: describeError(err) });

@@ -154,7 +154,7 @@ describe('all 22 tools end to end', () => {
 
   before(async () => {
     keysFile = run.path('keys.json');
-    key = await run.genKey(keysFile, 'full', ALL_SCOPES, ['--expires', '30d']);
+    key = await run.genKey(keysFile, 'full', ALL_SCOPES, ['--expires', '30d', '--require-confirmation', 'never']);
     http = await run.startHttp({ name: 'http', keysFile });
   });
   after(() => run.dispose());

@@ -8,7 +8,7 @@ import { generatePlaintextKey, hashPlaintextKey } from '../../keys/material.js';
 import { KEY_ID_PATTERN, parseKeyRecord, type RecordIssue } from '../../keys/schema.js';
 import { summarizeLimits } from '../../keys/summary.js';
 import { isExpired, resolveExpiry } from '../../keys/time.js';
-import type { KeyRecord } from '../../keys/types.js';
+import { describeRequireConfirmation, requireConfirmationOf, type KeyRecord, type RequireConfirmation } from '../../keys/types.js';
 import { action, formatTable, splitList, type Output } from '../output.js';
 import { defaultKeysFile } from '../paths.js';
 
@@ -32,6 +32,8 @@ export function registerKeysCommands(program: Command): void {
     .option('--hours-window <HH:MM-HH:MM>', 'trading hours in the server time zone (may cross midnight)')
     .option('--manage-any-order', 'may modify and cancel orders it did not place (a human\'s, another key\'s)')
     .option('--max-cancels-per-minute <n>', 'cancels and lowering modifies per 60 s (default 30; never held back by --max-orders-per-minute)')
+    .option('--require-confirmation <when>', 'when a human must confirm: never, real (every real-env order and unlock), always, or a value N (orders worth more than N in --limit-currency); default real for keys with trade:real or trade:unlock, else never')
+    .addOption(new Option('--confirmation-channel <channel>', 'auto: the client\'s confirmation form when it has one; out_of_band: always futucli approve or the approval page').choices(['auto', 'out_of_band']))
     .addOption(new Option('--limit-currency <ccy>', 'currency of the value caps').choices(['HKD', 'USD', 'CNH']).default('HKD'))
     .option('--expires <when>', 'duration (90d, 12h, 30m), RFC 3339 date-time, or "never"', '90d')
     .addOption(new Option('--bind-this-machine', 'only usable on this machine').conflicts('bindMachines'))
@@ -81,6 +83,8 @@ interface GenKeyOptions {
   hoursWindow?: string;
   manageAnyOrder?: boolean;
   maxCancelsPerMinute?: string;
+  requireConfirmation?: string;
+  confirmationChannel?: 'auto' | 'out_of_band';
   limitCurrency: string;
   expires: string;
   bindThisMachine?: boolean;
@@ -156,9 +160,21 @@ function recordFromOptions(opts: GenKeyOptions, hash: string, now: number, machi
     created_at: new Date(now).toISOString(),
     expires_at: expiryOption(opts.expires, now),
     note: opts.note ?? null,
+    require_confirmation: requireConfirmationOption(opts.requireConfirmation),
+    confirmation_channel: opts.confirmationChannel ?? null,
   });
   if (!parsed.ok) throw keyOptionInvalid(parsed.issues.map(describeOptionIssue).join('; '));
   return parsed.record;
+}
+
+/** never | real | always | N (orders worth more than N); absent: the default for the key's scopes. */
+function requireConfirmationOption(value: string | undefined): RequireConfirmation | null {
+  if (value === undefined) return null;
+  const word = value.trim().toLowerCase();
+  if (word === 'never' || word === 'real' || word === 'always') return word;
+  const threshold = Number(word);
+  if (word !== '' && Number.isFinite(threshold) && threshold > 0) return { above_value: threshold };
+  throw keyOptionInvalid(`--require-confirmation: expected never, real, always or a positive value, got "${value.slice(0, 40)}"`);
 }
 
 function listOption(option: string, value: string | undefined): string[] | null {
@@ -223,9 +239,16 @@ function describeRecord(record: KeyRecord, machine: MachineIdentity): [string, s
   return [
     ['scopes', record.scopes.join(',')],
     ['limits', summarizeLimits(record.limits)],
+    ['confirm', confirmationLabel(record)],
     ['bound', bindingLabel(record.allowed_machines, bindingOf(record, machine))],
     ['expires', record.expires_at ?? 'never'],
   ];
+}
+
+/** "real", "above 100000", with "(out of band)" when the key never uses the client's form. */
+function confirmationLabel(record: Pick<KeyRecord, 'scopes' | 'require_confirmation' | 'confirmation_channel'>): string {
+  const rule = describeRequireConfirmation(requireConfirmationOf(record));
+  return record.confirmation_channel === 'out_of_band' ? `${rule} (out of band)` : rule;
 }
 
 function listKeys(command: Command, out: Output): void {
@@ -235,17 +258,24 @@ function listKeys(command: Command, out: Output): void {
   const now = Date.now();
   const rows = records.map((record) => {
     const { hash: _hash, ...visible } = record;
-    return { ...visible, expired: isExpired(record.expires_at, now), binding: bindingOf(record, machine) };
+    return {
+      ...visible,
+      require_confirmation: requireConfirmationOf(record),
+      confirmation_channel: record.confirmation_channel ?? 'auto',
+      expired: isExpired(record.expires_at, now),
+      binding: bindingOf(record, machine),
+    };
   });
   out.result({ keys_file: file, keys: rows }, () =>
     rows.length === 0
       ? `No keys in ${file}`
       : formatTable(
-          ['ID', 'SCOPES', 'LIMITS', 'BOUND', 'EXPIRES', 'EXPIRED'],
+          ['ID', 'SCOPES', 'LIMITS', 'CONFIRM', 'BOUND', 'EXPIRES', 'EXPIRED'],
           rows.map((row) => [
             row.id,
             row.scopes.join(','),
             summarizeLimits(row.limits),
+            confirmationLabel(row),
             bindingLabel(row.allowed_machines, row.binding),
             row.expires_at ?? 'never',
             row.expired ? 'yes' : 'no',
