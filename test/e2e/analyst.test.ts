@@ -147,7 +147,7 @@ describe('the analyst desk over HTTP', () => {
   it('results and tools/list fit a model\'s budget', async () => {
     const full = await run.connectHttp('v2', http.url, keys.full!);
     const tools = await full.listTools();
-    assert.equal(tools.length, 22, 'the full key sees every tool');
+    assert.equal(tools.length, 23, 'the full key sees every tool');
     const perTool = size({ tools }) / tools.length;
     assert.ok(perTool <= 1500, `tools/list costs ${Math.round(perTool)} chars per tool`);
     const bars100 = await full.callTool('futu_get_kline', { symbol: 'HK.00700', kl_type: 'day', num: 100 });

@@ -1,5 +1,5 @@
 /**
- * Every one of the 22 tools, end to end, over a real stdio child process and over real HTTP, with
+ * Every one of the 23 tools, end to end, over a real stdio child process and over real HTTP, with
  * the v1 and the v2 SDK client: a successful result whose structuredContent matches the outputSchema
  * the server listed, a simulate order placed, modified and cancelled, and each call audited and
  * counted once. Plus: stdout of a stdio server carries nothing but JSON-RPC frames.
@@ -24,7 +24,7 @@ import {
 import { childEnv } from '../helpers/futucli.js';
 
 const TOOL_NAMES = [
-  'futu_ping', 'futu_get_quote', 'futu_get_snapshot', 'futu_get_kline', 'futu_get_orderbook', 'futu_get_ticker', 'futu_get_rt',
+  'futu_get_limits', 'futu_ping', 'futu_get_quote', 'futu_get_snapshot', 'futu_get_kline', 'futu_get_orderbook', 'futu_get_ticker', 'futu_get_rt',
   'futu_get_static', 'futu_get_broker', 'futu_list_plates', 'futu_plate_stocks', 'futu_list_accounts', 'futu_get_funds',
   'futu_get_positions', 'futu_get_orders', 'futu_get_deals', 'futu_get_history_orders', 'futu_get_history_deals', 'futu_place_order', 'futu_modify_order', 'futu_cancel_order',
   'futu_unlock_trade',
@@ -37,7 +37,7 @@ type Structured = Record<string, unknown>;
 type Row = Record<string, unknown>;
 
 /**
- * Calls all 22 tools (the trade tools as place → modify → cancel of one simulate order) and checks
+ * Calls all 23 tools (the trade tools as place → modify → cancel of one simulate order) and checks
  * each result against its listed outputSchema and against what the simulator holds. Returns how
  * many times each tool was called.
  */
@@ -52,6 +52,10 @@ async function exerciseEveryTool(client: McpTestClient): Promise<Map<string, num
     return assertMatchesOutputSchema(tools.get(name)!, result);
   };
   const rows = (value: unknown): Row[] => value as Row[];
+
+  const limits = await call('futu_get_limits', {});
+  assert.equal(limits.halted, false);
+  assert.equal(limits.require_confirmation, 'never', 'the full key was made with --require-confirmation never');
 
   const ping = await call('futu_ping', {});
   assert.equal(ping.quote_logged_in, true);
@@ -144,7 +148,7 @@ async function exerciseEveryTool(client: McpTestClient): Promise<Map<string, num
   return calls;
 }
 
-describe('all 22 tools end to end', () => {
+describe('all 23 tools end to end', () => {
   const run = new E2eRun('tools');
   let keysFile: string;
   let key: string;

@@ -9,6 +9,7 @@ import { TOOLS } from '../../src/mcp/tools/index.js';
 import type { AnyFutuTool } from '../../src/mcp/tools/kit.js';
 
 const EXPECTED: ReadonlyArray<readonly [string, string]> = [
+  ['futu_get_limits', 'own-limits'],
   ['futu_ping', 'qot:read'],
   ['futu_get_quote', 'qot:read'],
   ['futu_get_snapshot', 'qot:read'],
@@ -54,7 +55,7 @@ function assertRefused(name: string, args: unknown, field: string, message?: Reg
 }
 
 describe('tool registry', () => {
-  it('declares exactly the 22 tools, in order, with their scopes', () => {
+  it('declares exactly the 23 tools, in order, with their scopes', () => {
     assert.deepEqual(TOOLS.map((t) => [t.name, t.scope]), EXPECTED);
   });
 
