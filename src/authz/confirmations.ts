@@ -190,7 +190,7 @@ export class HumanGate {
     if (found.state === 'pending') return invalid('is not approved (yet): a human must approve it first with futucli approve or the approval page');
     if (call.value > found.value) return invalid('was approved for a smaller value than the call is worth now');
     const used = await this.store.transitionConfirmation(id, 'approved', (c) => ({ ...c, state: 'used', usedAt: now }));
-    if (used?.state !== 'used' || used.usedAt !== now) return invalid('was already used: an approval is good for one call');
+    if (!used?.changed) return invalid('was already used: an approval is good for one call');
     await event('approved', found.answeredBy ?? 'out_of_band', id);
     await event('used', 'out_of_band', id);
   }

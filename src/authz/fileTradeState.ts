@@ -6,7 +6,7 @@ import { createFileExclusiveAsync, writeFileAtomicAsync } from '../shared/atomic
 import { acquireLock, type LockOptions } from '../shared/fileLock.js';
 import { AuthzError } from './errors.js';
 import { isConfirmationId, type Confirmation, type ConfirmationState, type Halt } from './humanState.js';
-import { IDEMPOTENCY_WINDOW_MS, isUnresolved, type OrderIntent, type OrderOwner, type OrderRef, type TradeStateStore } from './tradeState.js';
+import { IDEMPOTENCY_WINDOW_MS, isUnresolved, type ConfirmationTransition, type OrderIntent, type OrderOwner, type OrderRef, type TradeStateStore } from './tradeState.js';
 
 /**
  * TradeStateStore in the state directory, shared by the processes on one machine:
@@ -132,14 +132,15 @@ export class FileTradeState implements TradeStateStore {
     return text === undefined ? undefined : guarded(async () => parseConfirmation(text, id));
   }
 
-  async transitionConfirmation(id: string, from: ConfirmationState, next: (current: Confirmation) => Confirmation): Promise<Confirmation | undefined> {
+  async transitionConfirmation(id: string, from: ConfirmationState, next: (current: Confirmation) => Confirmation): Promise<ConfirmationTransition | undefined> {
     if (!isConfirmationId(id)) return undefined;
     return this.withLock(`confirmation\0${id}`, async () => {
       const current = await this.getConfirmation(id);
-      if (!current || current.state !== from) return current;
+      if (!current) return undefined;
+      if (current.state !== from) return { changed: false, current };
       const changed = { ...next(current), id: current.id, version: 1 as const };
       await guarded(() => writeFileAtomicAsync(this.confirmationPath(id), JSON.stringify(changed), 0o600));
-      return changed;
+      return { changed: true, current: changed };
     });
   }
 

@@ -40,10 +40,10 @@ export interface TradeStateStore {
   getConfirmation(id: string): Promise<Confirmation | undefined>;
   /**
    * Moves a confirmation out of state `from` into what `next` returns, atomically across
-   * processes. Resolves to the record as it stands afterwards (unchanged when it was not in
-   * `from`), or undefined when there is none.
+   * processes: of calls racing on one confirmation, exactly one sees `changed: true`. Resolves to
+   * the record as it stands afterwards, or undefined when there is none.
    */
-  transitionConfirmation(id: string, from: ConfirmationState, next: (current: Confirmation) => Confirmation): Promise<Confirmation | undefined>;
+  transitionConfirmation(id: string, from: ConfirmationState, next: (current: Confirmation) => Confirmation): Promise<ConfirmationTransition | undefined>;
 
   /** Halts in force: at most one per key id, and one for all keys (keyId null). */
   halts(): Promise<Halt[]>;
@@ -51,6 +51,12 @@ export interface TradeStateStore {
   setHalt(halt: Halt): Promise<void>;
   /** Lifts the halt of one key id (null: the one for all keys); false when there was none. */
   clearHalt(keyId: string | null): Promise<boolean>;
+}
+
+export interface ConfirmationTransition {
+  /** This call moved it (false: it was not in the expected state). */
+  readonly changed: boolean;
+  readonly current: Confirmation;
 }
 
 export interface OrderRef {

@@ -148,6 +148,8 @@ const refused: [string, string[], string, string][] = [
   ['a bad fingerprint', ['--bind-machines', 'fp_myhost'], 'KEY_OPTION_INVALID', 'invalid key option: --bind-machines: expected a machine fingerprint'],
   ['an id with a space', ['--id', 'my bot'], 'KEY_OPTION_INVALID', 'invalid key option: --id: expected 1-64 letters'],
   ['an unknown currency', ['--limit-currency', 'EUR'], 'USAGE_ERROR', "option '--limit-currency <ccy>' argument 'EUR' is invalid"],
+  ['a bad confirmation rule', ['--require-confirmation', 'sometimes'], 'KEY_OPTION_INVALID', 'invalid key option: --require-confirmation: expected never, real, always or a positive value, got "sometimes"'],
+  ['an unknown confirmation channel', ['--confirmation-channel', 'email'], 'USAGE_ERROR', "option '--confirmation-channel <channel>' argument 'email' is invalid"],
   ['both binding options', ['--bind-this-machine', '--bind-machines', 'ab'.repeat(32)], 'USAGE_ERROR', "option '--bind-this-machine' cannot be used with option '--bind-machines <fingerprints>'"],
 ];
 
@@ -220,10 +222,10 @@ test('list-keys summarises limits, binding and expiry, and never shows hashes', 
   const table = cli(['list-keys']);
   assert.equal(table.status, 0, table.stderr);
   const lines = table.stdout.trimEnd().split('\n');
-  assert.match(lines[0]!, /^ID\s+SCOPES\s+LIMITS\s+BOUND\s+EXPIRES\s+EXPIRED$/);
-  assert.match(lines[1]!, /^limited\s+qot:read,trade:simulate\s+mkt=HK,US ord=50k\/HKD day=200k rate=3\/m sides=BUY\s+this machine\s+\S+Z\s+no$/);
-  assert.match(lines[2]!, /^frozen\s+qot:read\s+-\s+FROZEN\s+never\s+no$/);
-  assert.match(lines[3]!, /^elsewhere\s+acc:read\s+-\s+1 machine\(s\)\s+\S+\s+no$/);
+  assert.match(lines[0]!, /^ID\s+SCOPES\s+LIMITS\s+CONFIRM\s+BOUND\s+EXPIRES\s+EXPIRED$/);
+  assert.match(lines[1]!, /^limited\s+qot:read,trade:simulate\s+mkt=HK,US ord=50k\/HKD day=200k rate=3\/m sides=BUY\s+never\s+this machine\s+\S+Z\s+no$/);
+  assert.match(lines[2]!, /^frozen\s+qot:read\s+-\s+never\s+FROZEN\s+never\s+no$/);
+  assert.match(lines[3]!, /^elsewhere\s+acc:read\s+-\s+never\s+1 machine\(s\)\s+\S+\s+no$/);
   // The same key seen from machine B is bound elsewhere.
   assert.match(cli(['list-keys'], 'B').stdout, /limited\s+\S+\s+.+\s+1 machine\(s\)/);
 
@@ -234,6 +236,24 @@ test('list-keys summarises limits, binding and expiry, and never shows hashes', 
     listed.body.keys.map((k: any) => [k.id, k.binding, k.expired, 'hash' in k]),
     [['limited', 'this-machine', false, false], ['frozen', 'frozen', false, false], ['elsewhere', 'other-machines', false, false]],
   );
+});
+
+test('gen-key --require-confirmation: real by default for real-money keys, never otherwise, a value threshold, out_of_band; list-keys shows it', (t) => {
+  const { cli, json } = setup(t);
+  json(['gen-key', '--id', 'reader', '--scopes', 'qot:read']);
+  json(['gen-key', '--id', 'real', '--scopes', 'trade:real', '--max-order-value', '10', '--max-daily-value', '10']);
+  json(['gen-key', '--id', 'unlocker', '--scopes', 'trade:unlock']);
+  json(['gen-key', '--id', 'big', '--scopes', 'trade:simulate', '--require-confirmation', '100000', '--confirmation-channel', 'out_of_band']);
+  json(['gen-key', '--id', 'trusting', '--scopes', 'trade:real', '--require-confirmation', 'never']);
+  const listed = json(['list-keys']).body.keys.map((k: any) => [k.id, k.require_confirmation, k.confirmation_channel]);
+  assert.deepEqual(listed, [
+    ['reader', 'never', 'auto'],
+    ['real', 'real', 'auto'],
+    ['unlocker', 'real', 'auto'],
+    ['big', { above_value: 100000 }, 'out_of_band'],
+    ['trusting', 'never', 'auto'],
+  ]);
+  assert.match(cli(['list-keys']).stdout, /^big\s+trade:simulate\s+-\s+above 100000 \(out of band\)\s/m);
 });
 
 test('list-keys marks an expired key', (t) => {

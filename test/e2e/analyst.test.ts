@@ -165,6 +165,7 @@ describe('the analyst desk over HTTP', () => {
     const others = accountIds.filter((id) => id !== simHk);
     assert.equal(others.length, 4);
     const sweep: Array<[string, Record<string, unknown>]> = [
+      ['futu_get_limits', {}],
       ['futu_ping', {}],
       ['futu_get_quote', { symbols: ['HK.00700', 'US.AAPL', 'HK.99999'] }],
       ['futu_get_snapshot', { symbol: 'HK.00700' }],

@@ -13,11 +13,12 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client as V2Client, StreamableHTTPClientTransport as V2HttpTransport } from '@modelcontextprotocol/client';
+import { StdioClientTransport as V2StdioTransport, getDefaultEnvironment } from '@modelcontextprotocol/client/stdio';
 import { LimitsLedger } from '../../src/authz/ledger.js';
 import { startSimulator, type SimulatorHandle } from '../../src/sim/server.js';
 import { runFutucliAsync } from '../helpers/futucli.js';
 import { rawHttp, type McpTestClient, type ToolCallResult } from '../helpers/mcpClients.js';
-import { E2E_SIM_CLOCK, E2eRun, readAudit, SIM, TRADE_PWD, tradeOk, waitFor, type HttpServerProcess } from './helpers.js';
+import { E2E_SIM_CLOCK, E2eRun, FUTU_MCP, readAudit, SIM, TRADE_PWD, tradeOk, waitFor, type HttpServerProcess } from './helpers.js';
 
 const ORDER = { symbol: 'HK.00700', side: 'BUY', order_type: 'LIMIT', qty: 100, price: 300 } as const;
 
@@ -63,7 +64,7 @@ describe('a human confirms, halts and sees the limits', () => {
       { id: 'big', scopes: SIM, flags: ['--require-confirmation', '30000'] },
       { id: 'bot', scopes: SIM, flags: ['--max-daily-value', '100000', '--max-orders-per-minute', '5'] },
     ]);
-    const extraArgs = ['--state-dir', stateDir()];
+    const extraArgs = ['--state-dir', stateDir(), '--confirmation-timeout', '3s'];
     a = await run.startHttp({ name: 'a', keysFile, gateway: `127.0.0.1:${sim.port}`, extraArgs });
     b = await run.startHttp({ name: 'b', keysFile, gateway: `127.0.0.1:${sim.port}`, extraArgs });
     const reader = await run.connectHttp('v2', a.url, keys.bot!);
@@ -148,6 +149,65 @@ describe('a human confirms, halts and sees the limits', () => {
     assert.ok(readAudit(a.auditLog).some((r) => r.event === 'confirmation' && r.confirmation_id === id && r.kind === 'approved' && r.channel === 'page'));
   });
 
+  it('no answer within --confirmation-timeout refuses the call CONFIRMATION_TIMEOUT; nothing is sent', async () => {
+    const client = await elicitingClient(a.url, keys.careful!, () => new Promise<never>(() => undefined) as never, []);
+    try {
+      const result = (await client.callTool({ name: 'futu_place_order', arguments: { ...ORDER, price: 309 } }, { timeout: 60_000 })) as ToolCallResult;
+      assert.equal(errorOf(result).code, 'CONFIRMATION_TIMEOUT');
+      assert.equal((await ordersWith(309)).length, 0);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('over stdio the same form confirms the order', async () => {
+    const client = new V2Client({ name: 'confirming-stdio', version: '0' }, { capabilities: { elicitation: { form: {} } } });
+    const shown: string[] = [];
+    client.setRequestHandler('elicitation/create', async (request) => {
+      shown.push(String((request.params as { message?: unknown }).message));
+      return { action: 'accept', content: { confirm: true } };
+    });
+    const args = [FUTU_MCP, '--gateway', `127.0.0.1:${sim.port}`, '--keys-file', keysFile, '--state-dir', stateDir(), '--audit-log', run.path('stdio.audit.jsonl')];
+    await client.connect(new V2StdioTransport({ command: process.execPath, args, env: { ...getDefaultEnvironment(), FUTU_MCP_API_KEY: keys.careful! }, stderr: 'ignore' }));
+    try {
+      const placed = (await client.callTool({ name: 'futu_place_order', arguments: { ...ORDER, price: 310 } })) as ToolCallResult;
+      assert.notEqual(placed.isError, true, JSON.stringify(placed.content));
+      assert.match(shown[0]!, /BUY 100 HK\.00700 @ 310 HKD/);
+      assert.equal((await ordersWith(310)).length, 1);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('futucli reject: the call is refused with the id, and the rejection is audited', async () => {
+    const oob = await run.connectHttp('v1', b.url, keys.oob!);
+    const id = /confirmation_id ([0-9a-f]{32})/.exec(errorOf(await oob.callTool('futu_place_order', { ...ORDER, price: 311 })).message)![1]!;
+    assert.equal((await futucli('reject', id, '--yes')).status, 0);
+    assert.match(errorOf(await oob.callTool('futu_place_order', { ...ORDER, price: 311, confirmation_id: id })).message, /rejected by a human/);
+    const again = await futucli('approve', id, '--yes');
+    assert.notEqual(again.status, 0, 'a rejected id cannot be approved after all');
+    assert.ok(readAudit(b.auditLog).some((r) => r.event === 'confirmation' && r.confirmation_id === id && r.kind === 'rejected' && r.channel === 'cli'));
+    assert.equal((await ordersWith(311)).length, 0);
+  });
+
+  it('halt --key --cancel-open cancels that key\'s open orders only, and halts only that key', async () => {
+    const bot = await run.connectHttp('v2', a.url, keys.bot!);
+    const big = await run.connectHttp('v2', a.url, keys.big!);
+    const mine = await tradeOk(bot, 'futu_place_order', { ...ORDER, price: 292 });
+    const theirs = await tradeOk(big, 'futu_place_order', { ...ORDER, price: 293 });
+    const halted = await futucli('halt', '--key', 'bot', '--cancel-open', '--gateway', `127.0.0.1:${sim.port}`);
+    assert.equal(halted.status, 0, halted.stderr + halted.stdout);
+    const cancelled = (JSON.parse(halted.stdout) as { cancelled: Array<{ order_id: string; key_id: string }> }).cancelled;
+    assert.ok(cancelled.some((c) => c.order_id === String(mine.order_id) && c.key_id === 'bot'));
+    assert.ok(cancelled.every((c) => c.key_id === 'bot'));
+    const status = async (price: number) => String((await ordersWith(price))[0]?.status);
+    assert.match(await status(292), /CANCELLED/);
+    assert.equal(await status(293), 'SUBMITTED');
+    assert.equal(errorOf(await bot.callTool('futu_place_order', { ...ORDER, price: 294 })).code, 'TRADING_HALTED');
+    await tradeOk(big, 'futu_cancel_order', { order_id: String(theirs.order_id) });
+    assert.equal((await futucli('resume', '--key', 'bot')).status, 0);
+  });
+
   it('above_value: an order worth exactly the threshold goes through; one worth more asks', async () => {
     const big = await run.connectHttp('v1', a.url, keys.big!);
     await tradeOk(big, 'futu_place_order', { ...ORDER, price: 300 }); // HKD 30,000.00 = the threshold
@@ -157,6 +217,7 @@ describe('a human confirms, halts and sees the limits', () => {
   it('halt stops both servers at once with no signal, cancels keep working, resume lifts it; futu_get_limits agrees with the ledger', async () => {
     const onA = await run.connectHttp('v2', a.url, keys.bot!);
     const onB: McpTestClient = await run.connectHttp('v2', b.url, keys.bot!);
+    const usedBefore = new LimitsLedger({ stateDir: stateDir() }).usage('bot', new Date()).dailyValue;
     const resting = await tradeOk(onA, 'futu_place_order', { ...ORDER, price: 306 });
     const halted = await futucli('halt', '--reason', 'desk review');
     assert.equal(halted.status, 0, halted.stderr);
@@ -176,13 +237,13 @@ describe('a human confirms, halts and sees the limits', () => {
     const after = (await onA.callTool('futu_get_limits', {})).structuredContent as Record<string, number | boolean | string | null>;
     assert.equal(after.halted, false);
     assert.equal(after.daily_value_used, usage.dailyValue / 100);
-    assert.equal(after.daily_value_used, 30_800, 'the cancelled order gave its value back');
+    assert.equal(usage.dailyValue - usedBefore, 3_080_000, 'the cancelled order gave its value back; the one placed after resume counts');
     assert.equal(after.daily_value_remaining, 100_000 - usage.dailyValue / 100);
     assert.equal(after.orders_left_this_minute, 5 - usage.ordersBefore);
     assert.equal(after.require_confirmation, 'never');
     for (const server of [a, b]) await waitFor(`${server.origin} to show the resume`, async () => (haltedMetric.test(await server.metrics!()) ? undefined : true));
     const haltRecords = () => readAudit(a.auditLog).filter((r) => r.event === 'halt' || r.event === 'resume').map((r) => `${r.event}:${r.key_id}`);
-    await waitFor('the resume record', () => (haltRecords().length === 2 ? true : undefined));
-    assert.deepEqual(haltRecords(), ['halt:*', 'resume:*']);
+    await waitFor('the resume record', () => (haltRecords().includes('resume:*') ? true : undefined));
+    assert.deepEqual(haltRecords(), ['halt:bot', 'resume:bot', 'halt:*', 'resume:*']);
   });
 });

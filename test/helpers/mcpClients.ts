@@ -151,11 +151,12 @@ export function textOf(result: ToolCallResult): string {
   return block.text;
 }
 
-/** Polls until `check` returns a value other than undefined/false; fails after `timeoutMs`. */
-export async function waitFor<T>(what: string, check: () => T | undefined | false, timeoutMs = 30_000): Promise<T> {
+/** Polls until `check` returns (or resolves to) a value other than undefined/false; fails after `timeoutMs`. */
+export async function waitFor<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const value = check();
+    // Awaited: an async check returns a promise, which is never undefined, and must not count as done.
+    const value = await check();
     if (value !== undefined && value !== false) return value;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 10));

@@ -82,7 +82,7 @@ async function answer(command: Command, out: Output, verdict: 'approved' | 'reje
     }
   }
   const answered = await store.transitionConfirmation(id, 'pending', (c) => ({ ...c, state: verdict, answeredAt: now, answeredBy: 'cli' }));
-  if (!answered || answered.answeredAt !== now) refuseUnlessPending(answered ?? found, now);
+  if (!answered?.changed) refuseUnlessPending(answered?.current ?? found, now);
   out.result({ confirmation_id: id, state: verdict, key_id: found.keyId, tool: found.tool }, () =>
     verdict === 'approved'
       ? `Approved. The call may now be repeated once with confirmation_id ${id} (until ${new Date(found.expiresAt).toISOString()}).`

@@ -54,9 +54,9 @@ export async function serveApprovalPage(req: IncomingMessage, res: ServerRespons
     answeredAt: now,
     answeredBy: 'page',
   }));
-  if (!answered || answered.answeredAt !== now) return send(res, 409, 'Already answered', render(answered ?? found, now));
-  await options.onAnswer?.(answered);
-  return send(res, 200, decision === 'approve' ? 'Approved' : 'Rejected', render(answered, now));
+  if (!answered?.changed) return send(res, 409, 'Already answered', render(answered?.current ?? found, now));
+  await options.onAnswer?.(answered.current);
+  return send(res, 200, decision === 'approve' ? 'Approved' : 'Rejected', render(answered.current, now));
 }
 
 function render(c: Confirmation, now: number): string {

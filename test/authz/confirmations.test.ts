@@ -1,0 +1,145 @@
+/**
+ * HumanGate against the real file state store: what an out-of-band approval is bound to, and
+ * that nothing but a human's answer in the shared state lets a call through. Time is the call's
+ * own `now`, never the wall clock.
+ */
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { HumanGate, type ConfirmationEvent, type GuardedCall, type HumanChannel } from '../../src/authz/confirmations.js';
+import type { Decision } from '../../src/authz/decision.js';
+import { FileTradeState } from '../../src/authz/fileTradeState.js';
+import { NO_GUARDS } from '../../src/authz/builder.js';
+import { tempDir } from '../helpers/futucli.js';
+import { makeKey } from './fixtures.js';
+
+const T0 = Date.parse('2026-12-03T02:00:00Z');
+const TTL = 5 * 60_000;
+
+/** A decision denied by one confirmation rule, as the engine returns it. */
+const ASKING: Decision = {
+  allowed: false,
+  code: 'CONFIRMATION_REQUIRED',
+  message: 'a human must confirm this order (require_confirmation: always)',
+  action: 'futu_place_order',
+  determiningPolicies: [{ id: 'confirm-every-order', effect: 'forbid', code: 'CONFIRMATION_REQUIRED', message: 'a human must confirm this order (require_confirmation: always)' }],
+  policyVersion: 'test',
+  context: {},
+  errors: [],
+};
+
+function setup(t: TestContext) {
+  const store = new FileTradeState({ stateDir: tempDir(t) });
+  const gate = new HumanGate(store, { approvalTtlMs: TTL });
+  const key = makeKey({ id: 'careful', require_confirmation: 'always' });
+  const events: ConfirmationEvent[] = [];
+  const call = (over: Partial<GuardedCall> = {}): GuardedCall => ({
+    key,
+    now: new Date(T0),
+    tool: 'futu_place_order',
+    env: 'simulate',
+    accId: '1001',
+    value: 3_000_000,
+    summary: { tool: 'futu_place_order', keyId: key.id, env: 'simulate', accId: '1001', order: 'BUY 100 HK.00700 @ 300 HKD (LIMIT)', value: 'HKD 30,000.00', limitValue: null },
+    ...over,
+  });
+  const channel = (over: Partial<HumanChannel> = {}): HumanChannel => ({ argsDigest: 'args-1', onEvent: async (e) => void events.push(e), ...over });
+  /** Asks out of band and returns the id the refusal names. */
+  const ask = async (over: Partial<GuardedCall> = {}): Promise<string> => {
+    const refusal = await gate.confirm(call(over), ASKING, NO_GUARDS, channel()).then(
+      () => assert.fail('an unapproved call went through'),
+      (err: { code: string; details: { confirmation_id: string } }) => err,
+    );
+    assert.equal(refusal.code, 'CONFIRMATION_REQUIRED');
+    return refusal.details.confirmation_id;
+  };
+  const approve = (id: string) => store.transitionConfirmation(id, 'pending', (c) => ({ ...c, state: 'approved', answeredAt: T0, answeredBy: 'cli' }));
+  const use = (id: string, callOver: Partial<GuardedCall> = {}, channelOver: Partial<HumanChannel> = {}) =>
+    gate.confirm(call(callOver), ASKING, NO_GUARDS, channel({ confirmationId: id, ...channelOver }));
+  return { store, gate, key, events, ask, approve, use };
+}
+
+async function refusedWith(work: Promise<unknown>, pattern: RegExp): Promise<void> {
+  await assert.rejects(work, (err: { code: string; message: string }) => {
+    assert.equal(err.code, 'CONFIRMATION_INVALID');
+    assert.match(err.message, pattern);
+    return true;
+  });
+}
+
+test('an approved confirmation lets exactly its call through, once', async (t) => {
+  const { ask, approve, use, events } = setup(t);
+  const id = await ask();
+  await refusedWith(use(id), /is not approved/);
+  await approve(id);
+  assert.deepEqual(await use(id), { ...NO_GUARDS, humanConfirmed: true });
+  await refusedWith(use(id), /already used/);
+  assert.deepEqual(events.map((e) => e.kind), ['requested', 'invalid', 'approved', 'used', 'invalid']);
+});
+
+test('two calls racing to use one approval: exactly one goes through', async (t) => {
+  const { ask, approve, use } = setup(t);
+  const id = await ask();
+  await approve(id);
+  const results = await Promise.allSettled(Array.from({ length: 8 }, () => use(id)));
+  assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+});
+
+test('an approval is bound to the call: other arguments, account, env, a higher value, another key or a changed key are refused', async (t) => {
+  const { ask, approve, use, key } = setup(t);
+  const id = await ask();
+  await approve(id);
+  await refusedWith(use(id, {}, { argsDigest: 'args-2' }), /another call/);
+  await refusedWith(use(id, { accId: '1002' }), /another call/);
+  await refusedWith(use(id, { env: 'real' }), /another call/);
+  await refusedWith(use(id, { value: 3_000_001 }), /smaller value/);
+  await refusedWith(use(id, { key: makeKey({ id: 'other', require_confirmation: 'always' }) }), /belongs to another key/);
+  await refusedWith(use(id, { key: { ...key, limits: { ...key.limits, max_daily_value: 1 } } }), /before the key changed/);
+  // None of the refusals used it up: the call itself still goes through, for no more than approved.
+  assert.equal((await use(id, { value: 2_000_000 })).humanConfirmed, true);
+});
+
+test('an approval expires with its confirmation; a rejection or an unknown id refuses', async (t) => {
+  const { ask, approve, use, store } = setup(t);
+  const late = await ask();
+  await approve(late);
+  await refusedWith(use(late, { now: new Date(T0 + TTL) }), /expired at 2026-12-03T02:05:00.000Z/);
+  const rejected = await ask();
+  await store.transitionConfirmation(rejected, 'pending', (c) => ({ ...c, state: 'rejected', answeredAt: T0, answeredBy: 'page' }));
+  await refusedWith(use(rejected), /rejected by a human/);
+  await refusedWith(use('0'.repeat(32)), /is unknown/);
+  await refusedWith(use('not-an-id'), /is unknown/);
+});
+
+test('elicitation: only an accept confirms; decline, cancel, timeout and a failing client refuse', async (t) => {
+  const { gate } = setup(t);
+  const key = makeKey({ require_confirmation: 'always' });
+  const call: GuardedCall = {
+    key,
+    now: new Date(T0),
+    tool: 'futu_place_order',
+    env: 'simulate',
+    accId: '1001',
+    value: 1,
+    summary: { tool: 'futu_place_order', keyId: key.id, env: 'simulate', accId: '1001', order: 'x', value: null, limitValue: null },
+  };
+  const answered = (answer: () => Promise<'accept' | 'decline' | 'cancel' | 'timeout'>) => gate.confirm(call, ASKING, NO_GUARDS, { argsDigest: 'a', ask: answer });
+  assert.equal((await answered(async () => 'accept')).humanConfirmed, true);
+  for (const [answer, code] of [['decline', 'CONFIRMATION_DECLINED'], ['cancel', 'CONFIRMATION_DECLINED'], ['timeout', 'CONFIRMATION_TIMEOUT']] as const) {
+    await assert.rejects(answered(async () => answer), { code });
+  }
+  await assert.rejects(answered(async () => Promise.reject(new Error('session closed'))), { code: 'CONFIRMATION_DECLINED' });
+});
+
+test('a decision that is not only a confirmation never asks anyone', async (t) => {
+  const { gate } = setup(t);
+  const key = makeKey();
+  const limit: Decision = { ...ASKING, code: 'LIMIT_EXCEEDED', determiningPolicies: [...ASKING.determiningPolicies, { id: 'daily-limit', effect: 'forbid', code: 'LIMIT_EXCEEDED', message: 'm' }] };
+  let asked = 0;
+  const guards = await gate.confirm(
+    { key, now: new Date(T0), tool: 'futu_place_order', env: 'simulate', accId: '1', value: 1, summary: { tool: 'futu_place_order', keyId: key.id, env: 'simulate', accId: '1', order: 'x', value: null, limitValue: null } },
+    limit,
+    NO_GUARDS,
+    { argsDigest: 'a', ask: async () => (asked++, 'accept') },
+  );
+  assert.deepEqual([guards.humanConfirmed, asked], [false, 0]);
+});
