@@ -23,6 +23,7 @@ interface ActionSpec {
 }
 
 export const ACTION_SPECS = {
+  futu_get_limits: { group: 'own-limits', shape: 'gateway' },
   futu_ping: { group: 'qot:read', shape: 'gateway' },
   futu_get_quote: { group: 'qot:read', shape: 'security' },
   futu_get_snapshot: { group: 'qot:read', shape: 'security' },
@@ -45,7 +46,6 @@ export const ACTION_SPECS = {
   futu_modify_order: { group: 'trade', shape: 'trade' },
   futu_cancel_order: { group: 'trade', shape: 'trade' },
   futu_unlock_trade: { group: 'trade:unlock', shape: 'unlock' },
-  futu_get_limits: { group: 'own-limits', shape: 'gateway' },
 } as const satisfies Record<string, ActionSpec>;
 
 export type ActionName = keyof typeof ACTION_SPECS;

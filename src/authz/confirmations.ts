@@ -10,6 +10,7 @@ import {
   confirmationDigest,
   DEFAULT_APPROVAL_TTL_MS,
   haltFor,
+  isConfirmationId,
   keyVersionOf,
   newConfirmationId,
   newPageToken,
@@ -172,6 +173,7 @@ export class HumanGate {
       throw new AuthzError('CONFIRMATION_INVALID', `confirmation_id ${id} ${why}; nothing was sent`);
     };
     if (!this.store) throw new AuthzError('STATE_STORE_UNAVAILABLE', 'trade state unavailable: a confirmation cannot be checked (denied)');
+    if (!isConfirmationId(id)) return invalid('is not one: a confirmation_id is the 32 hex digits a CONFIRMATION_REQUIRED refusal gave');
     const found = await this.store.getConfirmation(id);
     if (!found) return invalid('is unknown');
     if (found.keyId !== call.key.id) return invalid('belongs to another key');

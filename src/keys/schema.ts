@@ -213,8 +213,8 @@ export function parseKeyRecord(raw: unknown): RecordParse {
       created_at: created_at ?? null,
       expires_at: expires_at ?? null,
       note: note ?? null,
-      ...(require_confirmation != null && { require_confirmation }),
-      ...(confirmation_channel != null && { confirmation_channel }),
+      require_confirmation: require_confirmation ?? null,
+      confirmation_channel: confirmation_channel ?? null,
     }),
   };
 }

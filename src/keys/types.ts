@@ -79,15 +79,15 @@ export interface KeyRecord {
   readonly created_at: string | null;
   readonly expires_at: string | null;
   readonly note: string | null;
-  /** Absent: "real" for a key holding trade:real or trade:unlock, "never" otherwise (requireConfirmationOf). */
-  readonly require_confirmation?: RequireConfirmation;
-  /** Absent: auto. */
-  readonly confirmation_channel?: ConfirmationChannel;
+  /** null or absent: "real" for a key holding trade:real or trade:unlock, "never" otherwise (requireConfirmationOf). */
+  readonly require_confirmation?: RequireConfirmation | null;
+  /** null or absent: auto. */
+  readonly confirmation_channel?: ConfirmationChannel | null;
 }
 
 /** The key's confirmation rule, with the default for keys that do not set one. */
 export function requireConfirmationOf(key: Pick<KeyRecord, 'scopes' | 'require_confirmation'>): RequireConfirmation {
-  if (key.require_confirmation !== undefined) return key.require_confirmation;
+  if (key.require_confirmation != null) return key.require_confirmation;
   return key.scopes.includes('trade:real') || key.scopes.includes('trade:unlock') ? 'real' : 'never';
 }
 

@@ -17,8 +17,7 @@ export function serverInstructions(toolNames: readonly string[]): string {
       'are enforced and a refusal names the limit. Sells and MARKET orders are valued at no less than the quote + 5%; ' +
       'selling more than the account holds is a short (SELL_SHORT).',
     ...(has('futu_get_limits') ? ['futu_get_limits shows this key\'s limits and what today has used of them.'] : []),
-    'Some orders need a human\'s yes: the client may show the user a form; otherwise a CONFIRMATION_REQUIRED refusal gives a confirmation_id: ' +
-      'ask the user to approve it, then repeat exactly the same call with confirmation_id. Never try to approve it yourself.',
+    'CONFIRMATION_REQUIRED: ask the user to approve the confirmation_id given, then repeat the same call with it.',
     'Tools this key may not call are not listed.',
   ].join('\n');
 }

@@ -107,7 +107,7 @@ test('an approval expires with its confirmation; a rejection or an unknown id re
   await store.transitionConfirmation(rejected, 'pending', (c) => ({ ...c, state: 'rejected', answeredAt: T0, answeredBy: 'page' }));
   await refusedWith(use(rejected), /rejected by a human/);
   await refusedWith(use('0'.repeat(32)), /is unknown/);
-  await refusedWith(use('not-an-id'), /is unknown/);
+  await refusedWith(use('not-an-id'), /is not one: a confirmation_id is the 32 hex digits/);
 });
 
 test('elicitation: only an accept confirms; decline, cancel, timeout and a failing client refuse', async (t) => {

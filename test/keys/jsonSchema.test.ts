@@ -85,6 +85,8 @@ test('the file written from a reference-format file conforms to the published sc
         created_at: '2026-04-15T18:00:00+08:00',
         expires_at: '2026-05-15T10:00:00.5Z',
         note: 'all fields',
+        require_confirmation: { above_value: 100_000 },
+        confirmation_channel: 'out_of_band',
       },
       { id: 'minimal', hash: 'ef'.repeat(32), scopes: ['qot:read'] },
     ],

@@ -84,6 +84,8 @@ test('the documented nested reference file loads unchanged and normalises', (t) 
       created_at: '2026-04-15T10:00:00.000Z',
       expires_at: '2026-05-15T10:00:00.000Z',
       note: 'simulate 卖出止盈 bot',
+      require_confirmation: null,
+      confirmation_channel: null,
     },
   ]);
 });

@@ -469,7 +469,7 @@ describe('trade tools', () => {
     await assert.rejects(placeOrder.execute(args, { ...ctx, authorized: realPlan }), /unlock/i);
 
     const unlock = unlockTrade.input.parse({});
-    assert.deepEqual(await unlockTrade.authz(unlock, ctx), { kind: 'unlock' });
+    assert.deepEqual(await unlockTrade.authz(unlock, ctx), { kind: 'unlock', unlocking: true });
     await assert.rejects(unlockTrade.execute(unlock, contextFor({ tradePasswordMd5: undefined })), { code: 'TRADE_PASSWORD_UNAVAILABLE' });
     await assert.rejects(unlockTrade.execute(unlock, contextFor({ tradePasswordMd5: async () => 'f'.repeat(32) })), /password/);
 

@@ -19,21 +19,19 @@ import { parseHostPort } from './gatewayAddress.js';
 export function registerHumanLoopCommands(program: Command): void {
   const withState = (command: Command) => command.option('--state-dir <dir>', 'the state directory the servers share (futu-mcp --state-dir)', defaultStateDir());
 
-  withState(
-    program
-      .command('approve')
-      .description('approve a call awaiting confirmation (shows it and asks y/N on a terminal)')
-      .argument('<confirmation_id>', 'the id the refused call reported')
-      .option('--yes', 'approve without asking (scripts)'),
-  ).action(action((command, out) => answer(command, out, 'approved')));
-
-  withState(
-    program
-      .command('reject')
-      .description('reject a call awaiting confirmation')
-      .argument('<confirmation_id>', 'the id the refused call reported')
-      .option('--yes', 'reject without asking (scripts)'),
-  ).action(action((command, out) => answer(command, out, 'rejected')));
+  const answers = [
+    ['approve', 'approved', 'approve a call awaiting confirmation (shows it and asks y/N on a terminal)'],
+    ['reject', 'rejected', 'reject a call awaiting confirmation (shows it and asks y/N on a terminal)'],
+  ] as const;
+  for (const [name, verdict, description] of answers) {
+    withState(
+      program
+        .command(name)
+        .description(description)
+        .argument('<confirmation_id>', 'the id the refused call reported')
+        .option('--yes', `${name} without asking (scripts)`),
+    ).action(action((command, out) => answer(command, out, verdict)));
+  }
 
   withState(
     program

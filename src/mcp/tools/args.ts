@@ -148,11 +148,8 @@ export const clientOrderId = z
   .regex(/^[A-Za-z0-9_-]{1,40}$/, 'client_order_id must be 1-40 characters of A-Z a-z 0-9 _ -')
   .describe('Your id for this order (1-40 of A-Z a-z 0-9 _ -). Send one, and send the same id again when retrying: within 24 h a retry returns the first call\'s order instead of placing a second');
 
-export const confirmationId = z
-  .string()
-  .regex(/^[0-9a-f]{32}$/, 'confirmation_id is the 32-hex-digit id a CONFIRMATION_REQUIRED refusal gave')
-  .describe('Only after CONFIRMATION_REQUIRED: the id a human approved; repeat the same call with it')
-  .optional();
+/** Its format is checked where it is used (an id that is not one is refused CONFIRMATION_INVALID). */
+export const confirmationId = z.string().max(64).describe('After CONFIRMATION_REQUIRED: the approved id').optional();
 
 export const orderStatuses = z
   .array(looseEnum('status', ORDER_STATUS.names as readonly OrderStatusName[]))
