@@ -30,20 +30,23 @@ export interface PolicyTestResult {
   readonly test: PolicyTestCase;
   readonly passed: boolean;
   readonly problems: readonly string[];
+  /** The policies that determined the actual decision (Cedar's reasons); empty if it was not evaluated. */
+  readonly determining: readonly string[];
 }
 
 const TEST_FILE_SUFFIX = '.tests.json';
 
-export function readPolicyTests(testsDir: string): { cases: PolicyTestCase[]; problems: string[] } {
+/** `label` prefixes each case's file name (an org directory's tests are named by their path). */
+export function readPolicyTests(testsDir: string, label = ''): { cases: PolicyTestCase[]; problems: string[] } {
   const cases: PolicyTestCase[] = [];
   const problems: string[] = [];
   if (!existsSync(testsDir)) return { cases, problems };
   const files = readdirSync(testsDir).filter((f) => f.endsWith(TEST_FILE_SUFFIX)).sort();
   for (const file of files) {
     try {
-      cases.push(...parseTestFile(testsDir, file));
+      cases.push(...parseTestFile(testsDir, file).map((c) => ({ ...c, file: `${label}${file}` })));
     } catch (err) {
-      problems.push(`${file}: ${(err as Error).message}`);
+      problems.push(`${label}${file}: ${(err as Error).message}`);
     }
   }
   return { cases, problems };
@@ -65,10 +68,10 @@ export function runPolicyTests(cases: readonly PolicyTestCase[], slot: Preparsed
         validateRequest: true,
       });
     } catch (err) {
-      return { test, passed: false, problems: [`evaluation threw: ${(err as Error).message}`] };
+      return { test, passed: false, problems: [`evaluation threw: ${(err as Error).message}`], determining: [] };
     }
     if (answer.type !== 'success') {
-      return { test, passed: false, problems: answer.errors.map((e) => `request rejected: ${e.message}`) };
+      return { test, passed: false, problems: answer.errors.map((e) => `request rejected: ${e.message}`), determining: [] };
     }
     const { decision, diagnostics } = answer.response;
     const reasons = slot.policyIds(diagnostics.reason);
@@ -78,7 +81,7 @@ export function runPolicyTests(cases: readonly PolicyTestCase[], slot: Preparsed
     if (diagnostics.errors.length !== test.numErrors) {
       problems.push(`expected ${test.numErrors} errors, got ${diagnostics.errors.length}`);
     }
-    return { test, passed: problems.length === 0, problems };
+    return { test, passed: problems.length === 0, problems, determining: diagnostics.reason };
   });
 }
 
