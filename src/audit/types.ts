@@ -33,6 +33,17 @@ interface ToolCallFields {
   readonly session_id: string | null;
   /** Milliseconds from request to result, may be fractional. */
   readonly latency_ms: number;
+  /** Only where the --shadow-policies candidate set decided otherwise than the active set. */
+  readonly shadow?: ShadowRecord;
+}
+
+/** The candidate set's decision for a call it disagrees on; it never changed the call. */
+export interface ShadowRecord {
+  readonly decision: 'allow' | 'deny';
+  readonly code: string;
+  /** The candidate's determining policies. */
+  readonly policies: readonly string[];
+  readonly policy_version: string;
 }
 
 /**

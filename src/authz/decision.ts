@@ -1,5 +1,6 @@
 import type { CedarValueJson } from '@cedar-policy/cedar-wasm/nodejs';
 import type { ActionName } from './actions.js';
+import type { AuthzRequest } from './builder.js';
 import { AuthzError, type AuthzErrorCode } from './errors.js';
 
 /** The outcome of authorizing one tool call; denials are values, not exceptions. */
@@ -24,6 +25,23 @@ export interface Decision {
   readonly context: Readonly<Record<string, CedarValueJson>>;
   /** Evaluation errors behind a POLICY_ERROR (operator-facing). */
   readonly errors: readonly string[];
+  /** The Cedar request that was evaluated; absent for a denial decided before or outside Cedar. */
+  readonly request?: AuthzRequest;
+  /** Present only where the shadow set (--shadow-policies) decided otherwise. */
+  readonly shadow?: ShadowVerdict;
+}
+
+/**
+ * What the candidate set of --shadow-policies decided for a request where it disagrees with the
+ * active set. It never changes the call; it goes into the audit record and a metric.
+ */
+export interface ShadowVerdict {
+  /** would_deny: the active set allowed what the candidate would deny; would_allow: the reverse. */
+  readonly kind: 'would_deny' | 'would_allow';
+  readonly allowed: boolean;
+  readonly code: Decision['code'];
+  readonly policies: readonly string[];
+  readonly policyVersion: string;
 }
 
 /** A denial decided before or outside Cedar (bad input, no price, ledger failure, ...). */
@@ -41,11 +59,12 @@ export function denialFromError(action: ActionName, err: unknown, policyVersion:
   };
 }
 
-/** The error the MCP layer returns for a denial. */
+/** The error the MCP layer returns for a denial; its details carry the decision for the audit trail. */
 export function decisionError(decision: Decision): AuthzError {
   const code = decision.code === 'ALLOW' ? 'POLICY_ERROR' : decision.code;
   return new AuthzError(code, decision.message, {
     policy_version: decision.policyVersion,
     policies: decision.determiningPolicies.map((p) => p.id),
+    decision,
   });
 }

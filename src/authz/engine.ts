@@ -4,7 +4,7 @@ import v8 from 'node:v8';
 import { log } from '../shared/log.js';
 import { NAMESPACE } from './actions.js';
 import type { AuthzRequest } from './builder.js';
-import type { Decision, DeterminingPolicy } from './decision.js';
+import type { Decision, DeterminingPolicy, ShadowVerdict } from './decision.js';
 import { cacheKey, DecisionCache, DEFAULT_DECISION_CACHE_SIZE, keyedRequest, type DecisionCacheStats } from './decisionCache.js';
 import { PolicyLoadError } from './errors.js';
 import { renderMessage } from './messages.js';
@@ -39,6 +39,8 @@ export interface EngineOptions {
   readonly evaluate?: Evaluator;
   /** Decisions of non-trade requests kept per policy set (decisionCache.ts). */
   readonly decisionCacheSize?: number;
+  /** --shadow-policies: a candidate set evaluated beside the active one, never deciding. */
+  readonly shadow?: PolicyPaths;
 }
 
 interface ActiveSet {
@@ -59,6 +61,8 @@ export interface LoadReport {
   readonly version: string;
   readonly policies: number;
   readonly tests: readonly PolicyTestResult[];
+  /** The shadow set's version after the load, and why it kept the previous one if it did. */
+  readonly shadow?: { readonly version: string; readonly problem?: string };
 }
 
 /**
@@ -72,6 +76,11 @@ export interface LoadReport {
  *
  * Non-trade decisions are memoized per active policy set (decisionCache.ts), so a reload starts
  * from an empty cache. Decisions are frozen: a cached one goes to every caller of that request.
+ *
+ * With a shadow set, every request evaluated is evaluated by the shadow engine too, after the
+ * active decision is made and whatever the shadow answers (or throws): a disagreement is only
+ * attached to the decision (Decision.shadow) for the audit record and the metric. A shadow set
+ * that fails to reload keeps its previous version and never blocks the active set's reload.
  */
 export class AuthzEngine {
   private readonly slots = new SlotPair();
@@ -81,6 +90,7 @@ export class AuthzEngine {
   private hits = 0;
   private misses = 0;
   private reloading: Promise<void> = Promise.resolve();
+  private readonly shadow: AuthzEngine | undefined;
 
   private constructor(
     readonly paths: PolicyPaths,
@@ -88,6 +98,9 @@ export class AuthzEngine {
   ) {
     this.evaluate = options.evaluate ?? cedar.statefulIsAuthorized;
     this.decisionCacheSize = options.decisionCacheSize ?? DEFAULT_DECISION_CACHE_SIZE;
+    // Loaded (and its load failure thrown) before the active set: a start with a broken
+    // candidate must fail, not run without the comparison the operator asked for.
+    this.shadow = options.shadow ? AuthzEngine.load(options.shadow, { decisionCacheSize: this.decisionCacheSize }) : undefined;
   }
 
   static load(paths: PolicyPaths, options: EngineOptions = {}): AuthzEngine {
@@ -96,7 +109,7 @@ export class AuthzEngine {
     return engine;
   }
 
-  /** Loads the policy directory again; on failure the running set keeps serving. */
+  /** Loads the policy set again, and the shadow set beside it; on failure the running sets keep serving. */
   reload(): LoadReport {
     let candidate: Candidate;
     try {
@@ -105,7 +118,7 @@ export class AuthzEngine {
     } catch (err) {
       throw this.refused(err);
     }
-    return this.activate(candidate);
+    return this.activate(candidate, this.active ? this.reloadShadow() : this.shadowReport());
   }
 
   /**
@@ -113,28 +126,34 @@ export class AuthzEngine {
    * large one) run on a worker thread while the running set keeps serving; only the preparse of
    * the tested texts into the inactive slot and the switch run here. Any failure throws
    * PolicyLoadError and leaves the running set active. Reloads run one at a time, in call order.
+   *
+   * The shadow set is made ready beside the active one (its own worker) and switches only when
+   * the active set does: a refused reload keeps both running sets; a refused shadow set keeps
+   * its previous version (LoadReport.shadow.problem) and never blocks the active set's reload.
    */
   reloadOffThread(): Promise<LoadReport> {
     const run = this.reloading.then(async () => {
-      let candidate: Candidate;
-      try {
-        candidate = await runWorker<Candidate & { done: true }>(CANDIDATE_WORKER, { paths: this.paths }, () => undefined).catch((err: unknown) => {
-          const problems = (err as { problems?: unknown })?.problems;
-          throw Array.isArray(problems) ? new PolicyLoadError(problems as string[]) : err;
-        });
-        assertTestsPass(candidate.tests);
-        const problems = this.slots.prepare(candidate.compiled.schemaText, candidate.compiled.policies);
-        if (problems.length > 0) throw new PolicyLoadError(problems);
-      } catch (err) {
-        throw this.refused(err);
-      }
-      return this.activate(candidate);
+      const [own, shadow] = await Promise.allSettled([this.prepareOffThread(), this.shadow?.prepareOffThread()]);
+      if (own.status === 'rejected') throw this.refused(own.reason);
+      return this.activate(own.value, this.switchShadow(shadow));
     });
     this.reloading = run.then(
       () => undefined,
       () => undefined,
     );
     return run;
+  }
+
+  /** The set compiled, validated and tested on a worker, then preparsed here into the inactive slot. */
+  private async prepareOffThread(): Promise<Candidate> {
+    const candidate = await runWorker<Candidate & { done: true }>(CANDIDATE_WORKER, { paths: this.paths }, () => undefined).catch((err: unknown) => {
+      const problems = (err as { problems?: unknown })?.problems;
+      throw Array.isArray(problems) ? new PolicyLoadError(problems as string[]) : err;
+    });
+    assertTestsPass(candidate.tests);
+    const problems = this.slots.prepare(candidate.compiled.schemaText, candidate.compiled.policies);
+    if (problems.length > 0) throw new PolicyLoadError(problems);
+    return candidate;
   }
 
   private refused(err: unknown): unknown {
@@ -146,12 +165,45 @@ export class AuthzEngine {
   }
 
   /** Switches to the candidate just preparsed into the inactive slot, with an empty decision cache. */
-  private activate({ compiled, tests }: Candidate): LoadReport {
+  private activate({ compiled, tests }: Candidate, shadow: LoadReport['shadow']): LoadReport {
     if (tests.length === 0) log.warn('policy set has no policy tests', { policiesDir: this.paths.policiesDir });
     const previous = this.active?.compiled.version;
     this.active = { slot: this.slots.switchToInactive(), compiled, decisions: new DecisionCache(this.decisionCacheSize) };
-    log.info('policy set active', { version: compiled.version, previous, policies: compiled.meta.size, tests: tests.length });
-    return { version: compiled.version, policies: compiled.meta.size, tests };
+    log.info('policy set active', { version: compiled.version, previous, policies: compiled.meta.size, tests: tests.length, shadow: shadow?.version });
+    return { version: compiled.version, policies: compiled.meta.size, tests, ...(shadow ? { shadow } : {}) };
+  }
+
+  /** The shadow set's version, if there is one. */
+  get shadowVersion(): string | undefined {
+    return this.shadow?.version;
+  }
+
+  private reloadShadow(): LoadReport['shadow'] {
+    if (!this.shadow) return undefined;
+    try {
+      this.shadow.reload();
+      return this.shadowReport();
+    } catch (err) {
+      return this.shadowKept(err);
+    }
+  }
+
+  /** After the active set's off-thread reload succeeded: the shadow set prepared beside it switches too. */
+  private switchShadow(prepared: PromiseSettledResult<Candidate | undefined>): LoadReport['shadow'] {
+    if (!this.shadow) return undefined;
+    if (prepared.status === 'rejected') return this.shadowKept(prepared.reason);
+    this.shadow.activate(prepared.value!, undefined);
+    return this.shadowReport();
+  }
+
+  private shadowKept(err: unknown): LoadReport['shadow'] {
+    const problem = err instanceof PolicyLoadError ? err.problems.join('; ') : (err as Error).message;
+    log.error('shadow policy reload refused; the previous shadow set stays', { version: this.shadow!.version, problem });
+    return { version: this.shadow!.version, problem };
+  }
+
+  private shadowReport(): LoadReport['shadow'] {
+    return this.shadow ? { version: this.shadow.version } : undefined;
   }
 
   get version(): string {
@@ -173,16 +225,39 @@ export class AuthzEngine {
   authorize(request: AuthzRequest): Decision {
     const active = this.current();
     const key = cacheKey(request);
-    if (key === undefined) return this.decide(active, request).decision;
+    if (key === undefined) return this.compared(request, this.decide(active, request).decision);
     const cached = active.decisions.get(key);
     if (cached) {
       this.hits += 1;
       return cached;
     }
     this.misses += 1;
-    const { decision, definitive } = this.decide(active, keyedRequest(key, request));
-    if (definitive) active.decisions.set(key, decision);
-    return decision;
+    const keyed = keyedRequest(key, request);
+    const { decision, definitive } = this.decide(active, keyed);
+    const withShadow = this.compared(keyed, decision);
+    if (definitive) active.decisions.set(key, withShadow);
+    return withShadow;
+  }
+
+  /** The active decision, with the shadow set's verdict attached where the two disagree. */
+  private compared(request: AuthzRequest, decision: Decision): Decision {
+    if (!this.shadow) return decision;
+    let candidate: Decision;
+    try {
+      candidate = this.shadow.authorize(request);
+    } catch (err) {
+      log.error('shadow evaluation failed; the active decision stands', { action: request.action, error: (err as Error)?.message });
+      return decision;
+    }
+    if (candidate.allowed === decision.allowed) return decision;
+    const shadow: ShadowVerdict = Object.freeze({
+      kind: candidate.allowed ? 'would_allow' : 'would_deny',
+      allowed: candidate.allowed,
+      code: candidate.code,
+      policies: Object.freeze(candidate.determiningPolicies.map((p) => p.id)),
+      policyVersion: candidate.policyVersion,
+    });
+    return Object.freeze({ ...decision, shadow });
   }
 
   private decide({ slot, compiled }: ActiveSet, request: AuthzRequest): Outcome {
@@ -193,6 +268,7 @@ export class AuthzEngine {
         policyVersion: compiled.version,
         context: request.context,
         errors: NONE,
+        request,
         ...fields,
       }),
       definitive: true,

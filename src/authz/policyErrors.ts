@@ -25,6 +25,7 @@ export function positionOf(text: string, offset: number): { line: number; column
 
 const PER_ACTION = / (?:in context )?for (Futu::Action::"[^"]+")/;
 const SNIPPET_LIMIT = 80;
+const SHOWN_ACTIONS = 4;
 
 /** Collects located problems, dropping exact repeats and merging the per-action ones. */
 export class ProblemList {
@@ -71,5 +72,7 @@ function offending(text: string, start: number, end: number): string {
 
 function describeActions(actions: readonly string[]): string {
   const names = actions.map((a) => /"([^"]+)"/.exec(a)?.[1] ?? a);
-  return names.length === 1 ? `action ${names[0]}` : `${names.length} actions: ${names.join(', ')}`;
+  if (names.length === 1) return `action ${names[0]}`;
+  const shown = names.length > SHOWN_ACTIONS ? [...names.slice(0, SHOWN_ACTIONS), '…'] : names;
+  return `${names.length} actions: ${shown.join(', ')}`;
 }

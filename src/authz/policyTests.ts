@@ -81,7 +81,7 @@ export function runPolicyTests(cases: readonly PolicyTestCase[], slot: Preparsed
     if (diagnostics.errors.length !== test.numErrors) {
       problems.push(`expected ${test.numErrors} errors, got ${diagnostics.errors.length}`);
     }
-    return { test, passed: problems.length === 0, problems, determining: diagnostics.reason };
+    return { test, passed: problems.length === 0, problems, determining: reasons };
   });
 }
 
@@ -131,4 +131,29 @@ function loadEntities(testsDir: string, fileDir: string, spec: unknown, where: s
   const parsed: unknown = JSON.parse(readFileSync(path, 'utf8'));
   if (!Array.isArray(parsed)) throw new Error(`${where}: entities file ${spec} must hold a JSON array`);
   return parsed as EntityJson[];
+}
+
+export interface PolicyCoverage {
+  readonly id: string;
+  readonly effect: 'permit' | 'forbid';
+  readonly file: string;
+  readonly line: number;
+  /** `<tests file>: <test name>` of every test in which the policy determined the decision. */
+  readonly tests: readonly string[];
+}
+
+/**
+ * Which tests exercise each policy: a policy is covered by a test when it is among the policies
+ * that determined the test's decision (a satisfied permit of an allow, a satisfied forbid of a
+ * deny). A policy no test makes decide is untested, whatever the tests around it assert.
+ */
+export function policyCoverage(
+  policies: Iterable<{ readonly id: string; readonly effect: 'permit' | 'forbid'; readonly file: string; readonly line: number }>,
+  results: readonly PolicyTestResult[],
+): PolicyCoverage[] {
+  const testsOf = new Map<string, string[]>();
+  for (const r of results) {
+    for (const id of r.determining) testsOf.set(id, [...(testsOf.get(id) ?? []), `${r.test.file}: ${r.test.name}`]);
+  }
+  return [...policies].map((p) => ({ id: p.id, effect: p.effect, file: p.file, line: p.line, tests: testsOf.get(p.id) ?? [] }));
 }

@@ -29,6 +29,10 @@ const program = new Command()
   .option('--http-listen <host:port>', 'serve streamable HTTP at /mcp (plus /metrics, /healthz, /readyz) instead of stdio; binds 127.0.0.1 unless a host is given')
   .option('--api-key <key>', 'startup API key (prefer the FUTU_MCP_API_KEY environment variable: arguments are visible in ps)')
   .option('--policies <dir>', 'Cedar policies directory (default: the policies shipped with this version)')
+  .option('--org-policies <dir>', 'your organisation\'s policy directory (*.cedar, tests/), added to the shipped set and kept across upgrades; repeatable', (v: string, prev: string[]) => [...prev, v], [] as string[])
+  .option('--allow-org-permits', 'let --org-policies files hold permits, which can widen what the shipped permits allow (forbids only otherwise)')
+  .option('--shadow-policies <dir>', 'candidate policy directory evaluated beside the active set on every call, never deciding; disagreements go to the audit log and metrics')
+  .option('--decision-log <path>', 'JSONL file of every Cedar request and decision (no secrets), for futucli policy replay')
   .option('--state-dir <dir>', 'where per-key limit counters persist (shared by every futu-mcp process on this machine)', defaultStateDir())
   .option('--rsa-key <file>', 'OpenD RSA private key (PKCS#1 PEM, same as OpenD\'s rsa_private_key): encrypts the OpenD link')
   .option('--fx-file <file>', 'JSON FX table overriding the shipped rates used to value orders in the key\'s limit currency')
@@ -93,6 +97,10 @@ const opts = program.opts<{
   httpListen?: string;
   apiKey?: string;
   policies?: string;
+  orgPolicies: string[];
+  allowOrgPermits?: boolean;
+  shadowPolicies?: string;
+  decisionLog?: string;
   stateDir: string;
   rsaKey?: string;
   fxFile?: string;
@@ -136,6 +144,10 @@ try {
     httpListen: opts.httpListen,
     apiKey: opts.apiKey ?? process.env.FUTU_MCP_API_KEY?.trim(),
     policiesDir: opts.policies,
+    orgPolicies: opts.orgPolicies,
+    allowOrgPermits: opts.allowOrgPermits,
+    shadowPolicies: opts.shadowPolicies,
+    decisionLog: opts.decisionLog,
     rsaKey: opts.rsaKey,
     fxFile: opts.fxFile,
     allowedHosts: opts.allowedHosts ? splitList(opts.allowedHosts) : undefined,

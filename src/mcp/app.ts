@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { AuditLog } from '../audit/auditLog.js';
 import type { RotationOptions } from '../audit/rotation.js';
 import { Authorizer } from '../authz/authorizer.js';
+import { DecisionLog } from '../authz/decisionLog.js';
 import { AuthzEngine } from '../authz/engine.js';
 import { FxConverter, loadFxTable } from '../authz/fx.js';
 import { FileTradeState } from '../authz/fileTradeState.js';
@@ -48,6 +49,14 @@ export interface FutuMcpOptions {
   /** The startup key (FUTU_MCP_API_KEY / --api-key). */
   readonly apiKey?: string;
   readonly policiesDir?: string;
+  /** --org-policies: the operator's policy directories added to the shipped set. */
+  readonly orgPolicies?: readonly string[];
+  /** --allow-org-permits: org files may hold permits. */
+  readonly allowOrgPermits?: boolean;
+  /** --shadow-policies: a candidate policy directory evaluated beside the active set. */
+  readonly shadowPolicies?: string;
+  /** --decision-log: one JSON line per Cedar decision, for `futucli policy replay`. */
+  readonly decisionLog?: string;
   /** OpenD's RSA private key file: enables protocol encryption. */
   readonly rsaKey?: string;
   readonly fxFile?: string;
@@ -99,11 +108,15 @@ const SIM_DEFAULT_TRADE_PWD = '123456';
 export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutuMcp> {
   // The schema describes the tools this build has, so it always comes with the package.
   const shipped = defaultPolicyPaths();
-  const policyPaths: PolicyPaths = options.policiesDir ? { ...shipped, policiesDir: path.resolve(options.policiesDir) } : shipped;
+  const org = { orgDirs: (options.orgPolicies ?? []).map((d) => path.resolve(d)), allowOrgPermits: options.allowOrgPermits === true };
+  const policyPaths: PolicyPaths = { ...shipped, ...(options.policiesDir ? { policiesDir: path.resolve(options.policiesDir) } : {}), ...org };
+  // The candidate replaces the shipped directory; the organisation's own files apply to both.
+  const shadow = options.shadowPolicies ? { ...policyPaths, policiesDir: path.resolve(options.shadowPolicies) } : undefined;
   // Everything that can refuse to start is opened before any socket: fail fast, fail closed.
   const keys = KeyStore.open(options.keysFile);
-  const engine = AuthzEngine.load(policyPaths);
+  const engine = AuthzEngine.load(policyPaths, { shadow });
   const audit = options.auditLog ? AuditLog.open(options.auditLog, { rotation: options.auditRotation }) : undefined;
+  const decisionLog = options.decisionLog ? DecisionLog.open(options.decisionLog) : undefined;
   const ledger = new LimitsLedger({ stateDir: options.stateDir });
   const fx = options.fxFile ? new FxConverter(loadFxTable(options.fxFile)) : undefined;
   const metrics = createMetrics({ knownTools: TOOLS.map((t) => t.name) });
@@ -165,6 +178,7 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
     accounts,
     metrics,
     audit,
+    decisionLog,
     startupKey: options.apiKey,
     tradePasswordMd5: async () => (await loadTradePasswordMd5()).md5,
     confirmationTimeoutMs: options.confirmationTimeoutMs,
@@ -221,6 +235,7 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
       halts.stop();
       await gateway.close();
       await simulator?.close();
+      await decisionLog?.close();
       if (audit) {
         pipeline.flushRefusals();
         await audit.append({ event: 'shutdown', outcome: 'success', reason: null, code: null, policy_version: engine.version }).catch(() => undefined);
@@ -245,17 +260,24 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
     reload: async () => {
       // Parsing, validating and testing run on worker threads; calls are served meanwhile by the
       // running keys and policies, and each is replaced in one step once its successor is ready.
-      const [keyResult, policyProblem] = await Promise.all([
+      const [keyResult, policies] = await Promise.all([
         keys.reloadOffThread(),
         engine.reloadOffThread().then(
-          () => null,
-          (err: unknown) => describeError(err),
+          (report) => ({ ok: true as const, report }),
+          (err: unknown) => ({ ok: false as const, problem: describeError(err) }),
         ),
       ]);
       if (keyResult.ok) metrics.retainKeys((keyId) => keys.has(keyId));
-      const policiesOk = policyProblem === null;
-      if (policiesOk) metrics.setPolicyVersion(engine.version);
-      else log.error('policy reload failed; the running policies stay in force', { reason: policyProblem });
+      const policiesOk = policies.ok;
+      let policyProblem: string | null = null;
+      if (policies.ok) {
+        metrics.setPolicyVersion(engine.version);
+        const shadow = policies.report.shadow;
+        if (shadow?.problem) policyProblem = `shadow policies kept ${shadow.version}: ${shadow.problem}`;
+      } else {
+        policyProblem = policies.problem;
+        log.error('policy reload failed; the running policies stay in force', { reason: policyProblem });
+      }
       const ok = keyResult.ok && policiesOk;
       const reason = [keyResult.ok ? null : keyResult.error.message, policyProblem].filter(Boolean).join('; ') || null;
       await audit

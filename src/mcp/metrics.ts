@@ -65,6 +65,8 @@ export interface Metrics {
   setHalted(keyIds: readonly string[]): void;
   /** Drops the series of every key id `exists` denies (keys a reload removed); placeholders stay. Costs the keys with series, not all keys. */
   retainKeys(exists: (keyId: string) => boolean): void;
+  /** A call the --shadow-policies candidate would have decided the other way. */
+  shadowDisagreement(kind: 'would_deny' | 'would_allow'): void;
 }
 
 /** 0.5 ms (a rejected call) to 10 s (an order through a slow OpenD). */
@@ -122,6 +124,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     labelNames: ['version'] as const,
     registers,
   });
+  const shadowDisagreements = new Counter({
+    name: 'futu_policy_shadow_disagreements_total',
+    help: 'Calls the shadow policy set (--shadow-policies) would have decided otherwise: would_deny (active allowed) or would_allow (active denied)',
+    labelNames: ['kind'] as const,
+    registers,
+  });
   gatewayUp.set(0);
 
   /** Per key id label, how to remove each series that carries it: removed keys leave no series behind. */
@@ -169,5 +177,6 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
         seriesOfKey.delete(keyId);
       }
     },
+    shadowDisagreement: (kind) => shadowDisagreements.inc({ kind }),
   };
 }

@@ -9,7 +9,8 @@ import { argumentsDigest, hashArguments } from '../audit/argsHash.js';
 import type { ConfirmationEvent, HumanChannel } from '../authz/confirmations.js';
 import { DEFAULT_ELICITATION_TIMEOUT_MS, describeSummary, type Confirmation } from '../authz/humanState.js';
 import type { AuditLog } from '../audit/auditLog.js';
-import { INVALID_KEY_ID, MISSING_KEY_ID, type ToolCallEvent } from '../audit/types.js';
+import { INVALID_KEY_ID, MISSING_KEY_ID, type ShadowRecord, type ToolCallEvent } from '../audit/types.js';
+import type { DecisionLog } from '../authz/decisionLog.js';
 import type { AccountDirectory } from '../gateway/accounts.js';
 import type { FutuGateway } from '../gateway/api.js';
 import type { KeyStore } from '../keys/store.js';
@@ -43,6 +44,8 @@ export interface PipelineDeps {
   readonly metrics: Metrics;
   /** Absent when the operator did not pass --audit-log. */
   readonly audit?: AuditLog;
+  /** --decision-log: the Cedar request and decision of every call Cedar decided, for replay. */
+  readonly decisionLog?: DecisionLog;
   /** FUTU_MCP_API_KEY / --api-key: the key of last resort (stdio clients send no header). */
   readonly startupKey?: string;
   /** MD5 of the trade password, read from the environment or keychain when an unlock needs it. */
@@ -71,6 +74,8 @@ interface CallTrace {
   executing: boolean;
   /** The result is an earlier call's, replayed for its client_order_id. */
   replay: boolean;
+  /** Cedar's decision of the call, once made (not for refusals before or outside Cedar). */
+  decision?: Decision;
 }
 
 const SENSITIVE_ARGUMENTS = ['api_key'] as const;
@@ -388,6 +393,10 @@ export class CallPipeline {
         ? { error: { code: 'AUDIT_WRITE_FAILED', message: `audit log unavailable: ${trace.tool} ran but its result is withheld; check state before retrying` } }
         : { error: failureOf(err) };
     }
+    if (trace.decision) {
+      this.deps.decisionLog?.record(trace.decision);
+      if (trace.decision.shadow) metrics.shadowDisagreement(trace.decision.shadow.kind);
+    }
     const failedBeforeDecision = failure !== undefined && !ran && !rejected;
     if (!failedBeforeDecision) metrics.authEvent('mcp', rejected ? 'reject' : 'allow', trace.keyId);
     if (failure?.code === 'LIMIT_EXCEEDED') metrics.limitReject('mcp', trace.keyId, trace.policies[0] ?? trace.limit ?? failure.code);
@@ -411,6 +420,7 @@ export class CallPipeline {
       policies: trace.policies,
       session_id: trace.context.sessionId ?? null,
       latency_ms: Math.round((performance.now() - trace.startedAt) * 1000) / 1000,
+      shadow: shadowRecord(trace.decision),
       decision: verdict.decision,
       outcome: verdict.outcome,
       ...(trace.replay ? { replay: true } : {}),
@@ -424,13 +434,20 @@ type Verdict = { readonly decision: 'allow'; readonly outcome: 'success' | 'fail
 function recordDecision(trace: CallTrace, decision: Decision): void {
   trace.policies = decision.determiningPolicies.map((p) => p.id);
   trace.policyVersion = decision.policyVersion;
+  trace.decision = decision;
+}
+
+function shadowRecord(decision: Decision | undefined): ShadowRecord | undefined {
+  const shadow = decision?.shadow;
+  return shadow && { decision: shadow.allowed ? 'allow' : 'deny', code: shadow.code, policies: shadow.policies, policy_version: shadow.policyVersion };
 }
 
 /** A denial from the authorizer carries its determining policies and version in its details. */
 function recordDenial(trace: CallTrace, err: unknown): void {
   if (!isFutuError(err) || trace.executing) return;
-  const { policies, policy_version, limit } = err.details;
+  const { policies, policy_version, limit, decision } = err.details;
   if (typeof limit === 'string') trace.limit = limit;
+  if (decision !== undefined) trace.decision = decision as Decision;
   if (Array.isArray(policies)) trace.policies = policies.filter((p): p is string => typeof p === 'string');
   if (typeof policy_version === 'string') trace.policyVersion = policy_version;
 }

@@ -11,6 +11,9 @@ import { LimitsLedger } from '../../authz/ledger.js';
 import { formatPolicyDir } from '../../authz/policyFormat.js';
 import { compilePolicySet, defaultPolicyPaths, type PolicyPaths } from '../../authz/policySet.js';
 import { principalEntity } from '../../authz/principal.js';
+import { policyCoverage } from '../../authz/policyTests.js';
+import { readDecisionLog } from '../../authz/decisionLog.js';
+import { replayDecisions, type ReplayedDecision, type ReplayReport } from '../../authz/replay.js';
 import { SlotPair } from '../../authz/slots.js';
 import { callTargetFromArgs, envFromArgs, tradeTermsFromArgs, type ToolArgs } from '../../authz/toolArgs.js';
 import type { ExistingOrder, ReferencePriceSource } from '../../authz/valuation.js';
@@ -29,10 +32,22 @@ export function registerPolicyCommands(program: Command): void {
   const dirOptions = (c: Command) =>
     c
       .option('--policies <dir>', 'policy directory (*.cedar, VERSION, tests/)', defaultPolicyPaths().policiesDir)
+      .option('--org-policies <dir>', 'organisation policy directory (*.cedar, tests/) added to the set; repeatable', collect, [])
+      .option('--allow-org-permits', 'let organisation files hold permits (which can widen what the shipped permits allow)')
       .option('--schema <file>', 'Cedar schema', defaultPolicyPaths().schemaFile);
 
   dirOptions(policy.command('validate').description('parse, check annotations and validate strictly (warnings fail)')).action(action(validate));
-  dirOptions(policy.command('test').description('validate, then run the policy tests in <policies>/tests')).action(action(runTests));
+  dirOptions(policy.command('test').description('validate, then run the policy tests in <policies>/tests and each <org-policies>/tests'))
+    .option('--coverage', 'list every policy with the tests in which it determined the decision; fail if any never does')
+    .action(action(runTests));
+  dirOptions(
+    policy
+      .command('replay')
+      .description('evaluate every request of a decision log (futu-mcp --decision-log) again with these policies and show what changed'),
+  )
+    .requiredOption('--decisions <file>', 'decision log written by futu-mcp --decision-log')
+    .option('--fail-on-change', 'exit 1 if any decision changed (for CI on a policy change)')
+    .action(action(replay));
   dirOptions(policy.command('fmt').description('format *.cedar files in place'))
     .option('--check', 'write nothing; fail if any file is not formatted')
     .action(action(fmt));
@@ -56,31 +71,78 @@ export function registerPolicyCommands(program: Command): void {
 
 interface DirOptions {
   policies: string;
+  orgPolicies: string[];
+  allowOrgPermits?: boolean;
   schema: string;
 }
 
-const pathsOf = (o: DirOptions): PolicyPaths => ({ policiesDir: resolve(o.policies), schemaFile: resolve(o.schema) });
+const pathsOf = (o: DirOptions): PolicyPaths => ({
+  policiesDir: resolve(o.policies),
+  schemaFile: resolve(o.schema),
+  orgDirs: o.orgPolicies.map((d) => resolve(d)),
+  allowOrgPermits: o.allowOrgPermits === true,
+});
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
 
 function validate(command: Command, out: Output): void {
   const compiled = compilePolicySet(pathsOf(command.opts<DirOptions>()));
-  const policies = [...compiled.meta.values()].map((m) => ({ id: m.id, effect: m.effect, code: m.code, file: m.file }));
+  const policies = [...compiled.meta.values()].map((m) => ({ id: m.id, effect: m.effect, code: m.code, file: m.file, line: m.line, origin: m.origin }));
   out.result({ version: compiled.version, policies }, () =>
-    [`valid: ${policies.length} policies, version ${compiled.version}`, ...policies.map((p) => `  ${p.effect.padEnd(6)} ${p.id} (${p.code}, ${p.file})`)].join('\n'),
+    [
+      `valid: ${policies.length} policies, version ${compiled.version}`,
+      ...policies.map((p) => `  ${p.effect.padEnd(6)} ${p.id} (${p.code}, ${p.file}:${p.line}${p.origin === 'org' ? ', organisation' : ''})`),
+    ].join('\n'),
   );
 }
 
 function runTests(command: Command, out: Output): void {
-  const { compiled, tests } = prepareCandidate(pathsOf(command.opts<DirOptions>()), new SlotPair());
+  const options = command.opts<DirOptions & { coverage?: boolean }>();
+  const { compiled, tests } = prepareCandidate(pathsOf(options), new SlotPair());
   const failures = testFailures(tests);
   const results = tests.map((t) => ({ file: t.test.file, name: t.test.name, passed: t.passed, problems: t.problems }));
-  out.result({ version: compiled.version, passed: results.length - failures.length, failed: failures.length, results }, () =>
+  const coverage = options.coverage ? policyCoverage(compiled.meta.values(), tests) : undefined;
+  const untested = coverage?.filter((c) => c.tests.length === 0) ?? [];
+  const covered = coverage ? coverage.length - untested.length : 0;
+  const json = { version: compiled.version, passed: results.length - failures.length, failed: failures.length, results };
+  out.result(coverage ? { ...json, coverage, untested: untested.map((c) => c.id) } : json, () =>
     [
       ...tests.map((t) => `${t.passed ? 'ok  ' : 'FAIL'} ${t.test.file}: ${t.test.name}${t.passed ? '' : `\n       ${t.problems.join('\n       ')}`}`),
       `${results.length - failures.length} passed, ${failures.length} failed (policy version ${compiled.version})`,
+      ...(coverage
+        ? [
+            'coverage (tests in which each policy determined the decision):',
+            ...coverage.map((c) => `  ${c.tests.length === 0 ? 'UNTESTED' : String(c.tests.length).padStart(8)}  ${c.effect.padEnd(6)} ${c.id} (${c.file}:${c.line})`),
+            `${covered}/${coverage.length} policies determined a test decision (${Math.floor((100 * covered) / Math.max(coverage.length, 1))} %)` +
+              (untested.length > 0 ? `; never: ${untested.map((c) => c.id).join(', ')}` : ''),
+          ]
+        : []),
     ].join('\n'),
   );
   if (tests.length === 0) out.notice('no policy tests found (expected <policies>/tests/*.tests.json)');
-  if (failures.length > 0 || tests.length === 0) process.exitCode = 1;
+  if (failures.length > 0 || tests.length === 0 || untested.length > 0) process.exitCode = 1;
+}
+
+function replay(command: Command, out: Output): void {
+  const options = command.opts<DirOptions & { decisions: string; failOnChange?: boolean }>();
+  const entries = readDecisionLog(resolve(options.decisions));
+  const report = replayDecisions(entries, AuthzEngine.load(pathsOf(options)));
+  out.result(report, () => renderReplay(report));
+  if (options.failOnChange && report.changes.length > 0) process.exitCode = 1;
+}
+
+function renderReplay(report: ReplayReport): string {
+  const decided = (d: ReplayedDecision) => `${d.decision}${d.decision === 'deny' ? ` ${d.code}` : ''}${d.policies.length > 0 ? ` [${d.policies.join(', ')}]` : ''}`;
+  return [
+    `replayed ${report.total} decisions against ${report.candidate_version}: ${report.unchanged} unchanged, ${report.newly_denied} newly denied, ${report.newly_allowed} newly allowed`,
+    ...(report.by_policy.length > 0 ? ['by policy:', ...report.by_policy.map((p) => `  ${p.policy}: ${p.newly_denied} newly denied, ${p.newly_allowed} newly allowed`)] : []),
+    ...(report.changes.length > 0 ? ['changed decisions:'] : []),
+    ...report.changes.map(
+      (c) => `  line ${c.line} ${c.timestamp} ${c.key_id} ${c.action} ${c.resource}: ${decided(c.recorded)} -> ${decided(c.candidate)}`,
+    ),
+  ].join('\n');
 }
 
 function fmt(command: Command, out: Output): void {
