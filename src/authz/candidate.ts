@@ -1,5 +1,5 @@
 import { PolicyLoadError } from './errors.js';
-import { compilePolicySet, policyTestDirs, type CompiledPolicySet, type PolicyPaths } from './policySet.js';
+import { compilePolicySet, policiesOfOrigin, policyTestDirs, type CompiledPolicySet, type PolicyPaths } from './policySet.js';
 import { readPolicyTests, runPolicyTests, type PolicyTestResult } from './policyTests.js';
 import type { SlotPair } from './slots.js';
 
@@ -16,13 +16,16 @@ export interface Candidate {
 
 export function prepareCandidate(paths: PolicyPaths, slots: SlotPair): Candidate {
   const compiled = compilePolicySet(paths);
-  const read = policyTestDirs(paths).map(({ dir, label }) => readPolicyTests(dir, label));
-  const problems = read.flatMap((r) => r.problems);
+  const [shipped, ...org] = policyTestDirs(paths).map(({ dir, label }) => readPolicyTests(dir, label));
+  const problems = [shipped!, ...org].flatMap((r) => r.problems);
   if (problems.length > 0) throw new PolicyLoadError(problems);
-  const cases = read.flatMap((r) => r.cases);
   const preparse = slots.prepare(compiled.schemaText, { ...compiled.policies });
   if (preparse.length > 0) throw new PolicyLoadError(preparse);
-  return { compiled, tests: runPolicyTests(cases, slots.inactive()) };
+  // The shipped tests describe the shipped set: an org forbid may rightly turn one of their
+  // allows into a deny, so with org files they run against the shipped policies alone (proving
+  // those intact), and the org tests run against the whole set.
+  const shippedTarget = org.length === 0 ? slots.inactive() : { schemaText: compiled.schemaText, policies: policiesOfOrigin(compiled, 'shipped') };
+  return { compiled, tests: [...runPolicyTests(shipped!.cases, shippedTarget), ...runPolicyTests(org.flatMap((r) => r.cases), slots.inactive())] };
 }
 
 export function testFailures(tests: readonly PolicyTestResult[]): string[] {

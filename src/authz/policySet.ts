@@ -132,11 +132,15 @@ export function compilePolicySet(paths: PolicyPaths): CompiledPolicySet {
   for (const e of validation.otherWarnings) findings.add(`validation warning: ${e.message}`);
   if (findings.size > 0) throw new PolicyLoadError(findings.list());
 
-  const shipped = Object.fromEntries(Object.entries(policies).filter(([id]) => meta.get(id)!.origin === 'shipped'));
-  const org = Object.fromEntries(Object.entries(policies).filter(([id]) => meta.get(id)!.origin === 'org'));
+  const org = policiesOfOrigin({ policies, meta }, 'org');
   const orgPart = (paths.orgDirs ?? []).length > 0 ? `.org.${fingerprint(org, [String(paths.allowOrgPermits === true)])}` : '';
-  const version = `${semver}+${fingerprint(shipped, [schemaText, cedar.getCedarVersion()])}${orgPart}`;
+  const version = `${semver}+${fingerprint(policiesOfOrigin({ policies, meta }, 'shipped'), [schemaText, cedar.getCedarVersion()])}${orgPart}`;
   return { semver, version, schemaText, schema, policies, meta };
+}
+
+/** The texts of the set's shipped or org policies, by @id. */
+export function policiesOfOrigin(set: Pick<CompiledPolicySet, 'policies' | 'meta'>, origin: PolicyOrigin): Record<string, string> {
+  return Object.fromEntries(Object.entries(set.policies).filter(([id]) => set.meta.get(id)?.origin === origin));
 }
 
 function readSources(paths: PolicyPaths): { semver: string; schemaText: string; files: SourceFile[] } {

@@ -52,21 +52,19 @@ export function readPolicyTests(testsDir: string, label = ''): { cases: PolicyTe
   return { cases, problems };
 }
 
-export function runPolicyTests(cases: readonly PolicyTestCase[], slot: PreparsedSlot): PolicyTestResult[] {
+/** What tests run against: a preparsed slot, or (for the shipped set on its own) the texts themselves. */
+export type PolicyTestTarget = PreparsedSlot | { readonly schemaText: string; readonly policies: Readonly<Record<string, string>> };
+
+export function runPolicyTests(cases: readonly PolicyTestCase[], target: PolicyTestTarget): PolicyTestResult[] {
   return cases.map((test) => {
     const problems: string[] = [];
     let answer: cedar.AuthorizationAnswer;
+    const request = { principal: test.principal, action: test.action, resource: test.resource, context: test.context, entities: test.entities, validateRequest: true };
     try {
-      answer = cedar.statefulIsAuthorized({
-        principal: test.principal,
-        action: test.action,
-        resource: test.resource,
-        context: test.context,
-        entities: test.entities,
-        preparsedPolicySetId: slot.id,
-        preparsedSchemaName: slot.id,
-        validateRequest: true,
-      });
+      answer =
+        'id' in target
+          ? cedar.statefulIsAuthorized({ ...request, preparsedPolicySetId: target.id, preparsedSchemaName: target.id })
+          : cedar.isAuthorized({ ...request, schema: target.schemaText, policies: { staticPolicies: { ...target.policies } } });
     } catch (err) {
       return { test, passed: false, problems: [`evaluation threw: ${(err as Error).message}`], determining: [] };
     }

@@ -79,7 +79,8 @@ interface DirOptions {
 const pathsOf = (o: DirOptions): PolicyPaths => ({
   policiesDir: resolve(o.policies),
   schemaFile: resolve(o.schema),
-  orgDirs: o.orgPolicies.map((d) => resolve(d)),
+  // As given, so problems and coverage name org files the way the reviewer wrote them.
+  orgDirs: o.orgPolicies,
   allowOrgPermits: o.allowOrgPermits === true,
 });
 
