@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { FutuGateway } from '../../src/gateway/api.js';
@@ -155,6 +155,8 @@ export interface HttpServerProcess {
   readonly url: string;
   readonly origin: string;
   readonly auditLog: string;
+  /** The server's --decision-log file (scanned for secrets with the audit files). */
+  readonly decisionLog: string;
   readonly keysFile: string;
   stderr(): string;
   /** GET /metrics (no token), recorded for the secret scan. */
@@ -218,6 +220,8 @@ export class E2eRun {
   private readonly logs: Array<{ what: string; text: () => string }> = [];
   private readonly metricsTexts: string[] = [];
   readonly auditFiles = new Set<string>();
+  /** Every server writes a --decision-log; each is scanned for secrets like the audit files. */
+  readonly decisionLogs = new Set<string>();
   private readonly cleanups: Array<() => Promise<void>> = [];
 
   /** Every server process started, for the last-resort cleanup. */
@@ -283,19 +287,23 @@ export class E2eRun {
     updateKeysFile(keysFile, (records) => records.map((r) => (r.id === id ? { ...r, expires_at: past } : r)));
   }
 
-  private serverArgs(options: ServerOptions): { args: string[]; auditLog: string } {
+  private serverArgs(options: ServerOptions): { args: string[]; auditLog: string; decisionLog: string } {
     const auditLog = this.path(options.audit ?? `${options.name}.audit.jsonl`);
+    const decisionLog = this.path(`${options.name}.decisions.jsonl`);
     this.auditFiles.add(auditLog);
+    this.decisionLogs.add(decisionLog);
     const gateway = options.gateway ?? 'sim';
     const simArgs = gateway === 'sim' && !options.extraArgs?.some((a) => a === '--sim-clock' || a === '--sim-market-hours') ? E2E_SIM_ARGS : [];
     return {
       auditLog,
+      decisionLog,
       args: [
         FUTU_MCP,
         '--gateway', gateway,
         ...simArgs,
         '--keys-file', options.keysFile,
         '--audit-log', auditLog,
+        '--decision-log', decisionLog,
         '--state-dir', this.path(`${options.name}.state`),
         ...(options.extraArgs ?? []),
       ],
@@ -304,7 +312,7 @@ export class E2eRun {
 
   /** futu-mcp --http-listen 127.0.0.1:0 as a child; resolves once it serves and is connected to the gateway. */
   async startHttp(options: ServerOptions & { readonly waitReady?: boolean }): Promise<HttpServerProcess> {
-    const { args, auditLog } = this.serverArgs(options);
+    const { args, auditLog, decisionLog } = this.serverArgs(options);
     const child = spawn(process.execPath, [...args, '--http-listen', '127.0.0.1:0'], {
       env: childEnv({ FUTU_LOG_LEVEL: 'debug', FUTU_TRADE_PWD: TRADE_PWD, ...options.env }),
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -339,6 +347,7 @@ export class E2eRun {
       url,
       origin,
       auditLog,
+      decisionLog,
       keysFile: options.keysFile,
       stderr: () => stderr,
       metrics: async () => {
@@ -470,10 +479,11 @@ export class E2eRun {
     for (const cleanup of pending) await cleanup();
   }
 
-  /** Where any secret appears in an audit file, a server log or a /metrics body. */
+  /** Where any secret appears in an audit file, a decision log, a server log or a /metrics body. */
   secretFindings(): string[] {
     const places: Array<{ what: string; text: string }> = [
       ...[...this.auditFiles].map((file) => ({ what: file, text: readFileSync(file, 'utf8') })),
+      ...[...this.decisionLogs].filter((file) => existsSync(file)).map((file) => ({ what: file, text: readFileSync(file, 'utf8') })),
       ...this.logs.map((log) => ({ what: log.what, text: log.text() })),
       ...this.metricsTexts.map((text, i) => ({ what: `/metrics body #${i + 1}`, text })),
     ];

@@ -1,0 +1,106 @@
+/** futucli policy test --coverage, validate with organisation directories, replay input errors. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { copyPolicies, tempDir } from './fixtures.js';
+
+const HOST = join(dirname(fileURLToPath(import.meta.url)), 'policyCliHost.js');
+
+function futucli(args: string[]) {
+  const env = { ...process.env };
+  delete env.FUTU_LOG_LEVEL;
+  const run = spawnSync(process.execPath, [HOST, ...args], { encoding: 'utf8', env });
+  return { status: run.status, stdout: run.stdout, stderr: run.stderr };
+}
+
+const UNTESTED_FORBID = `// added without a test
+@id("no-tesla")
+@code("POLICY_DENIED")
+@priority("95")
+@message("no Tesla orders")
+forbid (principal is Futu::ApiKey, action in Futu::Action::"trade", resource)
+when { context.symbol == "US.TSLA" };
+`;
+
+test('policy test --coverage: the shipped set is at 100 %, every policy listed with the tests it decided', () => {
+  const human = futucli(['policy', 'test', '--coverage']);
+  assert.equal(human.status, 0, human.stderr + human.stdout);
+  assert.match(human.stdout, /^\s+3  forbid rate-limit \(limits\.cedar:91\)$/m);
+  assert.match(human.stdout, /^16\/16 policies determined a test decision \(100 %\)$/m);
+  const json = JSON.parse(futucli(['-o', 'json', 'policy', 'test', '--coverage']).stdout) as {
+    untested: string[];
+    coverage: { id: string; tests: string[] }[];
+  };
+  assert.deepEqual(json.untested, []);
+  assert.equal(json.coverage.length, 16);
+  assert.deepEqual(json.coverage.find((c) => c.id === 'outside-hours')!.tests, ['limits.tests.json: outside hours window: order denied']);
+});
+
+test('policy test --coverage fails when a policy is added without a test, naming it; without --coverage the run passes', (t) => {
+  const paths = copyPolicies(t);
+  writeFileSync(join(paths.policiesDir, 'extra.cedar'), UNTESTED_FORBID);
+  const dirs = ['--policies', paths.policiesDir, '--schema', paths.schemaFile];
+  assert.equal(futucli(['policy', 'test', ...dirs]).status, 0);
+
+  const human = futucli(['policy', 'test', '--coverage', ...dirs]);
+  assert.equal(human.status, 1);
+  assert.match(human.stdout, /^49 passed, 0 failed/m);
+  assert.match(human.stdout, /^\s+UNTESTED  forbid no-tesla \(extra\.cedar:2\)$/m);
+  assert.match(human.stdout, /^16\/17 policies determined a test decision \(94 %\); never: no-tesla$/m);
+  const json = futucli(['-o', 'json', 'policy', 'test', '--coverage', ...dirs]);
+  assert.equal(json.status, 1);
+  assert.deepEqual((JSON.parse(json.stdout) as { untested: string[] }).untested, ['no-tesla']);
+
+  // A test in which it decides covers it.
+  writeFileSync(
+    join(paths.policiesDir, 'tests', 'extra.tests.json'),
+    JSON.stringify([
+      {
+        name: 'Tesla order refused',
+        request: {
+          principal: 'Futu::ApiKey::"sim-bot"',
+          action: 'Futu::Action::"futu_place_order"',
+          resource: 'Futu::Account::"1001"',
+          context: { expired: false, machineBound: true, withinHoursWindow: true, humanConfirmed: false, env: 'simulate', account: '1001', market: 'US', symbol: 'US.TSLA', side: 'BUY', orderValue: 100, addedValue: 100, projectedDailyValue: 100, ordersLastMinute: 1 },
+        },
+        entities: 'keys.entities.json',
+        decision: 'deny',
+        reason: ['no-tesla'],
+        num_errors: 0,
+      },
+    ]),
+  );
+  const covered = futucli(['policy', 'test', '--coverage', ...dirs]);
+  assert.equal(covered.status, 0, covered.stdout);
+  assert.match(covered.stdout, /^17\/17 policies determined a test decision \(100 %\)$/m);
+});
+
+test('policy validate with --org-policies lists the org policies and the .org version; an org permit needs --allow-org-permits', (t) => {
+  const org = tempDir(t, 'futu-org-');
+  writeFileSync(join(org, 'rule.cedar'), UNTESTED_FORBID);
+  const ok = futucli(['policy', 'validate', '--org-policies', org]);
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.match(ok.stdout, /^valid: 17 policies, version 1\.0\.1\+[0-9a-f]{12}\.org\.[0-9a-f]{12}$/m);
+  assert.match(ok.stdout, new RegExp(`forbid no-tesla \\(POLICY_DENIED, ${org}/rule\\.cedar:2, organisation\\)`));
+
+  writeFileSync(join(org, 'wide.cedar'), '@id("org-wide")\n@code("ALLOW")\n@message("m")\npermit (principal, action, resource);\n');
+  const refused = futucli(['policy', 'validate', '--org-policies', org]);
+  assert.equal(refused.status, 1);
+  assert.match(refused.stderr, /wide\.cedar:1: policy "org-wide" is a permit: .*--allow-org-permits/);
+  assert.equal(futucli(['policy', 'validate', '--org-policies', org, '--allow-org-permits']).status, 0);
+});
+
+test('policy replay refuses a malformed decision log, naming the line', (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'decisions.jsonl');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(file, '\n{"action":"futu_ping"}\n');
+  const bad = futucli(['policy', 'replay', '--decisions', file]);
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, new RegExp(`${file}:2: principal must be \\{type, id, attrs\\}`));
+  writeFileSync(file, 'not json\n');
+  assert.match(futucli(['policy', 'replay', '--decisions', file]).stderr, /decisions\.jsonl:1: not a JSON line/);
+});
