@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { defaultPolicyPaths } from '../../src/authz/policySet.js';
 import { copyPolicies, tempDir } from './fixtures.js';
 
 const HOST = join(dirname(fileURLToPath(import.meta.url)), 'policyCliHost.js');
@@ -103,4 +104,22 @@ test('policy replay refuses a malformed decision log, naming the line', (t) => {
   assert.match(bad.stderr, new RegExp(`${file}:2: principal must be \\{type, id, attrs\\}`));
   writeFileSync(file, 'not json\n');
   assert.match(futucli(['policy', 'replay', '--decisions', file]).stderr, /decisions\.jsonl:1: not a JSON line/);
+});
+
+test("the docs' sample decision log replays unchanged against the shipped set, and with one change against the org example", () => {
+  const sample = join(defaultPolicyPaths().policiesDir, '..', 'docs', 'examples', 'sample-decisions.jsonl');
+  const same = futucli(['policy', 'replay', '--decisions', sample, '--fail-on-change']);
+  assert.equal(same.status, 0, `${same.stdout}${same.stderr}\n(after a schema change: npm run build && node dist/scripts/sample-decisions.js)`);
+  assert.match(same.stdout, /^replayed 12 decisions against 1\.0\.1\+[0-9a-f]{12}: 12 unchanged, 0 newly denied, 0 newly allowed$/m);
+
+  const example = join(defaultPolicyPaths().policiesDir, 'tests', 'org-example');
+  const changed = futucli(['policy', 'replay', '--decisions', sample, '--org-policies', example, '--fail-on-change']);
+  assert.equal(changed.status, 1);
+  assert.deepEqual(changed.stdout.split('\n').slice(1), [
+    'by policy:',
+    '  org-confirm-large-orders: 1 newly denied, 0 newly allowed',
+    'changed decisions:',
+    '  line 11 2026-11-20T02:10:00.000Z desk-bot futu_place_order Futu::Account::"1001": allow [permit-trade-simulate] -> deny POLICY_DENIED [org-confirm-large-orders]',
+    '',
+  ]);
 });
