@@ -41,14 +41,22 @@ const read = (k: KeyRecord, action: Parameters<typeof buildRequests>[1], target:
   const caller = as(k);
   decisions.record(engine.authorize(buildRequests(caller, action, target)[0]!), caller.now);
 };
-const usage = new Map<string, { dailyValue: number; ordersBefore: number }>();
+const usage = new Map<string, { dailyValue: number; ordersBefore: number; cancelsBefore: number }>();
 const trade = (k: KeyRecord, action: 'futu_place_order' | 'futu_cancel_order', env: 'simulate' | 'real', symbol: string, orderValue: number) => {
   const caller = as(k);
   const addedValue = action === 'futu_cancel_order' ? 0 : orderValue;
-  const used = usage.get(k.id) ?? { dailyValue: 0, ordersBefore: 0 };
-  const request = buildTradeRequest(caller, { action, env, account: '1001', symbol, side: 'BUY', valuation: { orderValue, addedValue }, usage: used });
+  const reducesRisk = action === 'futu_cancel_order';
+  const used = usage.get(k.id) ?? { dailyValue: 0, ordersBefore: 0, cancelsBefore: 0 };
+  const valuation = { orderValue, addedValue };
+  const request = buildTradeRequest(caller, { action, env, account: '1001', symbol, side: 'BUY', valuation, usage: used, ownOrder: true, reducesRisk });
   const decision = engine.authorize(request);
-  if (decision.allowed) usage.set(k.id, { dailyValue: used.dailyValue + addedValue, ordersBefore: used.ordersBefore + 1 });
+  if (decision.allowed) {
+    usage.set(k.id, {
+      dailyValue: used.dailyValue + addedValue,
+      ordersBefore: used.ordersBefore + (reducesRisk ? 0 : 1),
+      cancelsBefore: used.cancelsBefore + (reducesRisk ? 1 : 0),
+    });
+  }
   decisions.record(decision, caller.now);
 };
 
