@@ -190,10 +190,17 @@ export class Authorizer {
     }
   }
 
-  /** The decision a trade would get now, recording and reserving nothing (for explain). */
+  /**
+   * The decision a trade would get now, recording and reserving nothing (for explain): the same
+   * steps as decide() (a value-independent refusal before pricing included), with the ledger's
+   * usage read instead of reserved.
+   */
   async previewTrade(input: TradeInput): Promise<Decision> {
     try {
+      input = await refreshed(input);
       const facts = await this.facts(input);
+      const refused = this.refusedWhateverTheValue(input, facts);
+      if (refused) return refused;
       const valuation = await this.value(input, facts);
       return this.decideTrade(input, facts, valuation, this.deps.ledger.usage(input.key.id, input.now));
     } catch (err) {
@@ -222,7 +229,7 @@ export class Authorizer {
       // One call at a time per order, across processes: each decides on the order as the previous call left it.
       const locked = (guarded: TradeInput) =>
         this.state().withLock(`order\0${input.env}\0${input.account}\0${existing.orderId ?? ''}`, async () => {
-          const current: TradeInput = guarded.refresh ? { ...guarded, terms: { ...terms, existing: await guarded.refresh() } } : guarded;
+          const current = await refreshed(guarded);
           return this.underSellLock(current, () => this.decideAndSend(current, steps, options, undefined));
         });
       return this.withHuman(input, options, locked);
@@ -540,6 +547,13 @@ const UNKNOWN_OUTCOME_MESSAGES: Record<TradeAction, string> = {
   futu_modify_order: 'the modify may have taken effect; check futu_get_orders before retrying',
   futu_cancel_order: 'the cancel may have taken effect; check futu_get_orders before retrying',
 };
+
+/** A modify or cancel with the order as OpenD reports it now (TradeInput.refresh), if it can be read again. */
+async function refreshed(input: TradeInput): Promise<TradeInput> {
+  const { terms } = input;
+  if (!input.refresh || terms.action === 'futu_place_order') return input;
+  return { ...input, terms: { ...terms, existing: await input.refresh() } };
+}
 
 /** Shares a call adds to what is working: place = qty, modify = new − old total, cancel = 0. */
 function addedQty(terms: TradeTerms): number {

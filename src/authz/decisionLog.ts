@@ -26,8 +26,8 @@ export interface DecisionLogEntry {
   readonly principal: { readonly type: string; readonly id: string; readonly attrs: Record<string, CedarValueJson> };
   readonly resource: { readonly type: string; readonly id: string };
   readonly context: Record<string, CedarValueJson>;
-  /** The scope a default deny (no permit matched) reports as missing. */
-  readonly required_scope: Scope;
+  /** The scope a default deny (no permit matched) reports as missing; null for a tool every key may call. */
+  readonly required_scope: Scope | null;
   readonly decision: 'allow' | 'deny';
   readonly code: string;
   readonly policies: readonly string[];
@@ -113,7 +113,7 @@ function entryProblem(value: unknown): string | undefined {
   if (!isUid(e.principal) || !isRecord((e.principal as Record<string, unknown>).attrs)) return 'principal must be {type, id, attrs}';
   if (!isUid(e.resource)) return 'resource must be {type, id}';
   if (!isRecord(e.context)) return 'context must be an object';
-  if (typeof e.required_scope !== 'string' || !(SCOPES as readonly string[]).includes(e.required_scope)) return 'required_scope must be a scope';
+  if (e.required_scope !== null && (typeof e.required_scope !== 'string' || !(SCOPES as readonly string[]).includes(e.required_scope))) return 'required_scope must be a scope or null';
   if (e.decision !== 'allow' && e.decision !== 'deny') return 'decision must be "allow" or "deny"';
   if (!Array.isArray(e.policies) || !e.policies.every((p) => typeof p === 'string')) return 'policies must be a list of policy ids';
   if (typeof e.code !== 'string' || typeof e.policy_version !== 'string') return 'code and policy_version must be strings';

@@ -72,7 +72,7 @@ export function runPolicyTests(cases: readonly PolicyTestCase[], target: PolicyT
       return { test, passed: false, problems: answer.errors.map((e) => `request rejected: ${e.message}`), determining: [] };
     }
     const { decision, diagnostics } = answer.response;
-    const reasons = slot.policyIds(diagnostics.reason);
+    const reasons = 'id' in target ? target.policyIds(diagnostics.reason) : diagnostics.reason;
     if (decision !== test.decision) problems.push(`expected ${test.decision}, got ${decision}`);
     const missing = test.reason.filter((id) => !reasons.includes(id));
     if (missing.length > 0) problems.push(`expected reasons missing: ${missing.join(', ')} (actual: ${[...reasons].sort().join(', ') || 'none'})`);

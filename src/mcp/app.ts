@@ -334,7 +334,7 @@ function taggedOrders(gateway: FutuGateway): TaggedOrderLookup {
  * MARKET orders and sells are valued from a snapshot's best bid/ask and last price: a snapshot
  * needs no subscription, so however many slots readers hold, orders can still be valued.
  */
-function referencePrices(gateway: FutuGateway): ReferencePriceSource {
+export function referencePrices(gateway: FutuGateway): ReferencePriceSource {
   return {
     async bestPrices(symbol) {
       const [snapshot] = await gateway.getSnapshots([symbol]);

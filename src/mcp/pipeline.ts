@@ -1,8 +1,7 @@
-import { requiredScope, isActionName, type ActionName, type Env } from '../authz/actions.js';
+import { isActionName, type ActionName } from '../authz/actions.js';
 import type { Authorizer } from '../authz/authorizer.js';
 import type { Caller } from '../authz/builder.js';
 import { decisionError, type Decision } from '../authz/decision.js';
-import { AuthzError } from '../authz/errors.js';
 import { keyMayUseAccount } from '../authz/principal.js';
 import type { AuthzEngine } from '../authz/engine.js';
 import { argumentsDigest, hashArguments } from '../audit/argsHash.js';
@@ -17,6 +16,7 @@ import type { KeyStore } from '../keys/store.js';
 import type { KeyRecord, Scope } from '../keys/types.js';
 import { describeError, FutuError, isFutuError } from '../shared/errors.js';
 import { log } from '../shared/log.js';
+import { callScope, checkCallGates, tradeInput } from './callDecision.js';
 import type { HttpRefusal } from './http.js';
 import type { Metrics } from './metrics.js';
 import { DEFAULT_REFUSAL_THROTTLE, RefusalThrottle, type SuppressedRefusals } from './refusalThrottle.js';
@@ -121,12 +121,11 @@ export class CallPipeline {
       return this.finish(trace, { error: { code: 'UNKNOWN_TOOL', message: `unknown MCP tool ${JSON.stringify(toolName)}` } });
     }
     try {
-      trace.scope = requiredScope(toolName, envOf(args));
+      trace.scope = callScope(toolName, args);
       const now = this.now();
       const key = this.resolveKey(args, context, now.getTime());
       trace.keyId = key.id;
-      if (trace.scope !== null && !key.scopes.includes(trace.scope)) throw this.scopeGateDenial(trace.scope);
-      if (typeof args.acc_id === 'string' && !keyMayUseAccount(key, args.acc_id)) throw this.accountGateDenial(args.acc_id);
+      checkCallGates(key, trace.scope, args, this.deps.engine.version);
       const toolArgs = withoutSecrets(args);
       const toolContext = this.toolContext(context.signal, key);
       const plan = await tool.authz(toolArgs, toolContext);
@@ -217,29 +216,6 @@ export class CallPipeline {
     return this.deps.keys.authenticate(presented, now);
   }
 
-  /**
-   * Deny-only, and before the tool's plan reads anything from OpenD (accounts, orders, quotes to
-   * value an order): a key without the tool's scope must not learn which accounts or orders exist
-   * from the plan's errors, nor spend OpenD's subscription quota. No Cedar policy is named, as
-   * none was evaluated; Cedar still decides every call that gets past the gate.
-   */
-  private scopeGateDenial(scope: Scope): AuthzError {
-    return new AuthzError('MISSING_SCOPE', `missing scope ${scope}`, { policy_version: this.deps.engine.version, policies: [] });
-  }
-
-  /**
-   * Deny-only, like the scope gate: an acc_id outside the key's accounts is refused before the
-   * plan looks anything up in it (a modify or cancel would read the order there). Same code and
-   * text as Cedar's `account-not-allowed`, and counted under the same metric reason.
-   */
-  private accountGateDenial(accId: string): AuthzError {
-    return new AuthzError('LIMIT_EXCEEDED', `limit check failed: account ${accId} not allowed`, {
-      policy_version: this.deps.engine.version,
-      policies: [],
-      limit: 'account-not-allowed',
-    });
-  }
-
   /** The key id for the audit of a refused call, without letting a bad key change the refusal. */
   private identify(context: CallContext, argumentKey: string | undefined): string {
     const presented = presentedKey({ api_key: argumentKey }, context, this.deps.startupKey);
@@ -296,9 +272,8 @@ export class CallPipeline {
     };
     switch (plan.kind) {
       case 'trade': {
-        const input = { ...caller, env: plan.env, account: plan.account.accId, trdMarket: plan.account.trdMarket, terms: plan.terms, sellable: plan.sellable, refresh: plan.refresh };
         const run = await authorizer
-          .runTrade(input, { beforeSend, send: ({ tag, terms }) => execute(tag, terms && { ...plan, terms: terms as AuthorizedTrade['terms'] }) }, {
+          .runTrade(tradeInput(caller, plan), { beforeSend, send: ({ tag, terms }) => execute(tag, terms && { ...plan, terms: terms as AuthorizedTrade['terms'] }) }, {
             signal: trace.context.signal,
             clientOrderId: typeof args.client_order_id === 'string' ? args.client_order_id : undefined,
             argsDigest: human.argsDigest,
@@ -495,10 +470,6 @@ function withoutSecrets(args: Record<string, unknown>): Record<string, unknown> 
   const clean = { ...args };
   for (const name of SENSITIVE_ARGUMENTS) delete clean[name];
   return clean;
-}
-
-function envOf(args: Record<string, unknown>): Env {
-  return args.env === 'real' ? 'real' : 'simulate';
 }
 
 function keyIdOfFailure(err: unknown): string {

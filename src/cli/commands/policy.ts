@@ -1,31 +1,38 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { ACTION_SPECS, isActionName, type TradeAction } from '../../authz/actions.js';
+import { isActionName } from '../../authz/actions.js';
 import { Authorizer } from '../../authz/authorizer.js';
 import { prepareCandidate, testFailures } from '../../authz/candidate.js';
 import type { Decision } from '../../authz/decision.js';
+import { readDecisionLog } from '../../authz/decisionLog.js';
 import { AuthzEngine } from '../../authz/engine.js';
-import { AuthzError } from '../../authz/errors.js';
+import { FileTradeState } from '../../authz/fileTradeState.js';
 import { FxConverter, loadFxTable } from '../../authz/fx.js';
 import { LimitsLedger } from '../../authz/ledger.js';
 import { formatPolicyDir } from '../../authz/policyFormat.js';
 import { compilePolicySet, defaultPolicyPaths, type PolicyPaths } from '../../authz/policySet.js';
-import { principalEntity } from '../../authz/principal.js';
 import { policyCoverage } from '../../authz/policyTests.js';
-import { readDecisionLog } from '../../authz/decisionLog.js';
+import { keyMayUseAccount } from '../../authz/principal.js';
 import { replayDecisions, type ReplayedDecision, type ReplayReport } from '../../authz/replay.js';
 import { SlotPair } from '../../authz/slots.js';
-import { callTargetFromArgs, envFromArgs, tradeTermsFromArgs, type ToolArgs } from '../../authz/toolArgs.js';
-import type { ExistingOrder, ReferencePriceSource } from '../../authz/valuation.js';
-import { MachineIdentity } from '../../keys/machine.js';
+import type { ReferencePriceSource } from '../../authz/valuation.js';
+import { AccountDirectory } from '../../gateway/accounts.js';
+import { FutuGateway } from '../../gateway/api.js';
 import { KeyStore } from '../../keys/store.js';
-import type { KeyRecord } from '../../keys/types.js';
-import { action, type Output } from '../output.js';
+import { parseHostPort, referencePrices } from '../../mcp/app.js';
+import { callScope, checkCallGates, previewDecision } from '../../mcp/callDecision.js';
+import { describeIssues } from '../../mcp/server.js';
+import type { ToolContext } from '../../mcp/tools/kit.js';
+import { TOOLS } from '../../mcp/tools/index.js';
+import { describeError, FutuError, isFutuError } from '../../shared/errors.js';
+import { action, outputFor, type Output } from '../output.js';
 import { defaultKeysFile, defaultStateDir } from '../paths.js';
+import { offlineToolContext } from './explainContext.js';
 
 /**
- * futucli policy: validate, test, fmt and explain the Cedar policy set. The test files use the
- * Cedar CLI run-tests format, so `cedar run-tests` runs the same files.
+ * futucli policy: validate, test (with coverage), fmt, replay a decision log, and explain what the
+ * server decides for a call. The test files use the Cedar CLI run-tests format, so `cedar
+ * run-tests` runs the same files.
  */
 export function registerPolicyCommands(program: Command): void {
   const policy = program.command('policy').description('Cedar policies: validate, test, format, explain a decision');
@@ -54,19 +61,24 @@ export function registerPolicyCommands(program: Command): void {
   dirOptions(
     policy
       .command('explain')
-      .description("evaluate a tool call for a key and show the decision, determining policies and context (records nothing)"),
+      .description(
+        "what the server decides for a key's tool call: the same gates, account resolution, valuation and Cedar evaluation, " +
+          'recording and reserving nothing; exit 0 allow, 1 deny, 2 usage error',
+      ),
   )
-    .requiredOption('--key <id>', 'key id in keys.json')
-    .requiredOption('--tool <name>', 'tool name, e.g. futu_place_order')
+    .option('--key <id>', 'key id in keys.json')
+    .option('--tool <name>', 'tool name, e.g. futu_place_order')
     .option('--args <json>', 'the tool arguments as JSON', '{}')
     .option('--env <env>', 'simulate or real (overrides args.env)')
     .option('--keys-file <path>', 'keys.json location')
-    .option('--state-dir <dir>', 'limits ledger directory (for rate and daily usage)')
-    .option('--reference-price <n>', 'price to value MARKET orders at (explain has no gateway to quote)')
-    .option('--order <json>', 'modify/cancel: the existing order {"symbol","side","qty","price"}')
+    .option('--state-dir <dir>', "the server's --state-dir (rate and daily usage, order ownership)")
+    .option('--gateway <host:port>', 'ask this OpenD for accounts, orders, positions and quotes, as the server does')
+    .option('--reference-price <n>', 'without --gateway: the price MARKET orders and sells are valued at')
+    .option('--order <json>', 'without --gateway: the order a modify/cancel acts on {"symbol","side","qty","price"}')
+    .option('--sellable <n>', 'without --gateway: shares the account can sell (else a SELL is checked as a short)')
     .option('--fx-file <path>', 'FX table overriding the built-in rates')
     .option('--at <time>', 'evaluate at this ISO time instead of now')
-    .action(action(explain));
+    .action(explainAction);
 }
 
 interface DirOptions {
@@ -159,79 +171,195 @@ function fmt(command: Command, out: Output): void {
 }
 
 interface ExplainOptions extends DirOptions {
-  key: string;
-  tool: string;
+  key?: string;
+  tool?: string;
   args: string;
   env?: string;
   keysFile?: string;
   stateDir?: string;
+  gateway?: string;
   referencePrice?: string;
   order?: string;
+  sellable?: string;
   fxFile?: string;
   at?: string;
 }
 
-async function explain(command: Command, out: Output): Promise<void> {
-  const o = command.optsWithGlobals<ExplainOptions>();
-  if (!isActionName(o.tool)) throw new AuthzError('INVALID_VALUE', `unknown tool "${o.tool}"`);
-  const args: ToolArgs = { ...parseJson<ToolArgs>(o.args, '--args'), ...(o.env ? { env: o.env } : {}) };
-  const now = o.at ? new Date(o.at) : new Date();
-  if (Number.isNaN(now.getTime())) throw new AuthzError('INVALID_VALUE', `--at "${o.at}" is not a date-time`);
+/** A mistake in how explain was called (exit 2), as opposed to a call the server would deny (exit 1). */
+class UsageError extends Error {}
 
-  const key = KeyStore.open(o.keysFile ?? defaultKeysFile()).getById(o.key);
-  const caller = { key, now, machineBound: isBoundHere(key) };
-  const authorizer = new Authorizer({
-    engine: AuthzEngine.load(pathsOf(o)),
-    ledger: new LimitsLedger({ stateDir: o.stateDir ?? defaultStateDir() }),
-    fx: new FxConverter(o.fxFile ? loadFxTable(o.fxFile) : undefined),
-    ...(o.referencePrice ? { prices: fixedPrice(Number(o.referencePrice)) } : {}),
-  });
-
-  const tool = o.tool;
-  const decision =
-    ACTION_SPECS[tool].group === 'trade'
-      ? await authorizer.previewTrade({
-          ...caller,
-          terms: tradeTermsFromArgs(tool as TradeAction, args, o.order ? parseJson<ExistingOrder>(o.order, '--order') : undefined),
-          env: envFromArgs(args),
-          account: String(args.acc_id ?? ''),
-        })
-      : authorizer.authorizeCall({ ...caller, action: tool as Exclude<typeof tool, TradeAction>, target: callTargetFromArgs(args) });
-  const principal = principalEntity(key).attrs ?? {};
-  out.result({ decision, principal }, () => renderExplanation(decision, principal, o.referencePrice === undefined));
+/** The server's answer to one call: a Cedar decision, or a refusal before Cedar (arguments, key, gates, plan). */
+interface Explanation {
+  readonly allowed: boolean;
+  readonly code: string;
+  readonly message: string;
+  /** Where the call was decided. */
+  readonly stage: 'arguments' | 'key' | 'gate' | 'plan' | 'cedar';
+  readonly policy_version: string;
+  readonly policies: readonly { id: string; effect: string; code: string; message: string; file: string; line: number }[];
+  /** The Cedar request as evaluated (absent when the call was refused before Cedar). */
+  readonly request?: { principal: unknown; action: string; resource: unknown; context: unknown };
+  readonly errors: readonly string[];
+  /** What explain had to assume without a gateway. */
+  readonly assumptions: readonly string[];
 }
 
-function renderExplanation(decision: Decision, principal: Record<string, unknown>, noReferencePrice: boolean): string {
-  const lines = [
-    `decision: ${decision.allowed ? 'ALLOW' : `DENY (${decision.code})`}`,
-    `message: ${decision.message}`,
-    `policy version: ${decision.policyVersion}`,
-    'determining policies:',
-    ...(decision.determiningPolicies.length === 0 ? ['  (none: no permit matched)'] : []),
-    ...decision.determiningPolicies.map((p) => `  ${p.effect} ${p.id} [${p.code}]: ${p.message}`),
-    ...(decision.errors.length > 0 ? ['evaluation errors:', ...decision.errors.map((e) => `  ${e}`)] : []),
-    'context:',
-    ...Object.entries(decision.context).map(([k, v]) => `  ${k} = ${JSON.stringify(v)}`),
-    'principal:',
-    ...Object.entries(principal).map(([k, v]) => `  ${k} = ${JSON.stringify(v)}`),
-  ];
-  if (decision.code === 'PRICE_UNAVAILABLE' && noReferencePrice) {
-    lines.push('note: MARKET orders are valued from a live quote; explain has no gateway, pass --reference-price N');
+async function explainAction(...args: unknown[]): Promise<void> {
+  const command = args[args.length - 1] as Command;
+  const out = outputFor(command);
+  try {
+    const explanation = await explain(command);
+    out.result(explanation, () => renderExplanation(explanation));
+    process.exitCode = explanation.allowed ? 0 : 1;
+  } catch (err) {
+    out.failure(err);
+    process.exitCode = err instanceof UsageError ? 2 : 1;
   }
+}
+
+async function explain(command: Command): Promise<Explanation> {
+  const o = command.optsWithGlobals<ExplainOptions>();
+  if (!o.key) throw new UsageError('--key <id> is required');
+  const tool = TOOLS.find((t) => t.name === o.tool);
+  if (!tool || !isActionName(tool.name)) throw new UsageError(o.tool ? `unknown tool "${o.tool}"` : '--tool <name> is required');
+  const rawArgs: Record<string, unknown> = { ...parseJson<Record<string, unknown>>(o.args, '--args'), ...(o.env ? { env: o.env } : {}) };
+  const now = o.at ? new Date(o.at) : new Date();
+  if (Number.isNaN(now.getTime())) throw new UsageError(`--at "${o.at}" is not a date-time`);
+  const prices = o.referencePrice === undefined ? undefined : fixedPrice(Number(o.referencePrice));
+  const keysFile = o.keysFile ?? defaultKeysFile();
+  const keys = KeyStore.open(keysFile);
+  const key = keys.list().find((k) => k.id === o.key);
+  if (!key) throw new UsageError(`no key "${o.key}" in ${keysFile}`);
+
+  const engine = AuthzEngine.load(pathsOf(o));
+  const stateDir = o.stateDir ?? defaultStateDir();
+  const gateway = o.gateway ? await connectGateway(o.gateway) : undefined;
+  try {
+    const authorizer = new Authorizer({
+      engine,
+      ledger: new LimitsLedger({ stateDir }),
+      trades: new FileTradeState({ stateDir }),
+      fx: new FxConverter(o.fxFile ? loadFxTable(o.fxFile) : undefined),
+      prices: gateway ? referencePrices(gateway) : prices,
+    });
+    let stage: Explanation['stage'] = 'arguments';
+    const assumptions: string[] = [];
+    try {
+      // The server's steps, in its order: arguments (the MCP layer), key, gates, plan, Cedar.
+      const parsed = tool.input.safeParse(rawArgs);
+      if (!parsed.success) throw new FutuError('INVALID_ARGUMENT', `invalid arguments for ${tool.name}: ${describeIssues(parsed.error.issues)}`);
+      const toolArgs = parsed.data as Record<string, unknown>;
+      stage = 'key';
+      keys.checkUsable(key, now.getTime());
+      stage = 'gate';
+      checkCallGates(key, callScope(tool.name, toolArgs), toolArgs, engine.version);
+      stage = 'plan';
+      const signal = new AbortController().signal;
+      let context: ToolContext;
+      if (gateway) {
+        context = { gateway, accounts: new AccountDirectory(gateway), signal, accountAllowed: (id) => keyMayUseAccount(key, id) };
+      } else {
+        context = offlineToolContext(
+          {
+            key,
+            env: toolArgs.env === 'real' ? 'real' : 'simulate',
+            accId: typeof toolArgs.acc_id === 'string' ? toolArgs.acc_id : undefined,
+            order: o.order ? parseJson(o.order, '--order') : undefined,
+            sellable: o.sellable === undefined ? undefined : Number(o.sellable),
+          },
+          signal,
+          assumptions,
+        );
+      }
+      const plan = await tool.authz(toolArgs, context);
+      stage = 'cedar';
+      const decision = await previewDecision(authorizer, { key, now, machineBound: true }, plan);
+      if (!gateway && decision.code === 'PRICE_UNAVAILABLE' && !prices) {
+        assumptions.push('no reference price: MARKET orders and sells are valued from a live quote; pass --gateway or --reference-price N');
+      }
+      return explanationOf(decision, decision.request ? 'cedar' : 'plan', engine, assumptions);
+    } catch (err) {
+      const known = isFutuError(err);
+      return {
+        allowed: false,
+        code: known ? err.code : 'INTERNAL_ERROR',
+        message: known ? err.message : describeError(err),
+        stage,
+        policy_version: engine.version,
+        policies: [],
+        errors: [],
+        assumptions,
+      };
+    }
+  } finally {
+    await gateway?.close();
+  }
+}
+
+function explanationOf(decision: Decision, stage: Explanation['stage'], engine: AuthzEngine, assumptions: string[]): Explanation {
+  const { request } = decision;
+  return {
+    allowed: decision.allowed,
+    code: decision.code,
+    message: decision.message,
+    stage,
+    policy_version: decision.policyVersion,
+    policies: decision.determiningPolicies.map((p) => {
+      const meta = engine.policies.get(p.id);
+      return { ...p, file: meta?.file ?? '?', line: meta?.line ?? 0 };
+    }),
+    ...(request ? { request: { principal: request.principal, action: request.action, resource: request.resource, context: request.context } } : {}),
+    errors: decision.errors,
+    assumptions,
+  };
+}
+
+const STAGE_WHY: Record<Explanation['stage'], string> = {
+  arguments: 'the arguments were refused before anything else (as the MCP layer refuses them)',
+  key: 'the key itself cannot be used now',
+  gate: 'refused by a gate before the plan may read anything from OpenD (no policy evaluated)',
+  plan: 'the call could not be planned or priced (account or order resolution, valuation)',
+  cedar: 'decided by the Cedar policies',
+};
+
+function renderExplanation(e: Explanation): string {
+  const lines = [
+    `decision: ${e.allowed ? 'ALLOW' : `DENY (${e.code})`}`,
+    `message: ${e.message}`,
+    `why: ${STAGE_WHY[e.stage]}${e.stage === 'cedar' && !e.allowed && e.policies.length === 0 ? ': no permit matched' : ''}`,
+    `policy version: ${e.policy_version}`,
+    ...(e.stage === 'cedar' ? ['determining policies:', ...(e.policies.length === 0 ? ['  (none)'] : [])] : []),
+    ...e.policies.map((p) => `  ${p.effect} ${p.id} [${p.code}] ${p.file}:${p.line}: ${p.message}`),
+    ...(e.errors.length > 0 ? ['evaluation errors:', ...e.errors.map((x) => `  ${x}`)] : []),
+    ...(e.request ? ['cedar request:', ...JSON.stringify(e.request, null, 2).split('\n').map((l) => `  ${l}`)] : []),
+    ...(e.assumptions.length > 0 ? ['assumed (no --gateway):', ...e.assumptions.map((a) => `  ${a}`)] : []),
+  ];
   return lines.join('\n');
 }
 
-function isBoundHere(key: KeyRecord): boolean {
+const GATEWAY_CONNECT_TIMEOUT_MS = 10_000;
+
+async function connectGateway(address: string): Promise<FutuGateway> {
+  const gateway = new FutuGateway({ ...parseHostPort(address), clientId: 'futucli-explain' });
+  const connected = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new UsageError(`could not connect to OpenD at ${address} within ${GATEWAY_CONNECT_TIMEOUT_MS / 1000} s`)), GATEWAY_CONNECT_TIMEOUT_MS);
+    gateway.once('connected', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+  gateway.start();
   try {
-    new MachineIdentity().assertBound(key.id, key.allowed_machines);
-    return true;
-  } catch {
-    return false;
+    await connected;
+  } catch (err) {
+    await gateway.close();
+    throw err;
   }
+  return gateway;
 }
 
 function fixedPrice(price: number): ReferencePriceSource {
-  if (!Number.isFinite(price) || price <= 0) throw new AuthzError('INVALID_VALUE', '--reference-price must be a positive number');
+  if (!Number.isFinite(price) || price <= 0) throw new UsageError('--reference-price must be a positive number');
   return { bestPrices: async () => ({ bid: price, ask: price, last: price }) };
 }
 
@@ -239,6 +367,6 @@ function parseJson<T>(text: string, what: string): T {
   try {
     return JSON.parse(text) as T;
   } catch {
-    throw new AuthzError('INVALID_VALUE', `${what} is not valid JSON`);
+    throw new UsageError(`${what} is not valid JSON`);
   }
 }

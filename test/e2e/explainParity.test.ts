@@ -1,0 +1,181 @@
+/**
+ * `futucli policy explain --gateway` answers what the server decides: the same calls go through
+ * explain and then through a live futu-mcp (HTTP, same simulator, same keys file and state
+ * directory), and the decision and code (and for a refusal the message) must be identical, for
+ * every tool, every gate and every limit. Exit codes: 0 allow, 1 deny, 2 usage error.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { runFutucliAsync } from '../helpers/futucli.js';
+import { startSimulator, type SimulatorHandle } from '../../src/sim/server.js';
+import { ALL_SCOPES, auditHead, E2eRun, onlyRecordAfter, READ, SIM, textOf, TRADE_PWD, type HttpServerProcess, type McpTestClient } from './helpers.js';
+
+const QUOTE = { symbol: 'HK.00700' };
+const order = (price: number, extra: Record<string, unknown> = {}) => ({ symbol: 'HK.00700', side: 'BUY', order_type: 'LIMIT', qty: 100, price, ...extra });
+
+/** A window 12 hours away from now (server local time): no test run can cross into it. */
+function closedHoursWindow(): string {
+  const hhmm = (h: number) => `${String(h % 24).padStart(2, '0')}:00`;
+  const start = new Date().getHours() + 12;
+  return `${hhmm(start)}-${hhmm(start + 1)}`;
+}
+
+interface Verdict {
+  readonly allowed: boolean;
+  readonly code: string;
+  readonly message: string;
+}
+
+describe('policy explain against a live server', () => {
+  const run = new E2eRun('explain-parity');
+  let sim: SimulatorHandle;
+  let server: HttpServerProcess;
+  let keysFile: string;
+  const clients = new Map<string, McpTestClient>();
+  let lateKey: string;
+
+  before(async () => {
+    sim = await startSimulator({ port: 0, tradePwd: TRADE_PWD });
+    keysFile = run.path('keys.json');
+    const keys = await run.genKeys(keysFile, [
+      { id: 'reader', scopes: READ },
+      { id: 'bot', scopes: SIM, flags: ['--allowed-markets', 'HK,US', '--max-order-value', '50000', '--max-orders-per-minute', '4'] },
+      { id: 'daily', scopes: SIM, flags: ['--max-daily-value', '60000'] },
+      { id: 'narrow', scopes: SIM, flags: ['--allowed-symbols', 'HK.00700', '--allowed-trd-sides', 'BUY', '--hours-window', closedHoursWindow()] },
+      { id: 'acct', scopes: SIM, flags: ['--allowed-acc-ids', '999'] },
+      { id: 'other', scopes: SIM },
+      { id: 'all', scopes: ALL_SCOPES, flags: ['--max-order-value', '50000', '--max-daily-value', '100000'] },
+      { id: 'late', scopes: READ },
+    ]);
+    server = await run.startHttp({ name: 'parity', keysFile, gateway: `127.0.0.1:${sim.port}` });
+    for (const [id, key] of Object.entries(keys)) if (id !== 'late') clients.set(id, await run.connectHttp('v2', server.url, key));
+    lateKey = keys.late!;
+    run.expireKey(keysFile, 'late');
+    await server.hup();
+  });
+  after(async () => {
+    await run.dispose();
+    await sim.close();
+  });
+
+  async function explain(keyId: string, tool: string, args: Record<string, unknown>): Promise<Verdict & { status: number | null }> {
+    const cli = await runFutucliAsync([
+      '-o', 'json', '--keys-file', keysFile, 'policy', 'explain',
+      '--key', keyId, '--tool', tool, '--args', JSON.stringify(args),
+      '--state-dir', run.path('parity.state'), '--gateway', `127.0.0.1:${sim.port}`,
+    ]);
+    const parsed = JSON.parse(cli.stdout) as Verdict;
+    return { allowed: parsed.allowed, code: parsed.code, message: parsed.message, status: cli.status };
+  }
+
+  /**
+   * The server's decision, from the call's audit record: an allowed call that then failed at
+   * OpenD (a MARKET order outside trading hours) was still allowed.
+   */
+  async function served(keyId: string, tool: string, args: Record<string, unknown>, via = keyId): Promise<Verdict & { structured?: Record<string, unknown> }> {
+    const seq = auditHead(server.auditLog);
+    const result = await clients.get(via)!.callTool(tool, args);
+    const record = onlyRecordAfter(server.auditLog, seq, { event: 'tool_call', tool });
+    assert.equal(record.key_id, keyId);
+    if (record.decision === 'allow') return { allowed: true, code: 'ALLOW', message: 'allowed', structured: result.structuredContent };
+    assert.equal(textOf(result), `error (${String(record.code)}): ${String(record.reason)}`);
+    return { allowed: false, code: String(record.code), message: String(record.reason) };
+  }
+
+  /** explain first (it records nothing), then the server: identical verdicts and the matching exit code. */
+  async function same(keyId: string, tool: string, args: Record<string, unknown>, expected: { allowed: boolean; code?: string }, via?: { client: string; apiKey: string }) {
+    const predicted = await explain(keyId, tool, args);
+    const actual = await served(keyId, tool, via ? { ...args, api_key: via.apiKey } : args, via?.client);
+    const what = `${keyId} ${tool} ${JSON.stringify(args)}`;
+    assert.deepEqual({ allowed: predicted.allowed, code: predicted.code, ...(predicted.allowed ? {} : { message: predicted.message }) }, {
+      allowed: actual.allowed,
+      code: actual.code,
+      ...(actual.allowed ? {} : { message: actual.message }),
+    }, what);
+    assert.equal(actual.allowed, expected.allowed, `${what}: ${actual.message}`);
+    if (expected.code) assert.equal(actual.code, expected.code, what);
+    assert.equal(predicted.status, predicted.allowed ? 0 : 1, `${what}: exit code`);
+    return actual;
+  }
+
+  it('every read tool: allowed for a reader, refused for an expired key', async () => {
+    const reads: Array<[string, Record<string, unknown>]> = [
+      ['futu_ping', {}],
+      ['futu_get_quote', QUOTE],
+      ['futu_get_snapshot', { symbols: ['HK.00700', 'US.AAPL'] }],
+      ['futu_get_kline', { symbol: 'HK.00700', kl_type: 'day', num: 5 }],
+      ['futu_get_orderbook', QUOTE],
+      ['futu_get_ticker', QUOTE],
+      ['futu_get_rt', { symbol: 'US.AAPL' }],
+      ['futu_get_static', { symbols: ['HK.00700'] }],
+      ['futu_get_broker', QUOTE],
+      ['futu_list_plates', { market: 'HK', plate_type: 'all' }],
+      ['futu_plate_stocks', { plate: 'HK.BK1910' }],
+      ['futu_list_accounts', {}],
+      ['futu_get_funds', { market: 'HK' }],
+      ['futu_get_positions', { market: 'HK' }],
+      ['futu_get_orders', { market: 'HK' }],
+      ['futu_get_deals', { market: 'HK' }],
+    ];
+    for (const [tool, args] of reads) await same('reader', tool, args, { allowed: true });
+    // An expired bearer token cannot reach a tool over HTTP at all; a trade tool's api_key can.
+    await same('late', 'futu_place_order', order(300), { allowed: false, code: 'KEY_EXPIRED' }, { client: 'reader', apiKey: lateKey });
+  });
+
+  it('the scope and account gates, invalid arguments and the real env', async () => {
+    await same('reader', 'futu_place_order', order(300), { allowed: false, code: 'MISSING_SCOPE' });
+    await same('reader', 'futu_cancel_order', { order_id: '1' }, { allowed: false, code: 'MISSING_SCOPE' });
+    await same('reader', 'futu_unlock_trade', { unlock: true }, { allowed: false, code: 'MISSING_SCOPE' });
+    await same('bot', 'futu_place_order', order(300, { env: 'real' }), { allowed: false, code: 'MISSING_SCOPE' });
+    await same('bot', 'futu_get_quote', { symbol: 'HK.00700', bogus: 1 }, { allowed: false, code: 'INVALID_ARGUMENT' });
+    const accounts = (await served('reader', 'futu_list_accounts', {})).structured!.accounts as { acc_id: string }[] | { rows: unknown[][] };
+    const accId = Array.isArray(accounts) ? accounts[0]!.acc_id : String((accounts as { rows: unknown[][] }).rows[0]![0]);
+    await same('acct', 'futu_get_funds', { acc_id: accId }, { allowed: false, code: 'LIMIT_EXCEEDED' });
+    await same('acct', 'futu_get_funds', { market: 'HK' }, { allowed: false, code: 'LIMIT_EXCEEDED' });
+  });
+
+  it('every limit: market, symbol, side, hours, per-order value, rate, daily value, order ownership', async () => {
+    await same('bot', 'futu_get_quote', { symbol: 'SH.600519' }, { allowed: false, code: 'LIMIT_EXCEEDED' });
+    await same('narrow', 'futu_get_quote', { symbol: 'HK.09988' }, { allowed: false, code: 'LIMIT_EXCEEDED' });
+    await same('narrow', 'futu_place_order', { ...order(300), side: 'SELL' }, { allowed: false, code: 'LIMIT_EXCEEDED' });
+    await same('narrow', 'futu_place_order', order(300), { allowed: false, code: 'LIMIT_EXCEEDED' });
+    await same('bot', 'futu_place_order', order(600), { allowed: false, code: 'LIMIT_EXCEEDED' });
+    await same('bot', 'futu_place_order', { symbol: 'HK.00700', side: 'BUY', order_type: 'MARKET', qty: 100 }, { allowed: true });
+    // Four orders a minute: three more pass, the next is refused by the rate limit.
+    const placed = await same('bot', 'futu_place_order', order(300), { allowed: true });
+    await same('bot', 'futu_place_order', order(301), { allowed: true });
+    await same('bot', 'futu_place_order', order(302), { allowed: true });
+    await same('bot', 'futu_place_order', order(303), { allowed: false, code: 'LIMIT_EXCEEDED' });
+    // A cancel of its own order reduces risk: not held back by the order rate.
+    const orderId = placed.structured!.order_id as string;
+    await same('bot', 'futu_cancel_order', { order_id: orderId }, { allowed: true });
+
+    await same('daily', 'futu_place_order', order(350), { allowed: true });
+    await same('daily', 'futu_place_order', order(350), { allowed: false, code: 'LIMIT_EXCEEDED' });
+
+    const foreign = (await served('other', 'futu_place_order', order(300))).structured!.order_id as string;
+    await same('daily', 'futu_cancel_order', { order_id: foreign }, { allowed: false, code: 'POLICY_DENIED' });
+    await same('other', 'futu_modify_order', { order_id: foreign, qty: 100, price: 299 }, { allowed: true });
+  });
+
+  it('unlock and the real env for a key that holds the scopes', async () => {
+    await same('all', 'futu_unlock_trade', { unlock: true }, { allowed: true });
+    await same('all', 'futu_place_order', order(600, { env: 'real' }), { allowed: false, code: 'LIMIT_EXCEEDED' });
+    await same('all', 'futu_place_order', order(300, { env: 'real' }), { allowed: true });
+  });
+
+  it('usage errors exit 2 and name the problem', async () => {
+    const base = ['--keys-file', keysFile, 'policy', 'explain'];
+    const unknownKey = await runFutucliAsync([...base, '--key', 'nosuch', '--tool', 'futu_ping']);
+    assert.equal(unknownKey.status, 2);
+    assert.match(unknownKey.stderr, /no key "nosuch" in /);
+    const unknownTool = await runFutucliAsync([...base, '--key', 'bot', '--tool', 'futu_nothing']);
+    assert.deepEqual([unknownTool.status, unknownTool.stderr.trim()], [2, 'error: unknown tool "futu_nothing"']);
+    const badJson = await runFutucliAsync([...base, '--key', 'bot', '--tool', 'futu_ping', '--args', '{']);
+    assert.deepEqual([badJson.status, badJson.stderr.trim()], [2, 'error: --args is not valid JSON']);
+  });
+
+  it('leaves verifiable audit chains and no secret in audit files, decision logs, logs or /metrics', async () => {
+    await run.assertCleanFinish();
+  });
+});
