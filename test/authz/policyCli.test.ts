@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { appendFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { defaultPolicyPaths } from '../../src/authz/policySet.js';
 import { writeKeysFile } from '../../src/keys/file.js';
 import { copyPolicies, makeKey, tempDir } from './fixtures.js';
 
@@ -62,7 +63,7 @@ test('policy fmt --check fails on an unformatted file without touching it; fmt f
   assert.equal(futucli(['policy', 'fmt', '--check', ...dirArgs(paths)]).status, 0);
 });
 
-test('policy explain prints the decision, determining policies and evaluated context, recording nothing', (t) => {
+test('policy explain without a gateway: the decision, determining policies with file:line, the Cedar request and its assumptions; exit 0/1/2; records nothing', (t) => {
   const dir = tempDir(t);
   const keysFile = join(dir, 'keys.json');
   const stateDir = join(dir, 'state');
@@ -70,34 +71,53 @@ test('policy explain prints the decision, determining policies and evaluated con
   const analyst = makeKey({ id: 'claude-analyst', scopes: ['qot:read', 'acc:read'] });
   writeKeysFile(keysFile, [bot, analyst]);
   const explain = (...args: string[]) => futucli(['-o', 'json', 'policy', 'explain', '--keys-file', keysFile, '--state-dir', stateDir, ...args]);
+  const limitsLine = (id: string) => readFileSync(join(defaultPolicyPaths().policiesDir, 'limits.cedar'), 'utf8').split('\n').indexOf(`@id("${id}")`) + 1;
+
+  // The README's example names no account: the server picks one, and so does explain (saying so).
+  const readme = explain('--key', 'claude-bot', '--tool', 'futu_place_order', '--args', JSON.stringify({ symbol: 'HK.00700', side: 'BUY', qty: 100, price: 350 }));
+  assert.equal(readme.status, 0, readme.stderr + readme.stdout);
+  const allowed = JSON.parse(readme.stdout);
+  assert.deepEqual([allowed.allowed, allowed.code, allowed.stage], [true, 'ALLOW', 'cedar']);
+  assert.match(allowed.assumptions.join('\n'), /^account 1 \(a placeholder: the key allows any account; pass --gateway or an acc_id\)$/m);
 
   const limit = explain('--key', 'claude-bot', '--tool', 'futu_place_order', '--args', JSON.stringify({ symbol: 'HK.00700', side: 'BUY', qty: 100, price: 600, acc_id: '1001' }));
-  assert.equal(limit.status, 0, limit.stderr + limit.stdout);
-  const { decision, principal } = JSON.parse(limit.stdout);
-  assert.equal(decision.message, 'limit check failed: order value HKD 60,000.00 exceeds per-order limit HKD 50,000.00');
-  assert.deepEqual(decision.determiningPolicies.map((p: { id: string }) => p.id), ['order-value-limit']);
-  assert.deepEqual([decision.context.orderValue, decision.context.ordersLastMinute, decision.context.env], [6_000_000, 1, 'simulate']);
-  assert.equal(principal.maxOrderValue, 5_000_000);
+  assert.equal(limit.status, 1, limit.stderr + limit.stdout);
+  const denied = JSON.parse(limit.stdout);
+  assert.equal(denied.message, 'limit check failed: order value HKD 60,000.00 exceeds per-order limit HKD 50,000.00');
+  assert.deepEqual(denied.policies.map((p: { id: string; file: string; line: number }) => [p.id, p.file, p.line]), [['order-value-limit', 'limits.cedar', limitsLine('order-value-limit')]]);
+  assert.deepEqual([denied.request.context.orderValue, denied.request.context.ordersLastMinute, denied.request.context.env], [6_000_000, 1, 'simulate']);
+  assert.equal(denied.request.principal.attrs.maxOrderValue, 5_000_000);
+  assert.deepEqual(denied.assumptions, [], 'an acc_id given: nothing was assumed');
 
-  const real = explain('--key', 'claude-analyst', '--tool', 'futu_place_order', '--env', 'real', '--args', JSON.stringify({ symbol: 'HK.00700', side: 'BUY', qty: 100, price: 300, acc_id: '1001' }));
-  assert.equal(JSON.parse(real.stdout).decision.message, 'missing scope trade:real');
+  // A read-only key asking for the real env: the scope gate, as on the server (not INVALID_VALUE).
+  const real = explain('--key', 'claude-analyst', '--tool', 'futu_place_order', '--env', 'real', '--args', JSON.stringify({ symbol: 'HK.00700', side: 'BUY', qty: 100, price: 300 }));
+  assert.equal(real.status, 1);
+  assert.deepEqual([JSON.parse(real.stdout).code, JSON.parse(real.stdout).message, JSON.parse(real.stdout).stage], ['MISSING_SCOPE', 'missing scope trade:real', 'gate']);
 
   const marketArgs = JSON.stringify({ symbol: 'US.AAPL', side: 'BUY', order_type: 'MARKET', qty: 10, acc_id: '1001' });
-  assert.equal(JSON.parse(explain('--key', 'claude-bot', '--tool', 'futu_place_order', '--args', marketArgs).stdout).decision.code, 'PRICE_UNAVAILABLE');
-  const priced = JSON.parse(explain('--key', 'claude-bot', '--tool', 'futu_place_order', '--args', marketArgs, '--reference-price', '200').stdout).decision;
+  const unpriced = JSON.parse(explain('--key', 'claude-bot', '--tool', 'futu_place_order', '--args', marketArgs).stdout);
+  assert.equal(unpriced.code, 'PRICE_UNAVAILABLE');
+  assert.match(unpriced.assumptions.join('\n'), /pass --gateway or --reference-price N/);
+  const priced = JSON.parse(explain('--key', 'claude-bot', '--tool', 'futu_place_order', '--args', marketArgs, '--reference-price', '200').stdout);
   assert.equal(priced.allowed, true);
   // USD 200 x 1.05 x 10 = USD 2,100 → x 7.85 x 1.02 = HKD 16,814.70
-  assert.equal(priced.context.orderValue, 1_681_470);
+  assert.equal(priced.request.context.orderValue, 1_681_470);
 
-  const human = futucli(['policy', 'explain', '--keys-file', keysFile, '--state-dir', stateDir, '--key', 'claude-analyst', '--tool', 'futu_get_quote', '--args', '{"symbols":["HK.00700","US.AAPL"]}']);
+  const badArgs = JSON.parse(explain('--key', 'claude-bot', '--tool', 'futu_get_quote', '--args', '{"symbol":"HK.00700","bogus":1}').stdout);
+  assert.deepEqual([badArgs.code, badArgs.stage], ['INVALID_ARGUMENT', 'arguments']);
+
+  const human = futucli(['policy', 'explain', '--keys-file', keysFile, '--state-dir', stateDir, '--key', 'claude-analyst', '--tool', 'futu_get_quote', '--args', '{"symbol":"HK.00700"}']);
   assert.equal(human.status, 0, human.stderr);
   assert.match(human.stdout, /^decision: ALLOW$/m);
-  assert.match(human.stdout, /^ {2}permit permit-qot-read \[ALLOW\]: key holds qot:read$/m);
-  assert.match(human.stdout, /^ {2}symbol = "HK.00700"$/m);
+  assert.match(human.stdout, /^why: decided by the Cedar policies$/m);
+  assert.match(human.stdout, /^ {2}permit permit-qot-read \[ALLOW\] permits\.cedar:\d+: key holds qot:read$/m);
+  assert.match(human.stdout, /^ {6}"symbol": "HK.00700"$/m);
 
   const unknown = explain('--key', 'nobody', '--tool', 'futu_ping');
-  assert.equal(unknown.status, 1);
-  assert.equal(explain('--key', 'claude-bot', '--tool', 'futu_withdraw').status, 1);
+  assert.equal(unknown.status, 2);
+  assert.match(JSON.parse(unknown.stdout).error.message, /^no key "nobody" in /);
+  assert.equal(explain('--key', 'claude-bot', '--tool', 'futu_withdraw').status, 2);
+  assert.equal(explain('--tool', 'futu_ping').status, 2);
   // explain reads the ledger but never writes it.
   assert.deepEqual(readdirSync(dir), ['keys.json']);
 });
