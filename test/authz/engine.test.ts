@@ -5,18 +5,7 @@ import { join } from 'node:path';
 import { buildRequests } from '../../src/authz/builder.js';
 import { AuthzEngine } from '../../src/authz/engine.js';
 import { PolicyLoadError } from '../../src/authz/errors.js';
-import { caller, copyPolicies, makeKey, placeOrderRequest, shippedEngine, simBot } from './fixtures.js';
-
-function loadFails(paths: Parameters<typeof AuthzEngine.load>[0]): PolicyLoadError {
-  try {
-    AuthzEngine.load(paths);
-  } catch (err) {
-    assert.ok(err instanceof PolicyLoadError, String(err));
-    assert.equal(err.code, 'POLICY_LOAD_FAILED');
-    return err;
-  }
-  assert.fail('load should have been refused');
-}
+import { caller, copyPolicies, loadFails, makeKey, placeOrderRequest, shippedEngine, simBot } from './fixtures.js';
 
 const EXTRA_FORBID = (id: string, body = 'context.orderValue == 424242') => `
 @id("${id}")

@@ -1,11 +1,15 @@
+import { spawnSync } from 'node:child_process';
+import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { TestContext } from 'node:test';
 import { FileTradeState } from '../../src/authz/fileTradeState.js';
 import { Authorizer } from '../../src/authz/authorizer.js';
 import { buildTradeRequest, type AuthzRequest, type Caller } from '../../src/authz/builder.js';
 import { AuthzEngine } from '../../src/authz/engine.js';
+import { PolicyLoadError } from '../../src/authz/errors.js';
 import { LimitsLedger } from '../../src/authz/ledger.js';
 import { defaultPolicyPaths, type PolicyPaths } from '../../src/authz/policySet.js';
 import type { ReferencePriceSource } from '../../src/authz/valuation.js';
@@ -99,4 +103,26 @@ export function authorizer(t: TestContext, extra: { prices?: ReferencePriceSourc
   const trades = new FileTradeState({ stateDir });
   const authz = new Authorizer({ engine: shippedEngine(), ledger, trades, ...(extra.prices ? { prices: extra.prices } : {}) });
   return { authz, ledger, trades };
+}
+
+/** The load of `paths` must be refused; returns the refusal. */
+export function loadFails(paths: PolicyPaths): PolicyLoadError {
+  try {
+    AuthzEngine.load(paths);
+  } catch (err) {
+    assert.ok(err instanceof PolicyLoadError, String(err));
+    assert.equal(err.code, 'POLICY_LOAD_FAILED');
+    return err;
+  }
+  assert.fail('load should have been refused');
+}
+
+const POLICY_CLI_HOST = join(dirname(fileURLToPath(import.meta.url)), 'policyCliHost.js');
+
+/** `futucli policy …` (the policy commands' host) as a child process, log lines off. */
+export function policyCli(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const env = { ...process.env };
+  delete env.FUTU_LOG_LEVEL;
+  const run = spawnSync(process.execPath, [POLICY_CLI_HOST, ...args], { encoding: 'utf8', env });
+  return { status: run.status, stdout: run.stdout, stderr: run.stderr };
 }

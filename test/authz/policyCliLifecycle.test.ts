@@ -1,21 +1,12 @@
 /** futucli policy test --coverage, validate with organisation directories, replay input errors. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { compilePolicySet, defaultPolicyPaths } from '../../src/authz/policySet.js';
-import { copyPolicies, tempDir } from './fixtures.js';
+import { copyPolicies, policyCli, tempDir } from './fixtures.js';
 
-const HOST = join(dirname(fileURLToPath(import.meta.url)), 'policyCliHost.js');
-
-function futucli(args: string[]) {
-  const env = { ...process.env };
-  delete env.FUTU_LOG_LEVEL;
-  const run = spawnSync(process.execPath, [HOST, ...args], { encoding: 'utf8', env });
-  return { status: run.status, stdout: run.stdout, stderr: run.stderr };
-}
+const futucli = policyCli;
 
 const UNTESTED_FORBID = `// added without a test
 @id("no-tesla")

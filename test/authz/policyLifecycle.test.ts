@@ -10,17 +10,7 @@ import { buildRequests } from '../../src/authz/builder.js';
 import { AuthzEngine } from '../../src/authz/engine.js';
 import { PolicyLoadError } from '../../src/authz/errors.js';
 import { compilePolicySet, defaultPolicyPaths, type PolicyPaths } from '../../src/authz/policySet.js';
-import { caller, copyPolicies, makeKey, placeOrderRequest, shippedEngine, simBot, tempDir } from './fixtures.js';
-
-function loadFails(paths: PolicyPaths): PolicyLoadError {
-  try {
-    AuthzEngine.load(paths);
-  } catch (err) {
-    assert.ok(err instanceof PolicyLoadError, String(err));
-    return err;
-  }
-  assert.fail('load should have been refused');
-}
+import { caller, copyPolicies, loadFails, makeKey, placeOrderRequest, shippedEngine, simBot, tempDir } from './fixtures.js';
 
 const ORG_FORBID = (id: string, body: string, code = 'POLICY_DENIED') => `// an organisation rule
 @id("${id}")
