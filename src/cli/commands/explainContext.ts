@@ -74,5 +74,5 @@ export function offlineToolContext(facts: OfflineFacts, signal: AbortSignal, ass
     },
     getSnapshots: noGateway('quotes'),
   } as unknown as FutuGateway;
-  return { gateway, accounts: new AccountDirectory(gateway), signal, accountAllowed: (id) => keyMayUseAccount(facts.key, id) };
+  return { gateway, accounts: new AccountDirectory(gateway), signal, keyId: facts.key.id, accountAllowed: (id) => keyMayUseAccount(facts.key, id) };
 }

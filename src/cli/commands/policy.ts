@@ -257,7 +257,7 @@ async function explain(command: Command): Promise<Explanation> {
       const signal = new AbortController().signal;
       let context: ToolContext;
       if (gateway) {
-        context = { gateway, accounts: new AccountDirectory(gateway), signal, accountAllowed: (id) => keyMayUseAccount(key, id) };
+        context = { gateway, accounts: new AccountDirectory(gateway), signal, keyId: key.id, accountAllowed: (id) => keyMayUseAccount(key, id) };
       } else {
         context = offlineToolContext(
           {
