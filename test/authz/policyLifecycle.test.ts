@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildRequests } from '../../src/authz/builder.js';
 import { AuthzEngine } from '../../src/authz/engine.js';
@@ -182,6 +182,41 @@ test('a shadow set that fails to reload keeps its previous version and never blo
   assert.throws(() => AuthzEngine.load(defaultPolicyPaths(), { shadow: candidate }), PolicyLoadError);
 });
 
+test('an off-thread reload switches the shadow set only with the active one: a refused active set keeps both, a refused shadow set keeps its own', async (t) => {
+  const active = copyPolicies(t);
+  const candidate = copyPolicies(t, { tests: false });
+  const engine = AuthzEngine.load(active, { shadow: candidate });
+  const [activeV1, shadowV1] = [engine.version, engine.shadowVersion];
+  const bigOrder = () => engine.authorize(placeOrderRequest(3_000_000));
+  assert.equal(bigOrder().shadow, undefined);
+
+  // A valid candidate change beside a broken active set: neither switches.
+  writeFileSync(join(candidate.policiesDir, 'extra.cedar'), ORG_FORBID('no-big-orders', 'context.addedValue > 0 && context.orderValue > 2000000', 'LIMIT_EXCEEDED'));
+  const shadowV2 = compilePolicySet(candidate).version;
+  const broken = join(active.policiesDir, 'broken.cedar');
+  writeFileSync(broken, 'forbid (principal principal, action, resource);');
+  await assert.rejects(engine.reloadOffThread(), (err: unknown) => err instanceof PolicyLoadError && /broken\.cedar:1:19: unexpected token `principal`/.test(err.problems.join('\n')));
+  assert.deepEqual([engine.version, engine.shadowVersion], [activeV1, shadowV1]);
+  assert.equal(bigOrder().shadow, undefined, 'the previous shadow set still compares');
+
+  // The active set repaired: both switch together.
+  rmSync(broken);
+  const both = await engine.reloadOffThread();
+  assert.deepEqual([engine.version, engine.shadowVersion, both.shadow], [activeV1, shadowV2, { version: shadowV2 }]);
+  assert.equal(bigOrder().shadow?.kind, 'would_deny');
+
+  // A broken candidate beside a changed active set: the active set switches, the shadow set stays.
+  writeFileSync(join(candidate.policiesDir, 'broken.cedar'), 'forbid (principal principal, action, resource);');
+  writeFileSync(join(active.policiesDir, 'VERSION'), '99.0.0\n');
+  const activeV2 = compilePolicySet(active).version;
+  const kept = await engine.reloadOffThread();
+  assert.match(activeV2, /^99\.0\.0\+/);
+  assert.deepEqual([kept.version, engine.version, engine.shadowVersion], [activeV2, activeV2, shadowV2]);
+  assert.equal(kept.shadow?.version, shadowV2);
+  assert.match(kept.shadow?.problem ?? '', /broken\.cedar:1:19: unexpected token `principal`/);
+  assert.equal(bigOrder().shadow?.kind, 'would_deny');
+});
+
 test('syntax errors carry file:line:column and the offending text; a validation error repeated per action is reported once', (t) => {
   const paths = copyPolicies(t);
   const limits = join(paths.policiesDir, 'limits.cedar');
@@ -201,5 +236,10 @@ test('syntax errors carry file:line:column and the offending text; a validation 
   );
   const validation = loadFails(paths);
   assert.equal(validation.problems.length, 1, validation.problems.join('\n'));
-  assert.match(validation.problems[0]!, /^extra\.cedar:8:8: validation error in broad-typo: for policy `broad-typo`, attribute `nosuch` not found: `context\.nosuch` \(for 20 actions: [a-z_]+, [a-z_]+, [a-z_]+, [a-z_]+, …\)$/);
+  const actions = compilePolicySet(defaultPolicyPaths()).schema.actions.length;
+  assert.ok(actions > 4);
+  assert.match(
+    validation.problems[0]!,
+    new RegExp(`^extra\\.cedar:8:8: validation error in broad-typo: for policy \`broad-typo\`, attribute \`nosuch\` not found: \`context\\.nosuch\` \\(for ${actions} actions: [a-z_]+, [a-z_]+, [a-z_]+, [a-z_]+, …\\)$`),
+  );
 });
