@@ -120,4 +120,8 @@ test("the docs' sample decision log replays unchanged against the shipped set, a
     '  line 11 2026-11-20T02:10:00.000Z desk-bot futu_place_order Futu::Account::"1001": allow [permit-trade-simulate] -> deny POLICY_DENIED [org-confirm-large-orders]',
     '',
   ]);
+  // docs/policy-ci.md shows this very run, policy version included.
+  const docs = readFileSync(join(defaultPolicyPaths().policiesDir, '..', 'docs', 'policy-ci.md'), 'utf8');
+  const shown = /```\n\$ futucli policy replay --decisions docs\/examples\/sample-decisions\.jsonl --org-policies policies\/tests\/org-example\n([^`]*)```/.exec(docs);
+  assert.equal(shown?.[1], changed.stdout, 'docs/policy-ci.md: update the replay example');
 });
