@@ -182,6 +182,17 @@ test('a shadow set that fails to reload keeps its previous version and never blo
   assert.throws(() => AuthzEngine.load(defaultPolicyPaths(), { shadow: candidate }), PolicyLoadError);
 });
 
+test('a schema syntax error carries futu.cedarschema:line:column and the offending text, once', (t) => {
+  const paths = copyPolicies(t);
+  const lines = readFileSync(paths.schemaFile, 'utf8').split('\n');
+  const row = lines.findIndex((l) => l.includes('humanConfirmed: Bool,'));
+  assert.ok(row >= 0);
+  const column = lines[row]!.indexOf('humanConfirmed: Bool,') + 'humanConfirmed: Bool,'.length + 1;
+  lines[row] = lines[row]!.replace('humanConfirmed: Bool,', 'humanConfirmed: Bool,,');
+  writeFileSync(paths.schemaFile, lines.join('\n'));
+  assert.deepEqual(loadFails(paths).problems, [`futu.cedarschema:${row + 1}:${column}: schema: failed to parse schema from string: error parsing schema: unexpected token \`,\`: \`,\``]);
+});
+
 test('an off-thread reload switches the shadow set only with the active one: a refused active set keeps both, a refused shadow set keeps its own', async (t) => {
   const active = copyPolicies(t);
   const candidate = copyPolicies(t, { tests: false });

@@ -41,6 +41,8 @@ describe('policy explain against a live server', () => {
       { id: 'reader', scopes: READ },
       { id: 'bot', scopes: SIM, flags: ['--allowed-markets', 'HK,US', '--max-order-value', '50000', '--max-orders-per-minute', '4'] },
       { id: 'rate', scopes: SIM, flags: ['--max-orders-per-minute', '2'] },
+      { id: 'canceller', scopes: SIM, flags: ['--max-cancels-per-minute', '1'] },
+      { id: 'manager', scopes: SIM, flags: ['--manage-any-order'] },
       { id: 'daily', scopes: SIM, flags: ['--max-daily-value', '60000'] },
       { id: 'narrow', scopes: SIM, flags: ['--allowed-symbols', 'HK.00700', '--allowed-trd-sides', 'BUY', '--hours-window', closedHoursWindow()] },
       { id: 'acct', scopes: SIM, flags: ['--allowed-acc-ids', '999'] },
@@ -117,6 +119,8 @@ describe('policy explain against a live server', () => {
       ['futu_get_positions', { market: 'HK' }],
       ['futu_get_orders', { market: 'HK' }],
       ['futu_get_deals', { market: 'HK' }],
+      ['futu_get_history_orders', { market: 'HK' }],
+      ['futu_get_history_deals', { env: 'simulate' }],
     ];
     for (const [tool, args] of reads) await same('reader', tool, args, { allowed: true });
     // An expired bearer token cannot reach a tool over HTTP at all; a trade tool's api_key can.
@@ -128,6 +132,9 @@ describe('policy explain against a live server', () => {
     await same('reader', 'futu_cancel_order', { order_id: '1' }, { allowed: false, code: 'MISSING_SCOPE' });
     await same('reader', 'futu_unlock_trade', { unlock: true }, { allowed: false, code: 'MISSING_SCOPE' });
     await same('bot', 'futu_place_order', order(300, { env: 'real' }), { allowed: false, code: 'MISSING_SCOPE' });
+    // The case: a read-only key asking for the real env is refused for the scope, not the arguments.
+    const readOnlyReal = await same('reader', 'futu_place_order', { symbol: 'HK.00700', side: 'BUY', qty: 100, price: 350, env: 'real' }, { allowed: false, code: 'MISSING_SCOPE' });
+    assert.equal(readOnlyReal.message, 'missing scope trade:real');
     await same('bot', 'futu_get_quote', { symbol: 'HK.00700', bogus: 1 }, { allowed: false, code: 'INVALID_ARGUMENT' });
     const accounts = (await served('reader', 'futu_list_accounts', {})).structured!.accounts as { acc_id: string }[] | { rows: unknown[][] };
     const accId = Array.isArray(accounts) ? accounts[0]!.acc_id : String((accounts as { rows: unknown[][] }).rows[0]![0]);
@@ -136,7 +143,7 @@ describe('policy explain against a live server', () => {
     await same('acct', 'futu_get_funds', { market: 'HK' }, { allowed: false, code: 'INVALID_ARGUMENT' });
   });
 
-  it('every limit: market, symbol, side, hours, per-order value, rate, daily value, order ownership', async () => {
+  it('every limit: market, symbol, side, hours, per-order value, rate, daily value, order ownership, cancel rate', async () => {
     await same('bot', 'futu_get_quote', { symbol: 'SH.600519' }, { allowed: false, code: 'LIMIT_EXCEEDED' });
     await same('narrow', 'futu_get_quote', { symbol: 'HK.09988' }, { allowed: false, code: 'LIMIT_EXCEEDED' });
     await same('narrow', 'futu_place_order', { ...order(300), side: 'SELL' }, { allowed: false, code: 'LIMIT_EXCEEDED' });
@@ -156,9 +163,21 @@ describe('policy explain against a live server', () => {
     await same('daily', 'futu_place_order', order(350), { allowed: true });
     await same('daily', 'futu_place_order', order(350), { allowed: false, code: 'LIMIT_EXCEEDED' });
 
+    // Order ownership: another key's order is foreign (foreign-order) unless the key may manage any order.
     const foreign = (await served('other', 'futu_place_order', order(300))).structured!.order_id as string;
-    await same('daily', 'futu_cancel_order', { order_id: foreign }, { allowed: false, code: 'POLICY_DENIED' });
+    const refused = await same('daily', 'futu_cancel_order', { order_id: foreign }, { allowed: false, code: 'POLICY_DENIED' });
+    assert.match(refused.message, /^order not placed by this key/);
+    await same('daily', 'futu_modify_order', { order_id: foreign, price: 299 }, { allowed: false, code: 'POLICY_DENIED' });
     await same('other', 'futu_modify_order', { order_id: foreign, qty: 100, price: 299 }, { allowed: true });
+    await same('manager', 'futu_modify_order', { order_id: foreign, price: 298 }, { allowed: true });
+    await same('manager', 'futu_cancel_order', { order_id: foreign }, { allowed: true });
+
+    // One cancel a minute (cancel-rate-limit): the first cancel of its own order passes, the second is refused.
+    const own: string[] = [];
+    for (const price of [300, 301]) own.push((await served('canceller', 'futu_place_order', order(price))).structured!.order_id as string);
+    await same('canceller', 'futu_cancel_order', { order_id: own[0] }, { allowed: true });
+    const capped = await same('canceller', 'futu_cancel_order', { order_id: own[1] }, { allowed: false, code: 'LIMIT_EXCEEDED' });
+    assert.match(capped.message, /cancel rate limit/);
   });
 
   it('unlock and the real env for a key that holds the scopes', async () => {

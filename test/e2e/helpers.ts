@@ -208,7 +208,8 @@ function processGone(pid: number): boolean {
 
 /**
  * Owns the temp directory, servers, clients and artefacts of one test file. Every plaintext key
- * it generates, the trade password and its MD5 are the secrets scanned for at the end.
+ * it generates (and its hash, as keys.json holds it), the trade password and its MD5 are the
+ * secrets scanned for at the end.
  */
 export class E2eRun {
   readonly dir: string;
@@ -249,6 +250,7 @@ export class E2eRun {
     assert.match(key, /^fc_[0-9a-f]{64}$/);
     this.secrets.set(key, `plaintext key ${id}`);
     this.secrets.set(key.slice(3), `plaintext key ${id} without its prefix`);
+    this.secrets.set(createHash('sha256').update(key).digest('hex'), `hash of key ${id}`);
     return key;
   }
 

@@ -87,6 +87,17 @@ describe('policy lifecycle over HTTP', () => {
     const metrics = await server.metrics();
     assert.equal(sample(metrics, 'futu_policy_shadow_disagreements_total', { kind: 'would_deny' }), 2);
     assert.equal(sample(metrics, 'futu_policy_shadow_disagreements_total', { kind: 'would_allow' }), 1);
+
+    // SIGHUP with a broken candidate: the reload (off-thread) succeeds for the active set, says why
+    // the candidate was kept, and the previous candidate goes on comparing.
+    writeFileSync(join(shadowDir, 'broken.cedar'), 'forbid (principal principal, action, resource);');
+    const hupSeq = auditHead(server.auditLog);
+    await server.hup();
+    const reload = onlyRecordAfter(server.auditLog, hupSeq, { event: 'reload' });
+    assert.equal(reload.outcome, 'success');
+    assert.match(String(reload.reason), new RegExp(`^shadow policies kept ${shadowVersion.replace(/[.+]/g, '\\$&')}: broken\\.cedar:1:19: unexpected token \`principal\``));
+    const kept = await quote(client, server, 'HK.09988');
+    assert.deepEqual(kept.record.shadow, { decision: 'deny', code: 'POLICY_DENIED', policies: ['no-alibaba-quotes'], policy_version: shadowVersion });
     await server.stop();
   });
 
