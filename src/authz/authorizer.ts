@@ -47,6 +47,11 @@ export interface CallInput extends Caller {
   readonly target?: CallTarget;
 }
 
+export interface UnlockInput extends Caller {
+  /** unlock: true (unlocking real trading) or false (locking it again). */
+  readonly unlocking: boolean;
+}
+
 export interface TradeInput extends Caller {
   readonly terms: TradeTerms;
   readonly env: Env;
@@ -191,18 +196,20 @@ export class Authorizer {
   }
 
   /**
-   * The decision a trade would get now, recording and reserving nothing (for explain): the same
-   * steps as decide() (a value-independent refusal before pricing included), with the ledger's
-   * usage read instead of reserved.
+   * The decision a trade would get now, recording, reserving and asking nothing (for explain):
+   * the same steps as runTrade (a modify's or cancel's order read again, halts in force, a
+   * value-independent refusal before pricing, the confirmation rules seen as decide() sees them),
+   * with the ledger's usage read instead of reserved. needsHuman() tells whether a human would
+   * be asked about the decision.
    */
   async previewTrade(input: TradeInput): Promise<Decision> {
     try {
-      input = await refreshed(input);
-      const facts = await this.facts(input);
-      const refused = this.refusedWhateverTheValue(input, facts);
+      const guarded = await refreshed({ ...input, guards: await this.human.haltGuards(input.key) });
+      const facts = await this.facts(guarded);
+      const refused = this.refusedWhateverTheValue(guarded, facts);
       if (refused) return refused;
-      const valuation = await this.value(input, facts);
-      return this.decideTrade(input, facts, valuation, this.deps.ledger.usage(input.key.id, input.now));
+      const valuation = await this.value(guarded, facts);
+      return this.tradeDecision(guarded, facts, valuation, this.deps.ledger.usage(input.key.id, input.now));
     } catch (err) {
       return denialFromError(input.terms.action, err, this.deps.engine.version);
     }
@@ -273,20 +280,35 @@ export class Authorizer {
     return ownLimits(key, { dailyValue: usage.dailyValue, ordersInWindow: usage.ordersBefore, nextOrderSlot }, haltFor(halts, key.id), now);
   }
 
-  async runUnlock<T>(input: Caller & { readonly unlocking: boolean }, steps: SendSteps<T>, human?: HumanChannel): Promise<{ decision: Decision; result: T }> {
-    const { unlocking } = input;
+  /** The decision futu_unlock_trade would get now, recording and asking nothing (for explain); see needsHuman(). */
+  async previewUnlock(input: UnlockInput): Promise<Decision> {
+    return this.unlockDecision(input, await this.human.haltGuards(input.key)).decision;
+  }
+
+  /** A decision denied by confirmation rules alone that a human's yes would allow: the server asks a human. */
+  needsHuman(decision: Decision): boolean {
+    return this.askable.has(decision);
+  }
+
+  async runUnlock<T>(input: UnlockInput, steps: SendSteps<T>, human?: HumanChannel): Promise<{ decision: Decision; result: T }> {
     const halted = await this.human.haltGuards(input.key);
-    const decideWith = (guards: HumanGuards) => this.authorizeCall({ ...input, action: 'futu_unlock_trade', target: { guards, unlocking } });
-    let decision = this.withConfirmationSeen({ guards: halted }, decideWith(halted), decideWith);
+    const unlock = this.unlockDecision(input, halted);
+    let { decision } = unlock;
     if (this.askable.has(decision)) {
       const summary = { tool: 'futu_unlock_trade', keyId: input.key.id, env: 'real' as const, accId: null, order: 'unlock real trading (OpenD accepts real orders until it is locked again)', value: null, limitValue: null };
       const call = { key: input.key, now: input.now, tool: 'futu_unlock_trade', env: null, accId: null, value: 0, summary };
       const guards = await this.human.confirm(call, decision, halted, human);
-      decision = decideWith(guards);
+      decision = unlock.decideWith(guards);
     }
     if (!decision.allowed) throw decisionError(decision);
     await steps.beforeSend?.(decision);
     return { decision, result: await steps.send({}) };
+  }
+
+  /** The unlock's decision with `halted` in force and the confirmation rules seen, and how to decide it again with other guards. */
+  private unlockDecision(input: UnlockInput, halted: HumanGuards): { decision: Decision; decideWith: (guards: HumanGuards) => Decision } {
+    const decideWith = (guards: HumanGuards) => this.authorizeCall({ ...input, action: 'futu_unlock_trade', target: { guards, unlocking: input.unlocking } });
+    return { decision: this.withConfirmationSeen({ guards: halted }, decideWith(halted), decideWith), decideWith };
   }
 
   private async decideAndSend<T>(input: TradeInput, steps: SendSteps<T>, options: TradeOptions<T>, intent: OrderIntent | undefined): Promise<TradeRun<T>> {
@@ -473,12 +495,17 @@ export class Authorizer {
       key.limits.limit_currency,
       now,
       (usage) => {
-        const decision = this.withConfirmationSeen(input, this.decideTrade(input, facts, valuation, usage), (guards) => this.decideTrade({ ...input, guards }, facts, valuation, usage));
+        const decision = this.tradeDecision(input, facts, valuation, usage);
         return { outcome: decision, reserveValue: decision.allowed ? valuation.addedValue : null };
       },
       facts.reducesRisk ? 'cancel' : 'order',
     );
     return { decision: outcome, reservation };
+  }
+
+  /** The trade's decision with the confirmation rules seen (withConfirmationSeen). */
+  private tradeDecision(input: TradeInput, facts: TradeFacts, valuation: OrderValuation, usage: UsageSnapshot): Decision {
+    return this.withConfirmationSeen(input, this.decideTrade(input, facts, valuation, usage), (guards) => this.decideTrade({ ...input, guards }, facts, valuation, usage));
   }
 
   /**

@@ -53,7 +53,7 @@ export async function previewDecision(authorizer: Authorizer, caller: Caller, pl
     case 'trade':
       return authorizer.previewTrade(tradeInput(caller, plan));
     case 'unlock':
-      return authorizer.authorizeCall({ ...caller, action: 'futu_unlock_trade' });
+      return authorizer.previewUnlock({ ...caller, unlocking: plan.unlocking });
   }
 }
 

@@ -63,7 +63,7 @@ test('policy test --coverage fails when a policy is added without a test, naming
           principal: 'Futu::ApiKey::"sim-bot"',
           action: 'Futu::Action::"futu_place_order"',
           resource: 'Futu::Account::"1001"',
-          context: { expired: false, machineBound: true, withinHoursWindow: true, humanConfirmed: false, env: 'simulate', account: '1001', market: 'US', symbol: 'US.TSLA', side: 'BUY', orderValue: 100, addedValue: 100, projectedDailyValue: 100, ordersLastMinute: 1, ownOrder: true, reducesRisk: false, cancelsLastMinute: 0 },
+          context: { expired: false, machineBound: true, withinHoursWindow: true, humanConfirmed: false, halted: false, haltReason: '', env: 'simulate', account: '1001', market: 'US', symbol: 'US.TSLA', side: 'BUY', orderValue: 100, addedValue: 100, projectedDailyValue: 100, ordersLastMinute: 1, ownOrder: true, reducesRisk: false, cancelsLastMinute: 0 },
         },
         entities: 'keys.entities.json',
         decision: 'deny',
@@ -117,7 +117,7 @@ test("the docs' sample decision log replays unchanged against the shipped set, a
     'by policy:',
     '  org-confirm-large-orders: 1 newly denied, 0 newly allowed',
     'changed decisions:',
-    '  line 11 2026-11-20T02:10:00.000Z desk-bot futu_place_order Futu::Account::"1001": allow [permit-trade-simulate] -> deny POLICY_DENIED [org-confirm-large-orders]',
+    '  line 11 2026-11-20T02:10:00.000Z desk-bot futu_place_order Futu::Account::"1001": allow [permit-trade-simulate] -> deny CONFIRMATION_REQUIRED [org-confirm-large-orders]',
     '',
   ]);
   // docs/policy-ci.md shows this very run, policy version included.

@@ -7,6 +7,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { runFutucliAsync } from '../helpers/futucli.js';
+import { updateKeysFile } from '../../src/keys/file.js';
+import type { KeyRecord } from '../../src/keys/types.js';
 import { startSimulator, type SimulatorHandle } from '../../src/sim/server.js';
 import { ALL_SCOPES, auditHead, E2eRun, onlyRecordAfter, READ, SIM, textOf, TRADE_PWD, type HttpServerProcess, type McpTestClient } from './helpers.js';
 
@@ -48,8 +50,14 @@ describe('policy explain against a live server', () => {
       { id: 'acct', scopes: SIM, flags: ['--allowed-acc-ids', '999'] },
       { id: 'other', scopes: SIM },
       { id: 'all', scopes: ALL_SCOPES, flags: ['--max-order-value', '50000', '--max-daily-value', '100000'] },
+      { id: 'always', scopes: SIM },
+      { id: 'above', scopes: SIM },
+      { id: 'halted', scopes: SIM },
       { id: 'late', scopes: READ },
     ]);
+    // Confirmation rules (confirmation.cedar): every order, or orders above HKD 40,000.
+    const rules: Record<string, KeyRecord['require_confirmation']> = { always: 'always', above: { above_value: 40_000 } };
+    updateKeysFile(keysFile, (records) => records.map((r) => (r.id in rules ? { ...r, require_confirmation: rules[r.id] } : r)));
     server = await run.startHttp({ name: 'parity', keysFile, gateway: `127.0.0.1:${sim.port}` });
     for (const [id, key] of Object.entries(keys)) if (id !== 'late') clients.set(id, await run.connectHttp('v2', server.url, key));
     lateKey = keys.late!;
@@ -61,14 +69,14 @@ describe('policy explain against a live server', () => {
     await sim.close();
   });
 
-  async function explain(keyId: string, tool: string, args: Record<string, unknown>): Promise<Verdict & { status: number | null }> {
+  async function explain(keyId: string, tool: string, args: Record<string, unknown>): Promise<Verdict & { status: number | null; needsHuman: boolean }> {
     const cli = await runFutucliAsync([
       '-o', 'json', '--keys-file', keysFile, 'policy', 'explain',
       '--key', keyId, '--tool', tool, '--args', JSON.stringify(args),
       '--state-dir', run.path('parity.state'), '--gateway', `127.0.0.1:${sim.port}`,
     ]);
-    const parsed = JSON.parse(cli.stdout) as Verdict;
-    return { allowed: parsed.allowed, code: parsed.code, message: parsed.message, status: cli.status };
+    const parsed = JSON.parse(cli.stdout) as Verdict & { needs_human: boolean };
+    return { allowed: parsed.allowed, code: parsed.code, message: parsed.message, status: cli.status, needsHuman: parsed.needs_human };
   }
 
   /**
@@ -88,8 +96,13 @@ describe('policy explain against a live server', () => {
   /** explain first (it records nothing), then the server: identical verdicts and the matching exit code. */
   async function same(keyId: string, tool: string, args: Record<string, unknown>, expected: { allowed: boolean; code?: string }, via?: { client: string; apiKey: string }) {
     const predicted = await explain(keyId, tool, args);
-    const actual = await served(keyId, tool, via ? { ...args, api_key: via.apiKey } : args, via?.client);
+    const answer = await served(keyId, tool, via ? { ...args, api_key: via.apiKey } : args, via?.client);
     const what = `${keyId} ${tool} ${JSON.stringify(args)}`;
+    // A human is asked (here out of band: the test client offers no elicitation) exactly when explain says so;
+    // the server's refusal then adds the confirmation_id it stored to the rule's message.
+    assert.equal(predicted.needsHuman, answer.code === 'CONFIRMATION_REQUIRED', `${what}: needs_human`);
+    if (predicted.needsHuman) assert.ok(answer.message.startsWith(`${predicted.message}. Ask the human to approve confirmation_id `), `${what}: ${answer.message}`);
+    const actual = predicted.needsHuman ? { ...answer, message: predicted.message } : answer;
     assert.deepEqual({ allowed: predicted.allowed, code: predicted.code, ...(predicted.allowed ? {} : { message: predicted.message }) }, {
       allowed: actual.allowed,
       code: actual.code,
@@ -121,6 +134,7 @@ describe('policy explain against a live server', () => {
       ['futu_get_deals', { market: 'HK' }],
       ['futu_get_history_orders', { market: 'HK' }],
       ['futu_get_history_deals', { env: 'simulate' }],
+      ['futu_get_limits', {}],
     ];
     for (const [tool, args] of reads) await same('reader', tool, args, { allowed: true });
     // An expired bearer token cannot reach a tool over HTTP at all; a trade tool's api_key can.
@@ -180,10 +194,22 @@ describe('policy explain against a live server', () => {
     assert.match(capped.message, /cancel rate limit/);
   });
 
-  it('unlock and the real env for a key that holds the scopes', async () => {
-    await same('all', 'futu_unlock_trade', { unlock: true }, { allowed: true });
+  it('unlock and the real env for a key that holds the scopes: a human must confirm (require_confirmation defaults to real)', async () => {
+    await same('all', 'futu_unlock_trade', { unlock: true }, { allowed: false, code: 'CONFIRMATION_REQUIRED' });
+    await same('all', 'futu_unlock_trade', { unlock: false }, { allowed: true });
     await same('all', 'futu_place_order', order(600, { env: 'real' }), { allowed: false, code: 'LIMIT_EXCEEDED' });
-    await same('all', 'futu_place_order', order(300, { env: 'real' }), { allowed: true });
+    await same('all', 'futu_place_order', order(300, { env: 'real' }), { allowed: false, code: 'CONFIRMATION_REQUIRED' });
+  });
+
+  it('confirmation rules and the trading halt', async () => {
+    await same('always', 'futu_place_order', order(300), { allowed: false, code: 'CONFIRMATION_REQUIRED' });
+    await same('above', 'futu_place_order', order(300), { allowed: true });
+    await same('above', 'futu_place_order', order(450), { allowed: false, code: 'CONFIRMATION_REQUIRED' });
+    const halt = await runFutucliAsync(['halt', '--key', 'halted', '--reason', 'desk review', '--state-dir', run.path('parity.state')]);
+    assert.equal(halt.status, 0, halt.stderr);
+    const halted = await same('halted', 'futu_place_order', order(300), { allowed: false, code: 'TRADING_HALTED' });
+    assert.equal(halted.message, 'trading halted: desk review');
+    await same('halted', 'futu_get_quote', QUOTE, { allowed: true });
   });
 
   it('usage errors exit 2 and name the problem', async () => {

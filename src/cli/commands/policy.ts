@@ -202,7 +202,13 @@ interface Explanation {
   readonly errors: readonly string[];
   /** What explain had to assume without a gateway. */
   readonly assumptions: readonly string[];
+  /** Denied by confirmation rules alone and a human's yes would allow it: the server asks a human. */
+  readonly needs_human: boolean;
 }
+
+const NEEDS_HUMAN =
+  'a human would be asked to confirm (the client\'s elicitation form, or futucli approve with the confirmation_id the refusal names); ' +
+  'the call goes ahead only with their yes';
 
 async function explainAction(...args: unknown[]): Promise<void> {
   const command = args[args.length - 1] as Command;
@@ -277,7 +283,7 @@ async function explain(command: Command): Promise<Explanation> {
       if (!gateway && decision.code === 'PRICE_UNAVAILABLE' && !prices) {
         assumptions.push('no reference price: MARKET orders and sells are valued from a live quote; pass --gateway or --reference-price N');
       }
-      return explanationOf(decision, decision.request ? 'cedar' : 'plan', engine, assumptions);
+      return explanationOf(decision, decision.request ? 'cedar' : 'plan', engine, assumptions, authorizer.needsHuman(decision));
     } catch (err) {
       const known = isFutuError(err);
       return {
@@ -289,6 +295,7 @@ async function explain(command: Command): Promise<Explanation> {
         policies: [],
         errors: [],
         assumptions,
+        needs_human: false,
       };
     }
   } finally {
@@ -296,7 +303,7 @@ async function explain(command: Command): Promise<Explanation> {
   }
 }
 
-function explanationOf(decision: Decision, stage: Explanation['stage'], engine: AuthzEngine, assumptions: string[]): Explanation {
+function explanationOf(decision: Decision, stage: Explanation['stage'], engine: AuthzEngine, assumptions: string[], needsHuman: boolean): Explanation {
   const { request } = decision;
   return {
     allowed: decision.allowed,
@@ -311,6 +318,7 @@ function explanationOf(decision: Decision, stage: Explanation['stage'], engine: 
     ...(request ? { request: { principal: request.principal, action: request.action, resource: request.resource, context: request.context } } : {}),
     errors: decision.errors,
     assumptions,
+    needs_human: needsHuman,
   };
 }
 
@@ -327,6 +335,7 @@ function renderExplanation(e: Explanation): string {
     `decision: ${e.allowed ? 'ALLOW' : `DENY (${e.code})`}`,
     `message: ${e.message}`,
     `why: ${STAGE_WHY[e.stage]}${e.stage === 'cedar' && !e.allowed && e.policies.length === 0 ? ': no permit matched' : ''}`,
+    ...(e.needs_human ? [`human: ${NEEDS_HUMAN}`] : []),
     `policy version: ${e.policy_version}`,
     ...(e.stage === 'cedar' ? ['determining policies:', ...(e.policies.length === 0 ? ['  (none)'] : [])] : []),
     ...e.policies.map((p) => `  ${p.effect} ${p.id} [${p.code}] ${p.file}:${p.line}: ${p.message}`),
