@@ -156,7 +156,7 @@ class NeedsHuman extends Error {
 export class Authorizer {
   private readonly fx: FxConverter;
   readonly human: HumanGate;
-  /** Denials a human's yes would turn into allows (see wouldAllowConfirmed). */
+  /** Denials a human's yes would turn into allows (see withConfirmationSeen). */
   private readonly askable = new WeakSet<Decision>();
 
   constructor(private readonly deps: AuthorizerDeps) {

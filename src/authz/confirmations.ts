@@ -12,8 +12,7 @@ import {
   haltFor,
   isConfirmationId,
   keyVersionOf,
-  newConfirmationId,
-  newPageToken,
+  random128,
   type Confirmation,
   type ConfirmationSummary,
 } from './humanState.js';
@@ -47,6 +46,9 @@ export interface ConfirmationEvent {
   readonly confirmationId: string | null;
   readonly reason?: string;
 }
+
+/** Reports one step of a confirmation for the call at hand (kind, channel, confirmation id, why). */
+type EmitEvent = (kind: ConfirmationEvent['kind'], via: ConfirmationEvent['channel'], id: string | null, reason?: string) => Promise<void> | undefined;
 
 /** How a call can reach a human, from the MCP layer. */
 export interface HumanChannel {
@@ -106,7 +108,7 @@ export class HumanGate {
     if (unconfirmed.allowed || !onlyAsksForAHuman(unconfirmed)) return guards;
     const reasons = unconfirmed.determiningPolicies.map((p) => p.message);
     const digest = confirmationDigest({ keyId: call.key.id, tool: call.tool, argsDigest: channel?.argsDigest ?? '', accId: call.accId, env: call.env });
-    const event = (kind: ConfirmationEvent['kind'], via: ConfirmationEvent['channel'], confirmationId: string | null, reason?: string) =>
+    const event: EmitEvent = (kind, via, confirmationId, reason) =>
       channel?.onEvent?.({ kind, channel: via, keyId: call.key.id, tool: call.tool, digest, confirmationId, ...(reason !== undefined && { reason }) });
 
     if (channel?.confirmationId !== undefined) {
@@ -130,13 +132,13 @@ export class HumanGate {
     digest: string,
     reasons: readonly string[],
     channel: HumanChannel | undefined,
-    event: (kind: ConfirmationEvent['kind'], via: ConfirmationEvent['channel'], id: string | null) => Promise<void> | undefined,
+    event: EmitEvent,
   ): Promise<AuthzError> {
     if (!this.store) return new AuthzError('STATE_STORE_UNAVAILABLE', 'trade state unavailable: a confirmation cannot be recorded (denied)');
     const createdAt = call.now.getTime();
     const confirmation: Confirmation = {
       version: 1,
-      id: newConfirmationId(),
+      id: random128(),
       keyId: call.key.id,
       keyVersion: keyVersionOf(call.key),
       tool: call.tool,
@@ -147,7 +149,7 @@ export class HumanGate {
       state: 'pending',
       createdAt,
       expiresAt: createdAt + this.approvalTtlMs,
-      pageToken: newPageToken(),
+      pageToken: random128(),
     };
     await this.store.createConfirmation(confirmation);
     await event('requested', 'out_of_band', confirmation.id);
@@ -166,7 +168,7 @@ export class HumanGate {
     call: GuardedCall,
     digest: string,
     id: string,
-    event: (kind: ConfirmationEvent['kind'], via: ConfirmationEvent['channel'], id: string | null, reason?: string) => Promise<void> | undefined,
+    event: EmitEvent,
   ): Promise<void> {
     const invalid = async (why: string): Promise<never> => {
       await event('invalid', 'out_of_band', id, why);

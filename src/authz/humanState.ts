@@ -66,11 +66,8 @@ export interface Halt {
 export const DEFAULT_APPROVAL_TTL_MS = 5 * 60_000;
 export const DEFAULT_ELICITATION_TIMEOUT_MS = 120_000;
 
-export function newConfirmationId(): string {
-  return randomBytes(16).toString('hex');
-}
-
-export function newPageToken(): string {
+/** 128 random bits as 32 hex digits: a confirmation's id, and its approval page's form token. */
+export function random128(): string {
   return randomBytes(16).toString('hex');
 }
 

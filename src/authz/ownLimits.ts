@@ -2,7 +2,7 @@ import { DEFAULT_CANCELS_PER_MINUTE, describeRequireConfirmation, requireConfirm
 import type { Env } from './actions.js';
 import { isWithinHoursWindow, nextHoursChange, parseHoursWindow } from './hoursWindow.js';
 import type { Halt } from './humanState.js';
-import { floorMinorUnits, parseDecimal, toSafeLong } from './money.js';
+import { principalEntity } from './principal.js';
 
 /**
  * What futu_get_limits tells a key about itself: its limits and what is left of them right now,
@@ -52,7 +52,8 @@ export function ownLimits(key: KeyRecord, usage: UsageNow, halt: Halt | undefine
   const trade_envs: Env[] = [];
   if (key.scopes.includes('trade:simulate')) trade_envs.push('simulate');
   if (key.scopes.includes('trade:real')) trade_envs.push('real');
-  const maxDaily = limits.max_daily_value === null ? null : toSafeLong(floorMinorUnits(parseDecimal(limits.max_daily_value, 'max_daily_value')), 'max_daily_value');
+  // The daily limit in minor units exactly as Cedar compares it (rounded down, never loosened).
+  const maxDaily = limits.max_daily_value === null ? null : Number(principalEntity(key).attrs?.maxDailyValue);
   const rate = limits.max_orders_per_minute;
   const window = limits.hours_window === null ? null : parseHoursWindow(limits.hours_window);
   return {

@@ -129,7 +129,8 @@ export class CallPipeline {
       const toolArgs = withoutSecrets(args);
       const toolContext = this.toolContext(context.signal, key);
       const plan = await tool.authz(toolArgs, toolContext);
-      const human = this.humanChannel(context, key, toolArgs);
+      // Built only for trades and unlocks: reads never reach a human, and its digest hashes the arguments.
+      const human = () => this.humanChannel(context, key, toolArgs);
       const structured = await this.authorizeAndExecute(trace, { key, now, machineBound: true }, toolName, plan, toolArgs, human, (orderTag, authorized = plan) => {
         trace.executing = true;
         return tool.execute(toolArgs, { ...toolContext, authorized, orderTag });
@@ -246,7 +247,7 @@ export class CallPipeline {
     action: ActionName,
     plan: AuthzPlan,
     args: Record<string, unknown>,
-    human: HumanChannel,
+    humanChannel: () => HumanChannel,
     execute: (orderTag?: string, authorized?: AuthzPlan) => Promise<unknown>,
   ): Promise<unknown> {
     const { authorizer, metrics } = this.deps;
@@ -270,6 +271,7 @@ export class CallPipeline {
       recordDecision(trace, decision);
       await this.auditIntent(trace);
     };
+    const human = humanChannel();
     switch (plan.kind) {
       case 'trade': {
         const run = await authorizer
@@ -324,7 +326,7 @@ export class CallPipeline {
 
   /** A confirmation step, durable before the call goes on (an audit failure refuses the call). */
   private async auditConfirmation(event: ConfirmationEvent): Promise<void> {
-    const refused = event.kind === 'declined' || event.kind === 'timeout' || event.kind === 'rejected' || event.kind === 'expired' || event.kind === 'invalid' || event.kind === 'requested';
+    const refused = REFUSING_CONFIRMATION_STEPS.has(event.kind);
     await this.deps.audit?.append({
       event: 'confirmation',
       key_id: event.keyId,
@@ -482,6 +484,9 @@ function keyIdOfFailure(err: unknown): string {
 }
 
 /** Only FutuErrors carry a message written for the caller; anything else is reported generically. */
+/** Confirmation steps after which the call does not go on (a requested one waits for a human). */
+const REFUSING_CONFIRMATION_STEPS: ReadonlySet<ConfirmationEvent['kind']> = new Set(['requested', 'declined', 'timeout', 'rejected', 'expired', 'invalid']);
+
 /** Details of an error a client may act on, passed as structured fields beside the text. */
 const PUBLIC_DETAILS = ['confirmation_id', 'expires_at', 'approval_url', 'retry_after_seconds'] as const;
 
