@@ -7,11 +7,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tradePasswordMd5 } from '../../src/keys/tradePassword.js';
 import { runFutucli, tempDir } from '../helpers/futucli.js';
+import { GNOME_KEYRING, serviceTest } from '../helpers/systemService.js';
 
 /**
  * The keychain against a real Secret Service: gnome-keyring in a private D-Bus session with its
  * own HOME, so the machine's keyring is never touched. CI installs gnome-keyring, dbus,
- * dbus-user-session and libsecret-tools; without them this test fails rather than skips.
+ * dbus-user-session and libsecret-tools; elsewhere, without them, the test is skipped with the
+ * reason in its name (and fails under CI=true: see serviceTest).
  */
 const HELPER = fileURLToPath(new URL('../helpers/keyring.js', import.meta.url));
 const SESSION_SCRIPT = `
@@ -20,7 +22,7 @@ printf %s "$KEYRING_UNLOCK_PW" | gnome-keyring-daemon --unlock --components=secr
 exec "$NODE" "$HELPER" scenario
 `;
 
-test('set-trade-pwd stores in Secret Service, a new process reads it, clear-trade-pwd removes it', (t) => {
+serviceTest('set-trade-pwd stores in Secret Service, a new process reads it, clear-trade-pwd removes it', GNOME_KEYRING, (t) => {
   const home = tempDir(t);
   const runtime = join(home, 'run');
   mkdirSync(runtime, { mode: 0o700 });

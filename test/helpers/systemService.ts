@@ -1,0 +1,58 @@
+import { test, type TestContext } from 'node:test';
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
+
+/**
+ * A system service a test needs for real (a Secret Service daemon, a redis-server): the test starts
+ * it itself from these binaries. `install` is what the reader should run to get them.
+ */
+export interface SystemService {
+  readonly name: string;
+  readonly binaries: readonly string[];
+  readonly install: string;
+}
+
+/** gnome-keyring as the Secret Service, in a private D-Bus session (test/cli/tradePassword-keychain.test.ts). */
+export const GNOME_KEYRING: SystemService = {
+  name: 'gnome-keyring',
+  binaries: ['gnome-keyring-daemon', 'dbus-run-session', 'secret-tool'],
+  install: 'apt-get install gnome-keyring dbus dbus-user-session libsecret-tools',
+};
+
+/** The binaries of `service` that no PATH entry holds as an executable file. */
+export function missingBinaries(service: SystemService, path = process.env.PATH ?? ''): string[] {
+  const dirs = path.split(delimiter).filter(Boolean);
+  return service.binaries.filter(
+    (bin) =>
+      !dirs.some((dir) => {
+        try {
+          accessSync(join(dir, bin), constants.X_OK);
+          return true;
+        } catch {
+          return false;
+        }
+      }),
+  );
+}
+
+/**
+ * `test(name, fn)` when the service's binaries are installed. When they are not, a fresh machine
+ * (only Node installed) reports the test as skipped with the reason in its name, so `npm test`
+ * passes and the summary says what was not run; under CI=true it fails instead, because `.ci/run`
+ * installs every service and a missing one there means a test silently stopped running.
+ */
+export function serviceTest(name: string, service: SystemService, fn: (t: TestContext) => void | Promise<void>): void {
+  const missing = missingBinaries(service);
+  if (missing.length === 0) {
+    test(name, fn);
+    return;
+  }
+  const reason = `${service.name} not installed: ${missing.join(', ')} not on PATH (${service.install})`;
+  if (process.env.CI === 'true') {
+    test(`${name} [needs ${reason}]`, () => {
+      throw new Error(`CI=true requires ${reason}`);
+    });
+    return;
+  }
+  test(`${name} [skipped: ${reason}]`, { skip: reason }, fn);
+}
