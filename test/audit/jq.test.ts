@@ -1,9 +1,9 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { AuditLog, INVALID_KEY_ID } from '../../src/audit/index.js';
+import { JQ, serviceTest } from '../helpers/systemService.js';
 import { readCall, rejectedOrder, systemEvent, tempDir } from './fixtures.js';
 
 /** The audit queries from the quant-research-assistant guide, verbatim. */
@@ -23,7 +23,7 @@ function runQuery(home: string, query: string): Record<string, unknown>[] {
     .map((chunk) => JSON.parse(`${chunk}}`) as Record<string, unknown>);
 }
 
-test("the guide's jq queries find the analyst's calls and rejections, and nothing else", async (t) => {
+serviceTest("the guide's jq queries find the analyst's calls and rejections, and nothing else", JQ, async (t) => {
   const home = tempDir(t);
   const audit = AuditLog.open(path.join(home, 'Library', 'Logs', 'futu-mcp-audit.jsonl'));
   t.after(() => audit.close());

@@ -7,6 +7,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { JQ, serviceTest } from '../helpers/systemService.js';
 import { E2eRun, expectRefusal, jq, readAudit, tradeOk, type StdioServerClient } from './helpers.js';
 
 describe('seed: read-only analyst key over stdio, audited and queried with jq', () => {
@@ -83,7 +84,7 @@ describe('seed: read-only analyst key over stdio, audited and queried with jq', 
     await bot.close();
   });
 
-  it('jq: "what did Claude look at" returns exactly the analyst\'s calls', () => {
+  serviceTest('jq: "what did Claude look at" returns exactly the analyst\'s calls', JQ, () => {
     const file = run.path(audit);
     const seen = jq('select(.key_id=="claude-analyst" and .iface=="mcp")', file);
     assert.deepEqual(
@@ -103,9 +104,9 @@ describe('seed: read-only analyst key over stdio, audited and queried with jq', 
     const all = readAudit(file);
     assert.equal(all.filter((r) => r.key_id === 'claude-bot' && r.event === 'tool_call').length, 5);
     assert.equal(all.filter((r) => r.event === 'startup').length, 2);
-  });
+  }, it);
 
-  it('jq: "rejected calls" returns the refused order with its reason', () => {
+  serviceTest('jq: "rejected calls" returns the refused order with its reason', JQ, () => {
     const rejected = jq('select(.key_id=="claude-analyst" and .outcome=="reject")', run.path(audit));
     assert.equal(rejected.length, 1);
     assert.deepEqual(
@@ -114,7 +115,7 @@ describe('seed: read-only analyst key over stdio, audited and queried with jq', 
     );
     const botRejects = jq('select(.key_id=="claude-bot" and .outcome=="reject")', run.path(audit));
     assert.deepEqual(botRejects.map((r) => r.reason), ['limit check failed: rate limit (3 in 60s, cap 3)']);
-  });
+  }, it);
 
   it('keys.json copied to another machine does not work there: key not bound to this machine', async () => {
     const elsewhere = run.path('elsewhere');

@@ -19,6 +19,9 @@ export const GNOME_KEYRING: SystemService = {
   install: 'apt-get install gnome-keyring dbus dbus-user-session libsecret-tools',
 };
 
+/** jq, for the README's audit queries run as a user would run them. */
+export const JQ: SystemService = { name: 'jq', binaries: ['jq'], install: 'apt-get install jq' };
+
 /** The binaries of `service` that no PATH entry holds as an executable file. */
 export function missingBinaries(service: SystemService, path = process.env.PATH ?? ''): string[] {
   const dirs = path.split(delimiter).filter(Boolean);
@@ -40,19 +43,25 @@ export function missingBinaries(service: SystemService, path = process.env.PATH 
  * (only Node installed) reports the test as skipped with the reason in its name, so `npm test`
  * passes and the summary says what was not run; under CI=true it fails instead, because `.ci/run`
  * installs every service and a missing one there means a test silently stopped running.
+ * `register` is `it` inside a `describe`.
  */
-export function serviceTest(name: string, service: SystemService, fn: (t: TestContext) => void | Promise<void>): void {
+export function serviceTest(
+  name: string,
+  service: SystemService,
+  fn: (t: TestContext) => void | Promise<void>,
+  register: typeof test = test,
+): void {
   const missing = missingBinaries(service);
   if (missing.length === 0) {
-    test(name, fn);
+    register(name, fn);
     return;
   }
   const reason = `${service.name} not installed: ${missing.join(', ')} not on PATH (${service.install})`;
   if (process.env.CI === 'true') {
-    test(`${name} [needs ${reason}]`, () => {
+    register(`${name} [needs ${reason}]`, () => {
       throw new Error(`CI=true requires ${reason}`);
     });
     return;
   }
-  test(`${name} [skipped: ${reason}]`, { skip: reason }, fn);
+  register(`${name} [skipped: ${reason}]`, { skip: reason }, fn);
 }
