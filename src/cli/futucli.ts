@@ -6,7 +6,7 @@ import { registerHumanLoopCommands } from './commands/humanLoop.js';
 import { registerKeysCommands } from './commands/keys.js';
 import { registerPolicyCommands } from './commands/policy.js';
 import { registerTradePasswordCommands } from './commands/tradePassword.js';
-import { outputOption, runProgram } from './output.js';
+import { outputOption, runProgram, tolerateClosedStdout } from './output.js';
 import { defaultKeysFile } from './paths.js';
 
 /** futucli: the operator's tool for keys, machine binding and the trade password. */
@@ -19,6 +19,7 @@ const program = new Command()
 // Operational log lines (JSON on stderr) are for servers; an operator wants them only on request.
 if (!process.env.FUTU_LOG_LEVEL) setLogLevel('warn');
 
+tolerateClosedStdout();
 registerKeysCommands(program);
 registerTradePasswordCommands(program);
 registerPolicyCommands(program);

@@ -17,7 +17,7 @@ export function outputOption(): Option {
 }
 
 interface Sink {
-  write(text: string): unknown;
+  write(text: string, done?: (err?: Error | null) => void): unknown;
 }
 
 export class Output {
@@ -30,6 +30,15 @@ export class Output {
   /** The command's result; `human` is only rendered in human mode. */
   result(json: unknown, human: () => string): void {
     this.stdout.write(this.format === 'json' ? `${JSON.stringify(json, null, 2)}\n` : withNewline(human()));
+  }
+
+  /**
+   * result(), resolving once stdout accepted the text and rejecting if it did not (a reader that
+   * went away: EPIPE), for a result that must not be lost, such as a plaintext shown only once.
+   */
+  resultDelivered(json: unknown, human: () => string): Promise<void> {
+    const text = this.format === 'json' ? `${JSON.stringify(json, null, 2)}\n` : withNewline(human());
+    return new Promise((resolve, reject) => this.stdout.write(text, (err) => (err ? reject(err) : resolve())));
   }
 
   /** Advice that is not the result: stdout for humans, stderr in json mode. */
@@ -72,6 +81,17 @@ export function action(handler: (command: Command, out: Output) => Promise<void>
       process.exitCode = 1;
     }
   };
+}
+
+/**
+ * A reader that stops early (`futucli list-keys | head -3`) closes the pipe: later writes fail with
+ * EPIPE. That is the reader's choice, not an error of the command: stop quietly instead of crashing
+ * with an unhandled 'error' event. A result that must be delivered uses resultDelivered().
+ */
+export function tolerateClosedStdout(stream: NodeJS.WriteStream = process.stdout): void {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+  });
 }
 
 /** Parses argv and runs; usage errors follow the same conventions as command errors. */

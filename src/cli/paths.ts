@@ -10,6 +10,9 @@ import { posix, win32 } from 'node:path';
  *   state dir  Linux  $XDG_STATE_HOME/futu-mcp (~/.local/state/futu-mcp)
  *              macOS  ~/Library/Application Support/futu-mcp/state
  *              Windows %LOCALAPPDATA%\futu-mcp\state
+ *   audit log  Linux  $XDG_STATE_HOME/futu-mcp/futu-mcp-audit.jsonl (printed client configs only)
+ *              macOS  ~/Library/Logs/futu-mcp-audit.jsonl (the README's recommendation)
+ *              Windows %LOCALAPPDATA%\futu-mcp\futu-mcp-audit.jsonl
  */
 export interface PlatformContext {
   readonly platform: NodeJS.Platform;
@@ -31,6 +34,14 @@ export function defaultStateDir(context: PlatformContext = current()): string {
   if (platform === 'win32') return win32.join(env.LOCALAPPDATA || win32.join(home, 'AppData', 'Local'), 'futu-mcp', 'state');
   if (platform === 'darwin') return posix.join(home, 'Library', 'Application Support', 'futu-mcp', 'state');
   return posix.join(xdg(env.XDG_STATE_HOME) ?? posix.join(home, '.local', 'state'), 'futu-mcp');
+}
+
+/** Where printed client configs put the audit log (the server itself writes none without --audit-log). */
+export function defaultAuditLog(context: PlatformContext = current()): string {
+  const { platform, env, home } = context;
+  if (platform === 'win32') return win32.join(env.LOCALAPPDATA || win32.join(home, 'AppData', 'Local'), 'futu-mcp', 'futu-mcp-audit.jsonl');
+  if (platform === 'darwin') return posix.join(home, 'Library', 'Logs', 'futu-mcp-audit.jsonl');
+  return posix.join(xdg(env.XDG_STATE_HOME) ?? posix.join(home, '.local', 'state'), 'futu-mcp', 'futu-mcp-audit.jsonl');
 }
 
 /** The XDG spec says relative values are invalid and must be ignored. */

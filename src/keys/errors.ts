@@ -14,6 +14,7 @@ export type CredentialErrorCode =
   | 'KEY_NOT_FOUND'
   | 'KEY_ID_TAKEN'
   | 'KEY_OPTION_INVALID'
+  | 'KEY_NOT_SHOWN'
   | 'KEYS_FILE_NOT_FOUND'
   | 'KEYS_FILE_INVALID'
   | 'KEYS_FILE_PERMISSIONS'
@@ -47,6 +48,13 @@ export const keyIdTaken = (keyId: string) =>
 export const keyOptionInvalid = (problem: string) =>
   new CredentialError('KEY_OPTION_INVALID', `invalid key option: ${problem}`);
 
+/** gen-key could not print the new key (stdout closed: EPIPE); the record was taken back out. */
+export const keyNotShown = (keyId: string, cause: string) =>
+  new CredentialError(
+    'KEY_NOT_SHOWN',
+    `could not print the new key "${keyId}" (${cause}), so it was not kept; run gen-key again and keep its first lines (the key is on line 2)`,
+    { key_id: keyId },
+  );
 export const keysFileNotFound = (file: string) =>
   new CredentialError('KEYS_FILE_NOT_FOUND', `keys file not found: ${file}`, { file });
 /** `problem` already carries the file label and, where known, the key id and field. */

@@ -1,5 +1,6 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { MachineIdentity, machineFingerprint } from '../../src/keys/machine.js';
@@ -7,12 +8,15 @@ import { PLAINTEXT_KEY_PATTERN, hashPlaintextKey } from '../../src/keys/material
 import { KeyStore } from '../../src/keys/store.js';
 import { readKeysFile } from '../../src/keys/file.js';
 import { serializeKeysDocument } from '../../src/keys/schema.js';
-import { machineIdFile, runFutucli, tempDir, writeFileWithMode, type CliRun } from '../helpers/futucli.js';
+import { defaultAuditLog } from '../../src/cli/paths.js';
+import { FUTUCLI, childEnv, machineIdFile, runFutucli, tempDir, writeFileWithMode, type CliRun } from '../helpers/futucli.js';
 
 const HOST_A = 'a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1';
 const HOST_B = 'b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2';
 const RELOAD_REMINDER = 'A running futu-mcp applies this change when it receives SIGHUP: kill -HUP <pid>\n';
 const DAY_MS = 86_400_000;
+
+const FUTU_MCP_BIN = join(dirname(FUTUCLI), 'futu-mcp.js');
 
 const onHost = (raw: string) => new MachineIdentity(() => ({ raw, source: 'test' }));
 
@@ -59,8 +63,9 @@ test('gen-key stores only the hash (0600) and prints a plaintext that authentica
   assert.deepEqual(claude_desktop_config, {
     mcpServers: {
       futu: {
-        command: 'futu-mcp',
-        args: ['--gateway', '127.0.0.1:11111', '--keys-file', file],
+        // Absolute node and script paths: works without PATH and without a global install.
+        command: process.execPath,
+        args: [FUTU_MCP_BIN, '--gateway', '127.0.0.1:11111', '--keys-file', file, '--audit-log', defaultAuditLog()],
         env: { FUTU_MCP_API_KEY: key },
       },
     },
@@ -133,6 +138,52 @@ test('gen-key warns about real-money keys without value caps and about trade:unl
   assert.equal(capped.stderr, '');
   const unlocker = cli(['gen-key', '--id', 'unlocker', '--scopes', 'trade:unlock']);
   assert.match(unlocker.stderr, /^warning: trade:unlock lets the key holder unlock real trading for all of OpenD/);
+});
+
+test('gen-key warns that order limits have no effect on a key without a trade scope', (t) => {
+  const { cli } = setup(t);
+  const reader = cli(['gen-key', '--id', 'reader', '--scopes', 'qot:read,acc:read', '--max-order-value', '50000']);
+  assert.equal(reader.status, 0);
+  assert.equal(reader.stderr, 'warning: --max-order-value has no effect: the key has no trade scope (trade:simulate or trade:real)\n');
+  const both = cli(['gen-key', '--id', 'reader2', '--scopes', 'qot:read', '--max-daily-value', '1', '--max-orders-per-minute', '2']);
+  assert.equal(both.stderr, 'warning: --max-daily-value, --max-orders-per-minute have no effect: the key has no trade scope (trade:simulate or trade:real)\n');
+  const trader = cli(['gen-key', '--id', 'trader', '--scopes', 'trade:simulate', '--max-order-value', '50000']);
+  assert.equal(trader.stderr, '');
+});
+
+test('gen-key | head -2 shows the key, exits cleanly, and the saved key is the one shown', (t) => {
+  const { file, hosts } = setup(t);
+  const run = spawnSync('sh', ['-c', `"$NODE" "$FUTUCLI" --keys-file "$KEYS" gen-key --id piped --scopes qot:read | head -2`], {
+    env: childEnv({ NODE: process.execPath, FUTUCLI, KEYS: file, FUTU_MCP_MACHINE_ID_FILE: hosts.A }),
+    encoding: 'utf8',
+  });
+  assert.equal(run.status, 0);
+  assert.equal(run.stderr, '', 'no EPIPE crash');
+  const [key] = run.stdout.match(/fc_[0-9a-f]{64}/) ?? [];
+  assert.ok(key, run.stdout);
+  assert.equal(KeyStore.open(file).authenticate(key).id, 'piped');
+});
+
+test('gen-key whose stdout is already closed keeps no key (nobody saw it) and says so', async (t) => {
+  const { file, hosts } = setup(t);
+  for (const format of ['human', 'json']) {
+    const child = spawn(process.execPath, [FUTUCLI, '--keys-file', file, '-o', format, 'gen-key', '--id', `lost-${format}`, '--scopes', 'qot:read'], {
+      env: childEnv({ FUTU_MCP_MACHINE_ID_FILE: hosts.A }),
+    });
+    // Closed before the child starts writing: its first write fails with EPIPE.
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    assert.equal(status, 1, stderr);
+    if (format === 'human') {
+      assert.equal(
+        stderr,
+        'error: could not print the new key "lost-human" (EPIPE), so it was not kept; run gen-key again and keep its first lines (the key is on line 2)\n',
+      );
+    }
+    assert.deepEqual(KeyStore.open(file).list().map((k) => k.id), []);
+  }
 });
 
 const refused: [string, string[], string, string][] = [

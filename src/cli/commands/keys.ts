@@ -1,7 +1,7 @@
-import { stdioClientConfig } from '../clientConfigs.js';
+import { installedFutuMcp, stdioClientConfig } from '../clientConfigs.js';
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
-import { keyNotFound, keyOptionInvalid } from '../../keys/errors.js';
+import { keyNotFound, keyNotShown, keyOptionInvalid } from '../../keys/errors.js';
 import { appendKeyRecord, readKeysFile, readKeysFileOrEmpty, updateKeysFile } from '../../keys/file.js';
 import { MachineIdentity, normalizeFingerprint } from '../../keys/machine.js';
 import { generatePlaintextKey, hashPlaintextKey } from '../../keys/material.js';
@@ -9,8 +9,9 @@ import { KEY_ID_PATTERN, parseKeyRecord, type RecordIssue } from '../../keys/sch
 import { summarizeLimits } from '../../keys/summary.js';
 import { isExpired, resolveExpiry } from '../../keys/time.js';
 import { describeRequireConfirmation, requireConfirmationOf, type KeyRecord, type RequireConfirmation } from '../../keys/types.js';
+import { describeError } from '../../shared/errors.js';
 import { action, formatTable, splitList, type Output } from '../output.js';
-import { defaultKeysFile } from '../paths.js';
+import { defaultAuditLog, defaultKeysFile } from '../paths.js';
 
 /**
  * Key management: gen-key, list-keys, revoke-key, bind-key, machine-id. Every change goes
@@ -98,27 +99,37 @@ function keysFileOf(command: Command): string {
   return resolve(command.optsWithGlobals<{ keysFile?: string }>().keysFile ?? defaultKeysFile());
 }
 
-function genKey(command: Command, out: Output): void {
+async function genKey(command: Command, out: Output): Promise<void> {
   const opts = command.opts<GenKeyOptions>();
   const file = keysFileOf(command);
   const machine = new MachineIdentity();
   const plaintext = generatePlaintextKey();
   const record = recordFromOptions(opts, hashPlaintextKey(plaintext), Date.now(), machine);
   appendKeyRecord(file, record);
-  const claudeDesktopConfig = stdioClientConfig({ command: 'futu-mcp', args: ['--gateway', '127.0.0.1:11111', '--keys-file', file] }, plaintext);
-  out.result({ id: record.id, key: plaintext, keys_file: file, claude_desktop_config: claudeDesktopConfig }, () =>
-    [
-      `Created key "${record.id}" in ${file}`,
-      ...describeRecord(record, machine).map(([label, value]) => `  ${label.padEnd(8)} ${value}`),
-      '',
-      'API key (shown once and never stored; save it now):',
-      '',
-      `  ${plaintext}`,
-      '',
-      'Claude Desktop (claude_desktop_config.json):',
-      JSON.stringify(claudeDesktopConfig, null, 2),
-    ].join('\n'),
+  const claudeDesktopConfig = stdioClientConfig(
+    installedFutuMcp(['--gateway', '127.0.0.1:11111', '--keys-file', file, '--audit-log', defaultAuditLog()]),
+    plaintext,
   );
+  try {
+    // The key comes first, so even `gen-key … | head -2` shows it.
+    await out.resultDelivered({ id: record.id, key: plaintext, keys_file: file, claude_desktop_config: claudeDesktopConfig }, () =>
+      [
+        `API key "${record.id}" (shown once and never stored; save it now):`,
+        `  ${plaintext}`,
+        '',
+        `Created in ${file}`,
+        ...describeRecord(record, machine).map(([label, value]) => `  ${label.padEnd(8)} ${value}`),
+        '',
+        'Claude Desktop (claude_desktop_config.json):',
+        JSON.stringify(claudeDesktopConfig, null, 2),
+      ].join('\n'),
+    );
+  } catch (err) {
+    // Nobody saw the plaintext, so nobody can use the key: a saved record would only be a key
+    // waiting to be found. Take it back out.
+    updateKeysFile(file, (records) => records.filter((existing) => !(existing.id === record.id && existing.hash === record.hash)));
+    throw keyNotShown(record.id, (err as NodeJS.ErrnoException).code ?? describeError(err));
+  }
   for (const warning of riskWarnings(record)) out.warn(warning);
   out.notice(RELOAD_REMINDER);
 }
@@ -129,6 +140,13 @@ function riskWarnings(record: KeyRecord): string[] {
   const { max_order_value, max_daily_value } = record.limits;
   if (record.scopes.includes('trade:real') && (max_order_value === null || max_daily_value === null)) {
     warnings.push('this key can trade real money without both --max-order-value and --max-daily-value');
+  }
+  const limitsWithoutTrade = (['max_order_value', 'max_daily_value', 'max_orders_per_minute'] as const).filter(
+    (limit) => record.limits[limit] !== null,
+  );
+  if (limitsWithoutTrade.length > 0 && !record.scopes.some((scope) => scope === 'trade:simulate' || scope === 'trade:real')) {
+    const options = limitsWithoutTrade.map((limit) => `--${limit.replace(/_/g, '-')}`).join(', ');
+    warnings.push(`${options} ${limitsWithoutTrade.length === 1 ? 'has' : 'have'} no effect: the key has no trade scope (trade:simulate or trade:real)`);
   }
   if (record.scopes.includes('trade:unlock')) {
     warnings.push('trade:unlock lets the key holder unlock real trading for all of OpenD; prefer futucli unlock-trade');
