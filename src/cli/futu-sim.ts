@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { describeError, isFutuError } from '../shared/errors.js';
 import { log } from '../shared/log.js';
 import { MARKET_HOURS, parseInstant, startSimulator, type MarketHours, type SimulatorHandle } from '../sim/server.js';
+import { PACKAGE_VERSION } from '../shared/version.js';
 
 /**
  * futu-sim: a simulated Futu OpenD on a real TCP port, for development and tests. The trade
@@ -73,6 +74,7 @@ async function run(options: CliOptions): Promise<void> {
 const DEFAULT_LISTEN = '127.0.0.1:11111';
 
 const program = new Command('futu-sim')
+  .version(PACKAGE_VERSION)
   .description('Simulated Futu OpenD speaking the real TCP protocol (deterministic market and paper trading)')
   .addOption(new Option('--listen <host:port>', 'address to listen on (port 0 picks a free one)').argParser(parseListen).default(parseListen(DEFAULT_LISTEN), DEFAULT_LISTEN))
   .option('--seed <n>', 'seed of the simulated market and accounts', parseInteger, 7)

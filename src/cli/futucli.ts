@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { setLogLevel } from '../shared/log.js';
+import { PACKAGE_VERSION } from '../shared/version.js';
 import { registerAuditCommands } from './commands/audit.js';
 import { registerHumanLoopCommands } from './commands/humanLoop.js';
 import { registerKeysCommands } from './commands/keys.js';
@@ -12,6 +13,7 @@ import { defaultKeysFile } from './paths.js';
 /** futucli: the operator's tool for keys, machine binding and the trade password. */
 const program = new Command()
   .name('futucli')
+  .version(PACKAGE_VERSION)
   .description('futu-mcp operator CLI: API keys, machine binding, trade password, policies, audit log')
   .option('--keys-file <path>', 'keys.json location', defaultKeysFile())
   .addOption(outputOption());

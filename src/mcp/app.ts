@@ -1,5 +1,4 @@
 import path from 'node:path';
-import { createRequire } from 'node:module';
 import { AuditLog } from '../audit/auditLog.js';
 import type { RotationOptions } from '../audit/rotation.js';
 import { Authorizer } from '../authz/authorizer.js';
@@ -20,6 +19,7 @@ import { loadTradePasswordMd5 } from '../keys/tradePassword.js';
 import { startSimulator, type MarketHours, type SimulatorHandle } from '../sim/server.js';
 import { describeError, FutuError } from '../shared/errors.js';
 import { log } from '../shared/log.js';
+import { PACKAGE_VERSION } from '../shared/version.js';
 import { startHttpServer, type RunningHttpServer } from './http.js';
 import { APPROVAL_PATH_PREFIX } from './http/approvalPage.js';
 import type { SessionLimits } from './http/sessions.js';
@@ -33,7 +33,7 @@ import { TOOLS } from './tools/index.js';
 import { findTaggedOrder, orderResult } from './tools/orders.js';
 
 export const SERVER_NAME = 'futu-mcp';
-export const SERVER_VERSION: string = (createRequire(import.meta.url)('../../../package.json') as { version: string }).version;
+export const SERVER_VERSION: string = PACKAGE_VERSION;
 
 /** The seeds' flags, resolved. */
 export interface FutuMcpOptions {

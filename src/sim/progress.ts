@@ -67,3 +67,8 @@ export function lastTrade(path: PricePath, p: Progress, listing: Listing): LastT
   }
   return { price: tick.price, utcMs: utcOf(listing.market, p.day, minutes[minute]!) + tick.offsetMs };
 }
+
+/** Whether `market` is in continuous trading at `nowMs`: orders can fill and market orders are accepted. */
+export function isContinuousTrading(market: MarketCode, nowMs: number): boolean {
+  return progressAt(market, nowMs).partial !== undefined;
+}
