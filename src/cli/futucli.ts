@@ -19,7 +19,8 @@ const program = new Command()
   .addOption(outputOption());
 
 // Operational log lines (JSON on stderr) are for servers; an operator wants them only on request.
-if (!process.env.FUTU_LOG_LEVEL) setLogLevel('warn');
+// Every failure a command meets reaches the operator as its own `error: …` line instead.
+if (!process.env.FUTU_LOG_LEVEL) setLogLevel('error');
 
 tolerateClosedStdout();
 registerKeysCommands(program);

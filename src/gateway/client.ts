@@ -69,6 +69,8 @@ export class OpenDClient extends EventEmitter<ClientEvents> {
   private loop: Promise<void> | undefined;
   /** Why there is no link right now: told to callers in the error details. */
   private downReason = 'not started';
+  /** `host:port` of OpenD, named in every GATEWAY_NOT_CONNECTED message. */
+  private readonly address: string;
 
   constructor(options: OpenDClientOptions = {}) {
     super();
@@ -85,6 +87,13 @@ export class OpenDClient extends EventEmitter<ClientEvents> {
       handshakeTimeoutMs: this.requestTimeoutMs,
       onPush: (protoId, s2c) => this.emit('push', protoId, s2c),
     };
+    const { host, port } = this.connectionOptions;
+    this.address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  }
+
+  /** GATEWAY_NOT_CONNECTED naming OpenD's address and why the link is down now (or last went down). */
+  notConnectedError(reason: string = this.downReason): GatewayError {
+    return notConnected({ reason, address: this.address });
   }
 
   /** Starts connecting (and reconnecting) in the background; idempotent. */
@@ -99,7 +108,7 @@ export class OpenDClient extends EventEmitter<ClientEvents> {
    */
   connect(): Promise<LinkInfo> {
     if (this.conn?.isOpen) return Promise.resolve(this.conn.info);
-    if (this.lifetime.signal.aborted) return Promise.reject(notConnected({ reason: this.downReason }));
+    if (this.lifetime.signal.aborted) return Promise.reject(this.notConnectedError());
     const ready = new Promise<LinkInfo>((resolve, reject) => this.waiters.push({ resolve, reject }));
     this.start();
     return ready;
@@ -117,8 +126,14 @@ export class OpenDClient extends EventEmitter<ClientEvents> {
   /** Resolves with the S2C; OpenDError when retType != 0; GATEWAY_NOT_CONNECTED / GATEWAY_TIMEOUT. */
   request(protoId: number, c2s: Message, options?: RequestOptions): Promise<Message> {
     const conn = this.conn;
-    if (!conn) return Promise.reject(notConnected({ reason: this.downReason }));
-    return conn.request(protoId, c2s, options?.timeoutMs ?? this.requestTimeoutMs, options?.withPacketId);
+    if (!conn) return Promise.reject(this.notConnectedError());
+    return conn.request(protoId, c2s, options?.timeoutMs ?? this.requestTimeoutMs, options?.withPacketId).catch((err: unknown) => {
+      // The link dropped under this request: the connection knows why, the client knows where.
+      if (err instanceof GatewayError && err.code === 'GATEWAY_NOT_CONNECTED' && err.details.address === undefined) {
+        throw this.notConnectedError(typeof err.details.reason === 'string' ? err.details.reason : this.downReason);
+      }
+      throw err;
+    });
   }
 
   /** Hooks run in registration order after every reconnect, before 'reconnected'. */
@@ -130,7 +145,7 @@ export class OpenDClient extends EventEmitter<ClientEvents> {
   async close(): Promise<void> {
     this.downReason = 'client closed';
     this.lifetime.abort();
-    this.settleWaiters(notConnected({ reason: this.downReason }));
+    this.settleWaiters(this.notConnectedError());
     await this.loop;
   }
 
@@ -146,7 +161,7 @@ export class OpenDClient extends EventEmitter<ClientEvents> {
         if (signal.aborted) break;
         this.downReason = reasonOf(err);
         log.warn('cannot connect to OpenD', { host: this.connectionOptions.host, port: this.connectionOptions.port, reason: this.downReason });
-        this.settleWaiters(isFutuError(err) ? err : notConnected({ reason: this.downReason }));
+        this.settleWaiters(isFutuError(err) && err.code !== 'GATEWAY_NOT_CONNECTED' ? err : this.notConnectedError());
         await this.pause(failures++);
         continue;
       }

@@ -20,9 +20,19 @@ export class GatewayError extends FutuError {
   }
 }
 
-/** The one message for every request made while OpenD is unreachable; `details` may say why. */
-export const notConnected = (details: Record<string, unknown> = {}): GatewayError =>
-  new GatewayError('GATEWAY_NOT_CONNECTED', 'gateway not connected', details);
+/**
+ * The one error for every request made while OpenD is unreachable. With `address` and `reason`
+ * (the client knows both) the message says what failed and what to check, e.g.
+ * `gateway not connected: connect ECONNREFUSED 127.0.0.1:11111; is OpenD running at 127.0.0.1:11111? (check --gateway)`.
+ */
+export const notConnected = (details: { reason?: string; address?: string } = {}): GatewayError =>
+  new GatewayError(
+    'GATEWAY_NOT_CONNECTED',
+    details.address === undefined
+      ? 'gateway not connected'
+      : `gateway not connected: ${details.reason ?? 'not connected yet'}; is OpenD running at ${details.address}? (check --gateway)`,
+    details,
+  );
 
 /**
  * The link dropped after the request was written and before OpenD answered: unlike

@@ -85,7 +85,10 @@ export const tradePasswordInput = (problem: string) =>
   new CredentialError('TRADE_PASSWORD_INPUT', `cannot take the trade password: ${problem}`);
 /** `reason` comes from the keychain library (e.g. a D-Bus error) and never contains the secret. */
 export const keychainUnavailable = (reason: string) =>
-  new CredentialError('KEYCHAIN_UNAVAILABLE', `OS keychain unavailable: ${reason}`);
+  new CredentialError(
+    'KEYCHAIN_UNAVAILABLE',
+    `OS keychain unavailable: ${reason}; without a keychain (e.g. a headless server), set the trade password in the FUTU_TRADE_PWD environment variable of futu-mcp and futucli instead`,
+  );
 
 function formatMode(mode: number): string {
   return (mode & 0o777).toString(8).padStart(4, '0');

@@ -210,7 +210,7 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
         const key = keys.authenticate(token);
         return { keyId: key.id, scopes: key.scopes, key };
       },
-      health: { ready: () => gateway.isConnected },
+      health: { ready: () => gateway.isConnected, notReadyReason: () => gateway.client.notConnectedError().message },
       metrics,
       resourceName: SERVER_NAME,
       allowedHosts: options.allowedHosts,

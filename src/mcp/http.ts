@@ -26,7 +26,8 @@ export interface HttpServerOptions {
   /** Called once per MCP session (on `initialize`). */
   readonly createServerForSession: ServerFactory;
   readonly authenticate: Authenticator;
-  readonly health: { ready(): boolean };
+  /** /readyz: 200 when ready, else 503 with `notReadyReason()` (what is down and what to check). */
+  readonly health: { ready(): boolean; notReadyReason?(): string };
   /** Served at GET /metrics without a token; 404 when absent. */
   readonly metrics?: MetricsSource;
   readonly resourceName?: string;
@@ -139,7 +140,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     ['/readyz', (req, res) => {
       requireMethod(req.method, ['GET']);
       const ready = options.health.ready();
-      sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not_ready' });
+      const reason = ready ? undefined : options.health.notReadyReason?.();
+      sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not_ready', ...(reason === undefined ? {} : { reason }) });
     }],
     ['/metrics', async (req, res) => {
       requireMethod(req.method, ['GET']);

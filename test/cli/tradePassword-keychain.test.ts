@@ -81,6 +81,11 @@ test('without a reachable Secret Service nothing is stored anywhere else', (t) =
   const { error } = JSON.parse(run.stdout);
   assert.equal(error.code, 'KEYCHAIN_UNAVAILABLE');
   assert.match(error.message, /^OS keychain unavailable: /);
+  // A headless box has no keychain: the message points at the way that works there.
+  assert.match(
+    error.message,
+    /; without a keychain \(e\.g\. a headless server\), set the trade password in the FUTU_TRADE_PWD environment variable of futu-mcp and futucli instead$/,
+  );
   assert.ok(!`${run.stdout}${run.stderr}`.includes(password));
 });
 

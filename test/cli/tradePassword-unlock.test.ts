@@ -95,6 +95,13 @@ test('an unreachable gateway is an error, and the command exits instead of recon
   assertNoSecret([run]);
 });
 
+test('an unreachable gateway is named with the connect error and what to check, with no raw log line', async () => {
+  const run = await runFutucliAsync(['unlock-trade', '--lock', '--gateway', '127.0.0.1:1']);
+  assert.equal(run.status, 1);
+  assert.equal(run.stdout, '');
+  assert.equal(run.stderr, 'error: gateway not connected: connect ECONNREFUSED 127.0.0.1:1; is OpenD running at 127.0.0.1:1? (check --gateway)\n');
+});
+
 test('a malformed --gateway is refused', async () => {
   const run = await runFutucliAsync(['-o', 'json', 'unlock-trade', '--lock', '--gateway', 'localhost']);
   assert.notEqual(run.status, 0);

@@ -26,7 +26,12 @@ import {
   type McpTestClient,
 } from './helpers.js';
 
-const NOT_CONNECTED = { code: 'GATEWAY_NOT_CONNECTED', message: 'gateway not connected' } as const;
+/** What a call says while nothing listens on OpenD's port: the reason, the address, the flag to check. */
+const notConnected = (port: number) =>
+  ({
+    code: 'GATEWAY_NOT_CONNECTED',
+    message: `gateway not connected: connect ECONNREFUSED 127.0.0.1:${port}; is OpenD running at 127.0.0.1:${port}? (check --gateway)`,
+  }) as const;
 
 // The simulator runs in this process; its connection log lines would clutter the test report.
 setLogLevel('warn');
@@ -67,7 +72,9 @@ describe('gateway down over HTTP', () => {
 
     await sim!.close();
     sim = undefined;
-    await waitForReadyz(http.origin, 503);
+    const NOT_CONNECTED = notConnected(port);
+    // /readyz says why: once the reconnect attempts are refused, that is the reason everywhere.
+    await waitForReadyz(http.origin, 503, NOT_CONNECTED.message);
     assert.equal(sample(await http.metrics(), 'futu_gateway_up', {}), 0);
 
     for (const client of clients) {
@@ -113,11 +120,13 @@ describe('gateway unreachable over stdio', () => {
 
   for (const flavor of CLIENT_FLAVORS) {
     it(`${flavor}: the server still starts, and every gateway call says "gateway not connected"`, async () => {
+      const port = await freePort();
+      const NOT_CONNECTED = notConnected(port);
       const client = await run.connectStdio(flavor, {
         name: `unreachable-${flavor}`,
         keysFile,
         apiKey: key,
-        gateway: `127.0.0.1:${await freePort()}`,
+        gateway: `127.0.0.1:${port}`,
         waitConnected: false,
       });
       // The key lacks trade:unlock: every other tool is listed.

@@ -520,12 +520,13 @@ export class E2eRun {
   }
 }
 
-export async function waitForReadyz(origin: string, status: 200 | 503): Promise<void> {
+/** Polls /readyz until it answers `status` (and, when given, a 503 body with exactly this `reason`). */
+export async function waitForReadyz(origin: string, status: 200 | 503, reason?: string): Promise<void> {
   const deadline = Date.now() + 30_000;
   for (;;) {
     const res = await rawHttp(`${origin}/readyz`);
-    if (res.status === status) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for /readyz ${status} (last ${res.status})`);
+    if (res.status === status && (reason === undefined || (JSON.parse(res.body) as { reason?: string }).reason === reason)) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for /readyz ${status} ${reason ?? ''} (last ${res.status} ${res.body})`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }

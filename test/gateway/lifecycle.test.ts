@@ -24,7 +24,8 @@ const FAST_MS = 1000;
 function assertNotConnected(error: unknown): void {
   assert.ok(error instanceof GatewayError, `expected a GatewayError, got ${String(error)}`);
   assert.equal(error.code, 'GATEWAY_NOT_CONNECTED');
-  assert.equal(error.message, 'gateway not connected');
+  // Says what failed and where: the reason, OpenD's address, and the flag to check.
+  assert.match(error.message, /^gateway not connected: .+; is OpenD running at 127\.0\.0\.1:\d+\? \(check --gateway\)$/);
 }
 
 describe('connecting', () => {
@@ -42,7 +43,10 @@ describe('connecting', () => {
     try {
       const { error } = await settleWithin(gateway.connect(), 5000);
       assertNotConnected(error);
-      assert.match(String((error as GatewayError).details.reason), /ECONNREFUSED/);
+      assert.equal(
+        (error as GatewayError).message,
+        `gateway not connected: connect ECONNREFUSED 127.0.0.1:${port}; is OpenD running at 127.0.0.1:${port}? (check --gateway)`,
+      );
       const connected = nextEvent<[LinkInfo]>(gateway, 'connected');
       const sim = await startSimulator({ port });
       try {
