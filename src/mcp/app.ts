@@ -27,6 +27,7 @@ import { createMetrics, type Metrics } from './metrics.js';
 import { CallPipeline } from './pipeline.js';
 import { serverInstructions } from './instructions.js';
 import { createMcpServer } from './server.js';
+import { startupKeyProblem } from './startupKey.js';
 import { serveStdio, type StdioHandle } from './stdio.js';
 import { keyToolVisibility } from './toolVisibility.js';
 import { TOOLS } from './tools/index.js';
@@ -221,6 +222,8 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
     });
     if (options.approvalPage !== false) approvalBase = new URL(http.url).origin;
   } else {
+    const keyProblem = startupKeyProblem(keys, options.apiKey);
+    if (keyProblem !== undefined) log.warn(keyProblem);
     stdio = serveStdio(createServer);
   }
 

@@ -20,6 +20,7 @@ import { callScope, checkCallGates, tradeInput } from './callDecision.js';
 import type { HttpRefusal } from './http.js';
 import type { Metrics } from './metrics.js';
 import { DEFAULT_REFUSAL_THROTTLE, RefusalThrottle, type SuppressedRefusals } from './refusalThrottle.js';
+import { withStartupKeyFix } from './startupKey.js';
 import type { CallContext, CallHandler, CallOutcome, ToolFailure } from './server.js';
 import type { AnyFutuTool, AuthorizedTrade, AuthzPlan, ToolContext } from './tools/kit.js';
 import type { ExistingOrder } from '../authz/valuation.js';
@@ -139,7 +140,7 @@ export class CallPipeline {
     } catch (err) {
       if (trace.keyId === MISSING_KEY_ID) trace.keyId = keyIdOfFailure(err);
       recordDenial(trace, err);
-      return this.finish(trace, { error: failureOf(err) });
+      return this.finish(trace, { error: withStartupKeyFix(failureOf(err), context.transport, args.api_key) });
     }
   };
 
