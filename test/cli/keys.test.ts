@@ -411,10 +411,22 @@ test('errors are one JSON document on stdout in json mode and a line on stderr o
   const { cli, json } = setup(t);
   const usage = json(['revoke-key']);
   assertFails(usage, 'USAGE_ERROR', "missing required argument 'id'");
-  const missing = json(['list-keys']);
-  assertFails(missing, 'KEYS_FILE_NOT_FOUND');
-  const human = cli(['list-keys']);
+  const missing = json(['revoke-key', 'nobody']);
+  assertFails(missing, 'KEY_NOT_FOUND', 'no key with id "nobody"');
+  const human = cli(['revoke-key', 'nobody']);
   assert.notEqual(human.status, 0);
   assert.equal(human.stdout, '');
-  assert.match(human.stderr, /^error: keys file not found: .*keys\.json\n$/);
+  assert.equal(human.stderr, 'error: no key with id "nobody"\n');
+});
+
+test('on a fresh machine (no keys file yet) list-keys succeeds with no keys, like machine-id', (t) => {
+  const { file, cli, json } = setup(t);
+  const listed = json(['list-keys']);
+  assert.equal(listed.status, 0, listed.stdout);
+  assert.deepEqual(listed.body, { keys_file: file, keys: [] });
+  const human = cli(['list-keys']);
+  assert.equal(human.status, 0);
+  assert.equal(human.stdout, `No keys yet: ${file} does not exist (futucli gen-key creates it)\n`);
+  assert.equal(cli(['machine-id', '--for-key', 'any']).status, 0);
+  assert.equal(existsSync(file), false, 'listing creates nothing');
 });

@@ -1,4 +1,5 @@
 import { installedFutuMcp, stdioClientConfig } from '../clientConfigs.js';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { keyNotFound, keyNotShown, keyOptionInvalid } from '../../keys/errors.js';
@@ -271,7 +272,9 @@ function confirmationLabel(record: Pick<KeyRecord, 'scopes' | 'require_confirmat
 
 function listKeys(command: Command, out: Output): void {
   const file = keysFileOf(command);
-  const records = readKeysFile(file);
+  // No keys file yet is a fresh machine, not an error: like machine-id, list-keys succeeds there.
+  const exists = existsSync(file);
+  const records = exists ? readKeysFile(file) : [];
   const machine = new MachineIdentity();
   const now = Date.now();
   const rows = records.map((record) => {
@@ -285,7 +288,9 @@ function listKeys(command: Command, out: Output): void {
     };
   });
   out.result({ keys_file: file, keys: rows }, () =>
-    rows.length === 0
+    !exists
+      ? `No keys yet: ${file} does not exist (futucli gen-key creates it)`
+      : rows.length === 0
       ? `No keys in ${file}`
       : formatTable(
           ['ID', 'SCOPES', 'LIMITS', 'CONFIRM', 'BOUND', 'EXPIRES', 'EXPIRED'],
