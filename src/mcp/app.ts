@@ -17,7 +17,7 @@ import type { AccountRef } from '../gateway/types.js';
 import { KeyStore } from '../keys/store.js';
 import { loadTradePasswordMd5 } from '../keys/tradePassword.js';
 import { startSimulator, type MarketHours, type SimulatorHandle } from '../sim/server.js';
-import { describeError, FutuError } from '../shared/errors.js';
+import { describeError, FutuError, isFutuError } from '../shared/errors.js';
 import { log } from '../shared/log.js';
 import { PACKAGE_VERSION } from '../shared/version.js';
 import { startHttpServer, type RunningHttpServer } from './http.js';
@@ -199,33 +199,45 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
       visibility,
     });
 
-  await audit?.append({ event: 'startup', outcome: 'success', reason: null, code: null, policy_version: engine.version });
-
   let http: RunningHttpServer | undefined;
   let stdio: StdioHandle | undefined;
-  if (options.httpListen) {
-    http = await startHttpServer({
-      listen: options.httpListen,
-      createServerForSession: createServer,
-      authenticate: async (token) => {
-        const key = keys.authenticate(token);
-        return { keyId: key.id, scopes: key.scopes, key };
-      },
-      health: { ready: () => gateway.isConnected, notReadyReason: () => gateway.client.notConnectedError().message },
-      metrics,
-      resourceName: SERVER_NAME,
-      allowedHosts: options.allowedHosts,
-      allowedOrigins: options.allowedOrigins,
-      onRefused: pipeline.onHttpRefused,
-      sessionLimits: options.sessionLimits,
-      ...(options.approvalPage !== false && { approvals: { store: trades, onAnswer: (c) => pipeline.auditPageAnswer(c) } }),
-    });
-    if (options.approvalPage !== false) approvalBase = new URL(http.url).origin;
-  } else {
-    const keyProblem = startupKeyProblem(keys, options.apiKey);
-    if (keyProblem !== undefined) log.warn(keyProblem);
-    stdio = serveStdio(createServer);
+  try {
+    if (options.httpListen) {
+      http = await startHttpServer({
+        listen: options.httpListen,
+        createServerForSession: createServer,
+        authenticate: async (token) => {
+          const key = keys.authenticate(token);
+          return { keyId: key.id, scopes: key.scopes, key };
+        },
+        health: { ready: () => gateway.isConnected, notReadyReason: () => gateway.client.notConnectedError().message },
+        metrics,
+        resourceName: SERVER_NAME,
+        allowedHosts: options.allowedHosts,
+        allowedOrigins: options.allowedOrigins,
+        onRefused: pipeline.onHttpRefused,
+        sessionLimits: options.sessionLimits,
+        ...(options.approvalPage !== false && { approvals: { store: trades, onAnswer: (c) => pipeline.auditPageAnswer(c) } }),
+      });
+      if (options.approvalPage !== false) approvalBase = new URL(http.url).origin;
+    } else {
+      const keyProblem = startupKeyProblem(keys, options.apiKey);
+      if (keyProblem !== undefined) log.warn(keyProblem);
+      stdio = serveStdio(createServer);
+    }
+  } catch (err) {
+    // A start that failed (EADDRINUSE, ...) is recorded as one, not as a successful startup.
+    reconciler.stop();
+    await gateway.close();
+    await simulator?.close();
+    await audit
+      ?.append({ event: 'startup', outcome: 'failure', reason: describeError(err), code: isFutuError(err) ? err.code : 'STARTUP_FAILED', policy_version: engine.version })
+      .catch(() => undefined);
+    await audit?.close();
+    throw err;
   }
+  // Queued before this turn ends, so ahead of any call the transport can have taken in.
+  const started = audit?.append({ event: 'startup', outcome: 'success', reason: null, code: null, policy_version: engine.version });
 
   let resolveClosed!: () => void;
   const closed = new Promise<void>((resolve) => (resolveClosed = resolve));
@@ -251,6 +263,13 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
     return closing;
   };
   void stdio?.closed.then(close);
+
+  try {
+    await started;
+  } catch (err) {
+    await close();
+    throw err;
+  }
 
   return {
     gateway,
