@@ -86,7 +86,8 @@ Environment:
   FUTU_LOG_LEVEL     debug | info | warn | error (logs go to stderr)
 
 Key precedence per call: the tool's api_key argument, then the HTTP Bearer token, then the startup key.
-Send SIGHUP to reload keys and policies (a failed reload keeps the old ones).`,
+The keys file is watched and reloaded when it changes; SIGHUP reloads keys and policies.
+A reload that fails validation keeps the running keys or policies.`,
   );
 
 program.parse();

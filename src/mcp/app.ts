@@ -15,6 +15,7 @@ import { AccountDirectory } from '../gateway/accounts.js';
 import { FutuGateway } from '../gateway/api.js';
 import type { AccountRef } from '../gateway/types.js';
 import { KeyStore } from '../keys/store.js';
+import { watchKeysFile, type KeysFileWatch } from '../keys/watch.js';
 import { loadTradePasswordMd5 } from '../keys/tradePassword.js';
 import { startSimulator, type MarketHours, type SimulatorHandle } from '../sim/server.js';
 import { describeError, FutuError, isFutuError } from '../shared/errors.js';
@@ -239,11 +240,13 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
   // Queued before this turn ends, so ahead of any call the transport can have taken in.
   const started = audit?.append({ event: 'startup', outcome: 'success', reason: null, code: null, policy_version: engine.version });
 
+  let keysWatch: KeysFileWatch | undefined;
   let resolveClosed!: () => void;
   const closed = new Promise<void>((resolve) => (resolveClosed = resolve));
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
+      keysWatch?.close();
       await http?.close();
       stdio?.close();
       reconciler.stop();
@@ -270,6 +273,18 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
     await close();
     throw err;
   }
+  // keys.json changes (a revoke-key, an edit) apply by themselves, with SIGHUP's validation:
+  // a file that fails it keeps the running keys. Policies still reload on SIGHUP only.
+  keysWatch = watchKeysFile(options.keysFile, async () => {
+    // Off-thread, like SIGHUP's: calls go on being answered from the running keys meanwhile.
+    const result = await keys.reloadOffThread();
+    if (result.ok) metrics.retainKeys((keyId) => keys.has(keyId));
+    await audit
+      ?.append({ event: 'reload', outcome: result.ok ? 'success' : 'failure', reason: result.ok ? 'keys file changed' : result.error.message, code: result.ok ? null : 'RELOAD_FAILED', policy_version: engine.version })
+      .catch((err) => log.error('could not audit the reload', { error: describeError(err) }));
+    visibility.reloaded();
+    log.info('keys file changed; reload finished', { keys: result.ok });
+  });
 
   return {
     gateway,
@@ -280,6 +295,7 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
     closed,
     close,
     reload: async () => {
+      keysWatch?.markLoaded();
       // Parsing, validating and testing run on worker threads; calls are served meanwhile by the
       // running keys and policies, and each is replaced in one step once its successor is ready.
       const [keyResult, policies] = await Promise.all([

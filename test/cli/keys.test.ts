@@ -13,7 +13,7 @@ import { FUTUCLI, childEnv, machineIdFile, runFutucli, tempDir, writeFileWithMod
 
 const HOST_A = 'a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1';
 const HOST_B = 'b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2';
-const RELOAD_REMINDER = 'A running futu-mcp applies this change when it receives SIGHUP: kill -HUP <pid>\n';
+const RELOAD_REMINDER = 'A running futu-mcp applies this change by itself within a second (it watches the keys file); kill -HUP <pid> forces it\n';
 const DAY_MS = 86_400_000;
 
 const FUTU_MCP_BIN = join(dirname(FUTUCLI), 'futu-mcp.js');

@@ -16,7 +16,8 @@ import { defaultAuditLog, defaultKeysFile } from '../paths.js';
 
 /**
  * Key management: gen-key, list-keys, revoke-key, bind-key, machine-id. Every change goes
- * through updateKeysFile (locked, atomic, 0600); a running server applies it on SIGHUP.
+ * through updateKeysFile (locked, atomic, 0600); a running server notices the file change and
+ * reloads (SIGHUP forces it).
  */
 export function registerKeysCommands(program: Command): void {
   program
@@ -94,7 +95,7 @@ interface GenKeyOptions {
   note?: string;
 }
 
-const RELOAD_REMINDER = 'A running futu-mcp applies this change when it receives SIGHUP: kill -HUP <pid>';
+const RELOAD_REMINDER = 'A running futu-mcp applies this change by itself within a second (it watches the keys file); kill -HUP <pid> forces it';
 
 function keysFileOf(command: Command): string {
   return resolve(command.optsWithGlobals<{ keysFile?: string }>().keysFile ?? defaultKeysFile());
