@@ -83,6 +83,8 @@ export interface HttpAuthSuppressedEvent {
   readonly decision: 'deny';
   readonly outcome: 'reject';
   readonly code: 'REFUSALS_SUPPRESSED';
+  /** The recognised key whose refusals these were; absent for refusals without one. */
+  readonly key_id?: string;
   readonly reason: string;
   readonly count: number;
   /**

@@ -19,7 +19,7 @@ import { log } from '../shared/log.js';
 import { callScope, checkCallGates, tradeInput } from './callDecision.js';
 import type { HttpRefusal } from './http.js';
 import type { Metrics } from './metrics.js';
-import { DEFAULT_REFUSAL_THROTTLE, RefusalThrottle, type SuppressedRefusals } from './refusalThrottle.js';
+import { DEFAULT_REFUSAL_THROTTLE, RefusalThrottles, type SuppressedRefusals } from './refusalThrottle.js';
 import { withStartupKeyFix } from './startupKey.js';
 import type { CallContext, CallHandler, CallOutcome, ToolFailure } from './server.js';
 import type { AnyFutuTool, AuthorizedTrade, AuthzPlan, ToolContext } from './tools/kit.js';
@@ -98,20 +98,20 @@ const OPERATIONAL_CODES: ReadonlySet<string> = new Set([
 export class CallPipeline {
   private readonly tools: ReadonlyMap<string, AnyFutuTool>;
   private readonly now: () => Date;
-  private readonly unattributedRefusals: RefusalThrottle;
+  private readonly httpRefusals: RefusalThrottles;
 
   constructor(private readonly deps: PipelineDeps) {
     this.tools = new Map(deps.tools.map((tool) => [tool.name, tool]));
     this.now = deps.now ?? (() => new Date());
-    this.unattributedRefusals = new RefusalThrottle({
+    this.httpRefusals = new RefusalThrottles({
       ...DEFAULT_REFUSAL_THROTTLE,
-      onSuppressed: (summary) => void this.auditSuppressed(summary),
+      onSuppressed: (summary, keyId) => void this.auditSuppressed(summary, keyId),
     });
   }
 
   /** Records what the refusal throttle still holds; call before the audit log's last record. */
   flushRefusals(): void {
-    this.unattributedRefusals.flush();
+    this.httpRefusals.flush();
   }
 
   readonly handleCall: CallHandler = async (toolName, args, context) => {
@@ -153,12 +153,12 @@ export class CallPipeline {
 
   /**
    * A 401/403 from the HTTP transport: counted like any refused call, and audited, except that
-   * refusals without a recognised key are throttled (see RefusalThrottle).
+   * refusals are throttled per key id, and those without a recognised key together (see RefusalThrottle).
    */
   readonly onHttpRefused = async (refusal: HttpRefusal): Promise<void> => {
     const keyId = refusal.keyId ?? (refusal.code === 'missing_token' ? MISSING_KEY_ID : INVALID_KEY_ID);
     this.deps.metrics.authEvent('mcp', 'reject', keyId);
-    if (refusal.keyId === undefined && !this.unattributedRefusals.admit(refusal.code)) return;
+    if (!this.httpRefusals.admit(refusal.keyId, refusal.code)) return;
     await this.deps.audit?.append({
       event: 'http_auth',
       transport: 'http',
@@ -171,7 +171,7 @@ export class CallPipeline {
     });
   };
 
-  private async auditSuppressed(summary: SuppressedRefusals): Promise<void> {
+  private async auditSuppressed(summary: SuppressedRefusals, keyId: string | undefined): Promise<void> {
     const codes = Object.entries(summary.codes)
       .sort(([a], [b]) => (a < b ? -1 : 1))
       .map(([code, count]) => ({ code, count }));
@@ -182,7 +182,8 @@ export class CallPipeline {
         decision: 'deny',
         outcome: 'reject',
         code: 'REFUSALS_SUPPRESSED',
-        reason: `${summary.count} more HTTP refusals without a recognised key (${codes.map((c) => `${c.count} ${c.code}`).join(', ')}) were counted, not recorded one by one`,
+        ...(keyId === undefined ? {} : { key_id: keyId }),
+        reason: `${summary.count} more HTTP refusals ${keyId === undefined ? 'without a recognised key' : `of key ${keyId}`} (${codes.map((c) => `${c.count} ${c.code}`).join(', ')}) were counted, not recorded one by one`,
         count: summary.count,
         codes,
         window_start: summary.windowStart.toISOString(),

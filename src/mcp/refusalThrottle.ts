@@ -6,8 +6,9 @@
  * audit log failing closed would then deny every key's calls. So in each window the first
  * `recordsPerWindow` are recorded one by one and the rest are only counted, then recorded as one
  * summary when the window ends (or on flush). Refusals of a recognised key (expired, revoked,
- * unbound, another key's session) are not throttled: only the key's holder can cause them.
- * Metrics count every refusal either way.
+ * unbound, another key's session) are throttled the same way, per key id (RefusalThrottles): a
+ * leaked key that was revoked must not be able to fill the disk either, and one key's flood must
+ * not hide another key's refusals. Metrics count every refusal either way.
  */
 export interface SuppressedRefusals {
   /** Refusals counted but not recorded one by one, by refusal code. */
@@ -65,5 +66,40 @@ export class RefusalThrottle {
     this.suppressed = new Map();
     const count = Object.values(codes).reduce((sum, n) => sum + n, 0);
     this.options.onSuppressed({ codes, count, windowStart: new Date(this.windowStart), windowEnd: new Date(Math.min(this.now(), this.windowStart + this.options.windowMs)) });
+  }
+}
+
+/**
+ * One RefusalThrottle for refusals without a recognised key and one per recognised key id. Key ids
+ * come from keys.json (present or revoked), so the map is as bounded as that file.
+ */
+export class RefusalThrottles {
+  private readonly unattributed: RefusalThrottle;
+  private readonly byKey = new Map<string, RefusalThrottle>();
+
+  constructor(private readonly options: Omit<RefusalThrottleOptions, 'onSuppressed'> & {
+    readonly onSuppressed: (summary: SuppressedRefusals, keyId: string | undefined) => void;
+  }) {
+    this.unattributed = this.throttleFor(undefined);
+  }
+
+  /** True when this refusal gets its own record. */
+  admit(keyId: string | undefined, code: string): boolean {
+    if (keyId === undefined) return this.unattributed.admit(code);
+    let throttle = this.byKey.get(keyId);
+    if (throttle === undefined) {
+      throttle = this.throttleFor(keyId);
+      this.byKey.set(keyId, throttle);
+    }
+    return throttle.admit(code);
+  }
+
+  flush(): void {
+    this.unattributed.flush();
+    for (const throttle of this.byKey.values()) throttle.flush();
+  }
+
+  private throttleFor(keyId: string | undefined): RefusalThrottle {
+    return new RefusalThrottle({ ...this.options, onSuppressed: (summary) => this.options.onSuppressed(summary, keyId) });
   }
 }

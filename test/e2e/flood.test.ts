@@ -1,13 +1,14 @@
 /**
  * Requests without a recognised key cost the sender nothing: over real HTTP, a flood of them is
  * counted in full but audited only 20 a minute plus one summary, so it cannot fill the audit
- * disk (which, failing closed, would deny every key's calls). A recognised key's refusals are
- * still recorded one by one, and nothing the sender put in a header is echoed into a record.
+ * disk (which, failing closed, would deny every key's calls). A recognised key's refusals
+ * (revoked, expired) are throttled the same way per key id, and nothing the sender put in a
+ * header is echoed into a record.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mcpPostHeaders, rawHttp, toolCallBody } from '../helpers/mcpClients.js';
-import { E2eRun, READ, readAudit, sample, type HttpServerProcess } from './helpers.js';
+import { E2eRun, READ, readAudit, sample, type AuditRecord, type HttpServerProcess } from './helpers.js';
 
 const FLOOD = 45;
 const RECORDED_PER_MINUTE = 20;
@@ -34,7 +35,7 @@ describe('a flood of unauthenticated requests', () => {
         i % 3 === 0 ? mcpPostHeaders() : i % 3 === 1 ? mcpPostHeaders(`fc_${'0'.repeat(64)}`) : mcpPostHeaders(`fc_${'1'.repeat(64)}`, hugeSessionId);
       assert.equal((await rawHttp(http.url, { method: 'POST', headers, body })).status, 401);
     }
-    // A recognised (expired) key is never throttled: only its holder can send these.
+    // A recognised (expired) key has its own allowance: the anonymous flood does not use it up.
     for (let i = 0; i < 3; i++) assert.equal((await rawHttp(http.url, { method: 'POST', headers: mcpPostHeaders(keys.doomed), body })).status, 401);
 
     const metrics = await http.metrics();
@@ -62,5 +63,55 @@ describe('a flood of unauthenticated requests', () => {
     assert.match(String(summary.reason), /^25 more HTTP refusals without a recognised key \(.*\) were counted, not recorded one by one$/);
     assert.equal(records.at(-1)!.event, 'shutdown');
     assert.ok(summary.seq < records.at(-1)!.seq);
+  });
+});
+
+describe('a revoked key that keeps calling', () => {
+  const run = new E2eRun('flood-revoked');
+  let http: HttpServerProcess;
+  let keys: Record<string, string>;
+  const REFUSALS = 5_000;
+
+  before(async () => {
+    const keysFile = run.path('keys.json');
+    keys = await run.genKeys(keysFile, [{ id: 'leaked', scopes: READ }, { id: 'other', scopes: READ }]);
+    http = await run.startHttp({ name: 'flood-revoked', keysFile });
+    await run.revokeKey(keysFile, 'leaked');
+    await http.hup();
+  });
+  after(() => run.dispose());
+
+  it(`${REFUSALS} refusals leave 20 records and one summary under its id; another key's refusals keep their own records`, async () => {
+    const body = toolCallBody('futu_get_quote', { symbol: 'HK.00700' });
+    let next = 0;
+    const worker = async () => {
+      while (next < REFUSALS) {
+        next += 1;
+        assert.equal((await rawHttp(http.url, { method: 'POST', headers: mcpPostHeaders(keys.leaked), body })).status, 401);
+      }
+    };
+    await Promise.all(Array.from({ length: 16 }, worker));
+    // Another recognised key refused in the same minute still gets its records.
+    const otherFile = run.path('keys.json');
+    run.expireKey(otherFile, 'other');
+    await http.hup();
+    for (let i = 0; i < 2; i++) assert.equal((await rawHttp(http.url, { method: 'POST', headers: mcpPostHeaders(keys.other), body })).status, 401);
+
+    const metrics = await http.metrics();
+    assert.equal(sample(metrics, 'futu_auth_events_total', { iface: 'mcp', outcome: 'reject', key_id: 'leaked' }), REFUSALS);
+    await http.stop();
+    const records = readAudit(http.auditLog);
+    const of = (keyId: string): AuditRecord[] => records.filter((r) => r.event === 'http_auth' && r.key_id === keyId);
+    assert.equal(of('leaked').length, RECORDED_PER_MINUTE);
+    assert.ok(of('leaked').every((r) => r.code === 'KEY_REVOKED'));
+    assert.equal(of('other').length, 2);
+    const summaries = records.filter((r) => r.event === 'http_auth_suppressed');
+    assert.equal(summaries.length, 1);
+    assert.deepEqual(
+      [summaries[0]!.key_id, summaries[0]!.count, summaries[0]!.codes, summaries[0]!.reason],
+      ['leaked', REFUSALS - RECORDED_PER_MINUTE, [{ code: 'KEY_REVOKED', count: REFUSALS - RECORDED_PER_MINUTE }], `${REFUSALS - RECORDED_PER_MINUTE} more HTTP refusals of key leaked (${REFUSALS - RECORDED_PER_MINUTE} KEY_REVOKED) were counted, not recorded one by one`],
+    );
+    // Bounded: the whole log is a few dozen records, not thousands.
+    assert.ok(records.length < 40, `${records.length} records`);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { RefusalThrottle, type SuppressedRefusals } from '../../src/mcp/refusalThrottle.js';
+import { RefusalThrottle, RefusalThrottles, type SuppressedRefusals } from '../../src/mcp/refusalThrottle.js';
 import { waitFor } from '../helpers/mcpClients.js';
 
 function throttle(recordsPerWindow: number, windowMs: number, clock: { now: number }) {
@@ -40,5 +40,19 @@ describe('RefusalThrottle', () => {
   it('refuses a window it cannot keep', () => {
     assert.throws(() => new RefusalThrottle({ recordsPerWindow: -1, windowMs: 1, onSuppressed: () => undefined }), RangeError);
     assert.throws(() => new RefusalThrottle({ recordsPerWindow: 1, windowMs: 0, onSuppressed: () => undefined }), RangeError);
+  });
+});
+
+describe('RefusalThrottles', () => {
+  it('gives each recognised key id, and the unrecognised together, an allowance of its own and a summary under its id', () => {
+    const clock = { now: 1_000 };
+    const summaries: [string | undefined, number][] = [];
+    const t = new RefusalThrottles({ recordsPerWindow: 2, windowMs: 1_000, now: () => clock.now, onSuppressed: (s, keyId) => summaries.push([keyId, s.count]) });
+    assert.deepEqual([1, 2, 3, 4].map(() => t.admit('leaked', 'KEY_REVOKED')), [true, true, false, false]);
+    // Neither another key nor the keyless are starved by the leaked key's flood.
+    assert.deepEqual([t.admit('other', 'KEY_EXPIRED'), t.admit(undefined, 'missing_token'), t.admit(undefined, 'KEY_INVALID')], [true, true, true]);
+    assert.equal(t.admit(undefined, 'KEY_INVALID'), false);
+    t.flush();
+    assert.deepEqual(summaries, [[undefined, 1], ['leaked', 2]]);
   });
 });
