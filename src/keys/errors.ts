@@ -18,6 +18,7 @@ export type CredentialErrorCode =
   | 'KEYS_FILE_NOT_FOUND'
   | 'KEYS_FILE_INVALID'
   | 'KEYS_FILE_PERMISSIONS'
+  | 'KEYS_FILE_OWNER'
   | 'KEYS_FILE_LOCKED'
   | 'MACHINE_ID_UNAVAILABLE'
   | 'TRADE_PASSWORD_UNAVAILABLE'
@@ -63,6 +64,13 @@ export const keysFilePermissions = (file: string, mode: number) =>
   new CredentialError(
     'KEYS_FILE_PERMISSIONS',
     `keys file ${file} is accessible by group or others (mode ${formatMode(mode)}); run: chmod 600 ${file}`,
+    { file },
+  );
+/** keys.json owned by a user other than this process's (or root): that user could mint keys. */
+export const keysFileOwner = (file: string, owner: number, self: number) =>
+  new CredentialError(
+    'KEYS_FILE_OWNER',
+    `keys file ${file} is owned by uid ${owner}, not by this user (uid ${self}) or root, so that user could add keys; run: chown ${self} ${file}`,
     { file },
   );
 export const keysFileLocked = (lockFile: string) =>

@@ -2,13 +2,13 @@ import { closeSync, fstatSync, mkdirSync, openSync, readFileSync } from 'node:fs
 import { basename, dirname } from 'node:path';
 import { writeFileAtomic } from '../shared/atomicFile.js';
 import { LockTimeoutError, withLockSync, type HeldLock, type LockOptions } from '../shared/fileLock.js';
-import { keyIdTaken, keysFileInvalid, keysFileLocked, keysFileNotFound, keysFilePermissions } from './errors.js';
+import { keyIdTaken, keysFileInvalid, keysFileLocked, keysFileNotFound, keysFileOwner, keysFilePermissions } from './errors.js';
 import { parseKeysDocument, serializeKeysDocument } from './schema.js';
 import type { KeyRecord } from './types.js';
 
 /**
- * keys.json on disk. Reads refuse a file group or others can access (POSIX), because anyone who
- * can write it can mint themselves a key. Writes are atomic (temp file in the same directory,
+ * keys.json on disk. Reads refuse a file group or others can access (POSIX), or one owned by a
+ * user other than this process's or root, because anyone who can write it can mint themselves a key. Writes are atomic (temp file in the same directory,
  * fsync, rename), so a crash or a concurrent SIGHUP reload never sees half a file.
  */
 const POSIX = process.platform !== 'win32';
@@ -145,6 +145,8 @@ function readSecureText(file: string): string {
     const stat = fstatSync(fd);
     if (!stat.isFile()) throw keysFileInvalid(`${basename(file)}: not a regular file`);
     if (POSIX && (stat.mode & 0o077) !== 0) throw keysFilePermissions(file, stat.mode);
+    const self = process.getuid?.();
+    if (self !== undefined && stat.uid !== self && stat.uid !== 0) throw keysFileOwner(file, stat.uid, self);
     return readFileSync(fd, 'utf8');
   } finally {
     closeSync(fd);

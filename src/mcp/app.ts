@@ -20,6 +20,7 @@ import { loadTradePasswordMd5 } from '../keys/tradePassword.js';
 import { startSimulator, type MarketHours, type SimulatorHandle } from '../sim/server.js';
 import { describeError, FutuError, isFutuError } from '../shared/errors.js';
 import { log } from '../shared/log.js';
+import { assertPrivateStateDir } from '../shared/privateDir.js';
 import { PACKAGE_VERSION } from '../shared/version.js';
 import { startHttpServer, type RunningHttpServer } from './http.js';
 import { APPROVAL_PATH_PREFIX } from './http/approvalPage.js';
@@ -119,6 +120,7 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
   const engine = AuthzEngine.load(policyPaths, { shadow });
   const audit = options.auditLog ? AuditLog.open(options.auditLog, { rotation: options.auditRotation }) : undefined;
   const decisionLog = options.decisionLog ? DecisionLog.open(options.decisionLog) : undefined;
+  assertPrivateStateDir(options.stateDir);
   const ledger = new LimitsLedger({ stateDir: options.stateDir });
   const fx = options.fxFile ? new FxConverter(loadFxTable(options.fxFile)) : undefined;
   const metrics = createMetrics({ knownTools: TOOLS.map((t) => t.name) });
