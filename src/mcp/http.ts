@@ -6,6 +6,7 @@ import { log } from '../shared/log.js';
 import { httpAuthInfo } from './server.js';
 import { authenticateRequest, type Authenticator } from './http/auth.js';
 import { DEFAULT_MAX_BODY_BYTES, readJsonBody } from './http/body.js';
+import { DEFAULT_CONNECTION_LIMITS, guardConnections, type ConnectionLimits } from './http/connections.js';
 import { hostOriginGuard } from './http/hostOrigin.js';
 import { connectHost, isLoopback, parseListen, urlHostname } from './http/listen.js';
 import { APPROVAL_PATH_PREFIX, serveApprovalPage, type ApprovalPageOptions } from './http/approvalPage.js';
@@ -38,6 +39,8 @@ export interface HttpServerOptions {
   /** Extra browser origins (hostnames or URLs) accepted besides this server's own names. */
   readonly allowedOrigins?: readonly string[];
   readonly sessionLimits?: Partial<SessionLimits>;
+  /** Timeouts and connection caps against keyless clients holding descriptors (see guardConnections). */
+  readonly connectionLimits?: Partial<ConnectionLimits>;
   /** Told about every 401/403 on /mcp (e.g. to audit and count it) before the response is sent. */
   readonly onRefused?: (refusal: HttpRefusal) => void | Promise<void>;
   /** Serves the approval page at /approve/<confirmation_id> (absent: no page). */
@@ -117,6 +120,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     const sessionId = req.headers['mcp-session-id'];
     const metadataUrl = () => resourceMetadataUrl(originOf(req));
     const { token, principal } = await reportRefusal(() => authenticateRequest(req, options.authenticate, metadataUrl), sessionId);
+    connections.authenticated(req.socket);
     const body = req.method === 'POST' ? await readJsonBody(req, maxBodyBytes) : undefined;
     if (typeof sessionId !== 'string') {
       if (!isInitializeRequest(body)) {
@@ -170,6 +174,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   };
 
   const httpServer = createServer((req, res) => void handle(req, res));
+  const connections = guardConnections(httpServer, { ...DEFAULT_CONNECTION_LIMITS, ...options.connectionLimits });
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
     httpServer.listen(bind.port, bind.host, () => {

@@ -1,0 +1,75 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect, type Socket } from 'node:net';
+import { setLogSink } from '../../src/shared/log.js';
+import { startEchoHttpServer } from '../fixtures/echo-server.js';
+import { INITIALIZE_BODY, mcpPostHeaders, rawHttp } from '../helpers/mcpClients.js';
+
+setLogSink(() => {});
+
+const SLOW = 2_000;
+const CAP = 64;
+
+/** A keyless client that opens a request and never finishes its headers. */
+async function slowLoris(port: number): Promise<Socket> {
+  const socket = connect({ host: '127.0.0.1', port });
+  socket.on('error', () => undefined);
+  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  socket.write('POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+  return socket;
+}
+
+describe('keyless slow connections', () => {
+  it(`${SLOW} half-sent requests do not lock out a client with a key: the oldest unauthenticated ones are closed`, async () => {
+    const server = await startEchoHttpServer({ connectionLimits: { maxUnauthenticated: CAP } });
+    const sockets: Socket[] = [];
+    try {
+      let closedByServer = 0;
+      for (let i = 0; i < SLOW; i++) {
+        const socket = await slowLoris(server.port);
+        socket.once('close', () => (closedByServer += 1));
+        sockets.push(socket);
+      }
+      // Eviction is the server's doing: all but the newest CAP are closed.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      assert.ok(closedByServer >= SLOW - CAP - 1, `${closedByServer} closed`);
+      assert.ok(sockets.slice(-CAP + 1).every((s) => !s.destroyed), 'the newest stay open');
+
+      // A legitimate client still gets in, with the flood still held open.
+      const init = await rawHttp(server.url, { method: 'POST', headers: mcpPostHeaders('fc_alpha_token'), body: INITIALIZE_BODY });
+      assert.equal(init.status, 200, init.body);
+      assert.ok(init.headers['mcp-session-id']);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await server.close();
+    }
+  });
+
+  it('an authenticated connection no longer counts against the unauthenticated cap', async () => {
+    const server = await startEchoHttpServer({ connectionLimits: { maxUnauthenticated: 2 } });
+    const sockets: Socket[] = [];
+    try {
+      // A keep-alive connection that authenticated, then two slow ones: it is not the one closed.
+      const keepAlive = connect({ host: '127.0.0.1', port: server.port });
+      sockets.push(keepAlive);
+      await new Promise<void>((resolve) => keepAlive.once('connect', resolve));
+      const headers = Object.entries({ ...mcpPostHeaders('fc_alpha_token'), host: '127.0.0.1', 'content-length': String(Buffer.byteLength(INITIALIZE_BODY)) })
+        .map(([k, v]) => `${k}: ${v}\r\n`)
+        .join('');
+      let answer = '';
+      keepAlive.setEncoding('utf8').on('data', (chunk: string) => (answer += chunk));
+      keepAlive.write(`POST /mcp HTTP/1.1\r\n${headers}\r\n${INITIALIZE_BODY}`);
+      await new Promise<void>((resolve) => {
+        const poll = setInterval(() => answer.includes('\r\n\r\n') && (clearInterval(poll), resolve()), 10);
+      });
+      assert.match(answer, /^HTTP\/1\.1 200/);
+      for (let i = 0; i < 3; i++) sockets.push(await slowLoris(server.port));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.equal(keepAlive.destroyed, false);
+      assert.equal(sockets[1]!.destroyed || sockets[1]!.readableEnded, true, 'the oldest slow one was closed');
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await server.close();
+    }
+  });
+});
