@@ -13,9 +13,10 @@ cleanup() { [ -n "${server_pid:-}" ] && kill "$server_pid" 2>/dev/null; rm -rf "
 trap cleanup EXIT
 fail() { echo "fresh-clone: FAIL: $*" >&2; exit 1; }
 
+# The user's npm cache (read before HOME moves) keeps reinstalls off the network.
+export npm_config_cache="${npm_config_cache:-$(npm config get cache 2>/dev/null || echo "$work/npm-cache")}"
 export PATH="$(dirname "$node_bin"):$work/global/bin:$PATH"
 export HOME="$work/home" XDG_CONFIG_HOME="$work/home/.config" XDG_STATE_HOME="$work/home/.local/state"
-export npm_config_cache="${npm_config_cache:-$(npm config get cache 2>/dev/null || echo "$work/npm-cache")}"
 mkdir -p "$HOME"
 echo "== fresh clone on Node $(node --version) =="
 git clone --quiet "$repo" "$work/clone"
