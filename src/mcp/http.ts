@@ -8,6 +8,7 @@ import { authenticateRequest, type Authenticator } from './http/auth.js';
 import { DEFAULT_MAX_BODY_BYTES, readJsonBody } from './http/body.js';
 import { DEFAULT_CONNECTION_LIMITS, guardConnections, type ConnectionLimits } from './http/connections.js';
 import { hostOriginGuard } from './http/hostOrigin.js';
+import { assertJsonRpcMessages } from './http/jsonRpcShape.js';
 import { connectHost, isLoopback, parseListen, urlHostname } from './http/listen.js';
 import { APPROVAL_PATH_PREFIX, serveApprovalPage, type ApprovalPageOptions } from './http/approvalPage.js';
 import { HttpError, requireMethod, sendHttpError, sendJson, sendText } from './http/respond.js';
@@ -122,6 +123,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     const { token, principal } = await reportRefusal(() => authenticateRequest(req, options.authenticate, metadataUrl), sessionId);
     connections.authenticated(req.socket);
     const body = req.method === 'POST' ? await readJsonBody(req, maxBodyBytes) : undefined;
+    if (req.method === 'POST') assertJsonRpcMessages(body);
     if (typeof sessionId !== 'string') {
       if (!isInitializeRequest(body)) {
         throw new HttpError(400, 'session_required', 'Bad Request: Mcp-Session-Id header is required (initialize first)');

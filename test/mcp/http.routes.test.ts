@@ -78,6 +78,18 @@ describe('HTTP service routes', () => {
     assert.equal(res.status, 400);
     assert.equal(JSON.parse(res.body).error.code, -32700);
   });
+
+  it('answers JSON that is not a JSON-RPC message (no method, no jsonrpc, empty batch) with -32600 Invalid Request', async () => {
+    for (const body of ['{"jsonrpc":"2.0","id":1}', '{"id":1,"method":"tools/list"}', '[]', '[{"jsonrpc":"2.0","id":1,"method":"ping"},42]', '"text"']) {
+      const res = await rawHttp(server.url, { method: 'POST', headers: mcpPostHeaders('fc_alpha_token'), body });
+      assert.equal(res.status, 400, body);
+      const { error } = JSON.parse(res.body);
+      assert.equal(error.code, -32600, body);
+      assert.match(error.message, /^Invalid Request: each JSON-RPC message needs "jsonrpc": "2.0" and a "method"/);
+    }
+    // A well-formed message still reaches the transport.
+    assert.equal((await rawHttp(server.url, { method: 'POST', headers: mcpPostHeaders('fc_alpha_token'), body: INITIALIZE_BODY })).status, 200);
+  });
 });
 
 describe('HTTP options', () => {

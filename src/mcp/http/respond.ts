@@ -5,6 +5,7 @@ import { FutuError } from '../../shared/errors.js';
 export const RPC_SERVER_ERROR = -32000;
 export const RPC_SESSION_NOT_FOUND = -32001;
 export const RPC_PARSE_ERROR = -32700;
+export const RPC_INVALID_REQUEST = -32600;
 
 /** A refusal answered at the HTTP layer, before any MCP session sees the request. */
 export class HttpError extends FutuError {
