@@ -32,7 +32,7 @@ try {
     auditLog,
     httpListen: listen,
   });
-  process.stdout.write(demoBanner({ url: app.url!, keys, auditLog, stateDir, nowMs: Date.now() }));
+  process.stdout.write(demoBanner({ url: app.url!, keys, auditLog, stateDir, nowMs: app.simulator!.market.now() }));
   signals.ready(app);
   await app.closed;
 } catch (err) {
