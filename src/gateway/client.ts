@@ -69,6 +69,8 @@ export class OpenDClient extends EventEmitter<ClientEvents> {
   private loop: Promise<void> | undefined;
   /** Why there is no link right now: told to callers in the error details. */
   private downReason = 'not started';
+  /** Between start() and the end of the first connect attempt: requests wait for it instead of failing. */
+  private firstAttemptPending = false;
   /** `host:port` of OpenD, named in every GATEWAY_NOT_CONNECTED message. */
   private readonly address: string;
 
@@ -99,6 +101,7 @@ export class OpenDClient extends EventEmitter<ClientEvents> {
   /** Starts connecting (and reconnecting) in the background; idempotent. */
   start(): void {
     if (this.loop || this.lifetime.signal.aborted) return;
+    this.firstAttemptPending = true;
     this.loop = this.run();
   }
 
@@ -126,6 +129,9 @@ export class OpenDClient extends EventEmitter<ClientEvents> {
   /** Resolves with the S2C; OpenDError when retType != 0; GATEWAY_NOT_CONNECTED / GATEWAY_TIMEOUT. */
   request(protoId: number, c2s: Message, options?: RequestOptions): Promise<Message> {
     const conn = this.conn;
+    // A call made just after startup (an MCP client's first tool call) waits for the first
+    // connect, which is bounded by the connect and handshake timeouts, instead of failing.
+    if (!conn && this.firstAttemptPending) return this.connect().then(() => this.request(protoId, c2s, options));
     if (!conn) return Promise.reject(this.notConnectedError());
     return conn.request(protoId, c2s, options?.timeoutMs ?? this.requestTimeoutMs, options?.withPacketId).catch((err: unknown) => {
       // The link dropped under this request: the connection knows why, the client knows where.
@@ -158,6 +164,7 @@ export class OpenDClient extends EventEmitter<ClientEvents> {
       try {
         conn = await OpenDConnection.open({ ...this.connectionOptions, signal });
       } catch (err) {
+        this.firstAttemptPending = false;
         if (signal.aborted) break;
         this.downReason = reasonOf(err);
         log.warn('cannot connect to OpenD', { host: this.connectionOptions.host, port: this.connectionOptions.port, reason: this.downReason });
@@ -166,6 +173,7 @@ export class OpenDClient extends EventEmitter<ClientEvents> {
         continue;
       }
       failures = 0;
+      this.firstAttemptPending = false;
       this.conn = conn;
       const info = conn.info;
       log.info('connected to OpenD', { connId: info.connId, serverVer: info.serverVer, encryption: info.encryption });

@@ -64,6 +64,41 @@ describe('connecting', () => {
   });
 });
 
+describe('the first connect', () => {
+  test('a request made while the first connect is under way waits for it instead of failing', async () => {
+    const sim = await startSimulator({ port: 0 });
+    // OpenD answers InitConnect late: the link is not up yet when the request is made.
+    sim.faults.delayResponses(300, ProtoId.InitConnect);
+    const gateway = new FutuGateway({ port: sim.port });
+    try {
+      gateway.start();
+      assert.equal(gateway.isConnected, false);
+      const { error, value } = await settleWithin(gateway.getGlobalState(), 5000);
+      assert.equal(error, undefined, String(error));
+      assert.ok(value);
+      assert.equal(gateway.isConnected, true);
+    } finally {
+      await gateway.close();
+      await sim.close();
+    }
+  });
+
+  test('when the first connect fails, the waiting request fails with its reason', async () => {
+    const port = await closedPort();
+    const gateway = new FutuGateway({ port, reconnectInitialDelayMs: 60_000 });
+    try {
+      gateway.start();
+      const { error } = await settleWithin(gateway.ping(), 5000);
+      assert.equal(
+        (error as GatewayError).message,
+        `gateway not connected: connect ECONNREFUSED 127.0.0.1:${port}; is OpenD running at 127.0.0.1:${port}? (check --gateway)`,
+      );
+    } finally {
+      await gateway.close();
+    }
+  });
+});
+
 describe('losing OpenD', () => {
   test('in-flight requests fail fast as sent-but-unanswered when OpenD stops, and new ones as not connected while it is down', async () => {
     const rig = await startRig();
