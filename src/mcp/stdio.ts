@@ -1,8 +1,9 @@
 import { format } from 'node:util';
 import type { Server } from '@modelcontextprotocol/server';
-import { serveStdio as serveSdkStdio } from '@modelcontextprotocol/server/stdio';
+import { serveStdio as serveSdkStdio, StdioServerTransport } from '@modelcontextprotocol/server/stdio';
 import { describeError } from '../shared/errors.js';
 import { log } from '../shared/log.js';
+import { jsonRpcLineFilter } from './stdioFraming.js';
 
 export interface StdioHandle {
   /** Resolves once the connection has ended: stdin closed, SIGTERM/SIGINT, or `close()`. */
@@ -32,7 +33,10 @@ function keepStdoutForProtocol(): void {
  */
 export function serveStdio(createServer: () => Server): StdioHandle {
   keepStdoutForProtocol();
+  // Lines that are not one JSON-RPC message are answered by the filter; the rest reach the SDK.
+  const input = process.stdin.pipe(jsonRpcLineFilter((response) => process.stdout.write(`${JSON.stringify(response)}\n`)));
   const connection = serveSdkStdio(() => createServer(), {
+    transport: new StdioServerTransport(input, process.stdout),
     onerror: (error) => log.warn('stdio transport error', { error: describeError(error) }),
   });
 
@@ -44,6 +48,9 @@ export function serveStdio(createServer: () => Server): StdioHandle {
       for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
       process.stdin.off('end', onInputEnd).off('close', onInputEnd);
       await connection.close();
+      // The transport reads the filter; stdin itself must stop too, or it keeps the process alive.
+      process.stdin.unpipe(input);
+      process.stdin.pause();
       log.info('stdio connection closed');
       markClosed();
     })();

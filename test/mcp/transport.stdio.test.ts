@@ -86,6 +86,10 @@ interface RawServer {
   stdout(): string;
   stderr(): string;
   send(message: object): void;
+  /** Writes `text` to stdin as it is (one line or several, valid JSON or not). */
+  sendRaw(text: string): void;
+  /** Every frame written to stdout so far. */
+  frames(): Record<string, unknown>[];
   /** The response to request `id`, once it arrived. */
   response(id: number): Promise<Record<string, unknown>>;
 }
@@ -102,6 +106,8 @@ function spawnRaw(): RawServer {
     stdout: () => stdout,
     stderr: () => stderr,
     send: (message) => child.stdin.write(JSON.stringify(message) + '\n'),
+    sendRaw: (text) => child.stdin.write(text),
+    frames,
     response: (id) =>
       waitFor(`response ${id}`, () => (stdout.endsWith('\n') ? frames().find((frame) => frame.id === id) : undefined)).catch((err: Error) => {
         throw new Error(`${err.message}; stdout: ${stdout}; stderr: ${stderr}; exit: ${child.exitCode}`);
@@ -109,16 +115,91 @@ function spawnRaw(): RawServer {
   };
 }
 
-async function initialize(server: RawServer): Promise<void> {
+async function initialize(server: RawServer, protocolVersion = '2025-11-25'): Promise<Record<string, unknown>> {
   server.send({
     jsonrpc: '2.0',
     id: 1,
     method: 'initialize',
-    params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '0' } },
+    params: { protocolVersion, capabilities: {}, clientInfo: { name: 'raw', version: '0' } },
   });
-  await server.response(1);
+  const response = await server.response(1);
   server.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+  return response.result as Record<string, unknown>;
 }
+
+describe('stdio answers what is not one JSON-RPC message instead of leaving the client waiting', () => {
+  it('text that is not JSON gets -32700, JSON that is not a message -32600 (with its id), a batch -32600; the session goes on', async () => {
+    const server = spawnRaw();
+    try {
+      await initialize(server);
+      server.sendRaw('{"jsonrpc": "2.0", "id": 5, "method": \n');
+      server.sendRaw('{"jsonrpc":"2.0","id":6,"params":{}}\n');
+      server.sendRaw('{"id":7,"method":"tools/list"}\r\n');
+      server.sendRaw(JSON.stringify([{ jsonrpc: '2.0', id: 8, method: 'tools/list' }, { jsonrpc: '2.0', id: 9, method: 'ping' }]) + '\n');
+      server.sendRaw('[]\n\n');
+      // Split across writes, as a pipe may deliver it.
+      server.sendRaw('{"jsonrpc":"2.0","id":10,');
+      server.sendRaw('"method":"tools/list"}\n');
+      const listed = await server.response(10);
+      assert.ok(Array.isArray((listed.result as { tools: unknown[] }).tools));
+
+      const errors = server.frames().filter((frame) => frame.error !== undefined);
+      assert.deepEqual(
+        errors.map((frame) => [frame.id, (frame.error as { code: number }).code]),
+        [[null, -32700], [6, -32600], [7, -32600], [null, -32600], [null, -32600]],
+      );
+      assert.match(String((errors[0]!.error as { message: string }).message), /^Parse error: /);
+      assert.match(String((errors[3]!.error as { message: string }).message), /batches are not supported/);
+      // Nothing was answered twice, and nothing but JSON-RPC reached stdout.
+      assert.equal(server.frames().filter((frame) => frame.id === 8 || frame.id === 9).length, 0);
+      for (const frame of server.frames()) assert.equal(frame.jsonrpc, '2.0');
+    } finally {
+      server.child.kill('SIGTERM');
+      await once(server.child, 'exit');
+    }
+  });
+});
+
+describe('sessions of revisions before 2025-06-18 get none of its fields', () => {
+  for (const revision of ['2024-11-05', '2025-03-26']) {
+    it(`${revision}: tools/list has no title or outputSchema, tools/call no structuredContent (the text carries the result)`, async () => {
+      const server = spawnRaw();
+      try {
+        const init = await initialize(server, revision);
+        assert.equal(init.protocolVersion, revision);
+        server.send({ jsonrpc: '2.0', id: 2, method: 'tools/list' });
+        const tools = ((await server.response(2)).result as { tools: Record<string, unknown>[] }).tools;
+        assert.deepEqual(tools.map((tool) => tool.name), ['echo', 'whoami', 'place_order']);
+        for (const tool of tools) {
+          assert.deepEqual(Object.keys(tool).sort(), ['annotations', 'description', 'inputSchema', 'name'], String(tool.name));
+        }
+        server.send({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'echo', arguments: { text: 'old' } } });
+        const result = (await server.response(3)).result as Record<string, unknown>;
+        assert.equal('structuredContent' in result, false);
+        assert.deepEqual(JSON.parse((result.content as Array<{ text: string }>)[0]!.text), { text: 'old' });
+      } finally {
+        server.child.kill('SIGTERM');
+        await once(server.child, 'exit');
+      }
+    });
+  }
+
+  it('2025-06-18: the same session shape keeps title, outputSchema and structuredContent', async () => {
+    const server = spawnRaw();
+    try {
+      assert.equal((await initialize(server, '2025-06-18')).protocolVersion, '2025-06-18');
+      server.send({ jsonrpc: '2.0', id: 2, method: 'tools/list' });
+      const echo = ((await server.response(2)).result as { tools: Record<string, unknown>[] }).tools[0]!;
+      assert.equal(echo.title, 'Echo');
+      assert.ok(echo.outputSchema);
+      server.send({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'echo', arguments: { text: 'new' } } });
+      assert.deepEqual(((await server.response(3)).result as Record<string, unknown>).structuredContent, { text: 'new' });
+    } finally {
+      server.child.kill('SIGTERM');
+      await once(server.child, 'exit');
+    }
+  });
+});
 
 describe('stdio process discipline', () => {
   it('writes only JSON-RPC frames to stdout while the handler logs and console.logs', async () => {
