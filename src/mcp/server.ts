@@ -50,7 +50,12 @@ export type CallHandler = (toolName: string, args: Record<string, unknown>, cont
  * them. `argumentKey` is the call's own `api_key` when it sent a string one, so the refusal is
  * recorded under the key that made the call; it is a secret, for key lookup only.
  */
-export type RefusalListener = (toolName: string, failure: ToolFailure, context: CallContext, argumentKey: string | undefined) => void | Promise<void>;
+export type RefusalListener = (
+  toolName: string,
+  failure: ToolFailure,
+  context: CallContext,
+  argumentKey: string | undefined,
+) => void | ToolFailure | Promise<void | ToolFailure>;
 
 /**
  * Which tools a connection's key may call, so `tools/list` shows only those. Calls are not
@@ -147,6 +152,35 @@ function definitionOf(listing: ToolListing): Tool {
     definitions.set(listing, definition);
   }
   return definition;
+}
+
+/**
+ * Protocol revisions before 2025-06-18 have no tool `title`, `outputSchema` or
+ * `structuredContent`: a session that negotiated one gets neither (its clients read the text
+ * block, which carries the whole result). Unknown or later revisions get them.
+ */
+const REVISIONS_WITHOUT_STRUCTURED_OUTPUT: ReadonlySet<string> = new Set(['2024-11-05', '2025-03-26']);
+
+function speaksStructuredOutput(server: Server): boolean {
+  const revision = server.getNegotiatedProtocolVersion();
+  return revision === undefined || !REVISIONS_WITHOUT_STRUCTURED_OUTPUT.has(revision);
+}
+
+const legacyDefinitions = new WeakMap<Tool, Tool>();
+
+function legacyDefinitionOf(definition: Tool): Tool {
+  let legacy = legacyDefinitions.get(definition);
+  if (!legacy) {
+    const { title: _title, outputSchema: _outputSchema, ...rest } = definition;
+    legacy = rest;
+    legacyDefinitions.set(definition, legacy);
+  }
+  return legacy;
+}
+
+function legacyResult(result: CallToolResult): CallToolResult {
+  const { structuredContent: _structured, ...rest } = result;
+  return rest;
 }
 
 /**
@@ -259,18 +293,24 @@ export function createMcpServer(options: CreateMcpServerOptions): Server {
   );
 
   const refuse = async (toolName: string, failure: ToolFailure, context: CallContext, argumentKey: string | undefined): Promise<CallToolResult> => {
+    let refusal = failure;
     try {
-      // Awaited so a refusal's audit record is durable before the refusal is returned.
-      await options.onRefused?.(toolName, failure, context, argumentKey);
+      // Awaited so a refusal's audit record is durable before the refusal is returned. The
+      // listener may refuse the call for a reason that comes first (the key's call rate).
+      refusal = (await options.onRefused?.(toolName, failure, context, argumentKey)) ?? failure;
     } catch (err) {
       log.error('refusal listener threw', { tool: toolName, error: describeError(err) });
     }
-    return failureResult(failure);
+    return failureResult(refusal);
   };
 
   const { visibility } = options;
-  const listFor = (visible: ReadonlySet<string> | undefined): Tool[] =>
-    [...tools.values()].filter((tool) => visible === undefined || visible.has(tool.listing.name)).map((tool) => tool.definition);
+  const listFor = (visible: ReadonlySet<string> | undefined): Tool[] => {
+    const modern = speaksStructuredOutput(server);
+    return [...tools.values()]
+      .filter((tool) => visible === undefined || visible.has(tool.listing.name))
+      .map((tool) => (modern ? tool.definition : legacyDefinitionOf(tool.definition)));
+  };
   // What this connection was last shown, to tell it when a reload changes that.
   let listed: { context: CallContext; names: string } | undefined;
   const namesOf = (visible: ReadonlySet<string> | undefined): string => listFor(visible).map((tool) => tool.name).join(',');
@@ -321,6 +361,7 @@ export function createMcpServer(options: CreateMcpServerOptions): Server {
         message: `${name} ran but its result failed validation; it may have taken effect — check state before retrying`,
       });
     }
+    if (!speaksStructuredOutput(server)) return legacyResult(successResult(tool.listing, output.data));
     return server.projectCallToolResult(successResult(tool.listing, output.data), tool.definition.outputSchema);
   });
 
