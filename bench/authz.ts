@@ -94,7 +94,7 @@ async function decisionLatency(engine: AuthzEngine): Promise<{ line: string; all
     const valuation = await valueTrade(s.terms, { limitCurrency: s.key.limits.limit_currency, fx }, prices);
     const terms = s.terms as Extract<TradeTerms, { action: 'futu_place_order' }>;
     const request = buildTradeRequest(
-      { key: s.key, now: s.now, machineBound: true },
+      { key: s.key, now: s.now, machineBound: true, withinCallRate: true },
       { action: 'futu_place_order', env: s.env, account: s.account, symbol: terms.symbol, side: terms.side, valuation, usage: s.usage, ownOrder: true, reducesRisk: false },
     );
     return engine.authorize(request);
@@ -118,6 +118,7 @@ function readCalls(from: number, count: number): CallInput[] {
     key: readers[(from + i) % readers.length]!,
     now: new Date(),
     machineBound: true,
+    withinCallRate: true,
     action: READ_TOOLS[(from + i) % READ_TOOLS.length]!,
     target: { symbols: [`HK.${String(from + i).padStart(5, '0')}`] },
   }));
@@ -167,7 +168,7 @@ async function endToEnd(engine: AuthzEngine, stateDir: string): Promise<string> 
   const times: number[] = [];
   for (const s of samples(LEDGER_OPS)) {
     const start = process.hrtime.bigint();
-    await authz.authorizeTrade({ key: s.key, now: new Date(), machineBound: true, env: s.env, account: s.account, terms: s.terms });
+    await authz.authorizeTrade({ key: s.key, now: new Date(), machineBound: true, withinCallRate: true, env: s.env, account: s.account, terms: s.terms });
     times.push(Number(process.hrtime.bigint() - start) / 1e6);
   }
   return summary('authorizeTrade end to end (incl. ledger)', times);

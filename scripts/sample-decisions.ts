@@ -35,7 +35,7 @@ rmSync(out, { force: true });
 const decisions = DecisionLog.open(out);
 let minute = 0;
 const at = () => new Date(Date.UTC(2026, 10, 20, 2, minute++));
-const as = (k: KeyRecord): Caller => ({ key: k, now: at(), machineBound: true });
+const as = (k: KeyRecord): Caller => ({ key: k, now: at(), machineBound: true, withinCallRate: true });
 
 const read = (k: KeyRecord, action: Parameters<typeof buildRequests>[1], target: Parameters<typeof buildRequests>[2]) => {
   const caller = as(k);

@@ -97,6 +97,24 @@ export interface HttpAuthSuppressedEvent {
 }
 
 /**
+ * Tool calls of one key refused for its call rate beyond the throttle's records per window (see
+ * RefusalThrottle): counted, then recorded as one summary per window, so a key that keeps calling
+ * over its cap cannot fill the disk either.
+ */
+export interface ToolCallSuppressedEvent {
+  readonly event: 'tool_call_suppressed';
+  readonly key_id: string;
+  readonly decision: 'deny';
+  readonly outcome: 'reject';
+  readonly code: 'REFUSALS_SUPPRESSED';
+  readonly reason: string;
+  readonly count: number;
+  readonly codes: ReadonlyArray<{ readonly code: string; readonly count: number }>;
+  readonly window_start: string;
+  readonly window_end: string;
+}
+
+/**
  * Written after authorization and before a side-effecting call (order, modify, cancel, unlock)
  * reaches OpenD, so a broker-side effect can never exist without a durable trace even if the
  * process dies before the call's result record. Every call still ends with one `tool_call`.
@@ -172,6 +190,7 @@ export type AuditEvent =
   | HttpAuthSuppressedEvent
   | SystemEvent
   | OrderReconciledEvent
+  | ToolCallSuppressedEvent
   | ConfirmationAuditEvent
   | HaltAuditEvent;
 export type AuditOutcome = AuditEvent['outcome'];

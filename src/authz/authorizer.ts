@@ -133,6 +133,7 @@ export const VALUE_INDEPENDENT_FORBIDS: ReadonlySet<string> = new Set([
   'foreign-order',
   'outside-hours',
   'trading-halted',
+  'call-rate-limit',
 ]);
 const NO_VALUE: OrderValuation = { orderValue: 0, addedValue: 0 };
 const NO_USAGE: UsageSnapshot = { ordersBefore: 0, cancelsBefore: 0, dailyValue: 0 };

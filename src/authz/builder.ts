@@ -37,6 +37,8 @@ export interface Caller {
   readonly now: Date;
   /** The key's allowed_machines admit this machine (true when the key is unbound). */
   readonly machineBound: boolean;
+  /** This call keeps the key within its max_calls_per_minute (see CallRateWindows). */
+  readonly withinCallRate: boolean;
 }
 
 export type NonTradeAction = Exclude<ActionName, TradeAction>;
@@ -105,7 +107,7 @@ export interface TradeRequestInput {
 export function buildRequests(caller: Caller, action: NonTradeAction, target: CallTarget): AuthzRequest[] {
   const principal = principalEntity(caller.key);
   const scope = requiredScope(action);
-  const { expired, machineBound } = keyContext(caller);
+  const { expired, machineBound, withinCallRate } = keyContext(caller);
   // Literals rather than spreads of shared parts: this runs on every read call, and copying
   // through a spread cost several times as much.
   const request = (resource: AuthzRequest['resource'], context: AuthzRequest['context']): AuthzRequest => ({
@@ -117,26 +119,26 @@ export function buildRequests(caller: Caller, action: NonTradeAction, target: Ca
   });
   switch (ACTION_SPECS[action].shape) {
     case 'gateway':
-      return [request(gateway(), { expired, machineBound })];
+      return [request(gateway(), { expired, machineBound, withinCallRate })];
     case 'unlock': {
       const { humanConfirmed, halted, haltReason } = target.guards ?? NO_GUARDS;
-      return [request(gateway(), { expired, machineBound, unlock: target.unlocking !== false, humanConfirmed, halted, haltReason })];
+      return [request(gateway(), { expired, machineBound, withinCallRate, unlock: target.unlocking !== false, humanConfirmed, halted, haltReason })];
     }
     case 'market': {
       const market = checkMarket(target.market);
-      return [request(gateway(), { expired, machineBound, market })];
+      return [request(gateway(), { expired, machineBound, withinCallRate, market })];
     }
     case 'account': {
       const targets = target.accounts ?? [{ account: target.account ?? '', env: target.env }];
       if (targets.length === 0) throw new AuthzError('INVALID_VALUE', 'invalid value: at least one account is required');
       return targets.map((t) => {
         const account = canonicalAccount(t.account);
-        return request(accountUid(account), { expired, machineBound, env: checkEnv(t.env), account });
+        return request(accountUid(account), { expired, machineBound, withinCallRate, env: checkEnv(t.env), account });
       });
     }
     case 'security':
       return distinctSecurities(target.symbols).map((s) =>
-        request({ type: `${NAMESPACE}::Security`, id: s.symbol }, { expired, machineBound, market: s.market, symbol: s.symbol }),
+        request({ type: `${NAMESPACE}::Security`, id: s.symbol }, { expired, machineBound, withinCallRate, market: s.market, symbol: s.symbol }),
       );
   }
 }
@@ -181,8 +183,12 @@ function countWithThisCall(before: number, counted: boolean, what: string): numb
   return checkedLong(checkedLong(before, what) + (counted ? 1 : 0), what);
 }
 
-function keyContext(caller: Caller): { expired: boolean; machineBound: boolean } {
-  return { expired: isExpired(caller.key.expires_at, caller.now.getTime()), machineBound: caller.machineBound === true };
+function keyContext(caller: Caller): { expired: boolean; machineBound: boolean; withinCallRate: boolean } {
+  return {
+    expired: isExpired(caller.key.expires_at, caller.now.getTime()),
+    machineBound: caller.machineBound === true,
+    withinCallRate: caller.withinCallRate === true,
+  };
 }
 
 function gateway() {

@@ -1,6 +1,6 @@
 import type { EntityJson } from '@cedar-policy/cedar-wasm/nodejs';
 import { MARKET_ALIASES } from '../keys/schema.js';
-import { DEFAULT_CANCELS_PER_MINUTE, requireConfirmationOf, type KeyLimits, type KeyRecord } from '../keys/types.js';
+import { DEFAULT_CALLS_PER_MINUTE, DEFAULT_CANCELS_PER_MINUTE, requireConfirmationOf, type KeyLimits, type KeyRecord } from '../keys/types.js';
 import { NAMESPACE } from './actions.js';
 import { floorMinorUnits, parseDecimal, toSafeLong } from './money.js';
 import { parseHoursWindow } from './hoursWindow.js';
@@ -65,6 +65,7 @@ function buildEntity(key: KeyRecord): EntityJson {
       hoursWindow: limits.hours_window?.trim() ?? '',
       manageAnyOrder: limits.manage_any_order === true,
       maxCancelsPerMinute: countLimit(limits.max_cancels_per_minute ?? DEFAULT_CANCELS_PER_MINUTE, 'max_cancels_per_minute'),
+      maxCallsPerMinute: countLimit(limits.max_calls_per_minute ?? DEFAULT_CALLS_PER_MINUTE, 'max_calls_per_minute'),
       ...confirmationAttrs(key),
     },
     parents: [],

@@ -153,6 +153,7 @@ const limitFields = {
   limit_currency: optional(limitCurrency),
   manage_any_order: optional(z.boolean({ error: expected('true or false') })),
   max_cancels_per_minute: optional(positiveInteger),
+  max_calls_per_minute: optional(positiveInteger),
 };
 
 const requireConfirmation = z.union(
@@ -300,5 +301,6 @@ function normaliseLimits(limits: Partial<ParsedLimits>): KeyLimits {
     limit_currency: limits.limit_currency ?? 'HKD',
     manage_any_order: limits.manage_any_order ?? false,
     max_cancels_per_minute: limits.max_cancels_per_minute ?? null,
+    max_calls_per_minute: limits.max_calls_per_minute ?? null,
   };
 }

@@ -25,6 +25,7 @@ export function summarizeLimits(limits: KeyLimits): string {
   if (limits.hours_window !== null) parts.push(`hours=${limits.hours_window}`);
   if (limits.manage_any_order) parts.push('any-order');
   if (limits.max_cancels_per_minute !== null) parts.push(`cancels=${limits.max_cancels_per_minute}/m`);
+  if (limits.max_calls_per_minute !== null) parts.push(`calls=${limits.max_calls_per_minute}/m`);
   return parts.length === 0 ? '-' : parts.join(' ');
 }
 

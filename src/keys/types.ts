@@ -29,6 +29,8 @@ export interface KeyLimits {
   readonly manage_any_order: boolean;
   /** Cancels and lowering modifies in a 60 s window; null = DEFAULT_CANCELS_PER_MINUTE. */
   readonly max_cancels_per_minute: number | null;
+  /** Tool calls of every kind (reads too) in a 60 s window; null = DEFAULT_CALLS_PER_MINUTE. */
+  readonly max_calls_per_minute: number | null;
 }
 
 /**
@@ -36,6 +38,13 @@ export interface KeyLimits {
  * they still reach OpenD: this separate, generous cap keeps them from being used to flood it.
  */
 export const DEFAULT_CANCELS_PER_MINUTE = 30;
+
+/**
+ * Every key's calls are capped, so one key (a leaked one, a looping agent) cannot fill the audit
+ * disk or take the server's time from the others. Ten a second, sustained for a minute, is far
+ * beyond what an LLM client makes; a key that needs more says so in keys.json.
+ */
+export const DEFAULT_CALLS_PER_MINUTE = 600;
 
 /** Every limit off, in the default currency: the base that demo, test and bench keys spread over. */
 export const NO_LIMITS: KeyLimits = Object.freeze({
@@ -50,6 +59,7 @@ export const NO_LIMITS: KeyLimits = Object.freeze({
   limit_currency: 'HKD',
   manage_any_order: false,
   max_cancels_per_minute: null,
+  max_calls_per_minute: null,
 });
 
 /**

@@ -189,6 +189,11 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
     approvalUrl: (id) => (approvalBase === undefined ? undefined : `${approvalBase}${APPROVAL_PATH_PREFIX}${id}`),
   });
   const halts = watchHalts(trades, metrics, audit);
+  /** After a key reload: what was kept per key id is dropped for ids keys.json no longer has. */
+  const retainKeys = (): void => {
+    metrics.retainKeys((keyId) => keys.has(keyId));
+    pipeline.retainKeys((keyId) => keys.has(keyId));
+  };
   const visibility = keyToolVisibility(keys, options.apiKey, TOOLS);
   const instructions = serverInstructions(TOOLS.map((t) => t.name));
   const createServer = () =>
@@ -280,7 +285,7 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
   keysWatch = watchKeysFile(options.keysFile, async () => {
     // Off-thread, like SIGHUP's: calls go on being answered from the running keys meanwhile.
     const result = await keys.reloadOffThread();
-    if (result.ok) metrics.retainKeys((keyId) => keys.has(keyId));
+    if (result.ok) retainKeys();
     await audit
       ?.append({ event: 'reload', outcome: result.ok ? 'success' : 'failure', reason: result.ok ? 'keys file changed' : result.error.message, code: result.ok ? null : 'RELOAD_FAILED', policy_version: engine.version })
       .catch((err) => log.error('could not audit the reload', { error: describeError(err) }));
@@ -307,7 +312,7 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
           (err: unknown) => ({ ok: false as const, problem: describeError(err) }),
         ),
       ]);
-      if (keyResult.ok) metrics.retainKeys((keyId) => keys.has(keyId));
+      if (keyResult.ok) retainKeys();
       const policiesOk = policies.ok;
       let policyProblem: string | null = null;
       if (policies.ok) {

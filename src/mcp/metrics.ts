@@ -13,11 +13,12 @@ import type { Scope } from '../keys/types.js';
 export type Iface = 'mcp';
 export type AuthOutcome = 'allow' | 'reject';
 
-export const LIMIT_REASONS = ['rate', 'daily', 'per_order', 'market', 'symbol', 'side', 'account', 'hours', 'other'] as const;
+export const LIMIT_REASONS = ['call_rate', 'rate', 'daily', 'per_order', 'market', 'symbol', 'side', 'account', 'hours', 'other'] as const;
 export type LimitReason = (typeof LIMIT_REASONS)[number];
 
 /** The limit policies' @id, upper-cased with `_` for `-` (e.g. `rate-limit` → RATE_LIMIT). */
 const LIMIT_CODE_REASONS: Readonly<Record<string, LimitReason>> = {
+  CALL_RATE_LIMIT: 'call_rate',
   RATE_LIMIT: 'rate',
   DAILY_LIMIT: 'daily',
   ORDER_VALUE_LIMIT: 'per_order',

@@ -1,7 +1,9 @@
 import { isActionName, type ActionName } from '../authz/actions.js';
 import type { Authorizer } from '../authz/authorizer.js';
 import type { Caller } from '../authz/builder.js';
+import { CallRateWindows } from '../authz/callRate.js';
 import { decisionError, type Decision } from '../authz/decision.js';
+import { AuthzError } from '../authz/errors.js';
 import { keyMayUseAccount } from '../authz/principal.js';
 import type { AuthzEngine } from '../authz/engine.js';
 import { argumentsDigest, hashArguments } from '../audit/argsHash.js';
@@ -13,7 +15,7 @@ import type { DecisionLog } from '../authz/decisionLog.js';
 import type { AccountDirectory } from '../gateway/accounts.js';
 import type { FutuGateway } from '../gateway/api.js';
 import type { KeyStore } from '../keys/store.js';
-import type { KeyRecord, Scope } from '../keys/types.js';
+import { DEFAULT_CALLS_PER_MINUTE, type KeyRecord, type Scope } from '../keys/types.js';
 import { describeError, FutuError, isFutuError } from '../shared/errors.js';
 import { log } from '../shared/log.js';
 import { callScope, checkCallGates, tradeInput } from './callDecision.js';
@@ -81,6 +83,9 @@ interface CallTrace {
 
 const SENSITIVE_ARGUMENTS = ['api_key'] as const;
 
+/** The policy (policies/limits.cedar) whose rule the call-rate gate applies. */
+const CALL_RATE_POLICY = 'call-rate-limit';
+
 /**
  * Failures of the machinery rather than refusals of the caller: when one happens before the call
  * ran, the record is deny + failure, and it is not counted as an authorization reject (an OpenD
@@ -99,19 +104,32 @@ export class CallPipeline {
   private readonly tools: ReadonlyMap<string, AnyFutuTool>;
   private readonly now: () => Date;
   private readonly httpRefusals: RefusalThrottles;
+  /** Calls refused for the key's call rate: audited like HTTP refusals, at most 20 a minute per key. */
+  private readonly callRateRefusals: RefusalThrottles;
+  private readonly callRates = new CallRateWindows();
 
   constructor(private readonly deps: PipelineDeps) {
     this.tools = new Map(deps.tools.map((tool) => [tool.name, tool]));
     this.now = deps.now ?? (() => new Date());
     this.httpRefusals = new RefusalThrottles({
       ...DEFAULT_REFUSAL_THROTTLE,
-      onSuppressed: (summary, keyId) => void this.auditSuppressed(summary, keyId),
+      onSuppressed: (summary, keyId) => void this.auditSuppressed('http_auth_suppressed', summary, keyId),
+    });
+    this.callRateRefusals = new RefusalThrottles({
+      ...DEFAULT_REFUSAL_THROTTLE,
+      onSuppressed: (summary, keyId) => void this.auditSuppressed('tool_call_suppressed', summary, keyId),
     });
   }
 
-  /** Records what the refusal throttle still holds; call before the audit log's last record. */
+  /** Records what the refusal throttles still hold; call before the audit log's last record. */
   flushRefusals(): void {
     this.httpRefusals.flush();
+    this.callRateRefusals.flush();
+  }
+
+  /** Drops the call-rate windows of keys a reload removed. */
+  retainKeys(exists: (keyId: string) => boolean): void {
+    this.callRates.retain(exists);
   }
 
   readonly handleCall: CallHandler = async (toolName, args, context) => {
@@ -126,13 +144,14 @@ export class CallPipeline {
       const now = this.now();
       const key = this.resolveKey(args, context, now.getTime());
       trace.keyId = key.id;
+      this.takeCall(key, now);
       checkCallGates(key, trace.scope, args, this.deps.engine.version);
       const toolArgs = withoutSecrets(args);
       const toolContext = this.toolContext(context.signal, key);
       const plan = await tool.authz(toolArgs, toolContext);
       // Built only for trades and unlocks: reads never reach a human, and its digest hashes the arguments.
       const human = () => this.humanChannel(context, key, toolArgs);
-      const structured = await this.authorizeAndExecute(trace, { key, now, machineBound: true }, toolName, plan, toolArgs, human, (orderTag, authorized = plan) => {
+      const structured = await this.authorizeAndExecute(trace, { key, now, machineBound: true, withinCallRate: true }, toolName, plan, toolArgs, human, (orderTag, authorized = plan) => {
         trace.executing = true;
         return tool.execute(toolArgs, { ...toolContext, authorized, orderTag });
       });
@@ -144,11 +163,25 @@ export class CallPipeline {
     }
   };
 
-  /** Calls the MCP layer refused before they reached handleCall (unknown tool, invalid arguments). */
-  readonly onRefused = async (toolName: string, failure: ToolFailure, context: CallContext, argumentKey: string | undefined): Promise<void> => {
+  /**
+   * Calls the MCP layer refused before they reached handleCall (unknown tool, invalid arguments).
+   * They count towards the key's call rate like any call, and one over it is refused as such.
+   */
+  readonly onRefused = async (toolName: string, failure: ToolFailure, context: CallContext, argumentKey: string | undefined): Promise<ToolFailure> => {
     const trace = this.startTrace(toolName, {}, context);
-    trace.keyId = this.identify(context, argumentKey);
-    await this.finish(trace, { error: failure });
+    const caller = this.identify(context, argumentKey);
+    trace.keyId = caller.keyId;
+    let refusal = failure;
+    if (caller.key !== undefined) {
+      try {
+        this.takeCall(caller.key, this.now());
+      } catch (err) {
+        recordDenial(trace, err);
+        refusal = failureOf(err);
+      }
+    }
+    const outcome = await this.finish(trace, { error: refusal });
+    return 'error' in outcome ? outcome.error : refusal;
   };
 
   /**
@@ -171,24 +204,32 @@ export class CallPipeline {
     });
   };
 
-  private async auditSuppressed(summary: SuppressedRefusals, keyId: string | undefined): Promise<void> {
+  private async auditSuppressed(event: 'http_auth_suppressed' | 'tool_call_suppressed', summary: SuppressedRefusals, keyId: string | undefined): Promise<void> {
     const codes = Object.entries(summary.codes)
       .sort(([a], [b]) => (a < b ? -1 : 1))
       .map(([code, count]) => ({ code, count }));
+    const counted = {
+      decision: 'deny',
+      outcome: 'reject',
+      code: 'REFUSALS_SUPPRESSED',
+      count: summary.count,
+      codes,
+      window_start: summary.windowStart.toISOString(),
+      window_end: summary.windowEnd.toISOString(),
+    } as const;
+    const tally = `(${codes.map((c) => `${c.count} ${c.code}`).join(', ')}) were counted, not recorded one by one`;
     try {
-      await this.deps.audit?.append({
-        event: 'http_auth_suppressed',
-        transport: 'http',
-        decision: 'deny',
-        outcome: 'reject',
-        code: 'REFUSALS_SUPPRESSED',
-        ...(keyId === undefined ? {} : { key_id: keyId }),
-        reason: `${summary.count} more HTTP refusals ${keyId === undefined ? 'without a recognised key' : `of key ${keyId}`} (${codes.map((c) => `${c.count} ${c.code}`).join(', ')}) were counted, not recorded one by one`,
-        count: summary.count,
-        codes,
-        window_start: summary.windowStart.toISOString(),
-        window_end: summary.windowEnd.toISOString(),
-      });
+      if (event === 'http_auth_suppressed') {
+        await this.deps.audit?.append({
+          event,
+          transport: 'http',
+          ...counted,
+          ...(keyId === undefined ? {} : { key_id: keyId }),
+          reason: `${summary.count} more HTTP refusals ${keyId === undefined ? 'without a recognised key' : `of key ${keyId}`} ${tally}`,
+        });
+      } else {
+        await this.deps.audit?.append({ event, ...counted, key_id: keyId ?? INVALID_KEY_ID, reason: `${summary.count} more calls of key ${keyId} over its call rate ${tally}` });
+      }
     } catch (err) {
       log.error('could not audit the suppressed refusals', { count: summary.count, error: describeError(err) });
     }
@@ -220,14 +261,33 @@ export class CallPipeline {
   }
 
   /** The key id for the audit of a refused call, without letting a bad key change the refusal. */
-  private identify(context: CallContext, argumentKey: string | undefined): string {
+  private identify(context: CallContext, argumentKey: string | undefined): { keyId: string; key?: KeyRecord } {
     const presented = presentedKey({ api_key: argumentKey }, context, this.deps.startupKey);
-    if (presented === undefined) return MISSING_KEY_ID;
+    if (presented === undefined) return { keyId: MISSING_KEY_ID };
     try {
-      return this.deps.keys.authenticate(presented, this.now().getTime()).id;
+      const key = this.deps.keys.authenticate(presented, this.now().getTime());
+      return { keyId: key.id, key };
     } catch (err) {
-      return keyIdOfFailure(err);
+      return { keyId: keyIdOfFailure(err) };
     }
+  }
+
+  /**
+   * Counts the call against the key's max_calls_per_minute, or refuses it. Deny-only and ahead of
+   * everything else a call costs (the plan's OpenD reads, Cedar, an audit record beyond the
+   * throttle's 20 a minute); Cedar's `call-rate-limit` forbid is the rule, with the same code and
+   * text, fed the same count as withinCallRate.
+   */
+  private takeCall(key: KeyRecord, now: Date): void {
+    const cap = key.limits.max_calls_per_minute ?? DEFAULT_CALLS_PER_MINUTE;
+    const verdict = this.callRates.take(key.id, cap, now.getTime());
+    if (verdict.within) return;
+    throw new AuthzError('LIMIT_EXCEEDED', `limit check failed: call rate limit (more than ${cap} calls in 60s)`, {
+      policy_version: this.deps.engine.version,
+      policies: [],
+      limit: CALL_RATE_POLICY,
+      retry_after_seconds: verdict.retryAfterSeconds,
+    });
   }
 
   private toolContext(signal: AbortSignal, key: KeyRecord): ToolContext {
@@ -255,7 +315,7 @@ export class CallPipeline {
     const { authorizer, metrics } = this.deps;
     const authzStarted = performance.now();
     if (plan.kind === 'call') {
-      const decision = authorizer.authorizeCall({ key: caller.key, now: caller.now, machineBound: caller.machineBound, action: plan.action, target: plan.target });
+      const decision = authorizer.authorizeCall({ ...caller, action: plan.action, target: plan.target });
       metrics.authzDuration((performance.now() - authzStarted) / 1000);
       if (!decision.allowed) throw decisionError(decision);
       recordDecision(trace, decision);
@@ -363,8 +423,10 @@ export class CallPipeline {
         ? { decision: 'deny', outcome: rejected ? 'reject' : 'failure' }
         : { decision: 'allow', outcome: 'success' };
     const event = this.callEvent(trace, verdict, failure);
+    // Refusals for the call rate are what a flooding key produces: recorded at most 20 a minute, then counted.
+    const recorded = trace.limit !== CALL_RATE_POLICY || failure === undefined || this.callRateRefusals.admit(trace.keyId, failure.code);
     try {
-      await audit?.append(event);
+      if (recorded) await audit?.append(event);
     } catch (err) {
       log.error('audit write failed; withholding the result', { tool: trace.tool, code: isFutuError(err) ? err.code : 'AUDIT_WRITE_FAILED' });
       // A call that already reached OpenD cannot be undone: say so, rather than "denied".

@@ -74,6 +74,7 @@ test('trade context: computed facts, this call counted in the rate, projection i
   assert.deepEqual(request.context, {
     expired: false,
     machineBound: true,
+    withinCallRate: true,
     withinHoursWindow: false,
     humanConfirmed: false,
     halted: false,
@@ -113,10 +114,10 @@ test('the builder refuses malformed input (INVALID_VALUE) rather than guessing',
   invalid(() => buildRequests(caller(makeKey({ limits: { hours_window: 'later' } })), 'futu_ping', {}));
 });
 
-test('key facts: an expired or unbound key is reported as such in every context', () => {
+test('key facts: an expired or unbound key, or a call over the call rate, is reported as such in every context', () => {
   const expired = makeKey({ expires_at: '2020-01-01T00:00:00Z' });
-  const [ping] = buildRequests(caller(expired, MORNING, false), 'futu_ping', {});
-  assert.deepEqual(ping!.context, { expired: true, machineBound: false });
+  const [ping] = buildRequests(caller(expired, MORNING, false, false), 'futu_ping', {});
+  assert.deepEqual(ping!.context, { expired: true, machineBound: false, withinCallRate: false });
   const garbled = makeKey({ expires_at: 'soon' });
   assert.equal(buildRequests(caller(garbled), 'futu_ping', {})[0]!.context.expired, true);
 });

@@ -48,8 +48,8 @@ export function simBot(limits: Partial<KeyLimits> = {}): KeyRecord {
 /** A weekday at 10:00 local time: inside a 09:30-16:00 window. */
 export const MORNING = new Date(2026, 4, 4, 10, 0, 0);
 
-export function caller(key: KeyRecord, now = MORNING, machineBound = true): Caller {
-  return { key, now, machineBound };
+export function caller(key: KeyRecord, now = MORNING, machineBound = true, withinCallRate = true): Caller {
+  return { key, now, machineBound, withinCallRate };
 }
 
 /** The Cedar request of a simulate BUY of HK.00700 worth `orderValue` minor units, nothing used yet today. */

@@ -34,6 +34,7 @@ const authz = new Authorizer({ engine: AuthzEngine.load(defaultPolicyPaths()), l
 const order = () =>
   authz.authorizeTrade({
     key: job.key,
+    withinCallRate: true,
     now: new Date(),
     machineBound: true,
     env: 'simulate',

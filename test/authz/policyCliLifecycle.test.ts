@@ -63,7 +63,7 @@ test('policy test --coverage fails when a policy is added without a test, naming
           principal: 'Futu::ApiKey::"sim-bot"',
           action: 'Futu::Action::"futu_place_order"',
           resource: 'Futu::Account::"1001"',
-          context: { expired: false, machineBound: true, withinHoursWindow: true, humanConfirmed: false, halted: false, haltReason: '', env: 'simulate', account: '1001', market: 'US', symbol: 'US.TSLA', side: 'BUY', orderValue: 100, addedValue: 100, projectedDailyValue: 100, ordersLastMinute: 1, ownOrder: true, reducesRisk: false, cancelsLastMinute: 0 },
+          context: { expired: false, machineBound: true, withinCallRate: true, withinHoursWindow: true, humanConfirmed: false, halted: false, haltReason: '', env: 'simulate', account: '1001', market: 'US', symbol: 'US.TSLA', side: 'BUY', orderValue: 100, addedValue: 100, projectedDailyValue: 100, ordersLastMinute: 1, ownOrder: true, reducesRisk: false, cancelsLastMinute: 0 },
         },
         entities: 'keys.entities.json',
         decision: 'deny',

@@ -232,13 +232,14 @@ test('syntax errors carry file:line:column and the offending text; a validation 
   const paths = copyPolicies(t);
   const limits = join(paths.policiesDir, 'limits.cedar');
   const original = readFileSync(limits, 'utf8');
-  // Line 37 is "forbid (" of side-not-allowed; the doubled word sits on line 38, column 13.
+  // The doubled word goes on the line after side-not-allowed's "forbid (", at column 13.
   const lines = original.split('\n');
-  assert.deepEqual(lines.slice(36, 38), ['forbid (', '  principal is Futu::ApiKey,']);
-  lines[37] = '  principal principal is Futu::ApiKey,';
+  const forbid = lines.indexOf('forbid (', lines.indexOf('@id("side-not-allowed")'));
+  assert.deepEqual(lines.slice(forbid, forbid + 2), ['forbid (', '  principal is Futu::ApiKey,']);
+  lines[forbid + 1] = '  principal principal is Futu::ApiKey,';
   writeFileSync(limits, lines.join('\n'));
   const syntax = loadFails(paths);
-  assert.deepEqual(syntax.problems, ['limits.cedar:38:13: unexpected token `principal`: `principal`']);
+  assert.deepEqual(syntax.problems, [`limits.cedar:${forbid + 2}:13: unexpected token \`principal\`: \`principal\``]);
 
   writeFileSync(limits, original);
   writeFileSync(

@@ -93,7 +93,8 @@ test('gen-key records every limit, the currency explicitly, and a 90-day expiry 
     'gen-key', '--id', 'trader', '--scopes', 'qot:read,trade:real',
     '--allowed-markets', 'HK,US,CN', '--allowed-symbols', 'HK.00700,US.AAPL', '--allowed-trd-sides', 'BUY,SELL',
     '--allowed-acc-ids', '281756455982434220,7', '--max-order-value', '50000', '--max-daily-value', '200000.5',
-    '--max-orders-per-minute', '3', '--hours-window', '22:00-04:00', '--manage-any-order', '--max-cancels-per-minute', '12', '--note', 'night desk',
+    '--max-orders-per-minute', '3', '--hours-window', '22:00-04:00', '--manage-any-order', '--max-cancels-per-minute', '12',
+    '--max-calls-per-minute', '120', '--note', 'night desk',
   ]);
   assert.equal(run.status, 0, run.stdout);
   const [record] = KeyStore.open(file).list();
@@ -110,6 +111,7 @@ test('gen-key records every limit, the currency explicitly, and a 90-day expiry 
     limit_currency: 'HKD',
     manage_any_order: true,
     max_cancels_per_minute: 12,
+    max_calls_per_minute: 120,
   });
   assert.equal(JSON.parse(readFileSync(file, 'utf8')).keys[0].limits.limit_currency, 'HKD');
   assert.equal(record.note, 'night desk');

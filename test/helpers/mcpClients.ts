@@ -26,6 +26,7 @@ export interface ToolCallResult {
   readonly content: ReadonlyArray<{ readonly type: string; readonly text?: string }>;
   readonly structuredContent?: Record<string, unknown>;
   readonly isError?: boolean;
+  readonly _meta?: Record<string, unknown>;
 }
 
 export interface McpTestClient {

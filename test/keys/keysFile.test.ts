@@ -79,6 +79,7 @@ test('the documented nested reference file loads unchanged and normalises', (t) 
         limit_currency: 'HKD',
         manage_any_order: false,
         max_cancels_per_minute: null,
+        max_calls_per_minute: null,
       },
       allowed_machines: [`fp_${FP}`],
       created_at: '2026-04-15T10:00:00.000Z',

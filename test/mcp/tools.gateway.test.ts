@@ -516,7 +516,7 @@ describe('plans as the shipped Cedar policies see them', () => {
     expires_at: null,
     note: null,
   };
-  const caller = () => ({ key, now: new Date(), machineBound: true });
+  const caller = () => ({ key, now: new Date(), machineBound: true, withinCallRate: true });
 
   before(() => {
     stateDir = mkdtempSync(join(tmpdir(), 'futu-tools-ledger-'));

@@ -37,6 +37,7 @@ export function registerKeysCommands(program: Command): void {
     .option('--max-cancels-per-minute <n>', 'cancels and lowering modifies per 60 s (default 30; never held back by --max-orders-per-minute)')
     .option('--require-confirmation <when>', 'when a human must confirm: never, real (every real-env order and unlock), always, or a value N (orders worth more than N in --limit-currency); default real for keys with trade:real or trade:unlock, else never')
     .addOption(new Option('--confirmation-channel <channel>', 'auto: the client\'s confirmation form when it has one; out_of_band: always futucli approve or the approval page').choices(['auto', 'out_of_band']))
+    .option('--max-calls-per-minute <n>', 'tool calls of every kind, reads included, per 60 s (default 600)')
     .addOption(new Option('--limit-currency <ccy>', 'currency of the value caps').choices(['HKD', 'USD', 'CNH']).default('HKD'))
     .option('--expires <when>', 'duration (90d, 12h, 30m), RFC 3339 date-time, or "never"', '90d')
     .addOption(new Option('--bind-this-machine', 'only usable on this machine').conflicts('bindMachines'))
@@ -88,6 +89,7 @@ interface GenKeyOptions {
   maxCancelsPerMinute?: string;
   requireConfirmation?: string;
   confirmationChannel?: 'auto' | 'out_of_band';
+  maxCallsPerMinute?: string;
   limitCurrency: string;
   expires: string;
   bindThisMachine?: boolean;
@@ -173,6 +175,7 @@ function recordFromOptions(opts: GenKeyOptions, hash: string, now: number, machi
       limit_currency: opts.limitCurrency,
       manage_any_order: opts.manageAnyOrder === true,
       max_cancels_per_minute: numberOption(opts.maxCancelsPerMinute),
+      max_calls_per_minute: numberOption(opts.maxCallsPerMinute),
     },
     allowed_machines: opts.bindThisMachine
       ? [machine.fingerprintFor(opts.id)]

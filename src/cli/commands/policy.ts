@@ -279,7 +279,8 @@ async function explain(command: Command): Promise<Explanation> {
       }
       const plan = await tool.authz(toolArgs, context);
       stage = 'cedar';
-      const decision = await previewDecision(authorizer, { key, now, machineBound: true }, plan);
+      // One call explained on its own: within any call rate (the running server counts those).
+      const decision = await previewDecision(authorizer, { key, now, machineBound: true, withinCallRate: true }, plan);
       if (!gateway && decision.code === 'PRICE_UNAVAILABLE' && !prices) {
         assumptions.push('no reference price: MARKET orders and sells are valued from a live quote; pass --gateway or --reference-price N');
       }
