@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { describeError, isFutuError } from '../shared/errors.js';
-import { log } from '../shared/log.js';
+import { configureLog, log, LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../shared/log.js';
 import { SERVER_VERSION, startFutuMcp } from '../mcp/app.js';
 import { MARKET_HOURS, parseInstant, type MarketHours } from '../sim/server.js';
 import { DEFAULT_SESSION_LIMITS } from '../mcp/http/sessions.js';
@@ -66,6 +66,8 @@ const program = new Command()
       .default(DEFAULT_APPROVAL_TTL_MS, '5m')
       .argParser(parseDurationMs),
   )
+  .addOption(new Option('--log-format <format>', 'operational log on stderr: pretty (for a person) or json lines (for a collector); default pretty on a terminal, json otherwise').choices(LOG_FORMATS))
+  .addOption(new Option('--log-level <level>', 'operational log level (default: FUTU_LOG_LEVEL, else info)').choices(LOG_LEVELS))
   .option('--no-approval-page', 'do not serve the /approve/<confirmation_id> page on the HTTP listener (approve with futucli approve only)')
   .addOption(new Option('--sim-seed <n>', 'seed of the simulated market with --gateway sim').default(7).argParser((v) => Number.parseInt(v, 10)))
   .addOption(
@@ -83,7 +85,7 @@ const program = new Command()
 Environment:
   FUTU_MCP_API_KEY   startup API key (stdio clients send no Authorization header)
   FUTU_TRADE_PWD     trade password for futu_unlock_trade (else the OS keychain: futucli set-trade-pwd)
-  FUTU_LOG_LEVEL     debug | info | warn | error (logs go to stderr)
+  FUTU_LOG_LEVEL     debug | info | warn | error (logs go to stderr; --log-level wins)
 
 Key precedence per call: the tool's api_key argument, then the HTTP Bearer token, then the startup key.
 The keys file is watched and reloaded when it changes; SIGHUP reloads keys and policies.
@@ -121,7 +123,10 @@ const opts = program.opts<{
   confirmationTimeout: number;
   approvalTtl: number;
   approvalPage: boolean;
+  logFormat?: LogFormat;
+  logLevel?: LogLevel;
 }>();
+configureLog({ format: opts.logFormat, level: opts.logLevel });
 
 const rotates = opts.auditMaxSize !== undefined || opts.auditRotate !== undefined;
 if (!opts.auditLog && (rotates || opts.auditKeep !== undefined || opts.auditGzip)) program.error('error: --audit-max-size, --audit-rotate, --audit-keep and --audit-gzip need --audit-log');

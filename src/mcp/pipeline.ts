@@ -17,13 +17,13 @@ import type { FutuGateway } from '../gateway/api.js';
 import type { KeyStore } from '../keys/store.js';
 import { DEFAULT_CALLS_PER_MINUTE, type KeyRecord, type Scope } from '../keys/types.js';
 import { describeError, FutuError, isFutuError } from '../shared/errors.js';
-import { log } from '../shared/log.js';
+import { log, type Log } from '../shared/log.js';
 import { callScope, checkCallGates, tradeInput } from './callDecision.js';
 import type { HttpRefusal } from './http.js';
 import type { Metrics } from './metrics.js';
 import { DEFAULT_REFUSAL_THROTTLE, RefusalThrottles, type SuppressedRefusals } from './refusalThrottle.js';
 import { withStartupKeyFix } from './startupKey.js';
-import type { CallContext, CallHandler, CallOutcome, ToolFailure } from './server.js';
+import { callLog, type CallContext, type CallHandler, type CallOutcome, type ToolFailure } from './server.js';
 import type { AnyFutuTool, AuthorizedTrade, AuthzPlan, ToolContext } from './tools/kit.js';
 import type { ExistingOrder } from '../authz/valuation.js';
 
@@ -159,7 +159,7 @@ export class CallPipeline {
     } catch (err) {
       if (trace.keyId === MISSING_KEY_ID) trace.keyId = keyIdOfFailure(err);
       recordDenial(trace, err);
-      return this.finish(trace, { error: withStartupKeyFix(failureOf(err), context.transport, args.api_key) });
+      return this.finish(trace, { error: withStartupKeyFix(failureOf(err, this.traceLog(trace)), context.transport, args.api_key) });
     }
   };
 
@@ -233,6 +233,10 @@ export class CallPipeline {
     } catch (err) {
       log.error('could not audit the suppressed refusals', { count: summary.count, error: describeError(err) });
     }
+  }
+
+  private traceLog(trace: CallTrace): Log {
+    return callLog(trace.context, { key_id: trace.keyId, tool: trace.tool });
   }
 
   private startTrace(tool: string, args: Record<string, unknown>, context: CallContext): CallTrace {
@@ -428,7 +432,7 @@ export class CallPipeline {
     try {
       if (recorded) await audit?.append(event);
     } catch (err) {
-      log.error('audit write failed; withholding the result', { tool: trace.tool, code: isFutuError(err) ? err.code : 'AUDIT_WRITE_FAILED' });
+      this.traceLog(trace).error('audit write failed; withholding the result', { code: isFutuError(err) ? err.code : 'AUDIT_WRITE_FAILED' });
       // A call that already reached OpenD cannot be undone: say so, rather than "denied".
       outcome = trace.executing
         ? { error: { code: 'AUDIT_WRITE_FAILED', message: `audit log unavailable: ${trace.tool} ran but its result is withheld; check state before retrying` } }
@@ -554,13 +558,13 @@ const REFUSING_CONFIRMATION_STEPS: ReadonlySet<ConfirmationEvent['kind']> = new 
 /** Details of an error a client may act on, passed as structured fields beside the text. */
 const PUBLIC_DETAILS = ['confirmation_id', 'expires_at', 'approval_url', 'retry_after_seconds'] as const;
 
-function failureOf(err: unknown): ToolFailure {
+function failureOf(err: unknown, logger: Log = log): ToolFailure {
   if (err instanceof FutuError) {
     const retry = err.details.retry_after_seconds;
     const message = typeof retry === 'number' ? `${err.message} (retry_after_seconds=${retry})` : err.message;
     const details = Object.fromEntries(PUBLIC_DETAILS.filter((name) => err.details[name] !== undefined).map((name) => [name, err.details[name]]));
     return { code: err.code, message, ...(Object.keys(details).length > 0 && { details }) };
   }
-  log.error('unexpected error in tool call', { error: err instanceof Error ? err.message : String(err) });
+  logger.error('unexpected error in tool call', { error: err instanceof Error ? err.message : String(err) });
   return { code: 'INTERNAL_ERROR', message: 'internal error; the call may not have completed — check state before retrying' };
 }

@@ -3,7 +3,7 @@ import { Server } from '@modelcontextprotocol/server';
 import type { AuthInfo, CallToolResult, ServerContext, Tool } from '@modelcontextprotocol/server';
 import type { KeyRecord } from '../keys/types.js';
 import { describeError, isFutuError } from '../shared/errors.js';
-import { log } from '../shared/log.js';
+import { log, type Log } from '../shared/log.js';
 import { truncate } from '../shared/truncate.js';
 import type { Principal } from './http/auth.js';
 import { assertValidListings, type ToolListing } from './tool.js';
@@ -16,6 +16,8 @@ export interface CallContext {
   /** The key record bearerToken matched when this request was authenticated (HTTP only). */
   readonly bearerKey?: KeyRecord;
   readonly sessionId?: string;
+  /** The JSON-RPC id of the tools/call request (for the log lines of this call). */
+  readonly requestId: string;
   /** The key id that opened the HTTP session (always the key of this request: others are refused). */
   readonly sessionKeyId?: string;
   /** Aborted when the client cancels the call (`notifications/cancelled`) or disconnects. */
@@ -100,9 +102,15 @@ function callContextOf(ctx: ServerContext, server?: Server): CallContext {
     bearerToken: auth?.token,
     bearerKey: auth?.extra?.[BEARER_KEY] as KeyRecord | undefined,
     sessionId: ctx.sessionId,
+    requestId: String(ctx.mcpReq.id),
     sessionKeyId: typeof sessionKeyId === 'string' ? sessionKeyId : undefined,
     signal: ctx.mcpReq.signal,
   };
+}
+
+/** The log for one call: every line carries its request id, session and transport (and `bindings`). */
+export function callLog(context: CallContext, bindings: Record<string, unknown> = {}): Log {
+  return log.child({ request_id: context.requestId, session_id: context.sessionId, transport: context.transport, ...bindings });
 }
 
 /** The confirmation form: one boolean. Only an explicit accept with confirm = true is a yes. */
@@ -274,7 +282,7 @@ async function invoke(handleCall: CallHandler, tool: string, args: Record<string
     return await handleCall(tool, args, context);
   } catch (err) {
     if (isFutuError(err)) return { error: { code: err.code, message: err.message } };
-    if (!context.signal.aborted) log.error('tool call handler threw', { tool, error: describeError(err) });
+    if (!context.signal.aborted) callLog(context, { tool }).error('tool call handler threw', { error: describeError(err) });
     return { error: { code: 'internal_error', message: `internal error in ${tool}; whether it took effect is unknown — check state before retrying` } };
   }
 }
@@ -355,7 +363,7 @@ export function createMcpServer(options: CreateMcpServerOptions): Server {
 
     const output = tool.listing.output.safeParse(outcome.structured);
     if (!output.success) {
-      log.error('tool result does not match its output schema', { tool: name, issues: describeIssues(output.error.issues) });
+      callLog(context, { tool: name }).error('tool result does not match its output schema', { issues: describeIssues(output.error.issues) });
       return failureResult({
         code: 'INVALID_RESULT',
         message: `${name} ran but its result failed validation; it may have taken effect — check state before retrying`,
