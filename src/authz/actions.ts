@@ -9,7 +9,7 @@ export type Env = 'simulate' | 'real';
 export const ENVS: readonly Env[] = ['simulate', 'real'];
 
 /** What the request is about: decides the resource type and the context record. */
-export type ActionShape = 'gateway' | 'market' | 'security' | 'account' | 'trade' | 'unlock';
+export type ActionShape = 'gateway' | 'market' | 'security' | 'account' | 'account-security' | 'trade' | 'unlock';
 
 /**
  * Scope groups of the schema; "trade" resolves to trade:simulate or trade:real by env;
@@ -35,6 +35,20 @@ export const ACTION_SPECS = {
   futu_get_broker: { group: 'qot:read', shape: 'security' },
   futu_list_plates: { group: 'qot:read', shape: 'market' },
   futu_plate_stocks: { group: 'qot:read', shape: 'security' },
+  futu_search: { group: 'qot:read', shape: 'gateway' },
+  futu_get_market_state: { group: 'qot:read', shape: 'gateway' },
+  futu_get_financials: { group: 'qot:read', shape: 'security' },
+  futu_get_valuation: { group: 'qot:read', shape: 'security' },
+  futu_get_company_profile: { group: 'qot:read', shape: 'security' },
+  futu_get_analyst_consensus: { group: 'qot:read', shape: 'security' },
+  futu_get_dividends: { group: 'qot:read', shape: 'security' },
+  futu_search_news: { group: 'qot:read', shape: 'gateway' },
+  futu_get_capital_flow: { group: 'qot:read', shape: 'security' },
+  futu_get_capital_distribution: { group: 'qot:read', shape: 'security' },
+  futu_get_option_expirations: { group: 'qot:read', shape: 'security' },
+  futu_get_option_chain: { group: 'qot:read', shape: 'security' },
+  futu_stock_filter: { group: 'qot:read', shape: 'market' },
+  futu_list_watchlists: { group: 'qot:read', shape: 'gateway' },
   futu_list_accounts: { group: 'acc:read', shape: 'gateway' },
   futu_get_funds: { group: 'acc:read', shape: 'account' },
   futu_get_positions: { group: 'acc:read', shape: 'account' },
@@ -42,6 +56,8 @@ export const ACTION_SPECS = {
   futu_get_deals: { group: 'acc:read', shape: 'account' },
   futu_get_history_orders: { group: 'acc:read', shape: 'account' },
   futu_get_history_deals: { group: 'acc:read', shape: 'account' },
+  futu_get_max_trade_qty: { group: 'acc:read', shape: 'account-security' },
+  futu_get_order_fee: { group: 'acc:read', shape: 'account' },
   futu_place_order: { group: 'trade', shape: 'trade' },
   futu_modify_order: { group: 'trade', shape: 'trade' },
   futu_cancel_order: { group: 'trade', shape: 'trade' },

@@ -136,6 +136,18 @@ export function buildRequests(caller: Caller, action: NonTradeAction, target: Ca
         return request(accountUid(account), { expired, machineBound, withinCallRate, env: checkEnv(t.env), account });
       });
     }
+    case 'account-security': {
+      // One security, on each account the call reads: the account and the symbol limits both apply.
+      const securities = distinctSecurities(target.symbols);
+      if (securities.length !== 1) throw new AuthzError('INVALID_VALUE', 'invalid value: exactly one symbol is required');
+      const { market, symbol } = securities[0]!;
+      const targets = target.accounts ?? [{ account: target.account ?? '', env: target.env }];
+      if (targets.length === 0) throw new AuthzError('INVALID_VALUE', 'invalid value: at least one account is required');
+      return targets.map((t) => {
+        const account = canonicalAccount(t.account);
+        return request(accountUid(account), { expired, machineBound, withinCallRate, env: checkEnv(t.env), account, market, symbol });
+      });
+    }
     case 'security':
       return distinctSecurities(target.symbols).map((s) =>
         request({ type: `${NAMESPACE}::Security`, id: s.symbol }, { expired, machineBound, withinCallRate, market: s.market, symbol: s.symbol }),

@@ -22,6 +22,7 @@ import {
 import { GatewayError } from './errors.js';
 import type { Message } from './proto.js';
 import { ProtoId } from './protoIds.js';
+import { ResearchApi } from './research.js';
 import { SnapshotBudget, WritePacer, type WritePacerOptions } from './pacing.js';
 import { SubscriptionManager } from './subscriptions.js';
 import { MARKETS, parseSymbol, trdMarketFor, type MarketCode, type ParsedSymbol } from './symbol.js';
@@ -102,12 +103,15 @@ export class FutuGateway extends EventEmitter<GatewayEvents> {
   private readonly pacer: WritePacer;
   private readonly snapshotBudget = new SnapshotBudget();
   private accountPushIds: readonly string[] = [];
+  /** Research reads (fundamentals, options, screener, watchlists, calendars) and account estimates. */
+  readonly research: ResearchApi;
 
   constructor(options: FutuGatewayOptions = {}) {
     super();
     const { now, pacing, subscriptionsPerHolder, ...clientOptions } = options;
     this.client = new OpenDClient(clientOptions);
     this.pacer = new WritePacer(pacing);
+    this.research = new ResearchApi(this.client, (holder) => this.snapshotBudget.take(holder));
     // Restore order as py-futu-api: quote subscriptions, then account pushes.
     this.subscriptions = new SubscriptionManager(this.client, now, subscriptionsPerHolder);
     this.client.onRestore(() => this.restoreAccountPush());

@@ -24,6 +24,7 @@ const LIMIT_CODE_REASONS: Readonly<Record<string, LimitReason>> = {
   ORDER_VALUE_LIMIT: 'per_order',
   MARKET_NOT_ALLOWED: 'market',
   SYMBOL_NOT_ALLOWED: 'symbol',
+  LISTING_WITH_SYMBOL_ALLOWLIST: 'symbol',
   SIDE_NOT_ALLOWED: 'side',
   ACCOUNT_NOT_ALLOWED: 'account',
   OUTSIDE_HOURS: 'hours',

@@ -2,7 +2,7 @@ import type { Message } from '../gateway/proto.js';
 import { ProtoId } from '../gateway/protoIds.js';
 import { formatSecurity, MARKETS, type MarketCode, type Security } from '../gateway/symbol.js';
 import { bookAround, BOOK_LEVELS, brokerQueues, type Book } from './book.js';
-import { findListing, LISTINGS, listingBySymbol, PLATE_SET, platesOf, requireListing, requirePlate, SECURITY_TYPE_EQUITY, type Listing } from './catalog.js';
+import { findListing, LISTINGS, listingBySymbol, PLATE_SET, platesOf, requireListing, requirePlate, type Listing } from './catalog.js';
 import { SimError, type Handler, type MarketEngine } from './contract.js';
 import { numberOf, requiredNumber, securityListOf, securityOf } from './fields.js';
 import { marketClocks, type MarketHours } from './clock.js';
@@ -10,6 +10,7 @@ import { HistoryKl } from './historyKl.js';
 import { KL_TYPE_OF_SUB_TYPE, kLineMessage, latestBars } from './klines.js';
 import { hkFuturesStateAt, marketStateAt } from './marketState.js';
 import { PricePath, roundMoney } from './pricePath.js';
+import { optionSnapshotOf, researchHandlers } from './research.js';
 import { basicQotMessage, brokerS2C, orderBookS2C, snapshotMessage, staticInfoMessage, tickerMessage } from './quoteMessages.js';
 import { isDayComplete } from './progress.js';
 import { quoteAt, timedTicks, type Quote, type TimedTick } from './quote.js';
@@ -66,6 +67,7 @@ export class SimMarket implements MarketEngine {
     h.set(ProtoId.Qot_GetMarketState, (c2s) => ({
       marketInfoList: this.listingsIn(c2s).map((l) => ({ security: l.security, name: l.name, marketState: marketStateAt(l.market, this.nowIn(l.market)) })),
     }));
+    for (const [id, handler] of researchHandlers(this, options.seed)) h.set(id, handler);
     this.handlers = h;
   }
 
@@ -223,10 +225,12 @@ export class SimMarket implements MarketEngine {
   }
 
   private getSnapshot(c2s: Message): Message {
-    const listings = this.listingsIn(c2s);
-    if (listings.length === 0) throw new SimError('securityList is empty');
-    if (listings.length > MAX_SNAPSHOT) throw new SimError(`At most ${MAX_SNAPSHOT} securities per snapshot request`);
-    return { snapshotList: listings.map((l) => this.snapshot(l)) };
+    const securities = securityListOf(c2s);
+    if (securities.length === 0) throw new SimError('securityList is empty');
+    if (securities.length > MAX_SNAPSHOT) throw new SimError(`At most ${MAX_SNAPSHOT} securities per snapshot request`);
+    // Catalogue securities, else option contracts; one unknown code fails the whole request, as on OpenD.
+    const resolved = securities.map((s) => findListing(s) ?? s);
+    return { snapshotList: resolved.map((l) => ('symbol' in l ? this.snapshot(l) : optionSnapshotOf(this, l))) };
   }
 
   private snapshot(listing: Listing): Message {
@@ -262,7 +266,7 @@ export class SimMarket implements MarketEngine {
     const market = numberOf(c2s, 'market');
     if (market === undefined) throw new SimError('market or securityList is required');
     const secType = numberOf(c2s, 'secType') ?? 0;
-    const matches = LISTINGS.filter((l) => l.security.market === market && (secType === 0 || secType === SECURITY_TYPE_EQUITY));
+    const matches = LISTINGS.filter((l) => l.security.market === market && (secType === 0 || secType === l.secType));
     return { staticInfoList: matches.map(staticInfoMessage) };
   }
 

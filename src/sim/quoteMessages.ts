@@ -1,6 +1,6 @@
 import type { Message } from '../gateway/proto.js';
 import type { Book, BookLevel, BrokerEntry } from './book.js';
-import { SECURITY_TYPE_EQUITY, type Listing } from './catalog.js';
+import type { Listing } from './catalog.js';
 import { roundMoney } from './pricePath.js';
 import type { Quote, TimedTick } from './quote.js';
 import { dayOfDate, DAY_MS, formatLocal, utcOffsetMs } from './calendar.js';
@@ -88,7 +88,7 @@ export function staticInfoMessage(listing: Listing): Message {
       security: listing.security,
       id: listing.staticId,
       lotSize: listing.lotSize,
-      secType: SECURITY_TYPE_EQUITY,
+      secType: listing.secType,
       name: listing.name,
       listTime: listing.listDate,
       delisting: false,
@@ -116,7 +116,7 @@ export function snapshotMessage(q: Quote, extras: SnapshotExtras): Message {
   const basic: Message = {
     security: listing.security,
     name: listing.name,
-    type: SECURITY_TYPE_EQUITY,
+    type: listing.secType,
     isSuspend: false,
     listTime: listing.listDate,
     lotSize: listing.lotSize,

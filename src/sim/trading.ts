@@ -7,6 +7,7 @@ import { LISTINGS, listingBySymbol, type Listing } from './catalog.js';
 import { SimError, type Handler, type RequestContext, type TradePush, type TradingEngine } from './contract.js';
 import { idOf, messageOf, numberOf, requiredNumber, stringOf } from './fields.js';
 import type { SimMarket } from './market.js';
+import { orderFeeMessage } from './fees.js';
 import { fillFromTrade, walkBook, type MatchFill } from './matching.js';
 import { checkLimitPrice, checkPriceBand, checkQty, checkRemark, orderListing } from './orderRules.js';
 import { isOpen, ModifyOrderOp, OrderStatus, OrderType, remaining, signedQty, statusName, TimeInForce, TrdSide, type FillState, type OrderState } from './orders.js';
@@ -64,6 +65,8 @@ export class SimTrading implements TradingEngine {
     h.set(ProtoId.Trd_GetHistoryOrderFillList, (c2s) => this.withAccount(c2s, (a) => ({ header: headerOf(a), orderFillList: this.fillList(a, c2s, true) })));
     h.set(ProtoId.Trd_PlaceOrder, (c2s, ctx) => this.withAccount(c2s, (a) => this.placeOrder(a, c2s, ctx)));
     h.set(ProtoId.Trd_ModifyOrder, (c2s, ctx) => this.withAccount(c2s, (a) => this.modifyOrder(a, c2s, ctx)));
+    h.set(ProtoId.Trd_GetMaxTrdQtys, (c2s) => this.withAccount(c2s, (a) => ({ header: headerOf(a), maxTrdQtys: this.maxTrdQtys(a, c2s) })));
+    h.set(ProtoId.Trd_GetOrderFee, (c2s) => this.withAccount(c2s, (a) => ({ header: headerOf(a), orderFeeList: this.orderFees(a, c2s) })));
     this.handlers = h;
   }
 
@@ -177,6 +180,40 @@ export class SimTrading implements TradingEngine {
       out.push(msg);
     }
     return out;
+  }
+
+  /**
+   * Whole lots the account can trade at `price`: buys from its free cash (cash less what open buys
+   * hold) or its buying power, sells from the shares not already offered, shorts (US) from buying
+   * power, and the short position to buy back.
+   */
+  private maxTrdQtys(account: Account, c2s: Message): Message {
+    const code = stringOf(c2s, 'code');
+    if (!code) throw new SimError('code is required');
+    const listing = orderListing(account, code, numberOf(c2s, 'secMarket'));
+    const price = requiredNumber(c2s, 'price');
+    if (!(price > 0)) throw new SimError('price must be positive');
+    const lots = (value: number): number => Math.max(0, Math.floor(value / (price * listing.lotSize)) * listing.lotSize);
+    const held = account.positions.get(listing.symbol)?.qty ?? 0;
+    const sellable = Math.max(0, held) - this.pendingSell(account, listing);
+    const power = this.power(account);
+    return {
+      maxCashBuy: lots(Math.max(0, account.cash - this.frozenCash(account))),
+      maxCashAndMarginBuy: lots(power),
+      maxPositionSell: Math.max(0, Math.floor(sellable / listing.lotSize) * listing.lotSize),
+      maxSellShort: listing.market === 'US' ? lots(power) : 0,
+      maxBuyBack: Math.max(0, -held),
+    };
+  }
+
+  private orderFees(account: Account, c2s: Message): Message[] {
+    const wanted = Array.isArray(c2s.orderIdExList) ? (c2s.orderIdExList as string[]) : [];
+    if (wanted.length === 0) throw new SimError('orderIdExList is required');
+    if (wanted.length > 400) throw new SimError('At most 400 orders per request');
+    return wanted.flatMap((idEx) => {
+      const order = this.orders.find((o) => o.account === account && o.orderIDEx === idEx);
+      return order ? [orderFeeMessage(order)] : [];
+    });
   }
 
   /** Today's orders (created today, or still working), or the history in the requested range. */
@@ -385,7 +422,7 @@ export class SimTrading implements TradingEngine {
       this.seedOrder(account, listing, TrdSide.Buy, seed.qty, localDay(this.now(listing) - seed.daysAgo * DAY_MS, listing.market), true);
     }
     const held = new Set(account.spec.positions.map((p) => p.symbol));
-    const others = LISTINGS.filter((l) => account.covers(l) && !held.has(l.symbol));
+    const others = LISTINGS.filter((l) => l.seedsHistory && account.covers(l) && !held.has(l.symbol));
     others.forEach((listing, i) => {
       const lots = listing.lotSize === 1 ? 10 : listing.lotSize;
       for (let trip = 0; trip < ROUND_TRIPS_PER_SYMBOL; trip += 1) {

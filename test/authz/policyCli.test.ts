@@ -14,7 +14,7 @@ test('policy validate lists the policies and the version; a broken set exits non
   const ok = futucli(['-o', 'json', 'policy', 'validate']);
   assert.equal(ok.status, 0, ok.stderr);
   const report = JSON.parse(ok.stdout) as { version: string; policies: { id: string }[] };
-  assert.match(report.version, /^4\.0\.0\+[0-9a-f]{12}$/);
+  assert.match(report.version, /^4\.1\.0\+[0-9a-f]{12}$/);
   assert.equal(report.policies.length, 26);
 
   const paths = copyPolicies(t);
@@ -27,7 +27,7 @@ test('policy validate lists the policies and the version; a broken set exits non
 test('policy test runs the Cedar run-tests files and fails on a failing case', (t) => {
   const ok = futucli(['policy', 'test']);
   assert.equal(ok.status, 0, ok.stderr);
-  assert.match(ok.stdout, /^88 passed, 0 failed/m);
+  assert.match(ok.stdout, /^112 passed, 0 failed/m);
 
   const paths = copyPolicies(t);
   const file = join(paths.policiesDir, 'tests', 'limits.tests.json');
@@ -37,7 +37,7 @@ test('policy test runs the Cedar run-tests files and fails on a failing case', (
   const failing = futucli(['policy', 'test', ...dirArgs(paths)]);
   assert.equal(failing.status, 1);
   assert.match(failing.stdout, /FAIL limits.tests.json: rate exactly at the cap passes\n\s+expected deny, got allow/);
-  assert.match(failing.stdout, /87 passed, 1 failed/);
+  assert.match(failing.stdout, /111 passed, 1 failed/);
 });
 
 test('policy fmt --check fails on an unformatted file without touching it; fmt fixes it', (t) => {

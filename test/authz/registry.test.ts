@@ -11,8 +11,8 @@ import { caller, makeKey, shippedEngine } from './fixtures.js';
 const TRADE_ACTIONS: readonly TradeAction[] = ['futu_place_order', 'futu_modify_order', 'futu_cancel_order'];
 const isTrade = (a: ActionName): a is TradeAction => (TRADE_ACTIONS as readonly string[]).includes(a);
 
-test('the registry has the 23 tools, and the schema declares exactly those actions', () => {
-  assert.equal(ACTIONS.length, 23);
+test('the registry has the 39 tools, and the schema declares exactly those actions', () => {
+  assert.equal(ACTIONS.length, 39);
   assert.deepEqual([...shippedEngine().actions].sort(), [...ACTIONS].sort());
 });
 
@@ -92,9 +92,9 @@ function decide(action: ActionName, env: 'simulate' | 'real', scopes: Scope[]) {
   }
   const shape = ACTION_SPECS[action].shape;
   const requests = buildRequests(caller(key), action as NonTradeAction, {
-    symbols: shape === 'security' ? ['HK.00700'] : undefined,
+    symbols: shape === 'security' || shape === 'account-security' ? ['HK.00700'] : undefined,
     market: shape === 'market' ? 'HK' : undefined,
-    account: shape === 'account' ? '1001' : undefined,
+    account: shape === 'account' || shape === 'account-security' ? '1001' : undefined,
     env,
   });
   assert.equal(requests.length, 1);

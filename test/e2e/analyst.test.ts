@@ -147,7 +147,7 @@ describe('the analyst desk over HTTP', () => {
   it('results and tools/list fit a model\'s budget', async () => {
     const full = await run.connectHttp('v2', http.url, keys.full!);
     const tools = await full.listTools();
-    assert.equal(tools.length, 23, 'the full key sees every tool');
+    assert.equal(tools.length, 39, 'the full key sees every tool');
     const perTool = size({ tools }) / tools.length;
     assert.ok(perTool <= 1500, `tools/list costs ${Math.round(perTool)} chars per tool`);
     const bars100 = await full.callTool('futu_get_kline', { symbol: 'HK.00700', kl_type: 'day', num: 100 });
@@ -177,12 +177,27 @@ describe('the analyst desk over HTTP', () => {
       ['futu_get_broker', { symbol: 'HK.00700' }],
       ['futu_list_plates', { market: 'HK' }],
       ['futu_plate_stocks', { plate: 'HK.BK1910' }],
+      ['futu_search', { query: 'tencent' }],
+      ['futu_get_market_state', {}],
+      ['futu_get_financials', { symbol: 'HK.00700' }],
+      ['futu_get_valuation', { symbol: 'HK.00700' }],
+      ['futu_get_company_profile', { symbol: 'HK.00700' }],
+      ['futu_get_analyst_consensus', { symbol: 'HK.00700' }],
+      ['futu_get_dividends', { symbol: 'HK.00700' }],
+      ['futu_search_news', { query: 'tencent' }],
+      ['futu_get_capital_flow', { symbol: 'HK.00700', num: 5 }],
+      ['futu_get_capital_distribution', { symbol: 'HK.00700' }],
+      ['futu_get_option_expirations', { symbol: 'US.AAPL' }],
+      ['futu_get_option_chain', { symbol: 'US.AAPL', page_size: 5 }],
+      ['futu_stock_filter', { market: 'HK' }],
+      ['futu_list_watchlists', {}],
       ['futu_list_accounts', {}],
       ['futu_list_accounts', { env: 'real' }],
     ];
-    for (const tool of ['futu_get_funds', 'futu_get_positions', 'futu_get_orders', 'futu_get_deals', 'futu_get_history_orders', 'futu_get_history_deals']) {
+    for (const tool of ['futu_get_funds', 'futu_get_positions', 'futu_get_orders', 'futu_get_deals', 'futu_get_history_orders', 'futu_get_history_deals', 'futu_get_order_fee']) {
       for (const args of [{}, { env: 'real' }, { env: 'simulate' }, { market: 'US' }, { market: 'HK' }]) sweep.push([tool, args]);
     }
+    for (const args of [{}, { env: 'real' }, { env: 'simulate' }]) sweep.push(['futu_get_max_trade_qty', { symbol: 'HK.00700', ...args }], ['futu_get_max_trade_qty', { symbol: 'US.AAPL', ...args }]);
     sweep.push(
       ['futu_place_order', { symbol: 'HK.00700', side: 'BUY', qty: 100, price: 300 }],
       ['futu_place_order', { symbol: 'HK.00700', side: 'BUY', qty: 100, price: 300, env: 'real' }],

@@ -130,7 +130,7 @@ describe('gateway unreachable over stdio', () => {
         waitConnected: false,
       });
       // The key lacks trade:unlock: every other tool is listed.
-      assert.deepEqual((await client.listTools()).length, 22);
+      assert.deepEqual((await client.listTools()).length, 38);
       assert.ok(!(await client.listTools()).some((t) => t.name === 'futu_unlock_trade'));
       const server = { auditLog: client.auditLog };
       await expectRefusal(client, server, { tool: 'futu_ping', args: {}, ...NOT_CONNECTED, keyId: 'claude-bot', outcome: 'failure' });

@@ -1,5 +1,5 @@
 /**
- * Every one of the 23 tools, end to end, over a real stdio child process and over real HTTP, with
+ * Every one of the 39 tools, end to end, over a real stdio child process and over real HTTP, with
  * the v1 and the v2 SDK client: a successful result whose structuredContent matches the outputSchema
  * the server listed, a simulate order placed, modified and cancelled, and each call audited and
  * counted once. Plus: stdout of a stdio server carries nothing but JSON-RPC frames.
@@ -25,8 +25,10 @@ import { childEnv } from '../helpers/futucli.js';
 
 const TOOL_NAMES = [
   'futu_get_limits', 'futu_ping', 'futu_get_quote', 'futu_get_snapshot', 'futu_get_kline', 'futu_get_orderbook', 'futu_get_ticker', 'futu_get_rt',
-  'futu_get_static', 'futu_get_broker', 'futu_list_plates', 'futu_plate_stocks', 'futu_list_accounts', 'futu_get_funds',
-  'futu_get_positions', 'futu_get_orders', 'futu_get_deals', 'futu_get_history_orders', 'futu_get_history_deals', 'futu_place_order', 'futu_modify_order', 'futu_cancel_order',
+  'futu_get_static', 'futu_get_broker', 'futu_list_plates', 'futu_plate_stocks',
+  'futu_search', 'futu_get_market_state', 'futu_get_financials', 'futu_get_valuation', 'futu_get_company_profile', 'futu_get_analyst_consensus', 'futu_get_dividends', 'futu_search_news', 'futu_get_capital_flow', 'futu_get_capital_distribution', 'futu_get_option_expirations', 'futu_get_option_chain', 'futu_stock_filter', 'futu_list_watchlists',
+  'futu_list_accounts', 'futu_get_funds',
+  'futu_get_positions', 'futu_get_orders', 'futu_get_deals', 'futu_get_history_orders', 'futu_get_history_deals', 'futu_get_max_trade_qty', 'futu_get_order_fee', 'futu_place_order', 'futu_modify_order', 'futu_cancel_order',
   'futu_unlock_trade',
 ];
 
@@ -37,7 +39,7 @@ type Structured = Record<string, unknown>;
 type Row = Record<string, unknown>;
 
 /**
- * Calls all 23 tools (the trade tools as place → modify → cancel of one simulate order) and checks
+ * Calls all 39 tools (the trade tools as place → modify → cancel of one simulate order) and checks
  * each result against its listed outputSchema and against what the simulator holds. Returns how
  * many times each tool was called.
  */
@@ -97,6 +99,22 @@ async function exerciseEveryTool(client: McpTestClient): Promise<Map<string, num
   const members = await call('futu_plate_stocks', { plate: 'HK.BK1910' });
   assert.ok(rows(members.stocks).some((s) => s.symbol === 'HK.00700'));
 
+  // The research tools (test/e2e/research.test.ts checks their data in depth).
+  assert.ok(rows((await call('futu_search', { query: 'tencent' })).results).some((r) => r.symbol === 'HK.00700'));
+  assert.equal(rows((await call('futu_get_market_state', { markets: ['HK'] })).markets)[0]!.market, 'HK');
+  assert.ok(rows((await call('futu_get_financials', { symbol: 'US.AAPL' })).reports).length > 0);
+  assert.ok(((await call('futu_get_valuation', { symbol: 'US.AAPL', metrics: ['pe'] })).stats as Structured).pe);
+  assert.equal((await call('futu_get_company_profile', { symbol: 'HK.00700' })).symbol, 'HK.00700');
+  assert.ok((await call('futu_get_analyst_consensus', { symbol: 'HK.00700' })).rating);
+  assert.ok(rows((await call('futu_get_dividends', { symbol: 'HK.00700' })).dividends).length > 0);
+  assert.ok(rows((await call('futu_search_news', { query: 'Apple' })).news).length > 0);
+  assert.equal((await call('futu_get_capital_flow', { symbol: 'HK.00700', num: 5 })).period, 'intraday');
+  assert.equal((await call('futu_get_capital_distribution', { symbol: 'HK.00700' })).symbol, 'HK.00700');
+  assert.ok(rows((await call('futu_get_option_expirations', { symbol: 'US.AAPL' })).expirations).length > 0);
+  assert.ok(rows((await call('futu_get_option_chain', { symbol: 'US.AAPL', page_size: 4 })).contracts).length === 4);
+  assert.ok(rows((await call('futu_stock_filter', { market: 'HK', page_size: 3 })).stocks).length === 3);
+  assert.ok(rows((await call('futu_list_watchlists', {})).groups).length > 0);
+
   const accounts = await call('futu_list_accounts', {});
   const simHk = rows(accounts.accounts).find((a) => a.env === 'simulate' && (a.trd_markets as string[]).includes('HK'));
   assert.ok(simHk, 'a simulate HK account is listed');
@@ -116,6 +134,9 @@ async function exerciseEveryTool(client: McpTestClient): Promise<Map<string, num
   assert.ok(rows(pastOrders.orders).length > 0 && rows(pastOrders.orders).every((o) => o.acc_id === accId));
   const pastDeals = await call('futu_get_history_deals', {});
   assert.ok(new Set(rows(pastDeals.deals).map((d) => d.env)).size === 2, 'fills of real and simulate accounts');
+
+  assert.ok(rows((await call('futu_get_max_trade_qty', { symbol: 'HK.00700', acc_id: accId })).accounts)[0]!.cash_buy as number > 0);
+  assert.ok(rows((await call('futu_get_order_fee', { env: 'simulate', market: 'HK' })).orders).length > 0);
 
   const unlocked = await call('futu_unlock_trade', { unlock: true });
   assert.equal(unlocked.unlocked, true, 'the server unlocked with the password from FUTU_TRADE_PWD');
@@ -148,7 +169,7 @@ async function exerciseEveryTool(client: McpTestClient): Promise<Map<string, num
   return calls;
 }
 
-describe('all 23 tools end to end', () => {
+describe('all 39 tools end to end', () => {
   const run = new E2eRun('tools');
   let keysFile: string;
   let key: string;

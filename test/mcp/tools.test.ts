@@ -21,6 +21,20 @@ const EXPECTED: ReadonlyArray<readonly [string, string]> = [
   ['futu_get_broker', 'qot:read'],
   ['futu_list_plates', 'qot:read'],
   ['futu_plate_stocks', 'qot:read'],
+  ['futu_search', 'qot:read'],
+  ['futu_get_market_state', 'qot:read'],
+  ['futu_get_financials', 'qot:read'],
+  ['futu_get_valuation', 'qot:read'],
+  ['futu_get_company_profile', 'qot:read'],
+  ['futu_get_analyst_consensus', 'qot:read'],
+  ['futu_get_dividends', 'qot:read'],
+  ['futu_search_news', 'qot:read'],
+  ['futu_get_capital_flow', 'qot:read'],
+  ['futu_get_capital_distribution', 'qot:read'],
+  ['futu_get_option_expirations', 'qot:read'],
+  ['futu_get_option_chain', 'qot:read'],
+  ['futu_stock_filter', 'qot:read'],
+  ['futu_list_watchlists', 'qot:read'],
   ['futu_list_accounts', 'acc:read'],
   ['futu_get_funds', 'acc:read'],
   ['futu_get_positions', 'acc:read'],
@@ -28,6 +42,8 @@ const EXPECTED: ReadonlyArray<readonly [string, string]> = [
   ['futu_get_deals', 'acc:read'],
   ['futu_get_history_orders', 'acc:read'],
   ['futu_get_history_deals', 'acc:read'],
+  ['futu_get_max_trade_qty', 'acc:read'],
+  ['futu_get_order_fee', 'acc:read'],
   ['futu_place_order', 'trade'],
   ['futu_modify_order', 'trade'],
   ['futu_cancel_order', 'trade'],
@@ -55,7 +71,7 @@ function assertRefused(name: string, args: unknown, field: string, message?: Reg
 }
 
 describe('tool registry', () => {
-  it('declares exactly the 23 tools, in order, with their scopes', () => {
+  it('declares exactly the 39 tools, in order, with their scopes', () => {
     assert.deepEqual(TOOLS.map((t) => [t.name, t.scope]), EXPECTED);
   });
 

@@ -158,8 +158,10 @@ describe('reference data', () => {
     assert.equal(hsbc.basic.name, 'HSBC Holdings');
     assert.equal(hsbc.basic.listTime, '1991-07-29');
     const us = call<{ staticInfoList: StaticInfo[] }>(m, ProtoId.Qot_GetStaticInfo, { market: 11, secType: 3 }).staticInfoList;
-    assert.deepEqual(us.map((s) => s.basic.security.code).sort(), ['AAPL', 'GOOG', 'MSFT', 'NVDA', 'TSLA']);
+    assert.deepEqual(us.map((s) => s.basic.security.code).sort(), ['AAPL', 'AMD', 'AMZN', 'GOOG', 'JPM', 'KO', 'META', 'MSFT', 'NVDA', 'TSLA', 'XOM']);
     assert.ok(us.every((s) => s.basic.lotSize === 1));
+    const etfs = call<{ staticInfoList: StaticInfo[] }>(m, ProtoId.Qot_GetStaticInfo, { market: 11, secType: 4 }).staticInfoList;
+    assert.deepEqual(etfs.map((s) => s.basic.security.code).sort(), ['QQQ', 'SPY']);
     assert.deepEqual(call<{ staticInfoList: StaticInfo[] }>(m, ProtoId.Qot_GetStaticInfo, { market: 11, secType: 5 }).staticInfoList, []);
     const tencent = call<{ staticInfoList: StaticInfo[] }>(m, ProtoId.Qot_GetStaticInfo, { securityList: [TENCENT, MOUTAI] }).staticInfoList;
     assert.deepEqual(tencent.map((s) => [s.basic.name, s.basic.lotSize, s.basic.listTime]), [['Tencent Holdings', 100, '2004-06-16'], ['Kweichow Moutai', 100, '2001-08-27']]);

@@ -33,6 +33,9 @@ describe('trade protos', () => {
         check(ProtoId.Trd_GetOrderFillList, { header });
         check(ProtoId.Trd_GetHistoryOrderList, { header, filterConditions: range });
         check(ProtoId.Trd_GetHistoryOrderFillList, { header, filterConditions: range });
+        check(ProtoId.Trd_GetMaxTrdQtys, { header, orderType: 1, code: held.code, secMarket: held.secMarket, price: bid });
+        const fees = check(ProtoId.Trd_GetOrderFee, { header, orderIdExList: [(placed as { orderIDEx?: string }).orderIDEx ?? ''] }) as { orderFeeList: unknown[] };
+        assert.equal(fees.orderFeeList.length, 1, 'the fee of the order just placed (nothing filled: no items)');
       }
       assert.deepEqual([...seen].sort(), [...trading.handlers.keys()].sort());
     }

@@ -15,7 +15,7 @@ const MAX_DAYS = 366;
 const DAY_MS = 86_400_000;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
-const date = (what: string) =>
+export const date = (what: string) =>
   z
     .string()
     .refine((s) => DATE.test(s), `${what} must be a date as YYYY-MM-DD`)
@@ -43,7 +43,7 @@ function formatDate(ms: number): string {
 }
 
 /** Today on OpenD's clock, in Hong Kong (where OpenD's day starts first of the markets it serves). */
-async function openDToday(ctx: ToolContext): Promise<string> {
+export async function openDToday(ctx: ToolContext): Promise<string> {
   const { time } = await ctx.gateway.getGlobalState();
   return new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Hong_Kong', year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date(time * 1000));
 }

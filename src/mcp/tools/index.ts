@@ -22,8 +22,24 @@ import { ping } from './ping.js';
 import { placeOrder } from './place_order.js';
 import { plateStocks } from './plate_stocks.js';
 import { unlockTrade } from './unlock_trade.js';
+import { search } from './search.js';
+import { getMarketState } from './get_market_state.js';
+import { getFinancials } from './get_financials.js';
+import { getValuation } from './get_valuation.js';
+import { getCompanyProfile } from './get_company_profile.js';
+import { getAnalystConsensus } from './get_analyst_consensus.js';
+import { getDividends } from './get_dividends.js';
+import { searchNews } from './search_news.js';
+import { getCapitalFlow } from './get_capital_flow.js';
+import { getCapitalDistribution } from './get_capital_distribution.js';
+import { getOptionExpirations } from './get_option_expirations.js';
+import { getOptionChain } from './get_option_chain.js';
+import { stockFilter } from './stock_filter.js';
+import { listWatchlists } from './list_watchlists.js';
+import { getMaxTradeQty } from './get_max_trade_qty.js';
+import { getOrderFee } from './get_order_fee.js';
 
-/** The 23 tools, in the order clients list them: the key's own limits, quotes, account reads, trades, unlock. */
+/** The 39 tools, in the order clients list them: the key's own limits, quotes, research, account reads, trades, unlock. */
 export const TOOLS: readonly AnyFutuTool[] = [
   getLimits,
   ping,
@@ -37,6 +53,21 @@ export const TOOLS: readonly AnyFutuTool[] = [
   getBroker,
   listPlates,
   plateStocks,
+  // Research (issue 18).
+  search,
+  getMarketState,
+  getFinancials,
+  getValuation,
+  getCompanyProfile,
+  getAnalystConsensus,
+  getDividends,
+  searchNews,
+  getCapitalFlow,
+  getCapitalDistribution,
+  getOptionExpirations,
+  getOptionChain,
+  stockFilter,
+  listWatchlists,
   listAccounts,
   getFunds,
   getPositions,
@@ -44,6 +75,8 @@ export const TOOLS: readonly AnyFutuTool[] = [
   getDeals,
   getHistoryOrders,
   getHistoryDeals,
+  getMaxTradeQty,
+  getOrderFee,
   placeOrder,
   modifyOrder,
   cancelOrder,
