@@ -1,4 +1,5 @@
 import path from 'node:path';
+import type { ProtocolEra } from '@modelcontextprotocol/server';
 import { AuditLog } from '../audit/auditLog.js';
 import type { RotationOptions } from '../audit/rotation.js';
 import { Authorizer } from '../authz/authorizer.js';
@@ -19,6 +20,7 @@ import { watchKeysFile, type KeysFileWatch } from '../keys/watch.js';
 import { loadTradePasswordMd5 } from '../keys/tradePassword.js';
 import { startSimulator, type MarketHours, type SimulatorHandle } from '../sim/server.js';
 import { describeError, FutuError, isFutuError } from '../shared/errors.js';
+import { DEFAULT_ELICITATION_TIMEOUT_MS } from '../authz/humanState.js';
 import { log } from '../shared/log.js';
 import { assertPrivateStateDir } from '../shared/privateDir.js';
 import { PACKAGE_VERSION } from '../shared/version.js';
@@ -28,6 +30,7 @@ import type { SessionLimits } from './http/sessions.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { CallPipeline } from './pipeline.js';
 import { serverInstructions } from './instructions.js';
+import { ConfirmationRoundSeal, requestStateKey } from './confirmationRounds.js';
 import { createMcpServer } from './server.js';
 import { startupKeyProblem } from './startupKey.js';
 import { serveStdio, type StdioHandle } from './stdio.js';
@@ -121,6 +124,7 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
   const audit = options.auditLog ? AuditLog.open(options.auditLog, { rotation: options.auditRotation }) : undefined;
   const decisionLog = options.decisionLog ? DecisionLog.open(options.decisionLog) : undefined;
   assertPrivateStateDir(options.stateDir);
+  const roundKey = await requestStateKey(options.stateDir);
   const ledger = new LimitsLedger({ stateDir: options.stateDir });
   const fx = options.fxFile ? new FxConverter(loadFxTable(options.fxFile)) : undefined;
   const metrics = createMetrics({ knownTools: TOOLS.map((t) => t.name) });
@@ -191,7 +195,9 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
   const halts = watchHalts(trades, metrics, audit);
   const visibility = keyToolVisibility(keys, options.apiKey, TOOLS);
   const instructions = serverInstructions(TOOLS.map((t) => t.name));
-  const createServer = () =>
+  // 2026-07-28 confirmations are sealed for the client's retry with a key every server sharing the state dir holds.
+  const roundSeal = new ConfirmationRoundSeal(roundKey, options.confirmationTimeoutMs ?? DEFAULT_ELICITATION_TIMEOUT_MS);
+  const createServer = ({ era }: { era: ProtocolEra }) =>
     createMcpServer({
       name: SERVER_NAME,
       version: SERVER_VERSION,
@@ -200,6 +206,10 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
       onRefused: pipeline.onRefused,
       instructions,
       visibility,
+      era,
+      // Over HTTP a 2026-07-28 request has a server of its own; over stdio the connection does.
+      lifetime: era === 'modern' && options.httpListen ? 'request' : 'connection',
+      roundSeal,
     });
 
   let http: RunningHttpServer | undefined;
@@ -208,7 +218,7 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
     if (options.httpListen) {
       http = await startHttpServer({
         listen: options.httpListen,
-        createServerForSession: createServer,
+        createServer,
         authenticate: async (token) => {
           const key = keys.authenticate(token);
           return { keyId: key.id, scopes: key.scopes, key };
@@ -223,6 +233,8 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
         ...(options.approvalPage !== false && { approvals: { store: trades, onAnswer: (c) => pipeline.auditPageAnswer(c) } }),
       });
       if (options.approvalPage !== false) approvalBase = new URL(http.url).origin;
+      const running = http;
+      visibility.onReload(() => running.toolsChanged());
     } else {
       const keyProblem = startupKeyProblem(keys, options.apiKey);
       if (keyProblem !== undefined) log.warn(keyProblem);

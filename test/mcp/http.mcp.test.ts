@@ -141,7 +141,7 @@ describe('call handler outcomes over HTTP', () => {
   before(async () => {
     running = await startHttpServer({
       listen: '127.0.0.1:0',
-      createServerForSession: () => createMcpServer({ name: 't', version: '0', tools: [quote], handleCall }),
+      createServer: () => createMcpServer({ name: 't', version: '0', tools: [quote], handleCall }),
       authenticate: async () => ({ keyId: 'k', scopes: [] }),
       health: { ready: () => true },
     });
