@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { toNodeHandler, toWebRequest } from '@modelcontextprotocol/node';
-import { createMcpHandler, isInitializeRequest, isLegacyRequest } from '@modelcontextprotocol/server';
+import { toNodeHandler } from '@modelcontextprotocol/node';
+import { classifyInboundRequest, createMcpHandler, isInitializeRequest } from '@modelcontextprotocol/server';
 import { describeError } from '../shared/errors.js';
 import { log } from '../shared/log.js';
 import { httpAuthInfo } from './server.js';
@@ -86,6 +86,28 @@ function sessionIdForRecord(header: string | string[] | undefined): string | nul
   return typeof header === 'string' && SESSION_ID_SHAPE.test(header) ? header : MALFORMED_SESSION_ID;
 }
 
+/** A header as fetch's Headers.get reads it (repeated values joined). */
+function headerValue(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
+/**
+ * Whether a parsed POST is 2025-era traffic (for the sessions) rather than a 2026-07-28 request:
+ * the SDK's own classification, the step isLegacyRequest runs, fed the body already parsed and
+ * the headers as they are (building a fetch Request only to ask costs ~150 µs per request).
+ */
+export function isLegacyPost(req: IncomingMessage, body: unknown): boolean {
+  const outcome = classifyInboundRequest({
+    httpMethod: 'POST',
+    protocolVersionHeader: headerValue(req, 'mcp-protocol-version'),
+    mcpMethodHeader: headerValue(req, 'mcp-method'),
+    mcpNameHeader: headerValue(req, 'mcp-name'),
+    body,
+  });
+  return outcome.kind === 'legacy';
+}
+
 /** Scheme and authority the client used; Host has already passed the allowlist. */
 function originOf(req: IncomingMessage): string {
   return `http://${new URL(`http://${req.headers.host ?? ''}`).host}`;
@@ -142,7 +164,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     connections.authenticated(req.socket);
     const body = req.method === 'POST' ? await readJsonBody(req, maxBodyBytes) : undefined;
     if (req.method === 'POST') assertJsonRpcMessages(body);
-    if (req.method === 'POST' && !(await isLegacyRequest(await toWebRequest(req, body), body, { maxRequestBodySize: maxBodyBytes }))) {
+    if (req.method === 'POST' && !isLegacyPost(req, body)) {
       await serveModern(Object.assign(req, { auth: httpAuthInfo(token, principal, principal.keyId) }), res, body);
       return;
     }

@@ -108,7 +108,7 @@ export interface CreateMcpServerOptions {
  * lingering (every call is authorized anyway). Discovery is the same for every key, but is only
  * answered to an authenticated caller: private as well.
  */
-export const CACHE_HINTS: { readonly 'tools/list': CacheHint; readonly 'server/discover': CacheHint } = {
+const CACHE_HINTS: { readonly 'tools/list': CacheHint; readonly 'server/discover': CacheHint } = {
   'tools/list': { ttlMs: 60_000, cacheScope: 'private' },
   'server/discover': { ttlMs: 10 * 60_000, cacheScope: 'private' },
 };
