@@ -12,6 +12,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client as V2Client, StreamableHTTPClientTransport as V2HttpTransport } from '@modelcontextprotocol/client';
 import { StdioClientTransport as V2StdioTransport, getDefaultEnvironment } from '@modelcontextprotocol/client/stdio';
+import { updateKeysFile } from '../../src/keys/file.js';
+import type { KeyRecord } from '../../src/keys/types.js';
 import { startSimulator, type SimulatorHandle } from '../../src/sim/server.js';
 import { rawHttp, type RawResponse } from '../helpers/mcpClients.js';
 import {
@@ -114,6 +116,7 @@ describe('both protocol eras on one endpoint, with real clients', () => {
       { id: 'careful', scopes: SIM, flags: ['--require-confirmation', 'always'] },
       { id: 'wary', scopes: SIM, flags: ['--require-confirmation', 'always'] },
       { id: 'doomed', scopes: READ },
+      { id: 'growing', scopes: READ },
     ]);
     const extraArgs = ['--state-dir', stateDir()];
     a = await run.startHttp({ name: 'a', keysFile, gateway: `127.0.0.1:${sim.port}`, extraArgs });
@@ -200,6 +203,24 @@ describe('both protocol eras on one endpoint, with real clients', () => {
     assert.deepEqual(discovered.result!.capabilities, { tools: { listChanged: true } });
     assert.match(String(discovered.result!.instructions), /^Futu OpenD market data/);
     assert.equal(discovered.result!.cacheScope, 'private');
+  });
+
+  it('2026-07-28: a reload that changes the key\'s tools reaches a listening client (subscriptions/listen), whose list then shows them', async () => {
+    const changes: string[][] = [];
+    const client = new V2Client(
+      { name: 'modern-listening', version: '0' },
+      { versionNegotiation: { mode: 'auto' }, listChanged: { tools: { debounceMs: 0, onChanged: (_error, tools) => void changes.push((tools ?? []).map((t) => t.name)) } } },
+    );
+    await client.connect(new V2HttpTransport(new URL(a.url), { requestInit: { headers: { Authorization: `Bearer ${keys.growing!}` } } }));
+    try {
+      assert.equal(client.getNegotiatedProtocolVersion(), MODERN);
+      assert.ok(!(await client.listTools()).tools.some((t) => t.name === 'futu_place_order'));
+      updateKeysFile(keysFile, (records) => records.map((r) => (r.id === 'growing' ? { ...r, scopes: SIM as KeyRecord['scopes'] } : r)));
+      await a.hup();
+      await waitFor('the changed tool list', () => changes.some((names) => names.includes('futu_place_order')));
+    } finally {
+      await client.close();
+    }
   });
 
   it('2026-07-28 requests open no session and are authenticated one by one: a revoked key is refused (401) at its next request', async () => {
