@@ -216,7 +216,7 @@ export async function startBareServer(
   const byName = new Map(tools.map((tool) => [tool.name, tool]));
   const http = await startHttpServer({
     listen: '127.0.0.1:0',
-    createServerForSession: () =>
+    createServer: () =>
       createMcpServer({
         name: 'bare',
         version: '0',

@@ -9,6 +9,7 @@ import { formatMoney } from './money.js';
 import {
   confirmationDigest,
   DEFAULT_APPROVAL_TTL_MS,
+  describeSummary,
   haltFor,
   isConfirmationId,
   keyVersionOf,
@@ -50,6 +51,47 @@ export interface ConfirmationEvent {
 /** Reports one step of a confirmation for the call at hand (kind, channel, confirmation id, why). */
 type EmitEvent = (kind: ConfirmationEvent['kind'], via: ConfirmationEvent['channel'], id: string | null, reason?: string) => Promise<void> | undefined;
 
+/**
+ * The 2026-07-28 protocol has no server-to-client request while a call runs: the form travels in
+ * the call's input_required result and the human's answer comes back on the client's retry of the
+ * same call, with the state the first round sealed (src/mcp/confirmationRounds.ts seals it). The
+ * approval itself is a confirmation in the shared state like any other: single use, bound to the
+ * call's digest, expiring.
+ */
+export interface ConfirmationRounds {
+  /** How long the human has to answer: the pending confirmation and the sealed state expire together. */
+  readonly timeoutMs: number;
+  /** On a retry: what the client brought back from the first round. */
+  readonly resumed?: ResumedRound;
+}
+
+/** What a first round seals into the call's request state; the retry must bring it back unaltered. */
+export interface RoundState {
+  readonly confirmationId: string;
+  readonly keyId: string;
+  /** Digest of the call's arguments (HumanChannel.argsDigest): a state is good for that call only. */
+  readonly argsDigest: string;
+  /** Epoch ms. */
+  readonly expiresAt: number;
+}
+
+/** A retry's state as the seal let it through, with the human's answer; or why it could not be read. */
+export type ResumedRound = { readonly state: RoundState; readonly answer: ElicitationAnswer } | { readonly unreadable: 'expired' | 'invalid' };
+
+/**
+ * Ends a first round: nothing was sent, and the client is to show its user `message` and call
+ * again with `state` sealed as the request state. Refuses the call for every other purpose
+ * (audit, idempotency records) exactly as CONFIRMATION_REQUIRED.
+ */
+export class ConfirmationRoundRequired extends AuthzError {
+  constructor(
+    readonly state: RoundState,
+    readonly form: string,
+  ) {
+    super(CONFIRMATION_CODE, `waiting for the human's answer in the client (confirmation ${state.confirmationId}, until ${new Date(state.expiresAt).toISOString()})`);
+  }
+}
+
 /** How a call can reach a human, from the MCP layer. */
 export interface HumanChannel {
   /** The confirmation_id the call carries, if any. */
@@ -58,6 +100,8 @@ export interface HumanChannel {
   readonly argsDigest: string;
   /** Shows the human the call in the client; absent when the client cannot (or the key says out_of_band). */
   readonly ask?: (summary: ConfirmationSummary) => Promise<ElicitationAnswer>;
+  /** The same over 2026-07-28 requests (input_required rounds); never set together with ask. */
+  readonly rounds?: ConfirmationRounds;
   /** The approval page of a confirmation, when the server has one. */
   readonly approvalUrl?: (id: string) => string | undefined;
   readonly onEvent?: (event: ConfirmationEvent) => Promise<void>;
@@ -115,6 +159,7 @@ export class HumanGate {
       await this.useApproval(call, digest, channel.confirmationId, event);
       return { ...guards, humanConfirmed: true };
     }
+    if (channel?.rounds) return { ...guards, humanConfirmed: await this.confirmInRounds(call, digest, reasons, channel.argsDigest, channel.rounds, event) };
     if (channel?.ask) {
       await event('requested', 'elicitation', null);
       const answer = await channel.ask({ ...call.summary, reasons }).catch(() => 'cancel' as const);
@@ -126,15 +171,67 @@ export class HumanGate {
     throw await this.requestApproval(call, digest, reasons, channel, event);
   }
 
-  /** Stores a pending confirmation and builds the CONFIRMATION_REQUIRED refusal that names it. */
-  private async requestApproval(
+  /**
+   * 2026-07-28: a first round stores a pending confirmation and ends the request with the form
+   * (ConfirmationRoundRequired); the retry must bring back the sealed state of exactly this call
+   * and key, and the human's yes uses the confirmation up in one step (a replayed state finds it
+   * used). Resolves true on a yes; everything else refuses.
+   */
+  private async confirmInRounds(
     call: GuardedCall,
     digest: string,
     reasons: readonly string[],
-    channel: HumanChannel | undefined,
+    argsDigest: string,
+    rounds: ConfirmationRounds,
     event: EmitEvent,
-  ): Promise<AuthzError> {
-    if (!this.store) return new AuthzError('STATE_STORE_UNAVAILABLE', 'trade state unavailable: a confirmation cannot be recorded (denied)');
+  ): Promise<true> {
+    const { resumed } = rounds;
+    if (!resumed) {
+      const confirmation = await this.storePending(call, digest, reasons, rounds.timeoutMs);
+      await event('requested', 'elicitation', confirmation.id);
+      const { id: confirmationId, keyId, expiresAt } = confirmation;
+      throw new ConfirmationRoundRequired({ confirmationId, keyId, argsDigest, expiresAt }, describeSummary(confirmation.summary).join('\n'));
+    }
+    if ('unreadable' in resumed) {
+      await event(resumed.unreadable === 'expired' ? 'timeout' : 'invalid', 'elicitation', null, `request state ${resumed.unreadable}`);
+      if (resumed.unreadable === 'expired') throw new AuthzError('CONFIRMATION_TIMEOUT', 'the human did not answer the confirmation in time; nothing was sent: call again to be asked again');
+      throw new AuthzError('CONFIRMATION_INVALID', 'the confirmation state this call brought back is not one this server issued, or was altered; nothing was sent: call again without it to be asked again');
+    }
+    const { state, answer } = resumed;
+    const id = state.confirmationId;
+    const invalid = async (why: string): Promise<never> => {
+      await event('invalid', 'elicitation', id, why);
+      throw new AuthzError('CONFIRMATION_INVALID', `the confirmation state this call brought back ${why}; nothing was sent`);
+    };
+    if (state.keyId !== call.key.id) return invalid('belongs to another key');
+    if (state.argsDigest !== argsDigest) return invalid('was asked for another call (other arguments): a changed call needs a new confirmation');
+    const now = call.now.getTime();
+    if (now >= state.expiresAt) {
+      await event('timeout', 'elicitation', id);
+      throw new AuthzError('CONFIRMATION_TIMEOUT', 'the human did not answer the confirmation in time; nothing was sent: call again to be asked again');
+    }
+    if (!this.store) throw new AuthzError('STATE_STORE_UNAVAILABLE', 'trade state unavailable: a confirmation cannot be checked (denied)');
+    const found = await this.store.getConfirmation(id);
+    if (!found) return invalid('names an unknown confirmation');
+    const mismatch = otherCall(found, call, digest);
+    if (mismatch) return invalid(mismatch);
+    if (found.state !== 'pending') return invalid(found.state === 'used' ? 'was already used: a confirmation is good for one call' : `was already answered (${found.state})`);
+    if (answer !== 'accept') {
+      await this.store.transitionConfirmation(id, 'pending', (c) => ({ ...c, state: 'rejected', answeredAt: now }));
+      await event(answer === 'timeout' ? 'timeout' : 'declined', 'elicitation', id);
+      throw new AuthzError('CONFIRMATION_DECLINED', 'the human declined this call; nothing was sent');
+    }
+    if (call.value > found.value) return invalid('was confirmed for a smaller value than the call is worth now');
+    const used = await this.store.transitionConfirmation(id, 'pending', (c) => ({ ...c, state: 'used', answeredAt: now, usedAt: now }));
+    if (!used?.changed) return invalid('was already used: a confirmation is good for one call');
+    await event('accepted', 'elicitation', id);
+    await event('used', 'elicitation', id);
+    return true;
+  }
+
+  /** A pending confirmation of this call, expiring `ttlMs` from now, in the shared state. */
+  private async storePending(call: GuardedCall, digest: string, reasons: readonly string[], ttlMs: number): Promise<Confirmation> {
+    if (!this.store) throw new AuthzError('STATE_STORE_UNAVAILABLE', 'trade state unavailable: a confirmation cannot be recorded (denied)');
     const createdAt = call.now.getTime();
     const confirmation: Confirmation = {
       version: 1,
@@ -148,10 +245,22 @@ export class HumanGate {
       summary: { ...call.summary, reasons },
       state: 'pending',
       createdAt,
-      expiresAt: createdAt + this.approvalTtlMs,
+      expiresAt: createdAt + ttlMs,
       pageToken: random128(),
     };
     await this.store.createConfirmation(confirmation);
+    return confirmation;
+  }
+
+  /** Stores a pending confirmation and builds the CONFIRMATION_REQUIRED refusal that names it. */
+  private async requestApproval(
+    call: GuardedCall,
+    digest: string,
+    reasons: readonly string[],
+    channel: HumanChannel | undefined,
+    event: EmitEvent,
+  ): Promise<AuthzError> {
+    const confirmation = await this.storePending(call, digest, reasons, this.approvalTtlMs);
     await event('requested', 'out_of_band', confirmation.id);
     const expiresAt = new Date(confirmation.expiresAt).toISOString();
     const url = channel?.approvalUrl?.(confirmation.id);
@@ -178,9 +287,8 @@ export class HumanGate {
     if (!isConfirmationId(id)) return invalid('is not one: a confirmation_id is the 32 hex digits a CONFIRMATION_REQUIRED refusal gave');
     const found = await this.store.getConfirmation(id);
     if (!found) return invalid('is unknown');
-    if (found.keyId !== call.key.id) return invalid('belongs to another key');
-    if (found.tool !== call.tool || found.digest !== digest) return invalid('was asked for another call (other tool, arguments, account or env): a changed call needs a new approval; call again without confirmation_id');
-    if (found.keyVersion !== keyVersionOf(call.key)) return invalid('was asked before the key changed (reloaded): call again without confirmation_id');
+    const mismatch = otherCall(found, call, digest);
+    if (mismatch) return invalid(`${mismatch}; call again without confirmation_id`);
     const now = call.now.getTime();
     if (found.state === 'rejected') {
       await event('rejected', found.answeredBy ?? 'out_of_band', id);
@@ -198,6 +306,14 @@ export class HumanGate {
     await event('approved', found.answeredBy ?? 'out_of_band', id);
     await event('used', 'out_of_band', id);
   }
+}
+
+/** Why a stored confirmation is not for this call (another key, call or key version), if it is not. */
+function otherCall(found: Confirmation, call: GuardedCall, digest: string): string | undefined {
+  if (found.keyId !== call.key.id) return 'belongs to another key';
+  if (found.tool !== call.tool || found.digest !== digest) return 'was asked for another call (other tool, arguments, account or env): a changed call needs a new approval';
+  if (found.keyVersion !== keyVersionOf(call.key)) return 'was asked before the key changed (reloaded)';
+  return undefined;
 }
 
 /** Denied by confirmation rules alone: a human's yes would allow it. */

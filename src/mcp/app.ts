@@ -1,4 +1,5 @@
 import path from 'node:path';
+import type { ProtocolEra } from '@modelcontextprotocol/server';
 import { AuditLog } from '../audit/auditLog.js';
 import type { RotationOptions } from '../audit/rotation.js';
 import { Authorizer } from '../authz/authorizer.js';
@@ -6,6 +7,7 @@ import { DecisionLog } from '../authz/decisionLog.js';
 import { AuthzEngine } from '../authz/engine.js';
 import { FxConverter, loadFxTable } from '../authz/fx.js';
 import { FileTradeState } from '../authz/fileTradeState.js';
+import { DEFAULT_ELICITATION_TIMEOUT_MS } from '../authz/humanState.js';
 import { LimitsLedger } from '../authz/ledger.js';
 import { OrderReconciler, type TaggedOrderLookup } from '../authz/reconciler.js';
 import { defaultPolicyPaths, type PolicyPaths } from '../authz/policySet.js';
@@ -28,6 +30,7 @@ import type { SessionLimits } from './http/sessions.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { CallPipeline } from './pipeline.js';
 import { serverInstructions } from './instructions.js';
+import { ConfirmationRoundSeal, requestStateKey } from './confirmationRounds.js';
 import { createMcpServer } from './server.js';
 import { startupKeyProblem } from './startupKey.js';
 import { serveStdio, type StdioHandle } from './stdio.js';
@@ -121,6 +124,7 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
   const audit = options.auditLog ? AuditLog.open(options.auditLog, { rotation: options.auditRotation }) : undefined;
   const decisionLog = options.decisionLog ? DecisionLog.open(options.decisionLog) : undefined;
   assertPrivateStateDir(options.stateDir);
+  const roundKey = await requestStateKey(options.stateDir);
   const ledger = new LimitsLedger({ stateDir: options.stateDir });
   const fx = options.fxFile ? new FxConverter(loadFxTable(options.fxFile)) : undefined;
   const metrics = createMetrics({ knownTools: TOOLS.map((t) => t.name) });
@@ -196,7 +200,9 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
   };
   const visibility = keyToolVisibility(keys, options.apiKey, TOOLS);
   const instructions = serverInstructions(TOOLS.map((t) => t.name));
-  const createServer = () =>
+  // 2026-07-28 confirmations are sealed for the client's retry with a key every server sharing the state dir holds.
+  const roundSeal = new ConfirmationRoundSeal(roundKey, options.confirmationTimeoutMs ?? DEFAULT_ELICITATION_TIMEOUT_MS);
+  const createServer = ({ era }: { era: ProtocolEra }) =>
     createMcpServer({
       name: SERVER_NAME,
       version: SERVER_VERSION,
@@ -205,6 +211,10 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
       onRefused: pipeline.onRefused,
       instructions,
       visibility,
+      era,
+      // Over HTTP a 2026-07-28 request has a server of its own; over stdio the connection does.
+      lifetime: era === 'modern' && options.httpListen ? 'request' : 'connection',
+      roundSeal,
     });
 
   let http: RunningHttpServer | undefined;
@@ -213,7 +223,7 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
     if (options.httpListen) {
       http = await startHttpServer({
         listen: options.httpListen,
-        createServerForSession: createServer,
+        createServer,
         authenticate: async (token) => {
           const key = keys.authenticate(token);
           return { keyId: key.id, scopes: key.scopes, key };
@@ -228,6 +238,8 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
         ...(options.approvalPage !== false && { approvals: { store: trades, onAnswer: (c) => pipeline.auditPageAnswer(c) } }),
       });
       if (options.approvalPage !== false) approvalBase = new URL(http.url).origin;
+      const running = http;
+      visibility.onReload(() => running.toolsChanged());
     } else {
       const keyProblem = startupKeyProblem(keys, options.apiKey);
       if (keyProblem !== undefined) log.warn(keyProblem);

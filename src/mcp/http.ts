@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { isInitializeRequest } from '@modelcontextprotocol/server';
+import { toNodeHandler } from '@modelcontextprotocol/node';
+import { classifyInboundRequest, createMcpHandler, isInitializeRequest } from '@modelcontextprotocol/server';
 import { describeError } from '../shared/errors.js';
 import { log } from '../shared/log.js';
 import { httpAuthInfo } from './server.js';
@@ -25,8 +26,11 @@ export interface MetricsSource {
 export interface HttpServerOptions {
   /** `HOST:PORT`, `[IPv6]:PORT` or `:PORT` (loopback). Port 0 picks a free port. */
   readonly listen: string;
-  /** Called once per MCP session (on `initialize`). */
-  readonly createServerForSession: ServerFactory;
+  /**
+   * Builds the server of each 2025-era session (on `initialize`, era legacy) and of each
+   * 2026-07-28 request (era modern): one set of tools for both.
+   */
+  readonly createServer: ServerFactory;
   readonly authenticate: Authenticator;
   /** /readyz: 200 when ready, else 503 with `notReadyReason()` (what is down and what to check). */
   readonly health: { ready(): boolean; notReadyReason?(): string };
@@ -62,6 +66,8 @@ export interface RunningHttpServer {
   /** The MCP endpoint, e.g. http://127.0.0.1:38765/mcp. */
   readonly url: string;
   readonly port: number;
+  /** Tells 2026-07-28 clients listening for changes (subscriptions/listen) to list the tools again. */
+  toolsChanged(): void;
   close(): Promise<void>;
 }
 
@@ -80,6 +86,28 @@ function sessionIdForRecord(header: string | string[] | undefined): string | nul
   return typeof header === 'string' && SESSION_ID_SHAPE.test(header) ? header : MALFORMED_SESSION_ID;
 }
 
+/** A header as fetch's Headers.get reads it (repeated values joined). */
+function headerValue(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
+/**
+ * Whether a parsed POST is 2025-era traffic (for the sessions) rather than a 2026-07-28 request:
+ * the SDK's own classification, the step isLegacyRequest runs, fed the body already parsed and
+ * the headers as they are (building a fetch Request only to ask cost 180 µs a request here, this 30 µs).
+ */
+export function isLegacyPost(req: IncomingMessage, body: unknown): boolean {
+  const outcome = classifyInboundRequest({
+    httpMethod: 'POST',
+    protocolVersionHeader: headerValue(req, 'mcp-protocol-version'),
+    mcpMethodHeader: headerValue(req, 'mcp-method'),
+    mcpNameHeader: headerValue(req, 'mcp-name'),
+    body,
+  });
+  return outcome.kind === 'legacy';
+}
+
 /** Scheme and authority the client used; Host has already passed the allowlist. */
 function originOf(req: IncomingMessage): string {
   return `http://${new URL(`http://${req.headers.host ?? ''}`).host}`;
@@ -87,13 +115,25 @@ function originOf(req: IncomingMessage): string {
 
 /**
  * Streamable HTTP at /mcp plus discovery, metrics and health routes. Each request runs
- * Host/Origin guard → route → (for /mcp) authenticate → bounded body → session routing, so
- * nothing unauthenticated is parsed and no request reaches a session its key does not own.
+ * Host/Origin guard → route → (for /mcp) authenticate → bounded body → era routing, so nothing
+ * unauthenticated is parsed. Both protocol eras share /mcp:
+ * - 2025-11-25 and older (initialize, Mcp-Session-Id): sessions, each bound to the key that
+ *   opened it, so elicitation can ride the session's stream; no request reaches a session its
+ *   key does not own;
+ * - 2026-07-28 (version, client info and capabilities in each request's `_meta`): the SDK's
+ *   per-request handler, a fresh server per request and no session at all, so any replica can
+ *   answer any request; the bearer key of the request is its only credential.
  */
 export async function startHttpServer(options: HttpServerOptions): Promise<RunningHttpServer> {
   const bind = parseListen(options.listen);
   const { guard, hostnames } = hostOriginGuard(bind, options.allowedHosts, options.allowedOrigins);
-  const sessions = new SessionRegistry(options.createServerForSession, { ...DEFAULT_SESSION_LIMITS, ...options.sessionLimits });
+  const sessions = new SessionRegistry(options.createServer, { ...DEFAULT_SESSION_LIMITS, ...options.sessionLimits });
+  // Legacy requests never reach it (they go to the sessions), hence 'reject'.
+  const modern = createMcpHandler(({ era }) => options.createServer({ era }), {
+    legacy: 'reject',
+    onerror: (error) => log.debug('mcp request refused by the 2026-07-28 handler', { error: describeError(error) }),
+  });
+  const serveModern = toNodeHandler(modern, { onerror: (error) => log.error('mcp request failed', { error: describeError(error) }) });
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const resource = { resourceName: options.resourceName ?? 'futu-mcp', docsUrl: options.docsUrl };
 
@@ -124,6 +164,10 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     connections.authenticated(req.socket);
     const body = req.method === 'POST' ? await readJsonBody(req, maxBodyBytes) : undefined;
     if (req.method === 'POST') assertJsonRpcMessages(body);
+    if (req.method === 'POST' && !isLegacyPost(req, body)) {
+      await serveModern(Object.assign(req, { auth: httpAuthInfo(token, principal, principal.keyId) }), res, body);
+      return;
+    }
     if (typeof sessionId !== 'string') {
       if (!isInitializeRequest(body)) {
         throw new HttpError(400, 'session_required', 'Bad Request: Mcp-Session-Id header is required (initialize first)');
@@ -194,6 +238,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   const close = (): Promise<void> => {
     closing ??= (async () => {
       await sessions.closeAll();
+      await modern.close();
       const stopped = new Promise<void>((resolve) => httpServer.close(() => resolve()));
       httpServer.closeAllConnections();
       await stopped;
@@ -201,5 +246,5 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     })();
     return closing;
   };
-  return { url, port, close };
+  return { url, port, close, toolsChanged: () => modern.notify.toolsChanged() };
 }

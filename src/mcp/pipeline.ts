@@ -7,7 +7,7 @@ import { AuthzError } from '../authz/errors.js';
 import { keyMayUseAccount } from '../authz/principal.js';
 import type { AuthzEngine } from '../authz/engine.js';
 import { argumentsDigest, hashArguments } from '../audit/argsHash.js';
-import type { ConfirmationEvent, HumanChannel } from '../authz/confirmations.js';
+import { ConfirmationRoundRequired, type ConfirmationEvent, type HumanChannel } from '../authz/confirmations.js';
 import { DEFAULT_ELICITATION_TIMEOUT_MS, describeSummary, type Confirmation } from '../authz/humanState.js';
 import type { AuditLog } from '../audit/auditLog.js';
 import { INVALID_KEY_ID, MISSING_KEY_ID, type ShadowRecord, type ToolCallEvent } from '../audit/types.js';
@@ -159,7 +159,10 @@ export class CallPipeline {
     } catch (err) {
       if (trace.keyId === MISSING_KEY_ID) trace.keyId = keyIdOfFailure(err);
       recordDenial(trace, err);
-      return this.finish(trace, { error: withStartupKeyFix(failureOf(err, this.traceLog(trace)), context.transport, args.api_key) });
+      const outcome = await this.finish(trace, { error: withStartupKeyFix(failureOf(err, this.traceLog(trace)), context.transport, args.api_key) });
+      // Recorded as the refusal it is until the human answers; the client is handed the form.
+      if (err instanceof ConfirmationRoundRequired && 'error' in outcome && outcome.error.code === err.code) return { confirmationRound: { state: err.state, form: err.form } };
+      return outcome;
     }
   };
 
@@ -369,10 +372,12 @@ export class CallPipeline {
     const { confirmation_id: confirmationId, ...call } = args;
     const timeoutMs = this.deps.confirmationTimeoutMs ?? DEFAULT_ELICITATION_TIMEOUT_MS;
     const ask = context.askHuman;
+    const inClient = key.confirmation_channel !== 'out_of_band';
     return {
       ...(typeof confirmationId === 'string' && { confirmationId }),
       argsDigest: argumentsDigest(call),
-      ...(ask && key.confirmation_channel !== 'out_of_band' && { ask: (summary) => ask(describeSummary(summary).join('\n'), timeoutMs) }),
+      ...(ask && inClient && { ask: (summary) => ask(describeSummary(summary).join('\n'), timeoutMs) }),
+      ...(context.confirmationRounds && inClient && { rounds: { timeoutMs, ...context.confirmationRounds } }),
       ...(this.deps.approvalUrl && { approvalUrl: this.deps.approvalUrl }),
       onEvent: (event) => this.auditConfirmation(event),
     };

@@ -1,10 +1,12 @@
 import { z } from 'zod';
-import { Server } from '@modelcontextprotocol/server';
-import type { AuthInfo, CallToolResult, ServerContext, Tool } from '@modelcontextprotocol/server';
+import { CLIENT_CAPABILITIES_META_KEY, inputRequired, Server } from '@modelcontextprotocol/server';
+import type { AuthInfo, CacheHint, CallToolResult, ClientCapabilities, InputRequiredResult, ProtocolEra, ServerContext, Tool } from '@modelcontextprotocol/server';
+import type { ResumedRound, RoundState } from '../authz/confirmations.js';
 import type { KeyRecord } from '../keys/types.js';
 import { describeError, isFutuError } from '../shared/errors.js';
 import { log, type Log } from '../shared/log.js';
 import { truncate } from '../shared/truncate.js';
+import { answerOf, canShowForm, CONFIRM_FORM_SCHEMA, CONFIRM_INPUT, type ConfirmationRoundSeal } from './confirmationRounds.js';
 import type { Principal } from './http/auth.js';
 import { assertValidListings, type ToolListing } from './tool.js';
 
@@ -27,6 +29,12 @@ export interface CallContext {
    * when the client declared no elicitation capability.
    */
   readonly askHuman?: (message: string, timeoutMs: number) => Promise<HumanAnswer>;
+  /**
+   * The same for a 2026-07-28 request, which cannot wait for the human: the form goes back in an
+   * input_required result and the answer comes with the client's retry (`resumed`). Absent when
+   * the client declared no form elicitation; never set together with askHuman.
+   */
+  readonly confirmationRounds?: { readonly resumed?: ResumedRound };
 }
 
 export type HumanAnswer = 'accept' | 'decline' | 'cancel' | 'timeout';
@@ -42,7 +50,13 @@ export interface ToolFailure {
 /** Where an error result carries its code and details as data (structuredContent must match the tool's output schema, so not there). */
 export const ERROR_META_KEY = 'futu-mcp/error';
 
-export type CallOutcome = { readonly structured: Record<string, unknown> } | { readonly error: ToolFailure };
+/** A call that waits for the human's answer in the client: the form to show and the state to seal for the retry. */
+export interface ConfirmationRoundAsk {
+  readonly state: RoundState;
+  readonly form: string;
+}
+
+export type CallOutcome = { readonly structured: Record<string, unknown> } | { readonly error: ToolFailure } | { readonly confirmationRound: ConfirmationRoundAsk };
 
 /** Receives only calls to listed tools whose arguments passed the tool's input schema. */
 export type CallHandler = (toolName: string, args: Record<string, unknown>, context: CallContext) => Promise<CallOutcome>;
@@ -79,7 +93,27 @@ export interface CreateMcpServerOptions {
   /** Sent in the initialize result: how to use the tools as a whole. */
   readonly instructions?: string;
   readonly visibility?: ToolVisibility;
+  /** The protocol era this instance serves, as the serving entry says (default legacy: a 2025 session). */
+  readonly era?: ProtocolEra;
+  /**
+   * 'request': one instance per HTTP request (the 2026-07-28 handler), which reports tool list
+   * changes through the handler's subscriptions rather than on a connection of its own.
+   */
+  readonly lifetime?: 'connection' | 'request';
+  /** Seals 2026-07-28 confirmation rounds; without it such calls are confirmed out of band. */
+  readonly roundSeal?: ConfirmationRoundSeal;
 }
+
+/**
+ * Cache hints of 2026-07-28 results (2025 responses never carry them). The tool list depends on
+ * the caller's key, so it is private to that caller; a minute keeps a changed key's list from
+ * lingering (every call is authorized anyway). Discovery is the same for every key, but is only
+ * answered to an authenticated caller: private as well.
+ */
+const CACHE_HINTS: { readonly 'tools/list': CacheHint; readonly 'server/discover': CacheHint } = {
+  'tools/list': { ttlMs: 60_000, cacheScope: 'private' },
+  'server/discover': { ttlMs: 10 * 60_000, cacheScope: 'private' },
+};
 
 const SESSION_KEY_ID = 'sessionKeyId';
 const BEARER_KEY = 'bearerKey';
@@ -92,12 +126,17 @@ export function httpAuthInfo(token: string, principal: Principal, sessionKeyId: 
   return { token, clientId: principal.keyId, scopes: [...principal.scopes], extra: { [SESSION_KEY_ID]: sessionKeyId, [BEARER_KEY]: principal.key } };
 }
 
-function callContextOf(ctx: ServerContext, server?: Server): CallContext {
+/**
+ * `legacySession`: the 2025 session whose client may be asked with elicitation/create;
+ * `rounds`: the 2026-07-28 confirmation rounds of this request (see roundsOf).
+ */
+function callContextOf(ctx: ServerContext, legacySession?: Server, rounds?: CallContext['confirmationRounds']): CallContext {
   const auth = ctx.http?.authInfo;
   const sessionKeyId = auth?.extra?.[SESSION_KEY_ID];
-  const canElicit = server?.getClientCapabilities()?.elicitation !== undefined;
+  const canElicit = legacySession !== undefined && canShowForm(legacySession.getClientCapabilities());
   return {
     ...(canElicit && { askHuman: (message: string, timeoutMs: number) => askHuman(ctx, message, timeoutMs) }),
+    ...(rounds && { confirmationRounds: rounds }),
     transport: ctx.http ? 'http' : 'stdio',
     bearerToken: auth?.token,
     bearerKey: auth?.extra?.[BEARER_KEY] as KeyRecord | undefined,
@@ -113,29 +152,23 @@ export function callLog(context: CallContext, bindings: Record<string, unknown> 
   return log.child({ request_id: context.requestId, session_id: context.sessionId, transport: context.transport, ...bindings });
 }
 
-/** The confirmation form: one boolean. Only an explicit accept with confirm = true is a yes. */
+/** A 2025 session asks its client with elicitation/create and waits for the answer. */
 async function askHuman(ctx: ServerContext, message: string, timeoutMs: number): Promise<HumanAnswer> {
   try {
-    const result = await ctx.mcpReq.elicitInput(
-      {
-        mode: 'form',
-        message,
-        requestedSchema: {
-          type: 'object',
-          properties: { confirm: { type: 'boolean', title: 'Confirm', description: 'Yes: send this exactly as shown. No: refuse it.' } },
-          required: ['confirm'],
-        },
-      },
-      { timeout: timeoutMs, signal: ctx.mcpReq.signal },
-    );
-    if (result.action === 'accept') return result.content?.confirm === true ? 'accept' : 'decline';
-    return result.action === 'decline' ? 'decline' : 'cancel';
+    const result = await ctx.mcpReq.elicitInput({ mode: 'form', message, requestedSchema: CONFIRM_FORM_SCHEMA }, { timeout: timeoutMs, signal: ctx.mcpReq.signal });
+    return answerOf(result);
   } catch (err) {
     // The SDK's request timeout (SdkError REQUEST_TIMEOUT; -32001 in the v1 wire code); anything else
     // (a closed session, a cancelled call) is no answer either.
     const code = (err as { code?: unknown })?.code;
     return code === 'REQUEST_TIMEOUT' || code === -32001 ? 'timeout' : 'cancel';
   }
+}
+
+/** The client capabilities a 2026-07-28 request declares in its envelope (validated by the SDK before dispatch). */
+function declaredCapabilities(ctx: ServerContext): ClientCapabilities | undefined {
+  // The SDK's bundled typings lose the envelope's keys.
+  return (ctx.mcpReq.envelope as Readonly<Record<string, unknown>> | undefined)?.[CLIENT_CAPABILITIES_META_KEY] as ClientCapabilities | undefined;
 }
 
 interface ListedTool {
@@ -297,8 +330,29 @@ export function createMcpServer(options: CreateMcpServerOptions): Server {
   const tools = new Map<string, ListedTool>(options.tools.map((listing) => [listing.name, { listing, definition: definitionOf(listing) }]));
   const server = new Server(
     { name: options.name, version: options.version },
-    { capabilities: { tools: { listChanged: true } }, ...(options.instructions !== undefined && { instructions: options.instructions }) },
+    { capabilities: { tools: { listChanged: true } }, cacheHints: CACHE_HINTS, ...(options.instructions !== undefined && { instructions: options.instructions }) },
   );
+  const { era = 'legacy', roundSeal } = options;
+
+  /**
+   * The confirmation rounds of a 2026-07-28 tools/call whose client declared the form; a retry
+   * brings back the sealed state (opened and checked here: no state reaches the pipeline
+   * unverified) and the human's answer.
+   */
+  const roundsOf = async (ctx: ServerContext): Promise<CallContext['confirmationRounds']> => {
+    if (era !== 'modern' || !roundSeal || !canShowForm(declaredCapabilities(ctx))) return undefined;
+    const state = ctx.mcpReq.requestState();
+    return state === undefined ? {} : { resumed: await roundSeal.open(state, ctx.mcpReq.inputResponses) };
+  };
+
+  /** The form for the client to show, and the sealed state to bring back with the answer. */
+  const confirmationRound = async (ask: ConfirmationRoundAsk): Promise<InputRequiredResult | CallToolResult> => {
+    if (!roundSeal) return failureResult({ code: 'CONFIRMATION_REQUIRED', message: 'a human must confirm this call, and this server cannot ask in this protocol era' });
+    return inputRequired({
+      inputRequests: { [CONFIRM_INPUT]: inputRequired.elicit({ mode: 'form', message: ask.form, requestedSchema: CONFIRM_FORM_SCHEMA }) },
+      requestState: await roundSeal.seal(ask.state),
+    });
+  };
 
   const refuse = async (toolName: string, failure: ToolFailure, context: CallContext, argumentKey: string | undefined): Promise<CallToolResult> => {
     let refusal = failure;
@@ -330,7 +384,7 @@ export function createMcpServer(options: CreateMcpServerOptions): Server {
     return { tools: listFor(visible) };
   });
 
-  if (visibility) {
+  if (visibility && options.lifetime !== 'request') {
     const unsubscribe = visibility.onReload(() => {
       if (!listed || namesOf(visibility.visibleTo(listed.context)) === listed.names) return;
       listed = undefined;
@@ -344,7 +398,7 @@ export function createMcpServer(options: CreateMcpServerOptions): Server {
   }
 
   server.setRequestHandler('tools/call', async (request, ctx) => {
-    const context = callContextOf(ctx, server);
+    const context = callContextOf(ctx, era === 'legacy' ? server : undefined, await roundsOf(ctx));
     const tool = tools.get(request.params.name);
     if (!tool) {
       const name = boundedToolName(request.params.name);
@@ -360,6 +414,7 @@ export function createMcpServer(options: CreateMcpServerOptions): Server {
 
     const outcome = await invoke(options.handleCall, name, input.data, context);
     if ('error' in outcome) return failureResult(outcome.error);
+    if ('confirmationRound' in outcome) return confirmationRound(outcome.confirmationRound);
 
     const output = tool.listing.output.safeParse(outcome.structured);
     if (!output.success) {

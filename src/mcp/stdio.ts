@@ -1,5 +1,5 @@
 import { format } from 'node:util';
-import type { Server } from '@modelcontextprotocol/server';
+import type { ServerFactory } from './http/sessions.js';
 import { serveStdio as serveSdkStdio, StdioServerTransport } from '@modelcontextprotocol/server/stdio';
 import { describeError } from '../shared/errors.js';
 import { log } from '../shared/log.js';
@@ -28,14 +28,15 @@ function keepStdoutForProtocol(): void {
 
 /**
  * Serves MCP on this process's stdin/stdout: JSON-RPC frames only on stdout, logs on stderr.
- * Takes a factory because the SDK may build a throwaway instance to answer a 2026-era
- * `server/discover` probe before the client settles on a protocol era.
+ * Takes a factory because the SDK picks the era from the client's opening message (initialize:
+ * 2025, a request with the 2026-07-28 `_meta` envelope: modern) and may build a throwaway
+ * instance to answer a `server/discover` probe before the client settles on one.
  */
-export function serveStdio(createServer: () => Server): StdioHandle {
+export function serveStdio(createServer: ServerFactory): StdioHandle {
   keepStdoutForProtocol();
   // Lines that are not one JSON-RPC message are answered by the filter; the rest reach the SDK.
   const input = process.stdin.pipe(jsonRpcLineFilter((response) => process.stdout.write(`${JSON.stringify(response)}\n`)));
-  const connection = serveSdkStdio(() => createServer(), {
+  const connection = serveSdkStdio(({ era }) => createServer({ era }), {
     transport: new StdioServerTransport(input, process.stdout),
     onerror: (error) => log.warn('stdio transport error', { error: describeError(error) }),
   });

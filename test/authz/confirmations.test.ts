@@ -5,7 +5,7 @@
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { HumanGate, type ConfirmationEvent, type GuardedCall, type HumanChannel } from '../../src/authz/confirmations.js';
+import { ConfirmationRoundRequired, HumanGate, type ConfirmationEvent, type GuardedCall, type HumanChannel, type ResumedRound, type RoundState } from '../../src/authz/confirmations.js';
 import type { Decision } from '../../src/authz/decision.js';
 import { FileTradeState } from '../../src/authz/fileTradeState.js';
 import { NO_GUARDS } from '../../src/authz/builder.js';
@@ -55,7 +55,7 @@ function setup(t: TestContext) {
   const approve = (id: string) => store.transitionConfirmation(id, 'pending', (c) => ({ ...c, state: 'approved', answeredAt: T0, answeredBy: 'cli' }));
   const use = (id: string, callOver: Partial<GuardedCall> = {}, channelOver: Partial<HumanChannel> = {}) =>
     gate.confirm(call(callOver), ASKING, NO_GUARDS, channel({ confirmationId: id, ...channelOver }));
-  return { store, gate, key, events, ask, approve, use };
+  return { store, gate, key, events, call, ask, approve, use };
 }
 
 async function refusedWith(work: Promise<unknown>, pattern: RegExp): Promise<void> {
@@ -142,4 +142,65 @@ test('a decision that is not only a confirmation never asks anyone', async (t) =
     { argsDigest: 'a', ask: async () => (asked++, 'accept') },
   );
   assert.deepEqual([guards.humanConfirmed, asked], [false, 0]);
+});
+
+/** 2026-07-28 rounds: the first round's state, and the confirmation it names. */
+async function firstRound(gate: HumanGate, call: GuardedCall, channel: HumanChannel): Promise<RoundState> {
+  const ended = await gate.confirm(call, ASKING, NO_GUARDS, channel).then(
+    () => assert.fail('a call went through before the human answered'),
+    (err: unknown) => err,
+  );
+  assert.ok(ended instanceof ConfirmationRoundRequired, String(ended));
+  assert.equal(ended.code, 'CONFIRMATION_REQUIRED');
+  assert.match(ended.form, /^Key careful wants to: BUY 100 HK\.00700 @ 300 HKD \(LIMIT\) in simulate account 1001\nValue: HKD 30,000\.00\nAsked by policy: /);
+  return ended.state;
+}
+
+test('rounds (2026-07-28): the first round stores a pending confirmation and hands back its state; a yes in the retry uses it up once', async (t) => {
+  const { gate, store, events, call } = setup(t);
+  const rounds = (resumed?: ResumedRound) => ({ argsDigest: 'args-1', rounds: { timeoutMs: 120_000, ...(resumed && { resumed }) }, onEvent: async (e: ConfirmationEvent) => void events.push(e) });
+  const state = await firstRound(gate, call(), rounds());
+  assert.deepEqual({ ...state, confirmationId: '' }, { confirmationId: '', keyId: 'careful', argsDigest: 'args-1', expiresAt: T0 + 120_000 });
+  assert.equal((await store.getConfirmation(state.confirmationId))?.state, 'pending');
+
+  assert.deepEqual(await gate.confirm(call(), ASKING, NO_GUARDS, rounds({ state, answer: 'accept' })), { ...NO_GUARDS, humanConfirmed: true });
+  assert.equal((await store.getConfirmation(state.confirmationId))?.state, 'used');
+  // The same state again (a replay) finds its confirmation used.
+  await refusedWith(gate.confirm(call(), ASKING, NO_GUARDS, rounds({ state, answer: 'accept' })), /already used/);
+  assert.deepEqual(
+    events.map((e) => `${e.kind}/${e.channel}`),
+    ['requested/elicitation', 'accepted/elicitation', 'used/elicitation', 'invalid/elicitation'],
+  );
+  assert.ok(events.every((e) => e.confirmationId === state.confirmationId));
+});
+
+test('rounds: a state for another key, other arguments, past its expiry, unreadable, or answered no refuses; only the no uses the confirmation up', async (t) => {
+  const { gate, store, call } = setup(t);
+  const rounds = (resumed?: ResumedRound, argsDigest = 'args-1') => ({ argsDigest, rounds: { timeoutMs: 60_000, ...(resumed && { resumed }) } });
+  const confirm = (resumed: ResumedRound, over: Partial<GuardedCall> = {}, argsDigest?: string) => gate.confirm(call(over), ASKING, NO_GUARDS, rounds(resumed, argsDigest));
+  const state = await firstRound(gate, call(), rounds());
+
+  await refusedWith(confirm({ state, answer: 'accept' }, { key: makeKey({ id: 'other', require_confirmation: 'always' }) }), /belongs to another key/);
+  await refusedWith(confirm({ state, answer: 'accept' }, {}, 'args-2'), /was asked for another call/);
+  await refusedWith(confirm({ state: { ...state, keyId: 'other' }, answer: 'accept' }, { key: makeKey({ id: 'other', require_confirmation: 'always' }) }), /belongs to another key/);
+  await refusedWith(confirm({ state, answer: 'accept' }, { value: 3_000_001 }), /smaller value/);
+  await refusedWith(confirm({ state: { ...state, confirmationId: '0'.repeat(32) }, answer: 'accept' }), /unknown confirmation/);
+  await refusedWith(confirm({ unreadable: 'invalid' }), /not one this server issued, or was altered/);
+  await assert.rejects(confirm({ unreadable: 'expired' }), { code: 'CONFIRMATION_TIMEOUT' });
+  await assert.rejects(confirm({ state, answer: 'accept' }, { now: new Date(T0 + 60_000) }), { code: 'CONFIRMATION_TIMEOUT' });
+  assert.equal((await store.getConfirmation(state.confirmationId))?.state, 'pending', 'no refusal so far used it up');
+
+  await assert.rejects(confirm({ state, answer: 'decline' }), { code: 'CONFIRMATION_DECLINED' });
+  assert.equal((await store.getConfirmation(state.confirmationId))?.state, 'rejected');
+  await refusedWith(confirm({ state, answer: 'accept' }), /already answered \(rejected\)/);
+
+  const cancelled = await firstRound(gate, call(), rounds());
+  await assert.rejects(confirm({ state: cancelled, answer: 'cancel' }), { code: 'CONFIRMATION_DECLINED' });
+});
+
+test('rounds: two retries racing with one yes, exactly one goes through', async (t) => {
+  const { gate, call } = setup(t);
+  const state = await firstRound(gate, call(), { argsDigest: 'args-1', rounds: { timeoutMs: 60_000 } });
+  const results = await Promise.allSettled(Array.from({ length: 8 }, () => gate.confirm(call(), ASKING, NO_GUARDS, { argsDigest: 'args-1', rounds: { timeoutMs: 60_000, resumed: { state, answer: 'accept' } } })));
+  assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
 });

@@ -377,7 +377,7 @@ export class E2eRun {
    */
   async connectStdio(
     flavor: ClientFlavor,
-    options: ServerOptions & { readonly apiKey?: string; readonly waitConnected?: boolean },
+    options: ServerOptions & { readonly apiKey?: string; readonly waitConnected?: boolean; readonly versionNegotiation?: 'legacy' | 'auto' },
   ): Promise<StdioServerClient> {
     const { args, auditLog } = this.serverArgs(options);
     const env = {
@@ -415,7 +415,7 @@ export class E2eRun {
     } else {
       const transport = new V2StdioTransport({ command: process.execPath, args, env: { ...v2DefaultEnv(), ...env }, stderr: 'pipe' });
       transport.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-      const sdk = new V2Client(clientInfo, { versionNegotiation: { mode: 'legacy' } });
+      const sdk = new V2Client(clientInfo, { versionNegotiation: { mode: options.versionNegotiation ?? 'legacy' } });
       sdk.fallbackNotificationHandler = record;
       await sdk.connect(transport);
       pid = transport.pid!;
@@ -468,9 +468,9 @@ export class E2eRun {
     };
   }
 
-  /** An SDK client over HTTP with `Authorization: Bearer token`, closed with the run. */
-  async connectHttp(flavor: ClientFlavor, url: string, token: string): Promise<McpTestClient> {
-    const client = await connectHttp(flavor, { url, token });
+  /** An SDK client over HTTP with `Authorization: Bearer token`, closed with the run; v2 'auto' speaks 2026-07-28. */
+  async connectHttp(flavor: ClientFlavor, url: string, token: string, versionNegotiation?: 'legacy' | 'auto'): Promise<McpTestClient> {
+    const client = await connectHttp(flavor, { url, token, versionNegotiation });
     this.cleanups.push(() => client.close().catch(() => undefined));
     return client;
   }

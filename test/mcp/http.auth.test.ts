@@ -107,7 +107,7 @@ describe('HTTP authentication failures of the key store', () => {
     it(`answers ${what} 401 with a header-safe description`, async () => {
       const running = await startHttpServer({
         listen: '127.0.0.1:0',
-        createServerForSession: () => createEchoServer(),
+        createServer: () => createEchoServer(),
         authenticate: async () => {
           throw error;
         },

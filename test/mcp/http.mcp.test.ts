@@ -98,14 +98,27 @@ for (const flavor of CLIENT_FLAVORS) {
 }
 
 describe('streamable HTTP with a v2 client negotiating automatically', () => {
-  it('falls back to a stateful 2025-11-25 session', async () => {
+  it('speaks 2026-07-28 without a session: each call carries its own token and key', async () => {
     const server = await startEchoHttpServer();
     try {
       const client = await connectHttp('v2', { url: server.url, token: 'fc_alpha_token', versionNegotiation: 'auto' });
-      assert.equal(client.protocolVersion, '2025-11-25');
-      assert.ok(client.sessionId);
+      assert.equal(client.protocolVersion, '2026-07-28');
+      assert.equal(client.sessionId, undefined);
       assert.deepEqual((await client.callTool('echo', { text: 'auto' })).structuredContent, { text: 'auto' });
+      assert.deepEqual((await client.callTool('whoami')).structuredContent, { transport: 'http', bearer_token: 'fc_alpha_token', session_key_id: 'alpha' });
+      const refused = await client.callTool('nope');
+      assert.match(textOf(refused), /unknown MCP tool "nope"/);
       await client.close();
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('refuses a 2026-07-28 request without a valid key (401), as any other', async () => {
+    const server = await startEchoHttpServer();
+    try {
+      server.keys.delete('fc_bravo_token');
+      await assert.rejects(connectHttp('v2', { url: server.url, token: 'fc_bravo_token', versionNegotiation: 'auto' }), (err: { status?: number }) => err.status === 401);
     } finally {
       await server.close();
     }
@@ -141,7 +154,7 @@ describe('call handler outcomes over HTTP', () => {
   before(async () => {
     running = await startHttpServer({
       listen: '127.0.0.1:0',
-      createServerForSession: () => createMcpServer({ name: 't', version: '0', tools: [quote], handleCall }),
+      createServer: () => createMcpServer({ name: 't', version: '0', tools: [quote], handleCall }),
       authenticate: async () => ({ keyId: 'k', scopes: [] }),
       health: { ready: () => true },
     });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { NodeStreamableHTTPServerTransport } from '@modelcontextprotocol/node';
-import type { AuthInfo, Server } from '@modelcontextprotocol/server';
+import type { AuthInfo, ProtocolEra, Server } from '@modelcontextprotocol/server';
 import { describeError } from '../../shared/errors.js';
 import { log } from '../../shared/log.js';
 import type { Principal } from './auth.js';
@@ -28,7 +28,8 @@ export interface SessionLimits {
  */
 export const DEFAULT_SESSION_LIMITS: SessionLimits = { maxSessions: 4096, maxSessionsPerKey: 64, idleMs: 30 * 60_000, unusedIdleMs: 2 * 60_000 };
 
-export type ServerFactory = () => Server | Promise<Server>;
+/** A server for one 2025 session (era legacy) or one 2026-07-28 request (era modern). */
+export type ServerFactory = (context: { readonly era: ProtocolEra }) => Server | Promise<Server>;
 
 /** An MCP request already authenticated, carrying the AuthInfo its tool calls will see. */
 export type AuthenticatedRequest = IncomingMessage & { auth: AuthInfo };
@@ -79,7 +80,7 @@ export class SessionRegistry {
     let server: Server | undefined;
     let transport: NodeStreamableHTTPServerTransport | undefined;
     try {
-      server = await this.createServer();
+      server = await this.createServer({ era: 'legacy' });
       transport = this.transportFor(server, owner);
       await server.connect(transport);
       await transport.handleRequest(req, res, body);
