@@ -15,7 +15,7 @@ test('policy validate lists the policies and the version; a broken set exits non
   assert.equal(ok.status, 0, ok.stderr);
   const report = JSON.parse(ok.stdout) as { version: string; policies: { id: string }[] };
   assert.match(report.version, /^4\.1\.0\+[0-9a-f]{12}$/);
-  assert.equal(report.policies.length, 26);
+  assert.equal(report.policies.length, 27);
 
   const paths = copyPolicies(t);
   appendFileSync(join(paths.policiesDir, 'limits.cedar'), '\n@id("rate-limit") @code("LIMIT_EXCEEDED") @priority("1") @message("m") forbid (principal, action, resource);');
