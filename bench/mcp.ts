@@ -263,7 +263,7 @@ function summarize(result: LoadResult & { serverCpuUsPerCall: number }): Round {
   };
 }
 
-function median(values: readonly number[]): number {
+export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)]!;
 }

@@ -5,11 +5,11 @@ import { Authorizer } from '../authz/authorizer.js';
 import { DecisionLog } from '../authz/decisionLog.js';
 import { AuthzEngine } from '../authz/engine.js';
 import { FxConverter, loadFxTable } from '../authz/fx.js';
-import { FileTradeState } from '../authz/fileTradeState.js';
-import { LimitsLedger } from '../authz/ledger.js';
 import { OrderReconciler, type TaggedOrderLookup } from '../authz/reconciler.js';
 import { defaultPolicyPaths, type PolicyPaths } from '../authz/policySet.js';
 import type { TradeStateStore } from '../authz/tradeState.js';
+import { STATE_STORE_DOWN_MESSAGE, type RedisStateOptions } from '../authz/redisState.js';
+import { openStateStores } from '../authz/stateStores.js';
 import type { ReferencePriceSource } from '../authz/valuation.js';
 import { AccountDirectory } from '../gateway/accounts.js';
 import { FutuGateway } from '../gateway/api.js';
@@ -43,7 +43,10 @@ export interface FutuMcpOptions {
   /** `HOST:PORT` of OpenD, or `sim` for the in-process simulator. */
   readonly gateway: string;
   readonly keysFile: string;
+  /** This process's local files; also the limits and trade state unless `redis` is given. */
   readonly stateDir: string;
+  /** `--redis`, `--redis-prefix`: limits and trade state shared by replicas in Redis. */
+  readonly redis?: RedisStateOptions;
   readonly auditLog?: string;
   /** `--audit-max-size`, `--audit-rotate daily`, `--audit-keep`, `--audit-gzip`. */
   readonly auditRotation?: RotationOptions;
@@ -105,6 +108,9 @@ export interface RunningFutuMcp {
   close(): Promise<void>;
 }
 
+/** How often intents left by a process or replica that died mid-send are looked for. */
+const RECONCILE_INTERVAL_MS = 5_000;
+
 /** The embedded simulator's trade password when the operator configured none (demo only). */
 const SIM_DEFAULT_TRADE_PWD = '123456';
 
@@ -121,10 +127,13 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
   const audit = options.auditLog ? AuditLog.open(options.auditLog, { rotation: options.auditRotation }) : undefined;
   const decisionLog = options.decisionLog ? DecisionLog.open(options.decisionLog) : undefined;
   assertPrivateStateDir(options.stateDir);
-  const ledger = new LimitsLedger({ stateDir: options.stateDir });
+  const state = await openStateStores({ stateDir: options.stateDir, redis: options.redis });
+  const { ledger, trades } = state;
   const fx = options.fxFile ? new FxConverter(loadFxTable(options.fxFile)) : undefined;
   const metrics = createMetrics({ knownTools: TOOLS.map((t) => t.name) });
   metrics.setPolicyVersion(engine.version);
+  metrics.setStateStoreUp(state.isUp());
+  state.onChange((up) => metrics.setStateStoreUp(up));
 
   if (options.gateway !== 'sim' && (options.simClock !== undefined || options.simMarketHours !== undefined || options.simOrderRateLimits !== undefined)) {
     throw new FutuError('INVALID_ARGUMENT', 'the simulator clock, market hours and order rate limits apply only with --gateway sim');
@@ -144,7 +153,6 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
   gateway.start();
   const accounts = new AccountDirectory(gateway);
 
-  const trades = new FileTradeState({ stateDir: options.stateDir });
   const reconciler = new OrderReconciler({
     trades,
     ledger,
@@ -166,9 +174,13 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
       });
     },
   });
-  // Orders whose outcome a dropped link (or a crash) left unknown are looked up as soon as OpenD answers again.
+  // Orders whose outcome a dropped link (or a crash) left unknown are looked up as soon as OpenD (or Redis) answers again.
   gateway.on('connected', () => void reconciler.reconcileAll());
   gateway.on('reconnected', () => void reconciler.reconcileAll());
+  state.onChange((up) => up && gateway.isConnected && void reconciler.reconcileAll());
+  // And periodically: the holder of an intent may be another process or replica that died mid-send.
+  const reconcileTimer = setInterval(() => gateway.isConnected && void reconciler.reconcileAll(), RECONCILE_INTERVAL_MS);
+  reconcileTimer.unref();
   await trades.prune(Date.now()).catch((err) => log.warn('could not prune old trade state', { error: describeError(err) }));
   const authorizer = new Authorizer({ engine, ledger, fx, prices: referencePrices(gateway), trades, reconciler, approvalTtlMs: options.approvalTtlMs });
   // Known once the HTTP listener is up: where a human approves a confirmation in a browser.
@@ -213,7 +225,10 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
           const key = keys.authenticate(token);
           return { keyId: key.id, scopes: key.scopes, key };
         },
-        health: { ready: () => gateway.isConnected, notReadyReason: () => gateway.client.notConnectedError().message },
+        health: {
+          ready: () => gateway.isConnected && state.isUp(),
+          notReadyReason: () => (gateway.isConnected ? STATE_STORE_DOWN_MESSAGE : gateway.client.notConnectedError().message),
+        },
         metrics,
         resourceName: SERVER_NAME,
         allowedHosts: options.allowedHosts,
@@ -231,8 +246,11 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
   } catch (err) {
     // A start that failed (EADDRINUSE, ...) is recorded as one, not as a successful startup.
     reconciler.stop();
+    clearInterval(reconcileTimer);
+    halts.stop();
     await gateway.close();
     await simulator?.close();
+    await state.close();
     await audit
       ?.append({ event: 'startup', outcome: 'failure', reason: describeError(err), code: isFutuError(err) ? err.code : 'STARTUP_FAILED', policy_version: engine.version })
       .catch(() => undefined);
@@ -253,9 +271,11 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
       stdio?.close();
       reconciler.stop();
       halts.stop();
+      clearInterval(reconcileTimer);
       await gateway.close();
       await simulator?.close();
       await decisionLog?.close();
+      await state.close();
       if (audit) {
         pipeline.flushRefusals();
         await audit.append({ event: 'shutdown', outcome: 'success', reason: null, code: null, policy_version: engine.version }).catch(() => undefined);
