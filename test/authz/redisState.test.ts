@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AuthzError } from '../../src/authz/errors.js';
+import { random128 } from '../../src/authz/humanState.js';
 import { RedisLimits } from '../../src/authz/redisLimits.js';
 import { parseRedisUrl, RedisState } from '../../src/authz/redisState.js';
 import { RedisTradeState } from '../../src/authz/redisTradeState.js';
@@ -187,17 +188,40 @@ describe(gate.name, { skip: gate.skip }, () => {
         env: { FUTU_MCP_REDIS_PASSWORD: PASSWORD },
       });
     const seen = explain();
-    assert.equal(seen.status, 0, seen.stderr);
-    const { decision } = JSON.parse(seen.stdout);
-    assert.deepEqual([decision.context.ordersLastMinute, decision.context.projectedDailyValue], [3, 10_010_000]);
-    assert.equal(decision.code, 'LIMIT_EXCEEDED', 'HKD 70,000 used + HKD 30,100 is over the HKD 100,000 a day');
+    assert.equal(seen.status, 1, 'denied: ' + seen.stderr);
+    const explanation = JSON.parse(seen.stdout);
+    assert.deepEqual([explanation.request.context.ordersLastMinute, explanation.request.context.projectedDailyValue], [3, 10_010_000]);
+    assert.equal(explanation.code, 'LIMIT_EXCEEDED', 'HKD 70,000 used + HKD 30,100 is over the HKD 100,000 a day');
     await server.stop();
     try {
       const down = explain();
-      assert.equal(JSON.parse(down.stdout).decision.code, 'STATE_STORE_UNAVAILABLE', down.stdout + down.stderr);
+      assert.equal(down.status, 1);
+      assert.equal(JSON.parse(down.stdout).code, 'STATE_STORE_UNAVAILABLE', down.stdout + down.stderr);
       assert.ok(!`${down.stdout}${down.stderr}`.includes(PASSWORD));
     } finally {
       await server.start();
+    }
+  });
+
+  it("a confirmation lives its approval lifetime plus a day on Redis's clock and keeps that TTL when answered; a halt never expires", async () => {
+    const { trades } = await open({ prefix: 'ttl:' });
+    const id = random128();
+    const summary = { tool: 'futu_unlock_trade', keyId: 'k', env: null, accId: null, order: 'unlock real trading', value: null, limitValue: null, reasons: [] };
+    // The caller's clock is far from Redis's (a simulator clock): the TTL is a duration, not a date.
+    const createdAt = Date.parse('2001-01-01T00:00:00Z');
+    await trades.createConfirmation({ version: 1, id, keyId: 'k', keyVersion: 'v', tool: 'futu_unlock_trade', digest: 'd', value: 0, currency: 'HKD', summary, state: 'pending', createdAt, expiresAt: createdAt + 300_000, pageToken: random128() });
+    await trades.setHalt({ keyId: null, reason: 'r', since: 1 });
+    const raw = new Redis({ port: server.port, password: PASSWORD });
+    try {
+      const day = 24 * 60 * 60 * 1000;
+      const ttl = await raw.pttl(`ttl:confirmation:${id}`);
+      assert.ok(ttl > day + 290_000 && ttl <= day + 300_000, String(ttl));
+      await trades.transitionConfirmation(id, 'pending', (c) => ({ ...c, state: 'approved' }));
+      const kept = await raw.pttl(`ttl:confirmation:${id}`);
+      assert.ok(kept > day + 280_000 && kept <= ttl, `answered: ${kept}`);
+      assert.equal(await raw.pttl('ttl:halts'), -1);
+    } finally {
+      raw.disconnect();
     }
   });
 });

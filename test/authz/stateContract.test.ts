@@ -7,12 +7,13 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AuthzError } from '../../src/authz/errors.js';
 import { FileTradeState } from '../../src/authz/fileTradeState.js';
+import { random128, type Confirmation } from '../../src/authz/humanState.js';
 import { LimitsLedger } from '../../src/authz/ledger.js';
 import { utcDay } from '../../src/authz/ledgerState.js';
 import type { LimitsStore } from '../../src/authz/limits.js';
@@ -38,6 +39,10 @@ interface Implementation {
   open(options?: { reservationTtlMs?: number }): Promise<Stores>;
   /** Writes the intent as a holder that is gone right after (a killed process or replica). */
   writeAsGoneHolder(intent: OrderIntent): Promise<void>;
+  /** Takes the shared state away for real (Redis stopped; the state directory's trade state made unreadable)... */
+  outage(): Promise<void>;
+  /** ...and gives it back with its data. */
+  recover(): Promise<void>;
 }
 
 function fileImplementation(): Implementation {
@@ -57,6 +62,15 @@ function fileImplementation(): Implementation {
     writeAsGoneHolder: async (intent) => {
       const gone = spawnSync(process.execPath, ['-e', '']).pid!;
       await new FileTradeState({ stateDir: dir }).putIntent({ ...intent, pid: gone });
+    },
+    // A file where the trade state's directory was: every read and write fails (ENOTDIR).
+    outage: async () => {
+      renameSync(join(dir, 'trades'), join(dir, 'trades.away'));
+      writeFileSync(join(dir, 'trades'), '');
+    },
+    recover: async () => {
+      rmSync(join(dir, 'trades'));
+      renameSync(join(dir, 'trades.away'), join(dir, 'trades'));
     },
   };
 }
@@ -81,6 +95,8 @@ function redisImplementation(): Implementation {
       await peer.trades.putIntent(intent);
       await peer.close();
     },
+    outage: () => server!.stop(),
+    recover: () => server!.start(),
   };
 }
 
@@ -119,6 +135,38 @@ function withoutHolder(i: OrderIntent | undefined): Omit<OrderIntent, 'holder'> 
 /** Reserves `value` if it fits under `cap` (the decision a daily limit makes). */
 function reserveUnder(ledger: LimitsStore, cap: number, value: number, keyId = KEY, rateKind: 'order' | 'cancel' = 'order') {
   return ledger.decideAndReserve(keyId, 'HKD', new Date(), (usage) => ({ outcome: usage, reserveValue: usage.dailyValue + value <= cap ? value : null }), rateKind);
+}
+
+function confirmation(fields: Partial<Confirmation> = {}): Confirmation {
+  const createdAt = Date.now();
+  return {
+    version: 1,
+    id: random128(),
+    keyId: KEY,
+    keyVersion: 'key-version-1',
+    tool: 'futu_place_order',
+    digest: 'd'.repeat(64),
+    value: 3_000_000,
+    currency: 'HKD',
+    summary: { tool: 'futu_place_order', keyId: KEY, env: 'real', accId: '1001', order: 'BUY 100 HK.00700 @ 300 HKD (LIMIT)', value: 'HKD 30,000.00', limitValue: null, reasons: ['real orders need a human'] },
+    state: 'pending',
+    createdAt,
+    expiresAt: createdAt + 300_000,
+    pageToken: random128(),
+    ...fields,
+  };
+}
+
+/** Retries `read` until the store answers again (a restarted Redis is reconnected to within a second or so). */
+async function whenBack<T>(read: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await read();
+    } catch (err) {
+      if (attempt >= 100) throw err;
+      await sleep(100);
+    }
+  }
 }
 
 const isStateError = (code: string) => (err: unknown) => err instanceof AuthzError && err.code === code;
@@ -285,6 +333,97 @@ for (const impl of [fileImplementation(), redisImplementation()]) {
         assert.equal(most, 1);
         await assert.rejects(one.trades.withLock('x', async () => Promise.reject(new Error('boom'))), /boom/);
         assert.equal(await two.trades.withLock('x', async () => 'free again'), 'free again');
+      });
+    });
+    describe('human in the loop', () => {
+      it('a confirmation is stored once and read by every process; an unknown or malformed id reads as none', async () => {
+        impl.fresh();
+        const [one, two] = [await open(), await open()];
+        const asked = confirmation();
+        await one.trades.createConfirmation(asked);
+        assert.deepEqual(await two.trades.getConfirmation(asked.id), asked);
+        await assert.rejects(two.trades.createConfirmation({ ...asked, keyId: 'thief' }), isStateError('STATE_STORE_UNAVAILABLE'));
+        assert.deepEqual(await one.trades.getConfirmation(asked.id), asked, 'the first record stands');
+        assert.equal(await one.trades.getConfirmation(random128()), undefined);
+        assert.equal(await one.trades.getConfirmation('../../etc/passwd'), undefined);
+        assert.equal(await one.trades.transitionConfirmation(random128(), 'pending', (c) => ({ ...c, state: 'approved' })), undefined);
+      });
+
+      it('a transition is a compare-and-set: from another state nothing changes and the record is returned as it stands', async () => {
+        impl.fresh();
+        const [one, two] = [await open(), await open()];
+        const asked = confirmation();
+        await one.trades.createConfirmation(asked);
+        const approved = await two.trades.transitionConfirmation(asked.id, 'pending', (c) => ({ ...c, state: 'approved', answeredAt: 5, answeredBy: 'cli', id: 'ignored' }));
+        const expected: Confirmation = { ...asked, state: 'approved', answeredAt: 5, answeredBy: 'cli' };
+        assert.deepEqual(approved, { changed: true, current: expected }, 'the id and version are the record\'s own');
+        assert.deepEqual(await one.trades.transitionConfirmation(asked.id, 'pending', (c) => ({ ...c, state: 'rejected' })), { changed: false, current: expected });
+        assert.deepEqual(await one.trades.getConfirmation(asked.id), expected);
+      });
+
+      it('20 answers racing over two processes (approve against reject): exactly one wins; then 12 uses racing: exactly one', async () => {
+        impl.fresh();
+        const [one, two] = [await open(), await open()];
+        const asked = confirmation();
+        await one.trades.createConfirmation(asked);
+        const answers = await Promise.all(
+          Array.from({ length: 20 }, (_, i) =>
+            (i % 2 ? one : two).trades.transitionConfirmation(asked.id, 'pending', (c) => ({ ...c, state: i % 4 < 2 ? 'approved' : 'rejected', answeredAt: i })),
+          ),
+        );
+        const winners = answers.filter((a) => a?.changed);
+        assert.equal(winners.length, 1);
+        const stored = await one.trades.getConfirmation(asked.id);
+        assert.deepEqual(stored, winners[0]!.current);
+        for (const lost of answers.filter((a) => !a?.changed)) assert.deepEqual(lost?.current, stored, 'every loser is told what won');
+
+        const approved = confirmation();
+        await two.trades.createConfirmation(approved);
+        await one.trades.transitionConfirmation(approved.id, 'pending', (c) => ({ ...c, state: 'approved' }));
+        const uses = await Promise.all(Array.from({ length: 12 }, (_, i) => (i % 2 ? one : two).trades.transitionConfirmation(approved.id, 'approved', (c) => ({ ...c, state: 'used', usedAt: i }))));
+        assert.equal(uses.filter((u) => u?.changed).length, 1, 'an approval is used once');
+        assert.equal((await two.trades.getConfirmation(approved.id))?.state, 'used');
+      });
+
+      it('halts: one per key and one for all keys, set through one process and seen by the other; set again replaces; clear says whether there was one', async () => {
+        impl.fresh();
+        const [one, two] = [await open(), await open()];
+        assert.deepEqual(await two.trades.halts(), []);
+        await one.trades.setHalt({ keyId: null, reason: 'desk review', since: 1 });
+        await one.trades.setHalt({ keyId: 'bot', reason: 'runaway', since: 2 });
+        await two.trades.setHalt({ keyId: 'bot', reason: 'runaway, again', since: 3 });
+        const byKey = (halts: { keyId: string | null }[]) => [...halts].sort((a, b) => String(a.keyId).localeCompare(String(b.keyId)));
+        assert.deepEqual(byKey(await one.trades.halts()), [
+          { keyId: 'bot', reason: 'runaway, again', since: 3 },
+          { keyId: null, reason: 'desk review', since: 1 },
+        ]);
+        assert.equal(await two.trades.clearHalt(null), true);
+        assert.equal(await one.trades.clearHalt(null), false);
+        assert.equal(await one.trades.clearHalt('other'), false);
+        assert.deepEqual(await two.trades.halts(), [{ keyId: 'bot', reason: 'runaway, again', since: 3 }]);
+        assert.equal(await one.trades.clearHalt('bot'), true);
+        assert.deepEqual(await two.trades.halts(), []);
+      });
+
+      it('store down: no confirmation read, created or answered and no halt list (STATE_STORE_UNAVAILABLE); back, nothing was approved and the halt holds', async () => {
+        impl.fresh();
+        const { trades } = await open();
+        const asked = confirmation();
+        await trades.createConfirmation(asked);
+        await trades.setHalt({ keyId: null, reason: 'kill switch', since: 1 });
+        await impl.outage();
+        try {
+          const down = isStateError('STATE_STORE_UNAVAILABLE');
+          await assert.rejects(trades.getConfirmation(asked.id), down);
+          await assert.rejects(trades.transitionConfirmation(asked.id, 'pending', (c) => ({ ...c, state: 'approved' })), down);
+          await assert.rejects(trades.createConfirmation(confirmation()), down);
+          await assert.rejects(trades.halts(), down);
+          await assert.rejects(trades.clearHalt(null), down);
+        } finally {
+          await impl.recover();
+        }
+        assert.equal((await whenBack(() => trades.getConfirmation(asked.id)))?.state, 'pending');
+        assert.deepEqual(await trades.halts(), [{ keyId: null, reason: 'kill switch', since: 1 }]);
       });
     });
   });
