@@ -1,8 +1,7 @@
-import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
 import { describeError, FutuError } from '../shared/errors.js';
 import { log } from '../shared/log.js';
+import { newReplicaId } from '../shared/replicaId.js';
 import { AuthzError } from './errors.js';
 
 /**
@@ -25,6 +24,8 @@ export interface RedisStateOptions {
   readonly commandTimeoutMs?: number;
   /** How often the health probe runs and the heartbeat is renewed (default 1 s). */
   readonly probeIntervalMs?: number;
+  /** This replica's id (newReplicaId), shared with its audit log; a new one when absent. */
+  readonly replicaId?: string;
 }
 
 export const DEFAULT_REDIS_PREFIX = 'futu-mcp:';
@@ -85,7 +86,7 @@ type ScriptRunner = (...args: (string | number)[]) => Promise<unknown>;
 
 export class RedisState {
   /** This replica in Redis: who holds a lock or an intent, and whose heartbeat says it lives. */
-  readonly replicaId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  readonly replicaId: string;
   readonly target: RedisTarget;
   readonly prefix: string;
   private readonly client: Redis;
@@ -97,6 +98,7 @@ export class RedisState {
   private closed = false;
 
   constructor(options: RedisStateOptions) {
+    this.replicaId = options.replicaId ?? newReplicaId();
     this.target = parseRedisUrl(options.url, options.password);
     this.prefix = options.prefix ?? DEFAULT_REDIS_PREFIX;
     assertRedisPrefix(this.prefix);

@@ -22,6 +22,7 @@ import { describeError, FutuError, isFutuError } from '../shared/errors.js';
 import { log } from '../shared/log.js';
 import { assertPrivateStateDir } from '../shared/privateDir.js';
 import { PACKAGE_VERSION } from '../shared/version.js';
+import { newReplicaId } from '../shared/replicaId.js';
 import { startHttpServer, type RunningHttpServer } from './http.js';
 import { APPROVAL_PATH_PREFIX } from './http/approvalPage.js';
 import type { SessionLimits } from './http/sessions.js';
@@ -124,10 +125,12 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
   // Everything that can refuse to start is opened before any socket: fail fast, fail closed.
   const keys = KeyStore.open(options.keysFile);
   const engine = AuthzEngine.load(policyPaths, { shadow });
-  const audit = options.auditLog ? AuditLog.open(options.auditLog, { rotation: options.auditRotation }) : undefined;
+  // One id for this replica, in its audit records and (with --redis) its locks, intents and heartbeat.
+  const replicaId = newReplicaId();
+  const audit = options.auditLog ? AuditLog.open(options.auditLog, { rotation: options.auditRotation, replica: replicaId }) : undefined;
   const decisionLog = options.decisionLog ? DecisionLog.open(options.decisionLog) : undefined;
   assertPrivateStateDir(options.stateDir);
-  const state = await openStateStores({ stateDir: options.stateDir, redis: options.redis });
+  const state = await openStateStores({ stateDir: options.stateDir, redis: options.redis && { ...options.redis, replicaId } });
   const { ledger, trades } = state;
   const fx = options.fxFile ? new FxConverter(loadFxTable(options.fxFile)) : undefined;
   const metrics = createMetrics({ knownTools: TOOLS.map((t) => t.name) });
