@@ -13,6 +13,8 @@ import type { TradeStateStore } from './tradeState.js';
  */
 export interface StateStores {
   readonly kind: 'file' | 'redis';
+  /** Where the state is, for messages: the directory, or Redis's address (never its password) and prefix. */
+  readonly where: string;
   readonly ledger: LimitsStore;
   readonly trades: TradeStateStore;
   /** Whether limits can be checked now (the file stores: always; Redis: while it answers). */
@@ -30,6 +32,7 @@ export async function openStateStores(options: StateStoreOptions): Promise<State
   if (!options.redis) {
     return {
       kind: 'file',
+      where: `the state directory ${options.stateDir}`,
       ledger: new LimitsLedger({ stateDir: options.stateDir }),
       trades: new FileTradeState({ stateDir: options.stateDir }),
       isUp: () => true,
@@ -41,6 +44,7 @@ export async function openStateStores(options: StateStoreOptions): Promise<State
   await redis.start();
   return {
     kind: 'redis',
+    where: `Redis ${redis.target.display} (prefix ${redis.prefix})`,
     ledger: new RedisLimits(redis),
     trades: new RedisTradeState(redis),
     isUp: () => redis.isUp,
