@@ -4,8 +4,11 @@
  * the load spread over all three: the limits hold across replicas, a retry landing on another
  * replica never places twice, a replica killed mid-burst loses nothing and leaks nothing past
  * the reservation TTL, and with Redis stopped mid-burst trades and unlocks are refused
- * (STATE_STORE_UNAVAILABLE) while reads go on, with no overshoot once it returns. The Redis
- * password never reaches a log, an audit record or /metrics.
+ * (STATE_STORE_UNAVAILABLE) while reads go on, with no overshoot once it returns. A human's
+ * approval (futucli approve --redis) of a call one replica asked about is used on another, once;
+ * futucli halt --redis stops every replica at once. Each replica keeps its own audit chain, every
+ * record naming the replica (futucli audit verify --chains). The Redis password never reaches a
+ * log, an audit record, /metrics or futucli's output.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,6 +19,7 @@ import { RedisState } from '../../src/authz/redisState.js';
 import type { FutuGateway } from '../../src/gateway/api.js';
 import type { AccountRef } from '../../src/gateway/types.js';
 import { startSimulator, type SimulatorHandle } from '../../src/sim/server.js';
+import { runFutucli, runFutucliAsync } from '../helpers/futucli.js';
 import { redisGate, RedisServer } from '../helpers/service.js';
 import type { McpTestClient, ToolCallResult } from '../helpers/mcpClients.js';
 import { E2E_SIM_CLOCK, E2eRun, humanAt, pollFor, readAudit, sample, SIM, textOf, TRADE_PWD, waitForReadyz, type HttpServerProcess } from './helpers.js';
@@ -69,6 +73,8 @@ describe(gate.name, { skip: gate.skip }, () => {
       { id: 'retry', scopes: SIM, flags: ['--allowed-trd-sides', 'BUY'] },
       { id: 'outage', scopes: [...SIM, 'trade:unlock'], flags: ['--max-daily-value', '30000', '--allowed-trd-sides', 'BUY'] },
       { id: 'killed', scopes: SIM, flags: ['--allowed-trd-sides', 'BUY'] },
+      { id: 'oob', scopes: SIM, flags: ['--allowed-trd-sides', 'BUY', '--require-confirmation', 'always', '--confirmation-channel', 'out_of_band'] },
+      { id: 'stopped', scopes: SIM, flags: ['--allowed-trd-sides', 'BUY'] },
     ]);
     for (const [i, name] of ['replica-1', 'replica-2', 'replica-3'].entries()) {
       // One replica gets the password in the URL, the others from the environment.
@@ -88,6 +94,12 @@ describe(gate.name, { skip: gate.skip }, () => {
     await probe.start();
     ledger = new RedisLimits(probe);
   });
+
+  /** futucli on the replicas' shared state: their --redis and prefix, the password from the environment. */
+  const futucli = (args: readonly string[], redisUrl = redis.url, prefix = PREFIX) =>
+    runFutucliAsync(['-o', 'json', ...args, '--state-dir', run.path('futucli.state'), '--redis', redisUrl, '--redis-prefix', prefix], {
+      env: { FUTU_MCP_REDIS_PASSWORD: REDIS_PASSWORD },
+    });
 
   after(async () => {
     await probe?.close();
@@ -111,6 +123,65 @@ describe(gate.name, { skip: gate.skip }, () => {
     const racing = await Promise.all([0, 1, 2].map((i) => client('retry', i).callTool('futu_place_order', parallel)));
     assert.equal(new Set(racing.filter(ok).map((r) => r.structuredContent!.order_id)).size, 1, racing.map(textOf).join('\n'));
     assert.equal((await heldAtOpenD(us, 'retry')).count, 2, 'two client_order_ids, two orders at OpenD');
+  });
+
+  it('futucli approve --redis answers a confirmation replica A asked for; the approved call is placed on replica C, once', async () => {
+    const order = { symbol: 'US.AAPL', side: 'BUY', order_type: 'LIMIT', qty: 1, price: 93 };
+    const asked = await client('oob', 0).callTool('futu_place_order', order);
+    assert.equal(codeOf(asked), 'CONFIRMATION_REQUIRED', textOf(asked));
+    const id = /confirmation_id ([0-9a-f]{32})/.exec(textOf(asked))![1]!;
+    const early = await client('oob', 1).callTool('futu_place_order', { ...order, confirmation_id: id });
+    assert.match(textOf(early), /is not approved/, 'the id alone lets nothing through, on any replica');
+
+    const elsewhere = await futucli(['approve', id, '--yes'], redis.url, 'elsewhere:');
+    assert.equal(elsewhere.status, 1);
+    assert.match(elsewhere.stdout, new RegExp(`no confirmation ${id} in Redis redis://127\\.0\\.0\\.1:${redis.port}/0 \\(prefix elsewhere:\\)`));
+    // This time the password comes in the URL.
+    const approved = await futucli(['approve', id, '--yes'], redis.url.replace('redis://', `redis://:${REDIS_PASSWORD}@`));
+    assert.equal(approved.status, 0, approved.stdout + approved.stderr);
+    assert.equal(JSON.parse(approved.stdout).state, 'approved');
+    for (const output of [elsewhere, approved]) assert.ok(!`${output.stdout}${output.stderr}`.includes(REDIS_PASSWORD), 'futucli never prints the password');
+
+    const placed = await client('oob', 2).callTool('futu_place_order', { ...order, confirmation_id: id });
+    assert.ok(ok(placed), textOf(placed));
+    const reused = await client('oob', 1).callTool('futu_place_order', { ...order, confirmation_id: id });
+    assert.equal(codeOf(reused), 'CONFIRMATION_INVALID');
+    assert.match(textOf(reused), /already used/);
+    assert.equal((await heldAtOpenD(us, 'oob')).count, 1, 'one order at OpenD');
+    const kinds = (r: HttpServerProcess) => readAudit(r.auditLog).filter((e) => e.event === 'confirmation' && e.confirmation_id === id).map((e) => e.kind);
+    assert.deepEqual(kinds(replicas[0]!), ['requested']);
+    assert.deepEqual(kinds(replicas[2]!), ['approved', 'used']);
+    assert.deepEqual(kinds(replicas[1]!), ['invalid', 'invalid']);
+  });
+
+  it('futucli halt --redis stops trading on every replica at once (no signal), cancels keep working; resume lifts it everywhere', async () => {
+    const order = (price: number) => ({ symbol: 'US.AAPL', side: 'BUY', order_type: 'LIMIT', qty: 1, price });
+    const resting = await client('stopped', 0).callTool('futu_place_order', order(94));
+    assert.ok(ok(resting), textOf(resting));
+    const halted = await futucli(['halt', '--reason', 'replicas drill']);
+    assert.equal(halted.status, 0, halted.stdout + halted.stderr);
+    for (let i = 0; i < replicas.length; i++) {
+      const refused = await client('stopped', i).callTool('futu_place_order', order(95));
+      assert.equal(codeOf(refused), 'TRADING_HALTED', `replica ${i + 1}: ${textOf(refused)}`);
+      assert.match(textOf(refused), /trading halted: replicas drill/);
+    }
+    const cancelled = await client('stopped', 1).callTool('futu_cancel_order', { order_id: String(resting.structuredContent!.order_id) });
+    assert.ok(ok(cancelled), `cancels keep working: ${textOf(cancelled)}`);
+    for (const r of replicas) await pollFor(`${r.origin} to show the halt`, async () => (sample(await r.metrics(), 'futu_trading_halted', { key_id: '*' }) === 1 ? true : undefined));
+
+    const resumed = await futucli(['resume']);
+    assert.equal(resumed.status, 0, resumed.stdout + resumed.stderr);
+    assert.equal(JSON.parse(resumed.stdout).lifted, true);
+    for (let i = 0; i < replicas.length; i++) {
+      const placed = await client('stopped', i).callTool('futu_place_order', order(96 + i));
+      assert.ok(ok(placed), `replica ${i + 1} trades again: ${textOf(placed)}`);
+    }
+    for (const r of replicas) {
+      await pollFor(`${r.origin} to audit the halt and its end`, async () => {
+        const events = readAudit(r.auditLog).filter((e) => (e.event === 'halt' && e.reason === 'replicas drill') || e.event === 'resume');
+        return events.length === 2 ? true : undefined;
+      });
+    }
   });
 
   it('Redis stopped mid-burst: trades and unlocks refused STATE_STORE_UNAVAILABLE, reads go on, /readyz and the metric say so; no overshoot after it returns', async () => {
@@ -220,12 +291,23 @@ describe(gate.name, { skip: gate.skip }, () => {
     for (const r of replicas.slice(0, 2)) await r.metrics();
     await run.closeAll();
     assert.deepEqual(run.secretFindings(), []);
+
+    // Each replica its own chain, every record naming the replica (the same id as its Redis heartbeat).
+    const verified = runFutucli(['-o', 'json', 'audit', 'verify', '--chains', ...replicas.map((r) => r.auditLog)]);
+    assert.equal(verified.status, 0, verified.stdout + verified.stderr);
+    const chains = (JSON.parse(verified.stdout) as { chains: { ok: boolean; replicas: string[] }[] }).chains;
+    chains.forEach((chain, i) => {
+      assert.equal(chain.replicas.length, 1, `one replica wrote ${replicas[i]!.auditLog}`);
+      assert.ok(chain.replicas[0]!.includes(`:${replicas[i]!.pid}:`), chain.replicas[0]);
+      assert.ok(readAudit(replicas[i]!.auditLog).every((r) => r.replica === chain.replicas[0]));
+    });
     const raw = new Redis({ port: redis.port, password: REDIS_PASSWORD });
     try {
       const all = await raw.keys('*');
       assert.ok(all.length > 0);
       for (const key of all) {
         assert.ok(key.startsWith(PREFIX), `${key} is namespaced`);
+        // Halts alone last until futucli resume, and the drill resumed.
         assert.notEqual(await raw.pttl(key), -1, `${key} expires`);
       }
     } finally {
