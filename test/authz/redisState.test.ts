@@ -224,4 +224,28 @@ describe(gate.name, { skip: gate.skip }, () => {
       raw.disconnect();
     }
   });
+
+  it('futucli halt, resume, approve --redis: refused STATE_STORE_UNAVAILABLE while Redis is down, the password never printed; back up, halt works', async (t) => {
+    const dir = tempDir(t);
+    const { redis, trades } = await open({ prefix: 'cli:' });
+    const cli = (...args: string[]) =>
+      runFutucli(['-o', 'json', ...args, '--state-dir', join(dir, 'state'), '--redis', server.url.replace('redis://', `redis://:${PASSWORD}@`), '--redis-prefix', 'cli:', '--redis-timeout', '500ms']);
+    await server.stop();
+    try {
+      for (const args of [['halt', '--reason', 'down'], ['resume'], ['approve', random128(), '--yes']]) {
+        const refused = cli(...args);
+        assert.equal(refused.status, 1, args.join(' '));
+        assert.equal(JSON.parse(refused.stdout).error.code, 'STATE_STORE_UNAVAILABLE', refused.stdout);
+        assert.ok(!`${refused.stdout}${refused.stderr}`.includes(PASSWORD), `${args[0]} never prints the password`);
+      }
+    } finally {
+      await server.start();
+    }
+    for (let i = 0; i < 100 && !redis.isUp; i++) await sleep(50);
+    const halted = cli('halt', '--key', 'bot', '--reason', 'after the outage');
+    assert.equal(halted.status, 0, halted.stdout + halted.stderr);
+    assert.deepEqual((await trades.halts()).map((h) => [h.keyId, h.reason]), [['bot', 'after the outage']]);
+    assert.equal(JSON.parse(cli('resume', '--key', 'bot').stdout).lifted, true);
+    assert.deepEqual(await trades.halts(), []);
+  });
 });
