@@ -257,6 +257,23 @@ for (const impl of [fileImplementation(), redisImplementation()]) {
         );
       });
 
+      it('the next order slot: now while under the cap; at the cap, when the attempt that fills it leaves the 60 s window', async () => {
+        impl.fresh();
+        const { ledger } = await open();
+        const before = Date.now();
+        assert.ok((await ledger.nextOrderSlot(KEY, new Date(), 2)) >= before);
+        await reserveUnder(ledger, 1_000, 10);
+        const firstBy = Date.now();
+        await reserveUnder(ledger, 1_000, 10);
+        await reserveUnder(ledger, 1_000, 0, KEY, 'cancel');
+        const now = Date.now();
+        assert.ok((await ledger.nextOrderSlot(KEY, new Date(), 3)) <= Date.now() + 5, 'two orders under a cap of 3: now');
+        const slot = await ledger.nextOrderSlot(KEY, new Date(), 2);
+        assert.ok(slot >= before + 60_000 && slot <= firstBy + 60_000 + 5, `the first order leaves the window a minute after it was made (${slot - now} ms from now)`);
+        const second = await ledger.nextOrderSlot(KEY, new Date(), 1);
+        assert.ok(second >= slot && second <= now + 60_000 + 5, 'a cap of 1 waits for the second order to leave');
+      });
+
       it('is available', async () => {
         impl.fresh();
         await (await open()).ledger.assertAvailable();
