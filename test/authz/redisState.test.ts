@@ -16,7 +16,8 @@ import { RedisTradeState } from '../../src/authz/redisTradeState.js';
 import { writeKeysFile } from '../../src/keys/file.js';
 import { setLogSink } from '../../src/shared/log.js';
 import { runFutucli } from '../helpers/futucli.js';
-import { redisGate, RedisServer } from '../helpers/service.js';
+import { RedisServer } from '../helpers/service.js';
+import { REDIS, serviceGate } from '../helpers/systemService.js';
 import { makeKey, tempDir } from './fixtures.js';
 
 const PASSWORD = 'unit-Redis-Pw-93ab';
@@ -41,7 +42,7 @@ describe('--redis URL', () => {
   });
 });
 
-const gate = redisGate('Redis store against a real redis-server');
+const gate = serviceGate('Redis store against a real redis-server', REDIS);
 describe(gate.name, { skip: gate.skip }, () => {
   let server: RedisServer;
   const logs: string[] = [];

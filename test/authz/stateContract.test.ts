@@ -22,7 +22,8 @@ import { RedisLimits } from '../../src/authz/redisLimits.js';
 import { RedisState } from '../../src/authz/redisState.js';
 import { RedisTradeState } from '../../src/authz/redisTradeState.js';
 import type { OrderIntent, TradeStateStore } from '../../src/authz/tradeState.js';
-import { redisGate, RedisServer, type ServiceGate } from '../helpers/service.js';
+import { RedisServer } from '../helpers/service.js';
+import { REDIS, serviceGate, type ServiceGate } from '../helpers/systemService.js';
 
 interface Stores {
   readonly ledger: LimitsStore;
@@ -85,7 +86,7 @@ function redisImplementation(): Implementation {
     return { ledger: new RedisLimits(redis, options), trades: new RedisTradeState(redis), close: () => redis.close() };
   };
   return {
-    gate: redisGate('Redis'),
+    gate: serviceGate('Redis', REDIS),
     setUp: async () => void (server = await RedisServer.start()),
     tearDown: async () => server?.dispose(),
     fresh: () => void (prefix = `contract${++n}:`),

@@ -20,14 +20,15 @@ import type { FutuGateway } from '../../src/gateway/api.js';
 import type { AccountRef } from '../../src/gateway/types.js';
 import { startSimulator, type SimulatorHandle } from '../../src/sim/server.js';
 import { runFutucli, runFutucliAsync } from '../helpers/futucli.js';
-import { redisGate, RedisServer } from '../helpers/service.js';
+import { RedisServer } from '../helpers/service.js';
+import { REDIS, serviceGate } from '../helpers/systemService.js';
 import type { McpTestClient, ToolCallResult } from '../helpers/mcpClients.js';
 import { E2E_SIM_CLOCK, E2eRun, humanAt, pollFor, readAudit, sample, SIM, textOf, TRADE_PWD, waitForReadyz, type HttpServerProcess } from './helpers.js';
 
 const REDIS_PASSWORD = 'e2e-Redis-Pw-7c1f';
 const PREFIX = 'e2e-replicas:';
 const RESERVATION_TTL_MS = 120_000;
-const gate = redisGate('3 replicas sharing one Redis and one simulator');
+const gate = serviceGate('3 replicas sharing one Redis and one simulator', REDIS);
 
 function keyTagPrefix(keyId: string): string {
   return intentIdentity(keyId, 'x').tag.replace(/c:x$/, '');

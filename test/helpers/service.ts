@@ -1,34 +1,12 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-/**
- * Real services for tests (a redis-server here). When the binary is missing, a test outside CI
- * is skipped and says why in its name; with CI=true it runs and fails, so CI can never pass
- * while skipping what it is meant to run (.ci/run installs the packages).
- */
-export interface ServiceGate {
-  /** The test name, with the reason it skips appended when it does. */
-  readonly name: string;
-  readonly skip: string | false;
-}
+/** Real services the tests start themselves; whether one may run here: systemService.ts (REDIS). */
 
-export function serviceGate(binary: string, aptPackage: string, testName: string): ServiceGate {
-  if (onPath(binary) || process.env.CI === 'true') return { name: testName, skip: false };
-  const reason = `${binary} is not installed (apt-get install ${aptPackage}); with CI=true this fails instead`;
-  return { name: `${testName} [skipped: ${reason}]`, skip: reason };
-}
-
-export function redisGate(testName: string): ServiceGate {
-  return serviceGate('redis-server', 'redis-server', testName);
-}
-
-function onPath(binary: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${binary}`], { stdio: 'ignore' }).status === 0;
-}
-
+/** A loopback port nothing listens on now. */
 export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
