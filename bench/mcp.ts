@@ -64,6 +64,8 @@ const QUOTE: Workload = { kind: 'quote' };
 
 export interface LoadJob {
   readonly url: string;
+  /** Replicas behind a load balancer: the sessions go round-robin over these URLs instead of `url`. */
+  readonly spreadOver?: readonly string[];
   readonly token: string;
   readonly clients: number;
   readonly warmUpMs: number;
@@ -121,10 +123,22 @@ async function openSession(pool: Pool, path: string, token: string): Promise<Rec
   return headers;
 }
 
+interface Session {
+  readonly pool: Pool;
+  readonly path: string;
+  readonly headers: Record<string, string>;
+}
+
 async function runLoad(job: LoadJob): Promise<LoadResult> {
-  const url = new URL(job.url);
-  const pool = new Pool(url.origin, { connections: job.clients });
-  const sessions = await Promise.all(Array.from({ length: job.clients }, () => openSession(pool, url.pathname, job.token)));
+  const urls = (job.spreadOver ?? [job.url]).map((u) => new URL(u));
+  const pools = new Map(urls.map((u) => [u.origin, new Pool(u.origin, { connections: job.clients })]));
+  const sessions = await Promise.all(
+    Array.from({ length: job.clients }, async (_, i) => {
+      const url = urls[i % urls.length]!;
+      const pool = pools.get(url.origin)!;
+      return { pool, path: url.pathname, headers: await openSession(pool, url.pathname, job.token) };
+    }),
+  );
   const latencies: number[] = [];
   let calls = 0;
   let totalCalls = 0;
@@ -135,9 +149,9 @@ async function runLoad(job: LoadJob): Promise<LoadResult> {
   const measureFrom = started + job.warmUpMs;
   const deadline = measureFrom + job.measureMs;
   /** One timed tools/call; the structured result of a successful one. */
-  const call = async (headers: Record<string, string>, name: string, args: Record<string, unknown>): Promise<Record<string, unknown> | undefined> => {
+  const call = async ({ pool, path, headers }: Session, name: string, args: Record<string, unknown>): Promise<Record<string, unknown> | undefined> => {
     const t0 = performance.now();
-    const res = await post(pool, url.pathname, headers, JSON.stringify({ jsonrpc: '2.0', id: id++, method: 'tools/call', params: { name, arguments: args } }));
+    const res = await post(pool, path, headers, JSON.stringify({ jsonrpc: '2.0', id: id++, method: 'tools/call', params: { name, arguments: args } }));
     const t1 = performance.now();
     totalCalls++;
     const message = res.status === 200 ? rpcMessage(res.body) : undefined;
@@ -151,21 +165,21 @@ async function runLoad(job: LoadJob): Promise<LoadResult> {
     return ok ? (message.result!.structuredContent as Record<string, unknown>) : undefined;
   };
   const { workload } = job;
-  const loop = async (headers: Record<string, string>) => {
+  const loop = async (session: Session) => {
     while (performance.now() < deadline) {
       if (workload.kind === 'quote') {
-        await call(headers, 'futu_get_quote', ARGS);
+        await call(session, 'futu_get_quote', ARGS);
         continue;
       }
       // The cancel runs even past the deadline: no order of this run is left working.
-      const placed = await call(headers, 'futu_place_order', workload.order);
-      if (typeof placed?.order_id === 'string') await call(headers, 'futu_cancel_order', { order_id: placed.order_id });
+      const placed = await call(session, 'futu_place_order', workload.order);
+      if (typeof placed?.order_id === 'string') await call(session, 'futu_cancel_order', { order_id: placed.order_id });
     }
   };
   await Promise.all(sessions.map(loop));
   // A well-behaved client ends its session (the server caps open sessions per key).
-  await Promise.all(sessions.map((headers) => del(pool, url.pathname, headers)));
-  await pool.close();
+  await Promise.all(sessions.map(({ pool, path, headers }) => del(pool, path, headers)));
+  await Promise.all([...pools.values()].map((pool) => pool.close()));
   if (!measuring) throw new Error('no call completed inside the measurement window');
   return { calls, totalCalls, errors, elapsedMs: job.measureMs, latencies: Float64Array.from(latencies).sort() };
 }
@@ -263,7 +277,7 @@ function summarize(result: LoadResult & { serverCpuUsPerCall: number }): Round {
   };
 }
 
-function median(values: readonly number[]): number {
+export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)]!;
 }
@@ -281,6 +295,8 @@ function line(label: string, rounds: readonly Round[]): string {
 export interface Target {
   readonly label: string;
   readonly url: string;
+  /** See LoadJob.spreadOver. */
+  readonly spreadOver?: readonly string[];
 }
 
 /** ROUNDS alternating rounds of every target at one session count; prints them and the paired ratio. */
@@ -288,7 +304,7 @@ export async function measureLevel(targets: readonly Target[], token: string, cl
   const rounds = new Map<string, Round[]>(targets.map((t) => [t.label, []]));
   for (let round = 0; round < ROUNDS; round++) {
     for (const target of round % 2 === 0 ? targets : [...targets].reverse()) {
-      const result = summarize(await loadInChild({ url: target.url, token, clients, warmUpMs: WARM_UP_MS, measureMs: MEASURE_MS, workload }));
+      const result = summarize(await loadInChild({ url: target.url, spreadOver: target.spreadOver, token, clients, warmUpMs: WARM_UP_MS, measureMs: MEASURE_MS, workload }));
       rounds.get(target.label)!.push(result);
       if (process.env.BENCH_MCP_VERBOSE) console.error(`${clients} sessions, round ${round + 1} ${target.label}: ${JSON.stringify(result)}`);
     }

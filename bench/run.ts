@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 
-const BENCHES = ['gateway', 'authz', 'audit', 'mcp', 'trade'] as const;
+const BENCHES = ['gateway', 'authz', 'audit', 'mcp', 'trade', 'replicas'] as const;
 
 console.log(`futu-mcp benchmarks — node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, load ${os.loadavg()[0]!.toFixed(2)}`);
 let failed = false;

@@ -31,6 +31,11 @@ export interface AuditLogOptions {
   readonly rotation?: RotationOptions;
   /** Test seam: the time records are stamped with and daily rotation goes by. */
   readonly clock?: () => Date;
+  /**
+   * The process writing (futu-mcp: its replica id, newReplicaId), put in every record as
+   * `replica`: replicas each keep their own chain, and a record says which one wrote it.
+   */
+  readonly replica?: string;
 }
 
 const DEFAULT_LOCK_TIMEOUT_MS = 5_000;
@@ -159,6 +164,7 @@ export class AuditLog {
     private readonly takeLock: typeof acquireLock,
     private readonly rotator: Rotator | undefined,
     private readonly clock: () => Date,
+    private readonly replica: string | undefined,
   ) {}
 
   /** Opens (creating it 0600, parents 0700) and reads the tail, so a bad path fails at startup. */
@@ -168,7 +174,7 @@ export class AuditLog {
     // fdatasync also flushes the new file size (needed to read the data back), skipping only
     // timestamps: durable for appends, and markedly cheaper than fsync.
     const rotator = options.rotation && (options.rotation.maxBytes !== undefined || options.rotation.daily) ? new Rotator(resolved, options.rotation) : undefined;
-    const audit = new AuditLog(resolved, lockOptions, options.fdatasync ?? fs.fdatasync, options.acquireLock ?? acquireLock, rotator, options.clock ?? (() => new Date()));
+    const audit = new AuditLog(resolved, lockOptions, options.fdatasync ?? fs.fdatasync, options.acquireLock ?? acquireLock, rotator, options.clock ?? (() => new Date()), options.replica);
     try {
       fs.mkdirSync(path.dirname(resolved), { recursive: true, mode: 0o700 });
       // Synchronous, unlike a batch's: open() is synchronous and nothing else is waiting yet.
@@ -193,7 +199,7 @@ export class AuditLog {
     if (this.closed) return Promise.reject(auditUnavailable());
     let prepared: PreparedEvent;
     try {
-      prepared = prepareEvent(event);
+      prepared = prepareEvent(this.replica === undefined ? event : Object.assign({}, event, { replica: this.replica }));
     } catch (err) {
       log.error('audit event cannot be serialized', { file: this.path, error: describeError(err) });
       return Promise.reject(auditUnavailable());

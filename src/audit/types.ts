@@ -205,6 +205,8 @@ export interface ChainFields {
   readonly prev_hash: string;
   /** SHA-256 (hex) of the canonical JSON of the record without `hash`. */
   readonly hash: string;
+  /** The replica that wrote the record (AuditLogOptions.replica); absent in logs written without one. */
+  readonly replica?: string;
 }
 
 export type AuditRecord = AuditEvent & ChainFields;

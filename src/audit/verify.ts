@@ -7,8 +7,12 @@ import { AuditError } from './errors.js';
 import { readLines, readLinesOfBuffer, type Line } from './lines.js';
 
 export type VerifyResult =
-  /** from_seq: set when the chain was checked from a record after the first (older rotated files deleted). */
-  | { readonly ok: true; readonly records: number; readonly head: string; readonly from_seq?: number }
+  /**
+   * from_seq: set when the chain was checked from a record after the first (older rotated files
+   * deleted); replicas: the replica ids its records name, in order of first appearance (absent
+   * when none does).
+   */
+  | { readonly ok: true; readonly records: number; readonly head: string; readonly from_seq?: number; readonly replicas?: readonly string[] }
   /** `file` is named when several files were verified as one chain. */
   | { readonly ok: false; readonly line: number; readonly reason: string; readonly file?: string };
 
@@ -45,6 +49,7 @@ interface ChainState {
   nextSeq: number;
   /** Whether the next record may start the chain anywhere (continued logs, first record only). */
   takeUp: boolean;
+  readonly replicas: Set<string>;
 }
 
 /**
@@ -57,7 +62,7 @@ interface ChainState {
 export function verifyAuditLog(files: string | readonly string[], options: VerifyOptions = {}): VerifyResult {
   const list = typeof files === 'string' ? [files] : files;
   const expectHead = options.expectHead?.toLowerCase();
-  const state: ChainState = { records: 0, head: GENESIS_HASH, anchorSeen: expectHead === GENESIS_HASH, nextSeq: 1, takeUp: options.continued === true };
+  const state: ChainState = { records: 0, head: GENESIS_HASH, anchorSeen: expectHead === GENESIS_HASH, nextSeq: 1, takeUp: options.continued === true, replicas: new Set() };
   let fromSeq: number | undefined;
   for (const file of list) {
     const broken = withLines(file, (lines) =>
@@ -72,7 +77,13 @@ export function verifyAuditLog(files: string | readonly string[], options: Verif
       reason: `expected head ${expectHead} is not in the log, which ends at seq ${state.nextSeq - 1} with head ${state.head}: records were cut from the end or the file was replaced`,
     };
   }
-  return fromSeq === undefined ? { ok: true, records: state.records, head: state.head } : { ok: true, records: state.records, head: state.head, from_seq: fromSeq };
+  return {
+    ok: true,
+    records: state.records,
+    head: state.head,
+    ...(fromSeq !== undefined && { from_seq: fromSeq }),
+    ...(state.replicas.size > 0 && { replicas: [...state.replicas] }),
+  };
 }
 
 /** Reads `file` (gunzipped when it ends in .gz: rotated files may be compressed) line by line. */
@@ -117,6 +128,7 @@ function verifyLines(
     state.records += 1;
     state.nextSeq += 1;
     state.head = checked.hash;
+    if (checked.replica !== undefined) state.replicas.add(checked.replica);
     if (state.head === expectHead) state.anchorSeen = true;
     if (state.records % PROGRESS_EVERY === 0) progress();
   }
@@ -133,8 +145,8 @@ function chainStart(text: string): { seq: number; prevHash: string } | undefined
   }
 }
 
-/** The record's hash, or why the line breaks the chain. */
-function checkRecord(text: string, expectedSeq: number, expectedPrev: string): { hash: string } | string {
+/** The record's hash and replica, or why the line breaks the chain. */
+function checkRecord(text: string, expectedSeq: number, expectedPrev: string): { hash: string; replica?: string } | string {
   let record: unknown;
   try {
     record = JSON.parse(text);
@@ -143,12 +155,13 @@ function checkRecord(text: string, expectedSeq: number, expectedPrev: string): {
   }
   if (typeof record !== 'object' || record === null || Array.isArray(record)) return 'not a JSON object';
   const fields = record as Record<string, unknown>;
-  if (isSealedLine(text, fields)) return chainProblem(fields, expectedSeq, expectedPrev) ?? { hash: fields.hash as string };
+  const replica = typeof fields.replica === 'string' ? fields.replica : undefined;
+  if (isSealedLine(text, fields)) return chainProblem(fields, expectedSeq, expectedPrev) ?? { hash: fields.hash as string, replica };
   if (!isCanonical(fields, text)) return 'not in canonical form: the line was edited or reformatted';
   const problem = chainProblem(fields, expectedSeq, expectedPrev);
   if (problem !== undefined) return problem;
   if (typeof fields.hash !== 'string' || recordHash(fields) !== fields.hash) return 'hash does not match the record content: the record was altered';
-  return { hash: fields.hash };
+  return { hash: fields.hash, replica };
 }
 
 /** Why the record's seq or prev_hash does not continue the chain, if it does not. */

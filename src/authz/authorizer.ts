@@ -1,6 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KeyRecord, LimitCurrency, TrdSide } from '../keys/types.js';
-import { isProcessAlive } from '../shared/fileLock.js';
 import { describeError, FutuError, isFutuError } from '../shared/errors.js';
 import { log } from '../shared/log.js';
 import type { Env, TradeAction } from './actions.js';
@@ -12,7 +11,7 @@ import { decisionError, denialFromError, type Decision } from './decision.js';
 import type { AuthzEngine } from './engine.js';
 import { AuthzError } from './errors.js';
 import { FxConverter } from './fx.js';
-import type { LimitsLedger, Reservation } from './ledger.js';
+import type { LimitsStore, Reservation } from './limits.js';
 import { utcDay } from './ledgerState.js';
 import { intentIdentity } from './orderTag.js';
 import type { OrderReconciler } from './reconciler.js';
@@ -27,7 +26,7 @@ import { tradeSubject, unfilledValue, valueTrade, type ExistingOrder, type Order
  */
 export interface AuthorizerDeps {
   readonly engine: AuthzEngine;
-  readonly ledger: LimitsLedger;
+  readonly ledger: LimitsStore;
   readonly fx?: FxConverter;
   /** Needed to value MARKET orders; without it they are denied (PRICE_UNAVAILABLE). */
   readonly prices?: ReferencePriceSource;
@@ -210,7 +209,7 @@ export class Authorizer {
       const refused = this.refusedWhateverTheValue(guarded, facts);
       if (refused) return refused;
       const valuation = await this.value(guarded, facts);
-      return this.tradeDecision(guarded, facts, valuation, this.deps.ledger.usage(input.key.id, input.now));
+      return this.tradeDecision(guarded, facts, valuation, await this.deps.ledger.usage(input.key.id, input.now));
     } catch (err) {
       return denialFromError(input.terms.action, err, this.deps.engine.version);
     }
@@ -274,9 +273,9 @@ export class Authorizer {
 
   /** futu_get_limits: the key's limits and what is left of them now (ledger and halts as every server sees them). */
   async ownLimits(key: KeyRecord, now: Date): Promise<OwnLimits> {
-    const usage = this.deps.ledger.usage(key.id, now);
+    const usage = await this.deps.ledger.usage(key.id, now);
     const cap = key.limits.max_orders_per_minute;
-    const nextOrderSlot = cap === null ? now.getTime() : this.deps.ledger.nextOrderSlot(key.id, now, cap);
+    const nextOrderSlot = cap === null ? now.getTime() : await this.deps.ledger.nextOrderSlot(key.id, now, cap);
     const halts = this.deps.trades ? await this.deps.trades.halts() : [];
     return ownLimits(key, { dailyValue: usage.dailyValue, ordersInWindow: usage.ordersBefore, nextOrderSlot }, haltFor(halts, key.id), now);
   }
@@ -291,6 +290,7 @@ export class Authorizer {
     return this.askable.has(decision);
   }
 
+  /** An unlock opens the way to trades, so it is refused too while limits cannot be checked. */
   async runUnlock<T>(input: UnlockInput, steps: SendSteps<T>, human?: HumanChannel): Promise<{ decision: Decision; result: T }> {
     const halted = await this.human.haltGuards(input.key);
     const unlock = this.unlockDecision(input, halted);
@@ -302,6 +302,7 @@ export class Authorizer {
       decision = unlock.decideWith(guards);
     }
     if (!decision.allowed) throw decisionError(decision);
+    await this.deps.ledger.assertAvailable();
     await steps.beforeSend?.(decision);
     return { decision, result: await steps.send({}) };
   }
@@ -448,7 +449,7 @@ export class Authorizer {
       if (existing.state === 'refused') {
         throw new FutuError(existing.error?.code ?? 'OPEND_ERROR', `client_order_id "${clientOrderId}" was already tried and refused: ${existing.error?.message ?? 'refused'}`);
       }
-      const running = (existing.state === 'claimed' || existing.state === 'sending') && isProcessAlive(existing.pid);
+      const running = (existing.state === 'claimed' || existing.state === 'sending') && !(await this.deps.trades.isUnresolved(existing));
       if (running) {
         if (Date.now() > waitUntil) throw new AuthzError('ORDER_OUTCOME_UNKNOWN', `the first call with client_order_id "${clientOrderId}" is still running; check futu_get_orders before retrying`);
         await sleep(IN_FLIGHT_POLL_MS);

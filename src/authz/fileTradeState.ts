@@ -3,10 +3,11 @@ import { mkdirSync } from 'node:fs';
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createFileExclusiveAsync, writeFileAtomicAsync } from '../shared/atomicFile.js';
-import { acquireLock, type LockOptions } from '../shared/fileLock.js';
+import { acquireLock, isProcessAlive, type LockOptions } from '../shared/fileLock.js';
+import { LocalQueue } from '../shared/localQueue.js';
 import { AuthzError } from './errors.js';
-import { isConfirmationId, type Confirmation, type ConfirmationState, type Halt } from './humanState.js';
-import { IDEMPOTENCY_WINDOW_MS, isUnresolved, type ConfirmationTransition, type OrderIntent, type OrderOwner, type OrderRef, type TradeStateStore } from './tradeState.js';
+import { isConfirmationId, parseConfirmation, parseHalt, type Confirmation, type ConfirmationState, type Halt } from './humanState.js';
+import { assertIntentId, IDEMPOTENCY_WINDOW_MS, isSettled, isUnresolved, parseIntent, parseOwner, type ConfirmationTransition, type OrderIntent, type OrderOwner, type OrderRef, type TradeStateStore } from './tradeState.js';
 
 /**
  * TradeStateStore in the state directory, shared by the processes on one machine:
@@ -34,8 +35,7 @@ export class FileTradeState implements TradeStateStore {
   private readonly haltsPath: string;
   private readonly lockOptions: LockOptions;
   private readonly ownerRetentionMs: number;
-  /** Calls in this process queue here first, so the file lock only arbitrates between processes. */
-  private readonly localTails = new Map<string, Promise<unknown>>();
+  private readonly queue = new LocalQueue();
 
   constructor(options: FileTradeStateOptions) {
     const root = join(options.stateDir, 'trades');
@@ -46,13 +46,7 @@ export class FileTradeState implements TradeStateStore {
   }
 
   async withLock<T>(name: string, work: () => Promise<T>): Promise<T> {
-    const previous = this.localTails.get(name) ?? Promise.resolve();
-    let done!: () => void;
-    const mine = new Promise<void>((resolve) => (done = resolve));
-    const tail = previous.then(() => mine);
-    this.localTails.set(name, tail);
-    try {
-      await previous;
+    return this.queue.run(name, async () => {
       const lock = await guarded(async () => {
         this.ensureDirs();
         return acquireLock(join(this.dirs.locks, `${digest(name)}.lock`), this.lockOptions);
@@ -62,10 +56,7 @@ export class FileTradeState implements TradeStateStore {
       } finally {
         lock.release();
       }
-    } finally {
-      done();
-      if (this.localTails.get(name) === tail) this.localTails.delete(name);
-    }
+    });
   }
 
   async ownerOf(order: OrderRef): Promise<OrderOwner | undefined> {
@@ -114,7 +105,7 @@ export class FileTradeState implements TradeStateStore {
 
   async unresolvedIntents(): Promise<OrderIntent[]> {
     const intents = await this.allIntents();
-    return intents.filter(isUnresolved);
+    return intents.filter((intent) => isUnresolved(intent, holderAlive));
   }
 
   async createConfirmation(confirmation: Confirmation): Promise<void> {
@@ -173,13 +164,14 @@ export class FileTradeState implements TradeStateStore {
     });
   }
 
-  /**
-   * Forgets what no call can ask about any more: settled intents past the idempotency window,
-   * and owner records past their retention. Unresolved intents are kept whatever their age.
-   */
+  async isUnresolved(intent: OrderIntent): Promise<boolean> {
+    return isUnresolved(intent, holderAlive);
+  }
+
+  /** Unresolved intents are kept whatever their age. */
   async prune(now: number): Promise<void> {
     for (const intent of await this.allIntents()) {
-      if ((intent.state === 'placed' || intent.state === 'refused') && now - intent.createdAt > IDEMPOTENCY_WINDOW_MS) await this.dropIntent(intent.id);
+      if (isSettled(intent) && now - intent.createdAt > IDEMPOTENCY_WINDOW_MS) await this.dropIntent(intent.id);
     }
     for (const name of await guarded(() => listDir(this.dirs.owners))) {
       const path = join(this.dirs.owners, name);
@@ -212,7 +204,7 @@ export class FileTradeState implements TradeStateStore {
   }
 
   private intentPath(id: string): string {
-    if (!/^[0-9a-f]{32}$/.test(id)) throw new AuthzError('STATE_STORE_UNAVAILABLE', 'trade state: malformed intent id');
+    assertIntentId(id);
     return join(this.dirs.intents, `${id}.json`);
   }
 }
@@ -249,64 +241,13 @@ async function guarded<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-function parseOwner(text: string): OrderOwner {
-  const o = JSON.parse(text) as Partial<OrderOwner>;
-  if (typeof o.keyId !== 'string' || typeof o.tag !== 'string' || typeof o.day !== 'string' || !Number.isSafeInteger(o.placedAt)) {
-    throw new Error('order owner record is malformed');
-  }
-  return o as OrderOwner;
-}
-
-const INTENT_STATES = new Set(['claimed', 'sending', 'placed', 'refused', 'unknown']);
-
-function parseIntent(text: string, id: string): OrderIntent {
-  const i = JSON.parse(text) as Partial<OrderIntent>;
-  const ok =
-    i.version === 1 &&
-    i.id === id &&
-    typeof i.tag === 'string' &&
-    typeof i.keyId === 'string' &&
-    (i.clientOrderId === null || typeof i.clientOrderId === 'string') &&
-    typeof i.argsDigest === 'string' &&
-    (i.env === 'simulate' || i.env === 'real') &&
-    typeof i.accId === 'string' &&
-    typeof i.symbol === 'string' &&
-    Number.isSafeInteger(i.value) &&
-    typeof i.day === 'string' &&
-    INTENT_STATES.has(i.state as string) &&
-    Number.isSafeInteger(i.pid);
-  if (!ok) throw new Error('order intent record is malformed');
-  return i as OrderIntent;
-}
-
-const CONFIRMATION_STATES = new Set(['pending', 'approved', 'rejected', 'used']);
-
-function parseConfirmation(text: string, id: string): Confirmation {
-  const c = JSON.parse(text) as Partial<Confirmation>;
-  const ok =
-    c.version === 1 &&
-    c.id === id &&
-    typeof c.keyId === 'string' &&
-    typeof c.keyVersion === 'string' &&
-    typeof c.tool === 'string' &&
-    typeof c.digest === 'string' &&
-    Number.isSafeInteger(c.value) &&
-    typeof c.currency === 'string' &&
-    typeof c.summary === 'object' &&
-    c.summary !== null &&
-    CONFIRMATION_STATES.has(c.state as string) &&
-    Number.isSafeInteger(c.createdAt) &&
-    Number.isSafeInteger(c.expiresAt) &&
-    typeof c.pageToken === 'string';
-  if (!ok) throw new Error('confirmation record is malformed');
-  return c as Confirmation;
+/** Processes sharing a state directory share a machine: a holder is alive while its pid is. */
+function holderAlive(intent: OrderIntent): boolean {
+  return isProcessAlive(intent.pid);
 }
 
 function parseHalts(text: string): Halt[] {
   const doc = JSON.parse(text) as { version?: unknown; halts?: unknown };
   if (doc.version !== 1 || !Array.isArray(doc.halts)) throw new Error('halts file is malformed');
-  return doc.halts.map((h: Partial<Halt>) => {
-    if ((h.keyId !== null && typeof h.keyId !== 'string') || typeof h.reason !== 'string' || !Number.isSafeInteger(h.since)) throw new Error('halts file is malformed');
-    return { keyId: h.keyId, reason: h.reason, since: h.since as number };
-  });
+  return doc.halts.map(parseHalt);
 }

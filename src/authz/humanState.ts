@@ -102,3 +102,33 @@ export function describeSummary(summary: ConfirmationSummary): string[] {
     ...summary.reasons.map((reason) => `Asked by policy: ${reason}`),
   ];
 }
+
+const CONFIRMATION_STATES = new Set(['pending', 'approved', 'rejected', 'used']);
+
+/** A stored confirmation (any TradeStateStore), checked field by field: a malformed one is never acted on. */
+export function parseConfirmation(text: string, id: string): Confirmation {
+  const c = JSON.parse(text) as Partial<Confirmation>;
+  const ok =
+    c.version === 1 &&
+    c.id === id &&
+    typeof c.keyId === 'string' &&
+    typeof c.keyVersion === 'string' &&
+    typeof c.tool === 'string' &&
+    typeof c.digest === 'string' &&
+    Number.isSafeInteger(c.value) &&
+    typeof c.currency === 'string' &&
+    typeof c.summary === 'object' &&
+    c.summary !== null &&
+    CONFIRMATION_STATES.has(c.state as string) &&
+    Number.isSafeInteger(c.createdAt) &&
+    Number.isSafeInteger(c.expiresAt) &&
+    typeof c.pageToken === 'string';
+  if (!ok) throw new Error('confirmation record is malformed');
+  return c as Confirmation;
+}
+
+/** A stored halt (any TradeStateStore). */
+export function parseHalt(h: Partial<Halt>): Halt {
+  if ((h.keyId !== null && typeof h.keyId !== 'string') || typeof h.reason !== 'string' || !Number.isSafeInteger(h.since)) throw new Error('halt record is malformed');
+  return { keyId: h.keyId, reason: h.reason, since: h.since as number };
+}

@@ -7,16 +7,13 @@ import { log } from '../shared/log.js';
 import type { UsageSnapshot } from './builder.js';
 import { AuthzError } from './errors.js';
 import { ageState, dailyValue, emptyState, parseState, recordAttempt, slotFreeAt, windowCount, type LedgerState } from './ledgerState.js';
+import { currencyChangedError, RESERVATION_TTL_MS, SettleOnce, validValue, type LimitsStore, type RateKind, type Reservation, type ReserveDecision } from './limits.js';
 
 /**
- * Per-key limit usage shared by every futu-mcp process that uses the same state directory.
+ * LimitsStore (limits.ts) in the state directory, shared by every futu-mcp process on one machine.
  *
- * - Rate: every authorized trade attempt is recorded (60 s sliding window), whether or not the
- *   broker later accepts it. Denied calls are not recorded.
- * - Daily value (UTC day): reserved inside the same critical section as the decision, committed
- *   when the broker accepts the order, released when it fails. In-flight reservations count
- *   toward the projection, so concurrent calls cannot overshoot; a reservation whose process
- *   died, or whose TTL passed, stops counting.
+ * - Decisions run inside the key's critical section; a reservation whose process died, or whose
+ *   TTL passed, stops counting.
  * - Operations on a key queue in this process and run in batches under the key's lock file
  *   (serializing processes): re-read the state, apply, write it back atomically and durably.
  *   Rate windows are bounded counters (ledgerState.ts), so an operation costs the same with 0
@@ -31,23 +28,6 @@ export interface LedgerOptions {
   /** A lock older than this is broken even if its pid looks alive (pid reuse). */
   readonly staleLockMs?: number;
 }
-
-export interface Reservation {
-  readonly keyId: string;
-  readonly id: string;
-  readonly currency: string;
-  /** Minor units of the key's limit currency; 0 when the call adds no value. */
-  readonly value: number;
-}
-
-export interface ReserveDecision<T> {
-  readonly outcome: T;
-  /** null: do not reserve (the call is denied); a number: record the attempt and reserve it. */
-  readonly reserveValue: number | null;
-}
-
-/** Which rate window a call is counted in: orders, or risk-reducing calls (cancels). */
-export type RateKind = 'order' | 'cancel';
 
 /**
  * What an operation does to a key's state, in two steps so that a failing operation changes
@@ -66,33 +46,25 @@ interface QueuedOperation {
   readonly reject: (err: unknown) => void;
 }
 
-export class LimitsLedger {
+export class LimitsLedger implements LimitsStore {
   private readonly stateDir: string;
   private readonly ttlMs: number;
-  /**
-   * How long after reserving an order may still be sent: half the reservation's lifetime, so the
-   * reservation outlives the send and the read-back (an OpenD request each, 12 s by default).
-   * Sent later, it could spend budget that the lapsed reservation no longer holds.
-   */
   readonly sendWindowMs: number;
   private readonly lockOptions: LockOptions;
   private readonly waiting = new Map<string, QueuedOperation[]>();
   private readonly draining = new Set<string>();
   /** Commits whose write failed: applied first by the key's next successful write. */
   private readonly pendingCommits = new Map<string, Reservation[]>();
-  private readonly settled = new WeakSet<Reservation>();
+  private readonly settled = new SettleOnce();
 
   constructor(options: LedgerOptions) {
     this.stateDir = options.stateDir;
-    this.ttlMs = options.reservationTtlMs ?? 120_000;
+    this.ttlMs = options.reservationTtlMs ?? RESERVATION_TTL_MS;
     this.sendWindowMs = this.ttlMs / 2;
     this.lockOptions = { timeoutMs: options.lockTimeoutMs ?? 10_000, staleAfterMs: options.staleLockMs ?? 15_000 };
   }
 
-  /**
-   * The atomic check-and-reserve: `decide` sees the key's usage and runs while the key is
-   * locked in every process, so the budget it sees is the budget it spends.
-   */
+  /** `decide` runs while the key is locked in every process sharing the state directory. */
   decideAndReserve<T>(
     keyId: string,
     currency: string,
@@ -101,12 +73,7 @@ export class LimitsLedger {
     rateKind: RateKind = 'order',
   ): Promise<{ outcome: T; reservation: Reservation | null }> {
     return this.transact<{ outcome: T; reservation: Reservation | null }>(keyId, now, (state) => {
-      if (state.currency !== null && state.currency !== currency) {
-        throw new AuthzError(
-          'LEDGER_ERROR',
-          `limits ledger: today's usage is recorded in ${state.currency} but the key's limit currency is now ${currency}; trading resumes after UTC midnight`,
-        );
-      }
+      if (state.currency !== null && state.currency !== currency) throw currencyChangedError(state.currency, currency);
       const { outcome, reserveValue } = decide(usageOf(state));
       if (reserveValue === null) return { result: { outcome, reservation: null } };
       if (!Number.isSafeInteger(reserveValue) || reserveValue < 0) throw new AuthzError('LEDGER_ERROR', 'limits ledger: invalid reservation value');
@@ -123,12 +90,11 @@ export class LimitsLedger {
   }
 
   /**
-   * The broker accepted the order: its value moves from in flight to committed. Never throws:
-   * the order exists whatever the disk says, so a failed write is kept in memory and applied
-   * by the key's next operation (which fails closed too while the disk keeps failing).
+   * A failed write is kept in memory and applied by the key's next operation (which fails
+   * closed too while the disk keeps failing): the order exists whatever the disk says.
    */
   async commit(reservation: Reservation, now = new Date()): Promise<boolean> {
-    if (!this.settle(reservation)) return true;
+    if (!this.settled.first(reservation)) return true;
     try {
       await this.transact(reservation.keyId, now, (state) => ({ result: undefined, apply: () => applyCommit(state, reservation) }));
       return true;
@@ -140,9 +106,8 @@ export class LimitsLedger {
     }
   }
 
-  /** The broker refused (or the call failed before sending): the reservation stops counting. */
   async release(reservation: Reservation, now = new Date()): Promise<boolean> {
-    if (!this.settle(reservation)) return true;
+    if (!this.settled.first(reservation)) return true;
     try {
       await this.transact(reservation.keyId, now, (state) => {
         if (!state.reservations.some((r) => r.id === reservation.id)) return { result: undefined };
@@ -156,13 +121,8 @@ export class LimitsLedger {
     }
   }
 
-  /**
-   * Value that was committed but will never be spent: the unfilled part of a cancelled order, or
-   * an order whose unknown outcome turned out "not placed". Counts only against the UTC day it
-   * was committed on (`day`); never takes the total below zero.
-   */
   async refund(keyId: string, value: number, day: string, now = new Date()): Promise<void> {
-    if (!Number.isSafeInteger(value) || value < 0) throw new AuthzError('LEDGER_ERROR', 'limits ledger: invalid refund value');
+    if (!validValue(value)) throw new AuthzError('LEDGER_ERROR', 'limits ledger: invalid refund value');
     if (value === 0) return;
     await this.transact(keyId, now, (state) => {
       if (state.day !== day) return { result: undefined };
@@ -170,12 +130,8 @@ export class LimitsLedger {
     });
   }
 
-  /**
-   * An order found placed whose reservation was lost with its process (a crash between send
-   * and commit): its value is committed to the day it was reserved on.
-   */
   async commitValue(keyId: string, currency: string, value: number, day: string, now = new Date()): Promise<void> {
-    if (!Number.isSafeInteger(value) || value < 0) throw new AuthzError('LEDGER_ERROR', 'limits ledger: invalid commit value');
+    if (!validValue(value)) throw new AuthzError('LEDGER_ERROR', 'limits ledger: invalid commit value');
     if (value === 0) return;
     await this.transact(keyId, now, (state) => {
       if (state.day !== day) return { result: undefined };
@@ -187,8 +143,8 @@ export class LimitsLedger {
     });
   }
 
-  /** Current usage without locking or recording anything (for explain and status output). */
-  usage(keyId: string, now: Date): UsageSnapshot {
+  /** Reads without locking. */
+  async usage(keyId: string, now: Date): Promise<UsageSnapshot> {
     try {
       const state = this.read(keyId, now);
       ageState(state, now);
@@ -198,8 +154,7 @@ export class LimitsLedger {
     }
   }
 
-  /** When the key may next place an order under `cap` orders a minute (epoch ms; `now` if it may now). */
-  nextOrderSlot(keyId: string, now: Date, cap: number): number {
+  async nextOrderSlot(keyId: string, now: Date, cap: number): Promise<number> {
     try {
       const state = this.read(keyId, now);
       ageState(state, now);
@@ -209,12 +164,8 @@ export class LimitsLedger {
     }
   }
 
-  /** First settle wins; a reservation is committed or released at most once. */
-  private settle(reservation: Reservation): boolean {
-    if (this.settled.has(reservation)) return false;
-    this.settled.add(reservation);
-    return reservation.value > 0;
-  }
+  /** The state directory is checked by each operation itself. */
+  async assertAvailable(): Promise<void> {}
 
   /**
    * Queues an operation on a key. Operations queued while the key is busy run together as one

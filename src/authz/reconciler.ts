@@ -1,7 +1,7 @@
 import { describeError } from '../shared/errors.js';
 import { log } from '../shared/log.js';
-import type { LimitsLedger } from './ledger.js';
-import { isUnresolved, type OrderIntent, type TradeStateStore } from './tradeState.js';
+import type { LimitsStore } from './limits.js';
+import type { OrderIntent, TradeStateStore } from './tradeState.js';
 
 /**
  * Resolves orders whose outcome is unknown: written to OpenD, but the link dropped (or OpenD did
@@ -29,7 +29,7 @@ export interface Resolution {
 
 export interface ReconcilerDeps {
   readonly trades: TradeStateStore;
-  readonly ledger: LimitsLedger;
+  readonly ledger: LimitsStore;
   readonly lookup: TaggedOrderLookup;
   readonly onResolved?: (resolution: Resolution) => Promise<void> | void;
   /** Delay of the round after a new unknown outcome (OpenD may still be answering). Default 1 s. */
@@ -51,7 +51,7 @@ export class OrderReconciler {
     const { trades, ledger, lookup } = this.deps;
     return trades.withLock(`intent\0${intent.id}`, async () => {
       const current = await trades.getIntent(intent.id);
-      if (!current || !isUnresolved(current)) return current;
+      if (!current || !(await trades.isUnresolved(current))) return current;
       const found = await lookup.find(current);
       // A process that died before its commit left only a lapsed reservation: commit it now.
       const committed = current.state === 'unknown';

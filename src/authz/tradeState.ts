@@ -1,20 +1,22 @@
-import { isProcessAlive } from '../shared/fileLock.js';
 import type { Env } from './actions.js';
 import type { Confirmation, ConfirmationState, Halt } from './humanState.js';
+import { AuthzError } from './errors.js';
 
 /**
  * Trade state shared by every futu-mcp process trading through the same OpenD accounts, beside
- * the limits ledger: who placed which order, the intent behind every order sent (for exactly-once
- * retries and for orders whose outcome a lost link left unknown), and the lock that serializes
- * sells of one security in one account. One interface; the state directory implements it
- * (FileTradeState), and every implementation passes the same contract tests.
+ * the limits (limits.ts): who placed which order, the intent behind every order sent (for
+ * exactly-once retries and for orders whose outcome a lost link left unknown), and the locks that
+ * serialize sells of one security in one account and calls on one order. One interface, two
+ * implementations that pass the same contract tests: the state directory (FileTradeState,
+ * processes on one machine) and Redis (RedisTradeState, replicas on several machines).
  *
  * Every method fails closed: an error is thrown, never swallowed, and the caller denies the call.
  */
 export interface TradeStateStore {
   /**
    * Runs `work` while no other process or call holds the same lock (a sell of `symbol` in
-   * `account`). The lock outlives a crashed holder only until its process is seen to be gone.
+   * `account`). The lock outlives a crashed holder only until its process is seen to be gone
+   * (Redis: until its TTL passes without the holder renewing it).
    */
   withLock<T>(name: string, work: () => Promise<T>): Promise<T>;
 
@@ -34,6 +36,10 @@ export interface TradeStateStore {
   dropIntent(id: string): Promise<void>;
   /** Intents whose order may exist without its outcome being known here: unknown, or sending/claimed by a process that is gone. */
   unresolvedIntents(): Promise<OrderIntent[]>;
+  /** Whether this intent is unknown, or claimed/sending by a holder that is gone (see isUnresolved). */
+  isUnresolved(intent: OrderIntent): Promise<boolean>;
+  /** Forgets what no call can ask about any more (settled intents past the idempotency window, old owner records). */
+  prune(now: number): Promise<void>;
 
   /** Stores a new confirmation (its id must be new). Durable before it resolves. */
   createConfirmation(confirmation: Confirmation): Promise<void>;
@@ -104,6 +110,8 @@ export interface OrderIntent {
   readonly day: string;
   readonly state: IntentState;
   readonly pid: number;
+  /** The replica that last wrote it (shared stores: its liveness decides whether a claimed/sending intent is still running). */
+  readonly holder?: string;
   readonly createdAt: number;
   readonly orderId?: string;
   /** What the call returned (placed) or the error it ended with (refused), for replays. */
@@ -116,9 +124,51 @@ export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
 
 /**
  * Whether an intent's order may exist without its outcome being known here: unknown, or still
- * sending (or claimed) in a process that is gone.
+ * sending (or claimed) by a holder that is gone (`holderAlive`: the holding process or replica).
  */
-export function isUnresolved(intent: OrderIntent): boolean {
+export function isUnresolved(intent: OrderIntent, holderAlive: (intent: OrderIntent) => boolean): boolean {
   if (intent.state === 'unknown') return true;
-  return (intent.state === 'sending' || intent.state === 'claimed') && !isProcessAlive(intent.pid);
+  return (intent.state === 'sending' || intent.state === 'claimed') && !holderAlive(intent);
+}
+
+/** Whether an intent is settled: its outcome is known and it is kept only for replays. */
+export function isSettled(intent: OrderIntent): boolean {
+  return intent.state === 'placed' || intent.state === 'refused';
+}
+
+export function parseOwner(text: string): OrderOwner {
+  const o = JSON.parse(text) as Partial<OrderOwner>;
+  if (typeof o.keyId !== 'string' || typeof o.tag !== 'string' || typeof o.day !== 'string' || !Number.isSafeInteger(o.placedAt)) {
+    throw new Error('order owner record is malformed');
+  }
+  return o as OrderOwner;
+}
+
+const INTENT_STATES = new Set(['claimed', 'sending', 'placed', 'refused', 'unknown']);
+
+/** Parses a stored intent strictly: one we cannot read is one we must not act on. */
+export function parseIntent(text: string, id: string): OrderIntent {
+  const i = JSON.parse(text) as Partial<OrderIntent>;
+  const ok =
+    i.version === 1 &&
+    i.id === id &&
+    typeof i.tag === 'string' &&
+    typeof i.keyId === 'string' &&
+    (i.clientOrderId === null || typeof i.clientOrderId === 'string') &&
+    typeof i.argsDigest === 'string' &&
+    (i.env === 'simulate' || i.env === 'real') &&
+    typeof i.accId === 'string' &&
+    typeof i.symbol === 'string' &&
+    Number.isSafeInteger(i.value) &&
+    typeof i.day === 'string' &&
+    INTENT_STATES.has(i.state as string) &&
+    Number.isSafeInteger(i.pid) &&
+    (i.holder === undefined || typeof i.holder === 'string');
+  if (!ok) throw new Error('order intent record is malformed');
+  return i as OrderIntent;
+}
+
+/** Intent ids are hex digests (orderTag.ts): they become file names and Redis keys. */
+export function assertIntentId(id: string): void {
+  if (!/^[0-9a-f]{32}$/.test(id)) throw new AuthzError('STATE_STORE_UNAVAILABLE', 'trade state: malformed intent id');
 }

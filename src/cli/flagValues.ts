@@ -16,9 +16,18 @@ const DURATION_UNITS_MS: Readonly<Record<string, number>> = { ms: 1, s: 1_000, m
 
 /** `90s`, `5m`, `2h`, `500ms`; a bare number is seconds. Returns milliseconds (at least 1 s). */
 export function parseDurationMs(text: string): number {
+  return durationMs(text, 1_000, 'expected a duration of at least 1s, e.g. 90s, 5m or 2h (a bare number is seconds).');
+}
+
+/** A timeout: like parseDurationMs, from 50 ms (`500ms`, `2s`). */
+export function parseTimeoutMs(text: string): number {
+  return durationMs(text, 50, 'expected a duration of at least 50ms, e.g. 500ms or 2s (a bare number is seconds).');
+}
+
+function durationMs(text: string, minimumMs: number, problem: string): number {
   const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/i.exec(text.trim());
   const ms = match ? Number(match[1]) * DURATION_UNITS_MS[(match[2] ?? 's').toLowerCase()]! : NaN;
-  if (!Number.isFinite(ms) || ms < 1_000) throw new InvalidArgumentError('expected a duration of at least 1s, e.g. 90s, 5m or 2h (a bare number is seconds).');
+  if (!Number.isFinite(ms) || ms < minimumMs) throw new InvalidArgumentError(problem);
   return Math.round(ms);
 }
 

@@ -10,6 +10,7 @@ import { parseByteSize, parseDurationMs, parsePositiveInteger } from './flagValu
 import { splitList } from './output.js';
 import { defaultKeysFile, defaultStateDir } from './paths.js';
 import { handleSignals } from './signals.js';
+import { addStateStoreOptions, redisOptionsOf, type StateStoreFlags } from './stateOptions.js';
 
 /** futu-mcp: the MCP server. stdio by default (spawned by an LLM client), HTTP with --http-listen. */
 const program = new Command()
@@ -33,7 +34,7 @@ const program = new Command()
   .option('--allow-org-permits', 'let --org-policies files hold permits, which can widen what the shipped permits allow (forbids only otherwise)')
   .option('--shadow-policies <dir>', 'candidate policy directory evaluated beside the active set on every call, never deciding; disagreements go to the audit log and metrics')
   .option('--decision-log <path>', 'JSONL file of every Cedar request and decision (no secrets), for futucli policy replay')
-  .option('--state-dir <dir>', 'where per-key limit counters persist (shared by every futu-mcp process on this machine)', defaultStateDir())
+  .option('--state-dir <dir>', "this replica's local files; also the per-key limits and trade state (shared by every futu-mcp process on this machine) unless --redis is given", defaultStateDir())
   .option('--rsa-key <file>', 'OpenD RSA private key (PKCS#1 PEM, same as OpenD\'s rsa_private_key): encrypts the OpenD link')
   .option('--fx-file <file>', 'JSON FX table overriding the shipped rates used to value orders in the key\'s limit currency')
   .addOption(
@@ -84,6 +85,7 @@ const program = new Command()
     `
 Environment:
   FUTU_MCP_API_KEY   startup API key (stdio clients send no Authorization header)
+  FUTU_MCP_REDIS_PASSWORD  Redis password when --redis carries none
   FUTU_TRADE_PWD     trade password for futu_unlock_trade (else the OS keychain: futucli set-trade-pwd)
   FUTU_LOG_LEVEL     debug | info | warn | error (logs go to stderr; --log-level wins)
 
@@ -92,8 +94,9 @@ The keys file is watched and reloaded when it changes; SIGHUP reloads keys and p
 A reload that fails validation keeps the running keys or policies.`,
   );
 
+addStateStoreOptions(program);
 program.parse();
-const opts = program.opts<{
+const opts = program.opts<StateStoreFlags & {
   gateway: string;
   keysFile: string;
   auditLog?: string;
@@ -138,6 +141,7 @@ if (opts.maxSessionsPerKey > opts.maxSessions) {
 const signals = handleSignals();
 
 if (opts.apiKey) log.warn('--api-key is visible to other local users in the process list; prefer FUTU_MCP_API_KEY');
+if (opts.redis !== undefined && /\/\/[^/@]*:[^/@]*@/.test(opts.redis)) log.warn('the --redis URL carries a password, visible to other local users in the process list; prefer FUTU_MCP_REDIS_PASSWORD');
 if (!opts.auditLog) log.warn('no --audit-log: tool calls are not recorded');
 
 try {
@@ -145,6 +149,7 @@ try {
     gateway: opts.gateway,
     keysFile: opts.keysFile,
     stateDir: opts.stateDir,
+    redis: redisOptionsOf(opts),
     auditLog: opts.auditLog,
     auditRotation: rotates ? { maxBytes: opts.auditMaxSize, daily: opts.auditRotate === 'daily', keep: opts.auditKeep, gzip: opts.auditGzip === true } : undefined,
     httpListen: opts.httpListen,

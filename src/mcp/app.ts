@@ -6,12 +6,12 @@ import { Authorizer } from '../authz/authorizer.js';
 import { DecisionLog } from '../authz/decisionLog.js';
 import { AuthzEngine } from '../authz/engine.js';
 import { FxConverter, loadFxTable } from '../authz/fx.js';
-import { FileTradeState } from '../authz/fileTradeState.js';
 import { DEFAULT_ELICITATION_TIMEOUT_MS } from '../authz/humanState.js';
-import { LimitsLedger } from '../authz/ledger.js';
 import { OrderReconciler, type TaggedOrderLookup } from '../authz/reconciler.js';
 import { defaultPolicyPaths, type PolicyPaths } from '../authz/policySet.js';
 import type { TradeStateStore } from '../authz/tradeState.js';
+import { STATE_STORE_DOWN_MESSAGE, type RedisStateOptions } from '../authz/redisState.js';
+import { openStateStores } from '../authz/stateStores.js';
 import type { ReferencePriceSource } from '../authz/valuation.js';
 import { AccountDirectory } from '../gateway/accounts.js';
 import { FutuGateway } from '../gateway/api.js';
@@ -24,6 +24,7 @@ import { describeError, FutuError, isFutuError } from '../shared/errors.js';
 import { log } from '../shared/log.js';
 import { assertPrivateStateDir } from '../shared/privateDir.js';
 import { PACKAGE_VERSION } from '../shared/version.js';
+import { newReplicaId } from '../shared/replicaId.js';
 import { startHttpServer, type RunningHttpServer } from './http.js';
 import { APPROVAL_PATH_PREFIX } from './http/approvalPage.js';
 import type { SessionLimits } from './http/sessions.js';
@@ -46,7 +47,10 @@ export interface FutuMcpOptions {
   /** `HOST:PORT` of OpenD, or `sim` for the in-process simulator. */
   readonly gateway: string;
   readonly keysFile: string;
+  /** This process's local files; also the limits and trade state unless `redis` is given. */
   readonly stateDir: string;
+  /** `--redis`, `--redis-prefix`: limits and trade state shared by replicas in Redis. */
+  readonly redis?: RedisStateOptions;
   readonly auditLog?: string;
   /** `--audit-max-size`, `--audit-rotate daily`, `--audit-keep`, `--audit-gzip`. */
   readonly auditRotation?: RotationOptions;
@@ -108,6 +112,9 @@ export interface RunningFutuMcp {
   close(): Promise<void>;
 }
 
+/** How often intents left by a process or replica that died mid-send are looked for. */
+const RECONCILE_INTERVAL_MS = 5_000;
+
 /** The embedded simulator's trade password when the operator configured none (demo only). */
 const SIM_DEFAULT_TRADE_PWD = '123456';
 
@@ -121,14 +128,19 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
   // Everything that can refuse to start is opened before any socket: fail fast, fail closed.
   const keys = KeyStore.open(options.keysFile);
   const engine = AuthzEngine.load(policyPaths, { shadow });
-  const audit = options.auditLog ? AuditLog.open(options.auditLog, { rotation: options.auditRotation }) : undefined;
+  // One id for this replica, in its audit records and (with --redis) its locks, intents and heartbeat.
+  const replicaId = newReplicaId();
+  const audit = options.auditLog ? AuditLog.open(options.auditLog, { rotation: options.auditRotation, replica: replicaId }) : undefined;
   const decisionLog = options.decisionLog ? DecisionLog.open(options.decisionLog) : undefined;
   assertPrivateStateDir(options.stateDir);
   const roundKey = await requestStateKey(options.stateDir);
-  const ledger = new LimitsLedger({ stateDir: options.stateDir });
+  const state = await openStateStores({ stateDir: options.stateDir, redis: options.redis && { ...options.redis, replicaId } });
+  const { ledger, trades } = state;
   const fx = options.fxFile ? new FxConverter(loadFxTable(options.fxFile)) : undefined;
   const metrics = createMetrics({ knownTools: TOOLS.map((t) => t.name) });
   metrics.setPolicyVersion(engine.version);
+  metrics.setStateStoreUp(state.isUp());
+  state.onChange((up) => metrics.setStateStoreUp(up));
 
   if (options.gateway !== 'sim' && (options.simClock !== undefined || options.simMarketHours !== undefined || options.simOrderRateLimits !== undefined)) {
     throw new FutuError('INVALID_ARGUMENT', 'the simulator clock, market hours and order rate limits apply only with --gateway sim');
@@ -148,7 +160,6 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
   gateway.start();
   const accounts = new AccountDirectory(gateway);
 
-  const trades = new FileTradeState({ stateDir: options.stateDir });
   const reconciler = new OrderReconciler({
     trades,
     ledger,
@@ -170,9 +181,13 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
       });
     },
   });
-  // Orders whose outcome a dropped link (or a crash) left unknown are looked up as soon as OpenD answers again.
+  // Orders whose outcome a dropped link (or a crash) left unknown are looked up as soon as OpenD (or Redis) answers again.
   gateway.on('connected', () => void reconciler.reconcileAll());
   gateway.on('reconnected', () => void reconciler.reconcileAll());
+  state.onChange((up) => up && gateway.isConnected && void reconciler.reconcileAll());
+  // And periodically: the holder of an intent may be another process or replica that died mid-send.
+  const reconcileTimer = setInterval(() => gateway.isConnected && void reconciler.reconcileAll(), RECONCILE_INTERVAL_MS);
+  reconcileTimer.unref();
   await trades.prune(Date.now()).catch((err) => log.warn('could not prune old trade state', { error: describeError(err) }));
   const authorizer = new Authorizer({ engine, ledger, fx, prices: referencePrices(gateway), trades, reconciler, approvalTtlMs: options.approvalTtlMs });
   // Known once the HTTP listener is up: where a human approves a confirmation in a browser.
@@ -228,7 +243,10 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
           const key = keys.authenticate(token);
           return { keyId: key.id, scopes: key.scopes, key };
         },
-        health: { ready: () => gateway.isConnected, notReadyReason: () => gateway.client.notConnectedError().message },
+        health: {
+          ready: () => gateway.isConnected && state.isUp(),
+          notReadyReason: () => (gateway.isConnected ? STATE_STORE_DOWN_MESSAGE : gateway.client.notConnectedError().message),
+        },
         metrics,
         resourceName: SERVER_NAME,
         allowedHosts: options.allowedHosts,
@@ -248,8 +266,11 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
   } catch (err) {
     // A start that failed (EADDRINUSE, ...) is recorded as one, not as a successful startup.
     reconciler.stop();
+    clearInterval(reconcileTimer);
+    halts.stop();
     await gateway.close();
     await simulator?.close();
+    await state.close();
     await audit
       ?.append({ event: 'startup', outcome: 'failure', reason: describeError(err), code: isFutuError(err) ? err.code : 'STARTUP_FAILED', policy_version: engine.version })
       .catch(() => undefined);
@@ -270,9 +291,11 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
       stdio?.close();
       reconciler.stop();
       halts.stop();
+      clearInterval(reconcileTimer);
       await gateway.close();
       await simulator?.close();
       await decisionLog?.close();
+      await state.close();
       if (audit) {
         pipeline.flushRefusals();
         await audit.append({ event: 'shutdown', outcome: 'success', reason: null, code: null, policy_version: engine.version }).catch(() => undefined);

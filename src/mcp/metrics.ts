@@ -62,6 +62,8 @@ export interface Metrics {
   toolCall(tool: string, outcome: AuditOutcome, durationSeconds: number): void;
   authzDuration(seconds: number): void;
   setGatewayUp(up: boolean): void;
+  /** Whether limits can be checked (the shared state store answers). */
+  setStateStoreUp(up: boolean): void;
   setPolicyVersion(version: string): void;
   /** The halts in force (key id "*" for all keys): each 1, every other key id's series removed. */
   setHalted(keyIds: readonly string[]): void;
@@ -132,7 +134,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     labelNames: ['kind'] as const,
     registers,
   });
+  const stateStoreUp = new Gauge({ name: 'futu_state_store_up', help: '1 while the shared state store (state dir or Redis) answers, else 0: trades and unlocks are refused', registers });
   gatewayUp.set(0);
+  stateStoreUp.set(0);
 
   /** Per key id label, how to remove each series that carries it: removed keys leave no series behind. */
   const seriesOfKey = new Map<string, Map<string, () => void>>();
@@ -168,6 +172,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       tradingHalted.reset();
       for (const keyId of keyIds) tradingHalted.set({ key_id: keyId }, 1);
     },
+    setStateStoreUp: (up) => stateStoreUp.set(up ? 1 : 0),
     setPolicyVersion: (version) => {
       policyInfo.reset();
       policyInfo.set({ version }, 1);

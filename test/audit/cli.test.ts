@@ -84,3 +84,42 @@ test('audit verify: an unreadable file or a malformed anchor exits 2 with an err
   const badAnchor = futucli('audit', 'verify', file, '--expect-head', 'abc');
   assert.deepEqual(badAnchor, { status: 2, stdout: '', stderr: 'error: --expect-head must be a record hash: 64 hex characters\n' });
 });
+
+/** A replica's own log: `n` records, each naming the replica that wrote it. */
+async function replicaLog(dir: string, replica: string, n: number): Promise<{ file: string; head: string }> {
+  const file = path.join(dir, `${replica}.jsonl`);
+  const audit = AuditLog.open(file, { replica });
+  for (let i = 0; i < n; i++) await audit.append(readCall({ tool: i % 2 ? 'futu_get_kline' : 'futu_get_quote' }));
+  await audit.close();
+  return { file, head: audit.head.hash };
+}
+
+test('audit verify --chains: each replica log is its own chain, the replica id of its records is reported; one broken chain fails the lot', async (t) => {
+  const dir = tempDir(t);
+  const logs = [await replicaLog(dir, 'host-a:101:aaaa0001', 3), await replicaLog(dir, 'host-b:202:bbbb0002', 2), await replicaLog(dir, 'host-c:303:cccc0003', 4)];
+  for (const { file } of logs) assert.ok(fileLines(file).every((line) => JSON.parse(line).replica === path.basename(file, '.jsonl')), 'every record names its replica');
+  const files = logs.map((l) => l.file);
+
+  const json = futucli('-o', 'json', 'audit', 'verify', '--chains', ...files);
+  assert.equal(json.status, 0, json.stderr);
+  assert.deepEqual(JSON.parse(json.stdout), {
+    ok: true,
+    chains: logs.map(({ file, head }, i) => ({ file, ok: true, records: [3, 2, 4][i], head, replicas: [path.basename(file, '.jsonl')] })),
+  });
+  const text = futucli('audit', 'verify', '--chains', ...files);
+  assert.equal(text.stdout, logs.map(({ file, head }, i) => `${file}: OK: ${[3, 2, 4][i]} records, head ${head}; written by replica ${path.basename(file, '.jsonl')}\n`).join(''));
+  assert.equal(futucli('audit', 'verify', ...files).status, 1, 'without --chains the files are one chain, which they are not');
+
+  // A record rewritten to name another replica breaks its chain, and only that one.
+  const lines = fileLines(files[1]!);
+  writeLines(files[1]!, [lines[0]!.replace('host-b:202:bbbb0002', 'host-a:101:aaaa0001'), lines[1]!]);
+  const broken = futucli('-o', 'json', 'audit', 'verify', '--chains', ...files);
+  assert.equal(broken.status, 1);
+  const chains = (JSON.parse(broken.stdout) as { ok: boolean; chains: { ok: boolean; line?: number }[] }).chains;
+  assert.deepEqual(chains.map((c) => [c.ok, c.line]), [[true, undefined], [false, 1], [true, undefined]]);
+
+  const unreadable = futucli('audit', 'verify', '--chains', files[0]!, path.join(dir, 'absent.jsonl'));
+  assert.equal(unreadable.status, 2, 'a chain that cannot be read: exit 2');
+  assert.match(unreadable.stdout, /absent\.jsonl: could not check \(AUDIT_READ_FAILED\): cannot read audit log: ENOENT/);
+  assert.equal(futucli('audit', 'verify', '--chains', files[0]!, '--expect-head', logs[0]!.head).status, 2, '--expect-head belongs to one chain');
+});

@@ -28,14 +28,14 @@ test('runTrade: an accepted order is committed to the day', async (t) => {
   const k = key();
   const { decision, result } = await authz.runTrade(order(k), { send: async () => 'order-1' });
   assert.deepEqual([decision?.allowed, result], [true, 'order-1']);
-  assert.deepEqual(ledger.usage(k.id, new Date()), { ordersBefore: 1, cancelsBefore: 0, dailyValue: 1_000_000 });
+  assert.deepEqual(await ledger.usage(k.id, new Date()), { ordersBefore: 1, cancelsBefore: 0, dailyValue: 1_000_000 });
 });
 
 test('runTrade: a refusal by OpenD releases the reservation; the attempt still counts for the rate', async (t) => {
   const { authz, ledger } = setup(t);
   const k = key();
   await assert.rejects(authz.runTrade(order(k), { send: async () => Promise.reject(new FutuError('OPEND_ERROR', 'OpenD error: insufficient funds')) }), /insufficient funds/);
-  assert.deepEqual(ledger.usage(k.id, new Date()), { ordersBefore: 1, cancelsBefore: 0, dailyValue: 0 });
+  assert.deepEqual(await ledger.usage(k.id, new Date()), { ordersBefore: 1, cancelsBefore: 0, dailyValue: 0 });
 });
 
 test('runTrade: a timeout may have placed the order: ORDER_OUTCOME_UNKNOWN, and its value is committed', async (t) => {
@@ -45,7 +45,7 @@ test('runTrade: a timeout may have placed the order: ORDER_OUTCOME_UNKNOWN, and 
     authz.runTrade(order(k), { send: async () => Promise.reject(new FutuError('GATEWAY_TIMEOUT', 'timed out')) }),
     (err: unknown) => err instanceof AuthzError && err.code === 'ORDER_OUTCOME_UNKNOWN' && /may have been placed; check futu_get_orders/.test(err.message),
   );
-  assert.equal(ledger.usage(k.id, new Date()).dailyValue, 1_000_000);
+  assert.equal((await ledger.usage(k.id, new Date())).dailyValue, 1_000_000);
 });
 
 test('runTrade: an order held up past half its reservation\'s lifetime is not sent, and its budget is released', async (t) => {
@@ -62,7 +62,7 @@ test('runTrade: an order held up past half its reservation\'s lifetime is not se
   });
   await assert.rejects(stalled, (err: unknown) => err instanceof AuthzError && err.code === 'LEDGER_ERROR' && /not sent/.test(err.message));
   assert.equal(sent, false);
-  assert.equal(ledger.usage(k.id, new Date()).dailyValue, 0, 'released, not committed');
+  assert.equal((await ledger.usage(k.id, new Date())).dailyValue, 0, 'released, not committed');
   // Within the window the same order goes through.
   assert.equal((await authz.runTrade(order(k), { beforeSend: async () => undefined, send: async () => 'order-2' })).result, 'order-2');
 });
@@ -93,7 +93,7 @@ test('runTrade: a send the gateway refused for OpenD\'s rate limits releases the
     }),
     (err: unknown) => err instanceof GatewayError && err.code === 'GATEWAY_RATE_LIMITED',
   );
-  assert.equal(ledger.usage(k.id, new Date()).dailyValue, 10_000);
+  assert.equal((await ledger.usage(k.id, new Date())).dailyValue, 10_000);
 });
 
 test('runUnlock: needs trade:unlock', async (t) => {

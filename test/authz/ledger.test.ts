@@ -26,9 +26,9 @@ test('usage: attempts slide out after 60 s; reservations count until committed o
   assert.deepEqual(b.outcome, { ordersBefore: 1, cancelsBefore: 0, dailyValue: 100 });
   await ledger.commit(a.reservation!, minute(30_000));
   await ledger.release(b.reservation!, minute(30_000));
-  assert.deepEqual(ledger.usage('k', minute(59_999)), { ordersBefore: 2, cancelsBefore: 0, dailyValue: 100 });
-  assert.deepEqual(ledger.usage('k', minute(60_000)), { ordersBefore: 1, cancelsBefore: 0, dailyValue: 100 });
-  assert.deepEqual(ledger.usage('k', minute(90_000)), { ordersBefore: 0, cancelsBefore: 0, dailyValue: 100 });
+  assert.deepEqual(await ledger.usage('k', minute(59_999)), { ordersBefore: 2, cancelsBefore: 0, dailyValue: 100 });
+  assert.deepEqual(await ledger.usage('k', minute(60_000)), { ordersBefore: 1, cancelsBefore: 0, dailyValue: 100 });
+  assert.deepEqual(await ledger.usage('k', minute(90_000)), { ordersBefore: 0, cancelsBefore: 0, dailyValue: 100 });
 });
 
 test('rate limits still exact at the window edges with the new counters', async (t) => {
@@ -45,17 +45,17 @@ test('rate limits still exact at the window edges with the new counters', async 
   assert.equal((await order(60_400)).allowed, true, 'the first order is exactly 60 s old');
   assert.equal((await order(61_699)).allowed, false);
   assert.equal((await order(61_700)).allowed, true);
-  assert.equal(ledger.usage(key.id, minute(61_700)).ordersBefore, 2);
+  assert.equal((await ledger.usage(key.id, minute(61_700))).ordersBefore, 2);
 
   // Cancels count in their own window, with the same edges, and survive a fresh process's read.
   const fresh = new LimitsLedger({ stateDir });
   await fresh.decideAndReserve('c', 'HKD', minute(250), () => ({ outcome: null, reserveValue: 0 }), 'cancel');
   await fresh.decideAndReserve('c', 'HKD', minute(999), () => ({ outcome: null, reserveValue: 0 }), 'cancel');
   const reader = new LimitsLedger({ stateDir });
-  assert.deepEqual(reader.usage('c', minute(60_249)), { ordersBefore: 0, cancelsBefore: 2, dailyValue: 0 });
-  assert.equal(reader.usage('c', minute(60_250)).cancelsBefore, 1);
-  assert.equal(reader.usage('c', minute(60_998)).cancelsBefore, 1);
-  assert.equal(reader.usage('c', minute(60_999)).cancelsBefore, 0);
+  assert.deepEqual(await reader.usage('c', minute(60_249)), { ordersBefore: 0, cancelsBefore: 2, dailyValue: 0 });
+  assert.equal((await reader.usage('c', minute(60_250))).cancelsBefore, 1);
+  assert.equal((await reader.usage('c', minute(60_998))).cancelsBefore, 1);
+  assert.equal((await reader.usage('c', minute(60_999))).cancelsBefore, 0);
 });
 
 test('a window holding 100k attempts keeps correct counts, and its state stays bounded', async (t) => {
@@ -66,23 +66,23 @@ test('a window holding 100k attempts keeps correct counts, and its state stays b
   const attempts = Array.from({ length: 100_000 }, (_, i) => minute(Math.floor(i / 2)).getTime());
   writeFileSync(file, JSON.stringify({ version: 1, keyId: 'k', currency: null, day: utcDay(MORNING), committed: 0, attempts, reservations: [] }));
   const ledger = new LimitsLedger({ stateDir });
-  assert.equal(ledger.usage('k', minute(50_000)).ordersBefore, 100_000);
+  assert.equal((await ledger.usage('k', minute(50_000))).ordersBefore, 100_000);
   assert.equal((await reserve(ledger, 'k', 0, minute(50_000))).outcome.ordersBefore, 100_000);
-  assert.equal(ledger.usage('k', minute(50_000)).ordersBefore, 100_001);
+  assert.equal((await ledger.usage('k', minute(50_000))).ordersBefore, 100_001);
 
   const stored = JSON.parse(readFileSync(file, 'utf8')) as { version: number; orders: { recent: number[]; older: unknown[] } };
   assert.equal(stored.version, 2);
   assert.ok(stored.orders.recent.length <= 256 && stored.orders.older.length <= 61, 'bounded whatever the number of attempts');
 
   // Beyond the newest 256, attempts count until 60 s after the end of their second (never less).
-  assert.equal(ledger.usage('k', minute(60_500)).ordersBefore, 100_001, 'second 0 still counts at 60.5 s');
-  assert.equal(ledger.usage('k', minute(60_999)).ordersBefore, 98_001, 'second 0 (2,000 attempts) left at 61 s');
-  assert.equal(ledger.usage('k', minute(100_000)).ordersBefore, 20_001);
+  assert.equal((await ledger.usage('k', minute(60_500))).ordersBefore, 100_001, 'second 0 still counts at 60.5 s');
+  assert.equal((await ledger.usage('k', minute(60_999))).ordersBefore, 98_001, 'second 0 (2,000 attempts) left at 61 s');
+  assert.equal((await ledger.usage('k', minute(100_000))).ordersBefore, 20_001);
   // At 109,998 ms: the newest 256 are exact to the ms (2 at 49,999 ms, the one at 50,000 ms still
   // count), the other 1,745 of second 49 count until 109,999 ms; then only the last one is left.
-  assert.equal(ledger.usage('k', minute(109_998)).ordersBefore, 2 + 1 + 1_745);
-  assert.equal(ledger.usage('k', minute(109_999)).ordersBefore, 1);
-  assert.equal(ledger.usage('k', minute(110_000)).ordersBefore, 0);
+  assert.equal((await ledger.usage('k', minute(109_998))).ordersBefore, 2 + 1 + 1_745);
+  assert.equal((await ledger.usage('k', minute(109_999))).ordersBefore, 1);
+  assert.equal((await ledger.usage('k', minute(110_000))).ordersBefore, 0);
 });
 
 test('a state file whose rate window is out of order fails closed', async (t) => {
@@ -94,7 +94,7 @@ test('a state file whose rate window is out of order fails closed', async (t) =>
   const stored = JSON.parse(readFileSync(file, 'utf8')) as { orders: { recent: number[] } };
   stored.orders.recent.reverse();
   writeFileSync(file, JSON.stringify(stored));
-  assert.throws(() => ledger.usage('k', minute(20)), (err: unknown) => err instanceof AuthzError && err.code === 'LEDGER_ERROR');
+  await assert.rejects(ledger.usage('k', minute(20)), (err: unknown) => err instanceof AuthzError && err.code === 'LEDGER_ERROR');
   await assert.rejects(reserve(ledger, 'k', 0, minute(20)), (err: unknown) => err instanceof AuthzError && err.code === 'LEDGER_ERROR');
 });
 
@@ -102,12 +102,12 @@ test('a denied decision records nothing; settling twice counts once', async (t) 
   const ledger = new LimitsLedger({ stateDir: tempDir(t) });
   const denied = await ledger.decideAndReserve('k', 'HKD', MORNING, () => ({ outcome: 'deny', reserveValue: null }));
   assert.equal(denied.reservation, null);
-  assert.deepEqual(ledger.usage('k', MORNING), { ordersBefore: 0, cancelsBefore: 0, dailyValue: 0 });
+  assert.deepEqual(await ledger.usage('k', MORNING), { ordersBefore: 0, cancelsBefore: 0, dailyValue: 0 });
   const { reservation } = await reserve(ledger, 'k', 70);
   await ledger.commit(reservation!);
   await ledger.commit(reservation!);
   await ledger.release(reservation!);
-  assert.equal(ledger.usage('k', MORNING).dailyValue, 70);
+  assert.equal((await ledger.usage('k', MORNING)).dailyValue, 70);
 });
 
 test('the daily total resets at UTC midnight, and a clock going back never erases it', async (t) => {
@@ -115,19 +115,19 @@ test('the daily total resets at UTC midnight, and a clock going back never erase
   const lateUtc = new Date('2026-05-04T23:59:59.000Z');
   const { reservation } = await reserve(ledger, 'k', 500, lateUtc);
   await ledger.commit(reservation!, lateUtc);
-  assert.equal(ledger.usage('k', new Date('2026-05-04T23:59:59.999Z')).dailyValue, 500);
-  assert.equal(ledger.usage('k', new Date('2026-05-05T00:00:00.000Z')).dailyValue, 0);
+  assert.equal((await ledger.usage('k', new Date('2026-05-04T23:59:59.999Z'))).dailyValue, 500);
+  assert.equal((await ledger.usage('k', new Date('2026-05-05T00:00:00.000Z'))).dailyValue, 0);
   await reserve(ledger, 'k', 0, new Date('2026-05-03T12:00:00.000Z'));
-  assert.equal(ledger.usage('k', lateUtc).dailyValue, 500);
+  assert.equal((await ledger.usage('k', lateUtc)).dailyValue, 500);
 });
 
 test('a reservation stops counting after its TTL; a late commit still counts the order', async (t) => {
   const ledger = new LimitsLedger({ stateDir: tempDir(t), reservationTtlMs: 1_000 });
   const { reservation } = await reserve(ledger, 'k', 300, minute(0));
-  assert.equal(ledger.usage('k', minute(999)).dailyValue, 300);
-  assert.equal(ledger.usage('k', minute(1_000)).dailyValue, 0);
+  assert.equal((await ledger.usage('k', minute(999))).dailyValue, 300);
+  assert.equal((await ledger.usage('k', minute(1_000))).dailyValue, 0);
   await ledger.commit(reservation!, minute(5_000));
-  assert.equal(ledger.usage('k', minute(5_000)).dailyValue, 300);
+  assert.equal((await ledger.usage('k', minute(5_000))).dailyValue, 300);
 });
 
 test('a corrupt state file or a currency switch mid-day fails closed with LEDGER_ERROR', async (t) => {
@@ -145,7 +145,7 @@ test('a corrupt state file or a currency switch mid-day fails closed with LEDGER
   writeFileSync(ledgerFiles(stateDir, key.id).state, '{"version":1,"keyId":"someone else"');
   const corrupt = (await order(key)).decision;
   assert.deepEqual([corrupt.allowed, corrupt.code], [false, 'LEDGER_ERROR']);
-  assert.throws(() => ledger.usage(key.id, MORNING), (err: unknown) => err instanceof AuthzError && err.code === 'LEDGER_ERROR');
+  await assert.rejects(ledger.usage(key.id, MORNING), (err: unknown) => err instanceof AuthzError && err.code === 'LEDGER_ERROR');
 });
 
 test('a commit whose write fails is kept and applied by the key\'s next write; trades are denied meanwhile', async (t) => {
@@ -161,7 +161,7 @@ test('a commit whose write fails is kept and applied by the key\'s next write; t
   rmSync(state, { recursive: true });
   const next = await reserve(ledger, 'k', 0);
   assert.equal(next.outcome.dailyValue, 400);
-  assert.equal(new LimitsLedger({ stateDir }).usage('k', MORNING).dailyValue, 400);
+  assert.equal((await new LimitsLedger({ stateDir }).usage('k', MORNING)).dailyValue, 400);
 });
 
 test('a lock held by a live process makes callers wait, then fail closed; a dead holder\'s lock is broken', async (t) => {
@@ -199,7 +199,7 @@ test('200 concurrent orders racing one daily limit never commit more than the li
   );
   assert.equal(results.filter((d) => d.allowed).length, 37);
   assert.ok(results.filter((d) => !d.allowed).every((d) => d.determiningPolicies[0]?.id === 'daily-limit'));
-  assert.equal(ledger.usage(key.id, new Date()).dailyValue, 3_700_000);
+  assert.equal((await ledger.usage(key.id, new Date())).dailyValue, 3_700_000);
 });
 
 test('four processes racing one daily limit across a shared state directory never overshoot', async (t) => {
@@ -212,7 +212,7 @@ test('four processes racing one daily limit across a shared state directory neve
   const allowed = summaries.reduce((sum, s) => sum + (s.ALLOW ?? 0), 0);
   const denied = summaries.reduce((sum, s) => sum + (s.LIMIT_EXCEEDED ?? 0), 0);
   assert.deepEqual([allowed, denied], [37, 163], JSON.stringify(summaries));
-  assert.equal(new LimitsLedger({ stateDir }).usage(key.id, new Date()).dailyValue, 3_700_000);
+  assert.equal((await new LimitsLedger({ stateDir }).usage(key.id, new Date())).dailyValue, 3_700_000);
 });
 
 test('totals survive a restart and a kill -9 mid-day; the dead process\'s reservation stops counting', async (t) => {
@@ -225,12 +225,12 @@ test('totals survive a restart and a kill -9 mid-day; the dead process\'s reserv
     child.on('exit', (code) => reject(new Error(`worker exited early with ${code}`)));
   });
   // While the child lives, its in-flight reservation counts.
-  assert.equal(new LimitsLedger({ stateDir }).usage(key.id, new Date()).dailyValue, 400_000);
+  assert.equal((await new LimitsLedger({ stateDir }).usage(key.id, new Date())).dailyValue, 400_000);
   child.kill('SIGKILL');
   await exited;
   // A fresh process view: three committed orders, the killed one's reservation gone.
   const restarted = new LimitsLedger({ stateDir });
-  assert.equal(restarted.usage(key.id, new Date()).dailyValue, 300_000);
+  assert.equal((await restarted.usage(key.id, new Date())).dailyValue, 300_000);
   const { authz } = authorizer(t, { stateDir });
   const next = await authz.authorizeTrade({
     ...caller(key, new Date()),

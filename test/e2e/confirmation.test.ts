@@ -217,7 +217,7 @@ describe('a human confirms, halts and sees the limits', () => {
   it('halt stops both servers at once with no signal, cancels keep working, resume lifts it; futu_get_limits agrees with the ledger', async () => {
     const onA = await run.connectHttp('v2', a.url, keys.bot!);
     const onB: McpTestClient = await run.connectHttp('v2', b.url, keys.bot!);
-    const usedBefore = new LimitsLedger({ stateDir: stateDir() }).usage('bot', new Date()).dailyValue;
+    const usedBefore = (await new LimitsLedger({ stateDir: stateDir() }).usage('bot', new Date())).dailyValue;
     const resting = await tradeOk(onA, 'futu_place_order', { ...ORDER, price: 306 });
     const halted = await futucli('halt', '--reason', 'desk review');
     assert.equal(halted.status, 0, halted.stderr);
@@ -233,7 +233,7 @@ describe('a human confirms, halts and sees the limits', () => {
     await tradeOk(onB, 'futu_place_order', { ...ORDER, price: 308 });
 
     const now = new Date();
-    const usage = new LimitsLedger({ stateDir: stateDir() }).usage('bot', now);
+    const usage = await new LimitsLedger({ stateDir: stateDir() }).usage('bot', now);
     const after = (await onA.callTool('futu_get_limits', {})).structuredContent as Record<string, number | boolean | string | null>;
     assert.equal(after.halted, false);
     assert.equal(after.daily_value_used, usage.dailyValue / 100);

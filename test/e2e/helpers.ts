@@ -520,6 +520,17 @@ export class E2eRun {
   }
 }
 
+/** Polls a check, synchronous or asynchronous, until it yields a value. */
+export async function pollFor<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 /** Polls /readyz until it answers `status` (and, when given, a 503 body with exactly this `reason`). */
 export async function waitForReadyz(origin: string, status: 200 | 503, reason?: string): Promise<void> {
   const deadline = Date.now() + 30_000;

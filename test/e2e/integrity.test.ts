@@ -18,7 +18,7 @@ import type { AccountRef } from '../../src/gateway/types.js';
 import { startSimulator, type SimulatorHandle } from '../../src/sim/server.js';
 import { INITIALIZE_BODY, mcpPostHeaders, rawHttp, toolCallBody, type McpTestClient, type ToolCallResult } from '../helpers/mcpClients.js';
 import { TcpProxy } from '../helpers/tcpProxy.js';
-import { E2E_SIM_CLOCK, E2eRun, humanAt, ORDER, readAudit, SIM, TRADE_PWD, tradeOk, type HttpServerProcess } from './helpers.js';
+import { E2E_SIM_CLOCK, E2eRun, humanAt, ORDER, pollFor, readAudit, SIM, TRADE_PWD, tradeOk, type HttpServerProcess } from './helpers.js';
 
 const PLACE_ORDER_PROTO = 2202;
 
@@ -30,16 +30,6 @@ function errorOf(result: ToolCallResult): { code: string; message: string } {
   const match = /^error \(([A-Z_]+)\): ([\s\S]*)$/.exec(text);
   assert.ok(match, text);
   return { code: match[1]!, message: match[2]! };
-}
-
-async function waitFor<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 describe('trade integrity over HTTP', () => {
@@ -108,7 +98,7 @@ describe('trade integrity over HTTP', () => {
     const foreign = { code: 'POLICY_DENIED', message: 'order not placed by this key: a key may modify or cancel only its own orders unless its limits set manage_any_order' };
     assert.deepEqual(errorOf(await budget.callTool('futu_modify_order', { order_id: humanOrder.orderId, qty: 20, price: 300 })), foreign);
     assert.deepEqual(errorOf(await budget.callTool('futu_cancel_order', { order_id: humanOrder.orderId })), foreign);
-    assert.equal(usage('budget').dailyValue, 0);
+    assert.equal((await usage('budget')).dailyValue, 0);
 
     const ownersOrder = await tradeOk(await as('owner'), 'futu_place_order', ORDER);
     assert.deepEqual(errorOf(await (await as('other')).callTool('futu_cancel_order', { order_id: String(ownersOrder.order_id) })), foreign);
@@ -128,10 +118,10 @@ describe('trade integrity over HTTP', () => {
   it('a cancel of the key\'s own order is never held back by the rate limit and gives its value back', async () => {
     const rated = await as('rated');
     const placed = await tradeOk(rated, 'futu_place_order', ORDER);
-    assert.equal(usage('rated').dailyValue, 3_000_000);
+    assert.equal((await usage('rated')).dailyValue, 3_000_000);
     assert.match(errorOf(await rated.callTool('futu_place_order', ORDER)).message, /rate limit \(1 in 60s, cap 1\)/);
     await tradeOk(rated, 'futu_cancel_order', { order_id: String(placed.order_id) });
-    assert.equal(usage('rated').dailyValue, 0, 'the unfilled value returned to the day');
+    assert.equal((await usage('rated')).dailyValue, 0, 'the unfilled value returned to the day');
   });
 
   it('client_order_id: parallel retries get one order, a retry later the same one, other arguments a conflict', async () => {
@@ -150,15 +140,15 @@ describe('trade integrity over HTTP', () => {
 
   it('a link lost after the order was written: ORDER_OUTCOME_UNKNOWN, value kept, reconciled as placed; the retry returns it', async () => {
     const owner = await as('owner');
-    const before = usage('owner').dailyValue;
+    const before = (await usage('owner')).dailyValue;
     const cut = proxy.cutAfterRequest(PLACE_ORDER_PROTO);
     const lost = errorOf(await owner.callTool('futu_place_order', { ...ORDER, price: 280, client_order_id: 'lost-1' }));
     await cut;
     assert.equal(lost.code, 'ORDER_OUTCOME_UNKNOWN');
     assert.match(lost.message, /may have been placed; check futu_get_orders before retrying/);
-    const reconciled = await waitFor('the reconciliation', () => readAudit(http.auditLog).find((r) => r.event === 'order_reconciled' && r.client_order_id === 'lost-1'));
+    const reconciled = await pollFor('the reconciliation', () => readAudit(http.auditLog).find((r) => r.event === 'order_reconciled' && r.client_order_id === 'lost-1'));
     assert.deepEqual([reconciled.resolution, reconciled.key_id, reconciled.value], ['placed', 'owner', 2_800_000]);
-    assert.equal(usage('owner').dailyValue, before + 2_800_000, 'the order exists, so its value stays spent');
+    assert.equal((await usage('owner')).dailyValue, before + 2_800_000, 'the order exists, so its value stays spent');
     const retry = await tradeOk(owner, 'futu_place_order', { ...ORDER, price: 280, client_order_id: 'lost-1' });
     assert.deepEqual([retry.order_id, retry.replay], [reconciled.order_id, true]);
     assert.equal((await human.getOrders(hk)).filter((o) => o.remark?.includes(':c:lost-1')).length, 1);
@@ -166,14 +156,14 @@ describe('trade integrity over HTTP', () => {
 
   it('a link lost before the order reached OpenD: reconciled as not placed, value refunded, the retry places it', async () => {
     const owner = await as('owner');
-    const before = usage('owner').dailyValue;
+    const before = (await usage('owner')).dailyValue;
     const drop = proxy.dropBeforeRequest(PLACE_ORDER_PROTO);
     const lost = errorOf(await owner.callTool('futu_place_order', { ...ORDER, price: 270, client_order_id: 'lost-2' }));
     await drop;
     assert.equal(lost.code, 'ORDER_OUTCOME_UNKNOWN');
-    const reconciled = await waitFor('the reconciliation', () => readAudit(http.auditLog).find((r) => r.event === 'order_reconciled' && r.client_order_id === 'lost-2'));
+    const reconciled = await pollFor('the reconciliation', () => readAudit(http.auditLog).find((r) => r.event === 'order_reconciled' && r.client_order_id === 'lost-2'));
     assert.deepEqual([reconciled.resolution, reconciled.order_id], ['not_placed', null]);
-    assert.equal(usage('owner').dailyValue, before);
+    assert.equal((await usage('owner')).dailyValue, before);
     const retry = await tradeOk(owner, 'futu_place_order', { ...ORDER, price: 270, client_order_id: 'lost-2' });
     assert.equal(retry.replay, undefined);
     assert.equal((await human.getOrders(hk)).filter((o) => o.remark?.includes(':c:lost-2')).length, 1);
@@ -194,7 +184,7 @@ describe('trade integrity over HTTP', () => {
     await delay(300);
     proxy.resume();
     assert.notEqual((await first).isError, true);
-    const cancelled = await waitFor('the cancelled call\'s record', () =>
+    const cancelled = await pollFor('the cancelled call\'s record', () =>
       readAudit(http.auditLog).slice(seq).find((r) => r.event === 'tool_call' && r.tool === 'futu_place_order' && r.outcome === 'cancelled'),
     );
     assert.deepEqual([cancelled.key_id, cancelled.code], ['owner', 'CANCELLED']);
@@ -212,7 +202,7 @@ describe('trade integrity over HTTP', () => {
     await assert.rejects(call);
     await delay(200);
     proxy.resume();
-    const ran = await waitFor('the written call\'s record', () =>
+    const ran = await pollFor('the written call\'s record', () =>
       readAudit(http.auditLog).slice(seqWritten).find((r) => r.event === 'tool_call' && r.tool === 'futu_place_order'),
     );
     assert.deepEqual([ran.outcome, ran.decision, ran.code], ['success', 'allow', null]);
@@ -237,7 +227,7 @@ describe('trade integrity over HTTP', () => {
       assert.equal(cancel.status, 202);
       const ended = await Promise.race([stream.then((res) => res), delay(5_000).then(() => 'still open' as const)]);
       assert.notEqual(ended, 'still open', 'the cancelled call\'s response stream ended');
-      const record = await waitFor('the cancelled read\'s record', () =>
+      const record = await pollFor('the cancelled read\'s record', () =>
         readAudit(http.auditLog).slice(seq).find((r) => r.event === 'tool_call' && r.tool === 'futu_get_quote'),
       );
       assert.deepEqual([record.key_id, record.outcome, record.code], ['owner', 'cancelled', 'CANCELLED']);
@@ -249,7 +239,7 @@ describe('trade integrity over HTTP', () => {
       gone.end(toolCallBody('futu_get_quote', { symbols: ['HK.00700'] }, 42));
       await delay(300);
       gone.destroy();
-      const abandoned = await waitFor('the abandoned read\'s record', () =>
+      const abandoned = await pollFor('the abandoned read\'s record', () =>
         readAudit(http.auditLog).slice(seqGone).find((r) => r.event === 'tool_call' && r.tool === 'futu_get_quote'),
       );
       assert.deepEqual([abandoned.outcome, abandoned.code], ['cancelled', 'CANCELLED']);
@@ -260,7 +250,7 @@ describe('trade integrity over HTTP', () => {
 
   it('a server restarted while an order\'s outcome is unknown reconciles it by itself', async () => {
     const owner = await as('owner');
-    const before = usage('owner').dailyValue;
+    const before = (await usage('owner')).dailyValue;
     const cut = proxy.cutAfterRequest(PLACE_ORDER_PROTO);
     const pending = owner.callTool('futu_place_order', { ...ORDER, price: 250, client_order_id: 'restart-1' });
     await cut;
@@ -269,11 +259,11 @@ describe('trade integrity over HTTP', () => {
     await http.stop();
     assert.equal(readAudit(http.auditLog).filter((r) => r.event === 'order_reconciled' && r.client_order_id === 'restart-1').length, 0);
     http = await run.startHttp({ name: 'integrity', keysFile, gateway: `127.0.0.1:${sim.port}` });
-    const reconciled = await waitFor('the reconciliation after the restart', () =>
+    const reconciled = await pollFor('the reconciliation after the restart', () =>
       readAudit(http.auditLog).find((r) => r.event === 'order_reconciled' && r.client_order_id === 'restart-1'),
     );
     assert.equal(reconciled.resolution, 'placed');
-    assert.equal(usage('owner').dailyValue, before + 2_500_000);
+    assert.equal((await usage('owner')).dailyValue, before + 2_500_000);
     clients.clear();
     const retry = await tradeOk(await as('owner'), 'futu_place_order', { ...ORDER, price: 250, client_order_id: 'restart-1' });
     assert.deepEqual([retry.order_id, retry.replay], [reconciled.order_id, true]);

@@ -103,7 +103,7 @@ describe('200 parallel trade calls, 3 keys, 2 processes sharing a state dir and 
       const working = orders
         .filter((o) => o.remark?.startsWith(prefix) && (o.status === 'SUBMITTED' || o.status === 'FILLED_PART'))
         .reduce((sum, o) => sum + (o.qty - (o.fillQty ?? 0)) * (o.price ?? 0) * 100, 0);
-      const used = new LimitsLedger({ stateDir: stateDir() }).usage(key, new Date()).dailyValue;
+      const used = (await new LimitsLedger({ stateDir: stateDir() }).usage(key, new Date())).dailyValue;
       assert.ok(used <= DAILY_CAP_HKD * 100, `${key}: ${used} within the cap`);
       assert.equal(used, working, `${key}: the ledger equals what OpenD holds for the key`);
     }

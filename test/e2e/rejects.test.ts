@@ -316,7 +316,7 @@ describe('reject paths over HTTP: message, audit record and metrics', () => {
         // A cancel of the key's own order adds no value, so it is never blocked by the value
         // limits, and its unfilled value returns to the day: the refused order now fits.
         await tradeOk(client, 'futu_cancel_order', { order_id: placed[0]! });
-        assert.equal(new LimitsLedger({ stateDir: run.path('rejects.state') }).usage(k('daily'), new Date()).dailyValue, 3_000_000);
+        assert.equal((await new LimitsLedger({ stateDir: run.path('rejects.state') }).usage(k('daily'), new Date())).dailyValue, 3_000_000);
       });
     });
   }

@@ -26,7 +26,7 @@ export interface CliOptions {
  */
 export function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of ['FUTU_TRADE_PWD', 'FUTU_MCP_MACHINE_ID_FILE', 'FUTU_LOG_LEVEL', 'FUTU_GATEWAY']) delete env[name];
+  for (const name of ['FUTU_TRADE_PWD', 'FUTU_MCP_MACHINE_ID_FILE', 'FUTU_LOG_LEVEL', 'FUTU_GATEWAY', 'FUTU_MCP_REDIS_PASSWORD']) delete env[name];
   return { ...env, ...extra };
 }
 

@@ -22,6 +22,9 @@ export const GNOME_KEYRING: SystemService = {
 /** jq, for the README's audit queries run as a user would run them. */
 export const JQ: SystemService = { name: 'jq', binaries: ['jq'], install: 'apt-get install jq' };
 
+/** redis-server, for the shared-state tests (each starts its own, test/helpers/service.ts). */
+export const REDIS: SystemService = { name: 'redis-server', binaries: ['redis-server'], install: 'apt-get install redis-server' };
+
 /** The binaries of `service` that no PATH entry holds as an executable file. */
 export function missingBinaries(service: SystemService, path = process.env.PATH ?? ''): string[] {
   const dirs = path.split(delimiter).filter(Boolean);
@@ -51,12 +54,11 @@ export function serviceTest(
   fn: (t: TestContext) => void | Promise<void>,
   register: typeof test = test,
 ): void {
-  const missing = missingBinaries(service);
-  if (missing.length === 0) {
+  const reason = notInstalled(service);
+  if (reason === undefined) {
     register(name, fn);
     return;
   }
-  const reason = `${service.name} not installed: ${missing.join(', ')} not on PATH (${service.install})`;
   if (process.env.CI === 'true') {
     register(`${name} [needs ${reason}]`, () => {
       throw new Error(`CI=true requires ${reason}`);
@@ -64,4 +66,27 @@ export function serviceTest(
     return;
   }
   register(`${name} [skipped: ${reason}]`, { skip: reason }, fn);
+}
+
+/** What a `describe` whose tests share one instance of a service is called, and whether it skips. */
+export interface ServiceGate {
+  readonly name: string;
+  readonly skip: string | false;
+}
+
+/**
+ * serviceTest's rule for a whole `describe`: with the binaries missing, skipped with the reason in
+ * its name, except under CI=true, where it runs and its tests fail when the service cannot start.
+ */
+export function serviceGate(name: string, service: SystemService): ServiceGate {
+  const reason = notInstalled(service);
+  if (reason === undefined) return { name, skip: false };
+  if (process.env.CI === 'true') return { name: `${name} [needs ${reason}]`, skip: false };
+  return { name: `${name} [skipped: ${reason}]`, skip: reason };
+}
+
+/** Why the service cannot run here, or undefined when its binaries are installed. */
+function notInstalled(service: SystemService): string | undefined {
+  const missing = missingBinaries(service);
+  return missing.length === 0 ? undefined : `${service.name} not installed: ${missing.join(', ')} not on PATH (${service.install})`;
 }

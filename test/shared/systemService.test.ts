@@ -5,6 +5,7 @@ import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from '../helpers/futucli.js';
+import { serviceGate } from '../helpers/systemService.js';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/service-test.js', import.meta.url));
 
@@ -41,4 +42,25 @@ test('a service test whose binary is on PATH runs its body', (t) => {
     assert.match(run.tap, /not ok 1 - needs the fake service\n/);
     assert.match(run.tap, /the body ran/);
   }
+});
+
+test('a describe gated on a service (serviceGate): skipped with the reason in its name; under CI=true it runs; with the binary it runs as named', (t) => {
+  const saved = { PATH: process.env.PATH, CI: process.env.CI };
+  t.after(() => {
+    process.env.PATH = saved.PATH;
+    if (saved.CI === undefined) delete process.env.CI;
+    else process.env.CI = saved.CI;
+  });
+  const service = { name: 'fake-service', binaries: ['fake-service-daemon'], install: 'apt-get install fake-service' };
+  const reason = 'fake-service not installed: fake-service-daemon not on PATH (apt-get install fake-service)';
+  process.env.PATH = tempDir(t);
+  delete process.env.CI;
+  assert.deepEqual(serviceGate('shared state', service), { name: `shared state [skipped: ${reason}]`, skip: reason });
+  process.env.CI = 'true';
+  assert.deepEqual(serviceGate('shared state', service), { name: `shared state [needs ${reason}]`, skip: false });
+  const bin = tempDir(t);
+  writeFileSync(join(bin, 'fake-service-daemon'), '#!/bin/sh\n');
+  chmodSync(join(bin, 'fake-service-daemon'), 0o755);
+  process.env.PATH = bin;
+  assert.deepEqual(serviceGate('shared state', service), { name: 'shared state', skip: false });
 });

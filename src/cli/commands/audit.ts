@@ -21,9 +21,10 @@ export function registerAuditCommands(program: Command): void {
       '--with-rotated',
       'also check the files futu-mcp rotated FILE into (FILE.1, FILE.2 …, gzipped or not), oldest first, then FILE; when --audit-keep deleted the oldest, the chain is checked from the first record kept',
     )
+    .option('--chains', 'each FILE is a chain of its own, as the audit logs of several replicas are (with --with-rotated, each with its rotated files); exit 1 if any is broken')
     .action(
       action((command, out) => {
-        process.exitCode = verifyCommand(command.args, command.opts<{ expectHead?: string; withRotated?: boolean }>(), out);
+        process.exitCode = verifyCommand(command.args, command.opts<VerifyOptions>(), out);
       }),
     );
 }
@@ -43,40 +44,79 @@ function withRotatedFiles(files: readonly string[]): { files: string[]; continue
   return { files: expanded, continued };
 }
 
+interface VerifyOptions {
+  readonly expectHead?: string;
+  readonly withRotated?: boolean;
+  readonly chains?: boolean;
+}
+
 /** `futucli audit verify`; returns the exit code. */
-export function verifyCommand(
-  files: readonly string[],
-  options: { readonly expectHead?: string; readonly withRotated?: boolean },
-  out: Output,
-  progressSink: { write(text: string): unknown } = process.stderr,
-): number {
+export function verifyCommand(files: readonly string[], options: VerifyOptions, out: Output, progressSink: { write(text: string): unknown } = process.stderr): number {
   if (options.expectHead !== undefined && !HASH_PATTERN.test(options.expectHead.toLowerCase())) {
     out.error('USAGE_ERROR', '--expect-head must be a record hash: 64 hex characters');
     return EXIT_CANNOT_CHECK;
   }
+  if (options.chains) {
+    if (options.expectHead !== undefined) {
+      out.error('USAGE_ERROR', '--expect-head names the head of one chain: verify that chain on its own (without --chains)');
+      return EXIT_CANNOT_CHECK;
+    }
+    return verifyChains(files, options, out, progressSink);
+  }
   const chain = options.withRotated ? withRotatedFiles(files) : { files: [...files], continued: false };
-  // Progress goes to stderr, never into the result, and only once a run has taken a while.
+  let result: VerifyResult;
+  try {
+    result = verifyAuditLog(chain.files, { expectHead: options.expectHead, continued: chain.continued, onProgress: progressReporter(progressSink) });
+  } catch (err) {
+    if (!isFutuError(err)) throw err;
+    out.failure(err);
+    return EXIT_CANNOT_CHECK;
+  }
+  out.result(result, () => describeResult(result));
+  return result.ok ? EXIT_OK : EXIT_BROKEN;
+}
+
+/** One chain of --chains: checked, or not readable at all. */
+type ChainResult = ({ readonly file: string } & VerifyResult) | { readonly file: string; readonly ok: false; readonly error: { readonly code: string; readonly message: string } };
+
+/**
+ * --chains: every replica writes its own log, so each FILE is checked as a chain of its own. Exit
+ * 1 when any is broken, else 2 when any could not be read, else 0.
+ */
+function verifyChains(files: readonly string[], options: VerifyOptions, out: Output, progressSink: { write(text: string): unknown }): number {
+  const chains = files.map((file): ChainResult => {
+    const chain = options.withRotated ? withRotatedFiles([file]) : { files: [file], continued: false };
+    try {
+      return { file, ...verifyAuditLog(chain.files, { continued: chain.continued, onProgress: progressReporter(progressSink) }) };
+    } catch (err) {
+      if (!isFutuError(err)) throw err;
+      return { file, ok: false as const, error: { code: err.code, message: err.message } };
+    }
+  });
+  const broken = chains.some((c) => !c.ok && !('error' in c));
+  const unreadable = chains.some((c) => 'error' in c);
+  out.result({ ok: !broken && !unreadable, chains }, () =>
+    chains.map((c) => `${c.file}: ${'error' in c ? `could not check (${c.error.code}): ${c.error.message}` : describeResult(c)}`).join('\n'),
+  );
+  return broken ? EXIT_BROKEN : unreadable ? EXIT_CANNOT_CHECK : EXIT_OK;
+}
+
+/** Progress goes to stderr, never into the result, and only once a run has taken a while. */
+function progressReporter(progressSink: { write(text: string): unknown }): (progress: VerifyProgress) => void {
   const started = Date.now();
   let lastReport = started;
-  const onProgress = ({ file, records }: VerifyProgress): void => {
+  return ({ file, records }) => {
     const now = Date.now();
     if (now - lastReport < PROGRESS_INTERVAL_MS) return;
     lastReport = now;
     const rate = Math.round(records / ((now - started) / 1000));
     progressSink.write(`verifying ${file}: ${records.toLocaleString('en-US')} records checked (${rate.toLocaleString('en-US')}/s)\n`);
   };
-  let result: VerifyResult;
-  try {
-    result = verifyAuditLog(chain.files, { expectHead: options.expectHead, continued: chain.continued, onProgress });
-  } catch (err) {
-    if (!isFutuError(err)) throw err;
-    out.failure(err);
-    return EXIT_CANNOT_CHECK;
-  }
-  out.result(result, () =>
-    result.ok
-      ? `OK: ${result.records} records${result.from_seq === undefined ? '' : ` from seq ${result.from_seq} (older rotated files were deleted)`}, head ${result.head}`
-      : `BROKEN at ${result.file === undefined ? '' : `${result.file} `}line ${result.line}: ${result.reason}`,
-  );
-  return result.ok ? EXIT_OK : EXIT_BROKEN;
+}
+
+function describeResult(result: VerifyResult): string {
+  if (!result.ok) return `BROKEN at ${result.file === undefined ? '' : `${result.file} `}line ${result.line}: ${result.reason}`;
+  const from = result.from_seq === undefined ? '' : ` from seq ${result.from_seq} (older rotated files were deleted)`;
+  const replicas = result.replicas === undefined ? '' : `; written by replica ${result.replicas.join(', ')}`;
+  return `OK: ${result.records} records${from}, head ${result.head}${replicas}`;
 }

@@ -1,23 +1,26 @@
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
-import { FileTradeState } from '../../authz/fileTradeState.js';
 import { describeSummary, haltFor, isConfirmationId, type Confirmation } from '../../authz/humanState.js';
 import { AuthzError } from '../../authz/errors.js';
 import type { TradeStateStore } from '../../authz/tradeState.js';
 import { FutuGateway } from '../../gateway/api.js';
 import type { AccountRef, TrdEnvName } from '../../gateway/types.js';
 import { FutuError } from '../../shared/errors.js';
+import type { StateStores } from '../../authz/stateStores.js';
 import { action, type Output } from '../output.js';
 import { defaultStateDir } from '../paths.js';
+import { addStateStoreOptions, openCliStateStores, type StateStoreFlags } from '../stateOptions.js';
 import { parseHostPort } from './gatewayAddress.js';
 
 /**
  * The human's side of the loop, through the same shared state the running servers use (so no
  * signal, no server address): approve / reject a call awaiting confirmation, halt / resume
- * trading. `--state-dir` defaults to futu-mcp's own default.
+ * trading. `--state-dir` defaults to futu-mcp's own default; replicas sharing Redis are reached
+ * with the same `--redis` options they were started with.
  */
 export function registerHumanLoopCommands(program: Command): void {
-  const withState = (command: Command) => command.option('--state-dir <dir>', 'the state directory the servers share (futu-mcp --state-dir)', defaultStateDir());
+  const withState = (command: Command) =>
+    addStateStoreOptions(command.option('--state-dir <dir>', 'the state directory the servers share (futu-mcp --state-dir), unless --redis is given', defaultStateDir()));
 
   const answers = [
     ['approve', 'approved', 'approve a call awaiting confirmation (shows it and asks y/N on a terminal)'],
@@ -52,40 +55,47 @@ export function registerHumanLoopCommands(program: Command): void {
   ).action(action(resume));
 }
 
-interface StateOptions {
+interface StateOptions extends StateStoreFlags {
   stateDir: string;
 }
 
-function storeOf(opts: StateOptions): TradeStateStore {
-  return new FileTradeState({ stateDir: opts.stateDir });
+/** Runs `work` on the state the servers share (Redis with --redis, else the state directory), closed after. */
+async function withStores<T>(opts: StateOptions, work: (state: StateStores) => Promise<T>): Promise<T> {
+  const state = await openCliStateStores(opts.stateDir, opts);
+  try {
+    return await work(state);
+  } finally {
+    await state.close();
+  }
 }
 
 async function answer(command: Command, out: Output, verdict: 'approved' | 'rejected'): Promise<void> {
   const [id] = command.args as [string];
   const opts = command.opts<StateOptions & { yes?: boolean }>();
   if (!isConfirmationId(id)) throw new FutuError('INVALID_ARGUMENT', `"${id.slice(0, 40)}" is not a confirmation_id (32 hex digits)`);
-  const store = storeOf(opts);
-  const found = await store.getConfirmation(id);
-  if (!found) throw new FutuError('CONFIRMATION_INVALID', `no confirmation ${id} in ${opts.stateDir} (is --state-dir the servers' one?)`);
-  const now = Date.now();
-  refuseUnlessPending(found, now);
-  for (const line of describeSummary(found.summary)) out.notice(line);
-  if (!opts.yes) {
-    const verb = verdict === 'approved' ? 'Approve' : 'Reject';
-    if (!process.stdin.isTTY) throw new FutuError('CONFIRMATION_INVALID', 'stdin is not a terminal: pass --yes to answer without being asked');
-    const reply = await ask(`${verb} this call? [y/N] `);
-    if (!/^y(es)?$/i.test(reply.trim())) {
-      out.result({ confirmation_id: id, answered: false }, () => 'Nothing changed.');
-      return;
+  await withStores(opts, async ({ trades: store, where }) => {
+    const found = await store.getConfirmation(id);
+    if (!found) throw new FutuError('CONFIRMATION_INVALID', `no confirmation ${id} in ${where} (is it the servers' one?)`);
+    const now = Date.now();
+    refuseUnlessPending(found, now);
+    for (const line of describeSummary(found.summary)) out.notice(line);
+    if (!opts.yes) {
+      const verb = verdict === 'approved' ? 'Approve' : 'Reject';
+      if (!process.stdin.isTTY) throw new FutuError('CONFIRMATION_INVALID', 'stdin is not a terminal: pass --yes to answer without being asked');
+      const reply = await ask(`${verb} this call? [y/N] `);
+      if (!/^y(es)?$/i.test(reply.trim())) {
+        out.result({ confirmation_id: id, answered: false }, () => 'Nothing changed.');
+        return;
+      }
     }
-  }
-  const answered = await store.transitionConfirmation(id, 'pending', (c) => ({ ...c, state: verdict, answeredAt: now, answeredBy: 'cli' }));
-  if (!answered?.changed) refuseUnlessPending(answered?.current ?? found, now);
-  out.result({ confirmation_id: id, state: verdict, key_id: found.keyId, tool: found.tool }, () =>
-    verdict === 'approved'
-      ? `Approved. The call may now be repeated once with confirmation_id ${id} (until ${new Date(found.expiresAt).toISOString()}).`
-      : 'Rejected. The call will be refused.',
-  );
+    const answered = await store.transitionConfirmation(id, 'pending', (c) => ({ ...c, state: verdict, answeredAt: now, answeredBy: 'cli' }));
+    if (!answered?.changed) refuseUnlessPending(answered?.current ?? found, now);
+    out.result({ confirmation_id: id, state: verdict, key_id: found.keyId, tool: found.tool }, () =>
+      verdict === 'approved'
+        ? `Approved. The call may now be repeated once with confirmation_id ${id} (until ${new Date(found.expiresAt).toISOString()}).`
+        : 'Rejected. The call will be refused.',
+    );
+  });
 }
 
 function refuseUnlessPending(c: Confirmation, now: number): void {
@@ -112,28 +122,30 @@ interface HaltOptions extends StateOptions {
 
 async function halt(command: Command, out: Output): Promise<void> {
   const opts = command.opts<HaltOptions>();
-  const store = storeOf(opts);
   const keyId = opts.key ?? null;
-  await store.setHalt({ keyId, reason: opts.reason, since: Date.now() });
-  const who = keyId === null ? 'all keys' : `key ${keyId}`;
-  const cancelled = opts.cancelOpen ? await cancelOpenOrders(store, opts, keyId) : undefined;
-  out.result({ halted: keyId ?? '*', reason: opts.reason, ...(cancelled && { cancelled }) }, () =>
-    [`Trading halted for ${who}: ${opts.reason}. Servers sharing ${opts.stateDir} refuse new orders from their next decision; cancels still work.`,
-      ...(cancelled ? [`Cancelled ${cancelled.length} open order(s) placed through futu-mcp${cancelled.length ? `: ${cancelled.map((c) => c.order_id).join(', ')}` : ''}.`] : [])].join('\n'),
-  );
+  await withStores(opts, async ({ trades: store, where }) => {
+    await store.setHalt({ keyId, reason: opts.reason, since: Date.now() });
+    const who = keyId === null ? 'all keys' : `key ${keyId}`;
+    const cancelled = opts.cancelOpen ? await cancelOpenOrders(store, opts, keyId) : undefined;
+    out.result({ halted: keyId ?? '*', reason: opts.reason, ...(cancelled && { cancelled }) }, () =>
+      [`Trading halted for ${who}: ${opts.reason}. Servers sharing ${where} refuse new orders from their next decision; cancels still work.`,
+        ...(cancelled ? [`Cancelled ${cancelled.length} open order(s) placed through futu-mcp${cancelled.length ? `: ${cancelled.map((c) => c.order_id).join(', ')}` : ''}.`] : [])].join('\n'),
+    );
+  });
 }
 
 async function resume(command: Command, out: Output): Promise<void> {
   const opts = command.opts<StateOptions & { key?: string }>();
-  const store = storeOf(opts);
   const keyId = opts.key ?? null;
-  const lifted = await store.clearHalt(keyId);
-  const stillHalted = keyId !== null && haltFor(await store.halts(), keyId) !== undefined;
-  out.result({ resumed: keyId ?? '*', lifted, still_halted: stillHalted }, () => {
-    const who = keyId === null ? 'all keys' : `key ${keyId}`;
-    const lines = [lifted ? `Halt of ${who} lifted.` : `No halt of ${who} was in force.`];
-    if (stillHalted) lines.push('The halt of all keys still applies to it: futucli resume (without --key) lifts that one.');
-    return lines.join('\n');
+  await withStores(opts, async ({ trades: store }) => {
+    const lifted = await store.clearHalt(keyId);
+    const stillHalted = keyId !== null && haltFor(await store.halts(), keyId) !== undefined;
+    out.result({ resumed: keyId ?? '*', lifted, still_halted: stillHalted }, () => {
+      const who = keyId === null ? 'all keys' : `key ${keyId}`;
+      const lines = [lifted ? `Halt of ${who} lifted.` : `No halt of ${who} was in force.`];
+      if (stillHalted) lines.push('The halt of all keys still applies to it: futucli resume (without --key) lifts that one.');
+      return lines.join('\n');
+    });
   });
 }
 

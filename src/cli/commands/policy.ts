@@ -6,9 +6,7 @@ import { prepareCandidate, testFailures } from '../../authz/candidate.js';
 import type { Decision } from '../../authz/decision.js';
 import { readDecisionLog } from '../../authz/decisionLog.js';
 import { AuthzEngine } from '../../authz/engine.js';
-import { FileTradeState } from '../../authz/fileTradeState.js';
 import { FxConverter, loadFxTable } from '../../authz/fx.js';
-import { LimitsLedger } from '../../authz/ledger.js';
 import { formatPolicyDir } from '../../authz/policyFormat.js';
 import { compilePolicySet, defaultPolicyPaths, type PolicyPaths } from '../../authz/policySet.js';
 import { policyCoverage } from '../../authz/policyTests.js';
@@ -28,6 +26,7 @@ import { describeError, FutuError, isFutuError } from '../../shared/errors.js';
 import { action, outputFor, type Output } from '../output.js';
 import { defaultKeysFile, defaultStateDir } from '../paths.js';
 import { offlineToolContext } from './explainContext.js';
+import { addStateStoreOptions, openCliStateStores, type StateStoreFlags } from '../stateOptions.js';
 
 /**
  * futucli policy: validate, test (with coverage), fmt, replay a decision log, and explain what the
@@ -58,20 +57,22 @@ export function registerPolicyCommands(program: Command): void {
   dirOptions(policy.command('fmt').description('format *.cedar files in place'))
     .option('--check', 'write nothing; fail if any file is not formatted')
     .action(action(fmt));
-  dirOptions(
-    policy
-      .command('explain')
-      .description(
-        "what the server decides for a key's tool call: the same gates, account resolution, valuation and Cedar evaluation, " +
-          'recording and reserving nothing; exit 0 allow, 1 deny, 2 usage error',
-      ),
+  addStateStoreOptions(
+    dirOptions(
+      policy
+        .command('explain')
+        .description(
+          "what the server decides for a key's tool call: the same gates, account resolution, valuation and Cedar evaluation, " +
+            'recording and reserving nothing; exit 0 allow, 1 deny, 2 usage error',
+        ),
+    ),
   )
     .option('--key <id>', 'key id in keys.json')
     .option('--tool <name>', 'tool name, e.g. futu_place_order')
     .option('--args <json>', 'the tool arguments as JSON', '{}')
     .option('--env <env>', 'simulate or real (overrides args.env)')
     .option('--keys-file <path>', 'keys.json location')
-    .option('--state-dir <dir>', "the server's --state-dir (rate and daily usage, order ownership)")
+    .option('--state-dir <dir>', "the server's --state-dir (rate and daily usage, order ownership, halts), unless --redis is given")
     .option('--gateway <host:port>', 'ask this OpenD for accounts, orders, positions and quotes, as the server does')
     .option('--reference-price <n>', 'without --gateway: the price MARKET orders and sells are valued at')
     .option('--order <json>', 'without --gateway: the order a modify/cancel acts on {"symbol","side","qty","price"}')
@@ -170,7 +171,7 @@ function fmt(command: Command, out: Output): void {
   if (check && changed.length > 0) process.exitCode = 1;
 }
 
-interface ExplainOptions extends DirOptions {
+interface ExplainOptions extends DirOptions, StateStoreFlags {
   key?: string;
   tool?: string;
   args: string;
@@ -239,12 +240,16 @@ async function explain(command: Command): Promise<Explanation> {
 
   const engine = AuthzEngine.load(pathsOf(o));
   const stateDir = o.stateDir ?? defaultStateDir();
-  const gateway = o.gateway ? await connectGateway(o.gateway) : undefined;
+  const state = await openCliStateStores(stateDir, o);
+  const gateway = o.gateway ? await connectGateway(o.gateway).catch(async (err: unknown) => {
+    await state.close();
+    throw err;
+  }) : undefined;
   try {
     const authorizer = new Authorizer({
       engine,
-      ledger: new LimitsLedger({ stateDir }),
-      trades: new FileTradeState({ stateDir }),
+      ledger: state.ledger,
+      trades: state.trades,
       fx: new FxConverter(o.fxFile ? loadFxTable(o.fxFile) : undefined),
       prices: gateway ? referencePrices(gateway) : prices,
     });
@@ -301,6 +306,7 @@ async function explain(command: Command): Promise<Explanation> {
     }
   } finally {
     await gateway?.close();
+    await state.close();
   }
 }
 
