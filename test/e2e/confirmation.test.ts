@@ -13,6 +13,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client as V2Client, StreamableHTTPClientTransport as V2HttpTransport } from '@modelcontextprotocol/client';
+import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport as V1HttpTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { StdioClientTransport as V2StdioTransport, getDefaultEnvironment } from '@modelcontextprotocol/client/stdio';
 import { LimitsLedger } from '../../src/authz/ledger.js';
 import { startSimulator, type SimulatorHandle } from '../../src/sim/server.js';
@@ -60,6 +63,7 @@ describe('a human confirms, halts and sees the limits', () => {
     keysFile = run.path('keys.json');
     keys = await run.genKeys(keysFile, [
       { id: 'careful', scopes: SIM, flags: ['--require-confirmation', 'always'] },
+      { id: 'careful-v1', scopes: SIM, flags: ['--require-confirmation', 'always'] },
       { id: 'oob', scopes: SIM, flags: ['--require-confirmation', 'always', '--confirmation-channel', 'out_of_band'] },
       { id: 'big', scopes: SIM, flags: ['--require-confirmation', '30000'] },
       { id: 'bot', scopes: SIM, flags: ['--max-daily-value', '100000', '--max-orders-per-minute', '5'] },
@@ -76,6 +80,37 @@ describe('a human confirms, halts and sees the limits', () => {
   after(async () => {
     await run.dispose();
     await sim.close();
+  });
+
+  it('elicitation with the v1 client (@modelcontextprotocol/sdk): accept places the order, decline and a late answer send nothing', async () => {
+    const answers: Array<() => Promise<ElicitAnswer>> = [
+      async () => ({ action: 'accept', content: { confirm: true } }),
+      async () => ({ action: 'decline' }),
+      // Later than --confirmation-timeout (3 s): the server has given up by then.
+      () => new Promise((resolve) => setTimeout(() => resolve({ action: 'accept', content: { confirm: true } }), 4_500)),
+    ];
+    const shown: string[] = [];
+    const client = new V1Client({ name: 'confirming-v1', version: '0' }, { capabilities: { elicitation: {} } });
+    client.setRequestHandler(ElicitRequestSchema, async (request) => {
+      shown.push(String(request.params.message));
+      return answers.shift()!();
+    });
+    await client.connect(new V1HttpTransport(new URL(a.url), { requestInit: { headers: { Authorization: `Bearer ${keys['careful-v1']!}` } } }));
+    try {
+      const placed = (await client.callTool({ name: 'futu_place_order', arguments: { ...ORDER, price: 321 } })) as ToolCallResult;
+      assert.notEqual(placed.isError, true, JSON.stringify(placed.content));
+      assert.match(shown[0]!, /Key careful-v1 wants to: BUY 100 HK\.00700 @ 321 HKD/);
+      assert.equal((await ordersWith(321)).length, 1);
+      assert.equal(errorOf((await client.callTool({ name: 'futu_place_order', arguments: { ...ORDER, price: 322 } })) as ToolCallResult).code, 'CONFIRMATION_DECLINED');
+      const late = (await client.callTool({ name: 'futu_place_order', arguments: { ...ORDER, price: 323 } }, undefined, { timeout: 60_000 })) as ToolCallResult;
+      assert.equal(errorOf(late).code, 'CONFIRMATION_TIMEOUT');
+      assert.equal(shown.length, 3, 'the human was asked each time');
+      assert.deepEqual([(await ordersWith(322)).length, (await ordersWith(323)).length], [0, 0], 'nothing was sent after a no or a late yes');
+      const kinds = readAudit(a.auditLog).filter((r) => r.event === 'confirmation' && r.key_id === 'careful-v1').map((r) => `${r.kind}/${r.channel}`);
+      assert.deepEqual(kinds, ['requested/elicitation', 'accepted/elicitation', 'requested/elicitation', 'declined/elicitation', 'requested/elicitation', 'timeout/elicitation']);
+    } finally {
+      await client.close();
+    }
   });
 
   it('elicitation: the human sees the order in plain words; accept places it, decline sends nothing', async () => {
