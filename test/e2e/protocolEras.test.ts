@@ -15,6 +15,7 @@ import { StdioClientTransport as V2StdioTransport, getDefaultEnvironment } from 
 import { updateKeysFile } from '../../src/keys/file.js';
 import type { KeyRecord } from '../../src/keys/types.js';
 import { startSimulator, type SimulatorHandle } from '../../src/sim/server.js';
+import { TOOLS } from '../../src/mcp/tools/index.js';
 import { rawHttp, type RawResponse } from '../helpers/mcpClients.js';
 import {
   ALL_SCOPES,
@@ -184,19 +185,19 @@ describe('both protocol eras on one endpoint, with real clients', () => {
     const modern = await run.connectHttp('v2', a.url, keys.full!, 'auto');
     const legacyTools = await legacy.listTools();
     assert.deepEqual(await modern.listTools(), legacyTools);
-    assert.equal(legacyTools.length, 23);
+    assert.equal(legacyTools.length, TOOLS.length, 'the full key sees every tool');
 
     const listed = await modernRequest(a.url, keys.full!, 'tools/list');
     assert.equal(listed.http.status, 200);
     assert.equal(listed.http.headers['mcp-session-id'], undefined);
     const { tools, ttlMs, cacheScope } = listed.result as { tools: unknown[]; ttlMs: number; cacheScope: string };
     assert.deepEqual({ ttlMs, cacheScope }, { ttlMs: 60_000, cacheScope: 'private' });
-    assert.equal(tools.length, 23);
+    assert.equal(tools.length, TOOLS.length);
     const perTool = JSON.stringify({ tools }).length / tools.length;
     assert.ok(perTool <= 1500, `tools/list costs ${Math.round(perTool)} chars per tool`);
     // Another key, another list.
     const readerList = await modernRequest(a.url, keys.doomed!, 'tools/list');
-    assert.ok((readerList.result!.tools as unknown[]).length < 23);
+    assert.ok((readerList.result!.tools as unknown[]).length < TOOLS.length);
 
     const discovered = await modernRequest(a.url, keys.full!, 'server/discover');
     assert.deepEqual(discovered.result!.supportedVersions, [MODERN]);
