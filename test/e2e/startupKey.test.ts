@@ -8,6 +8,16 @@ import { CLIENT_FLAVORS, E2eRun, expectRefusal, READ } from './helpers.js';
 
 const NOT_A_KEY = `fc_${'0'.repeat(64)}`;
 
+/** The messages of the server's warn lines (JSON log lines on stderr). */
+function warnings(stderr: string): string[] {
+  return stderr
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as { level: string; msg: string })
+    .filter((record) => record.level === 'warn')
+    .map((record) => record.msg);
+}
+
 describe('stdio without a usable startup key', () => {
   const run = new E2eRun('startup-key');
   let keysFile: string;
@@ -22,7 +32,7 @@ describe('stdio without a usable startup key', () => {
   for (const flavor of CLIENT_FLAVORS) {
     it(`${flavor}: no FUTU_MCP_API_KEY: a startup warning, and the error says where the key goes`, async () => {
       const client = await run.connectStdio(flavor, { name: `no-key-${flavor}`, keysFile });
-      assert.match(client.stderr(), /"level":"warn","msg":"FUTU_MCP_API_KEY is not set: every call will be refused; see futucli gen-key"/);
+      assert.ok(warnings(client.stderr()).includes('FUTU_MCP_API_KEY is not set: every call will be refused; see futucli gen-key'), client.stderr());
       await expectRefusal(client, { auditLog: client.auditLog }, {
         tool: 'futu_get_quote',
         args: { symbol: 'HK.00700' },
@@ -35,9 +45,9 @@ describe('stdio without a usable startup key', () => {
 
     it(`${flavor}: an unknown FUTU_MCP_API_KEY: a startup warning, and the error says to replace it`, async () => {
       const client = await run.connectStdio(flavor, { name: `bad-key-${flavor}`, keysFile, apiKey: NOT_A_KEY });
-      assert.match(
+      assert.ok(
+        warnings(client.stderr()).includes('FUTU_MCP_API_KEY is not usable (invalid API key): every call will be refused; see futucli list-keys and futucli gen-key'),
         client.stderr(),
-        /"msg":"FUTU_MCP_API_KEY is not usable \(invalid API key\): every call will be refused; see futucli list-keys and futucli gen-key"/,
       );
       await expectRefusal(client, { auditLog: client.auditLog }, {
         tool: 'futu_get_quote',

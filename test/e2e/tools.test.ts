@@ -193,7 +193,7 @@ describe('all 39 tools end to end', () => {
       // Logs went to stderr as JSON lines (stdout was the protocol, or the client would have failed).
       const logLines = client.stderr().split('\n').filter((l) => l !== '');
       assert.ok(logLines.every((l) => typeof (JSON.parse(l) as { msg: unknown }).msg === 'string'), 'stderr holds JSON log lines only');
-      assert.ok(logLines.some((l) => l.includes('"msg":"futu-mcp ready","transport":"stdio"')));
+      assert.ok(logLines.some((l) => l.includes('"transport":"stdio"') && l.includes('"msg":"futu-mcp ready"')));
 
       // One result record per call, for this key, over stdio, in call order; intents before each trade.
       const records = readAudit(client.auditLog);

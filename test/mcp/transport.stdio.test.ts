@@ -41,7 +41,7 @@ for (const flavor of CLIENT_FLAVORS) {
       const result = await client.callTool('futu_transfer_funds', {});
       assert.equal(result.isError, true);
       assert.match(textOf(result), /unknown MCP tool "futu_transfer_funds"/);
-      await waitFor('refusal log', () => client.stderr().includes('"msg":"call refused","tool":"futu_transfer_funds","code":"UNKNOWN_TOOL"'));
+      await waitFor('refusal log', () => client.stderr().includes('"tool":"futu_transfer_funds","code":"UNKNOWN_TOOL","msg":"call refused"'));
     });
 
     it('refuses an unknown argument field instead of dropping it, naming the field', async () => {
@@ -214,7 +214,7 @@ describe('stdio process discipline', () => {
     const lines = server.stdout().split('\n').filter((line) => line !== '');
     assert.equal(lines.length, 2);
     for (const line of lines) assert.equal((JSON.parse(line) as { jsonrpc: string }).jsonrpc, '2.0');
-    assert.match(server.stderr(), /"msg":"echo called","text":"frame-check"/);
+    assert.match(server.stderr(), /"text":"frame-check","msg":"echo called"/);
     assert.match(server.stderr(), /console\.log during echo: frame-check/);
   });
 
@@ -233,7 +233,7 @@ describe('stdio process discipline', () => {
     server.child.kill('SIGTERM');
     const [code, signal] = (await once(server.child, 'exit')) as [number | null, string | null];
     assert.deepEqual([code, signal], [0, null]);
-    assert.match(server.stderr(), /"msg":"stdio server stopping","signal":"SIGTERM"/);
+    assert.match(server.stderr(), /"signal":"SIGTERM","msg":"stdio server stopping"/);
     assert.match(server.stderr(), /"msg":"echo fixture stopped"/);
   });
 
