@@ -89,6 +89,9 @@ test('retainKeys drops every series of a key a reload removed and keeps the othe
 
 test('limit codes and policy ids map to the fixed reason set; anything else is other', () => {
   const expected: Record<string, string> = {
+    CALL_RATE_LIMIT: 'call_rate',
+    'call-rate-limit': 'call_rate',
+    'listing-with-symbol-allowlist': 'symbol',
     RATE_LIMIT: 'rate',
     DAILY_LIMIT: 'daily',
     ORDER_VALUE_LIMIT: 'per_order',
