@@ -216,7 +216,10 @@ describe(gate.name, { skip: gate.skip }, () => {
     // Everything placed before and during the outage is still counted (Redis persisted it): the
     // cap of HKD 30,000 is reached by the burst after it, never passed.
     const afterwards = await burst(20);
-    assert.ok(afterwards.some(ok), 'trading resumed by itself');
+    // How many of the outage burst got through before Redis stopped depends on the machine's speed,
+    // so the cap may already be full: trading is back when every decision is made again (placed, or
+    // refused by the limit, which only a reachable ledger can say), none refused for the store.
+    for (const r of afterwards) assert.ok(ok(r) || codeOf(r) === 'LIMIT_EXCEEDED', `trading resumed by itself: ${textOf(r)}`);
     assert.ok(afterwards.some((r) => codeOf(r) === 'LIMIT_EXCEEDED'), 'the daily cap was reached');
     const used = (await ledger.usage('outage')).dailyValue;
     const held = await heldAtOpenD(us, 'outage', 7.85);
