@@ -170,15 +170,19 @@ export interface ConfirmationAuditEvent {
   /** Digest of the call it binds (key, tool, arguments, account, env). */
   readonly digest: string;
   readonly reason: string | null;
+  /** When the human acted (futucli) or the time ran out (expired), for steps audited after the fact. */
+  readonly acted_at?: string;
   readonly decision: 'allow' | 'deny';
   readonly outcome: 'success' | 'reject';
 }
 
-/** futucli halt / resume as a server saw it: key_id "*" for all keys. */
+/** futucli halt / resume, audited by the one server that took it from the shared queue: key_id "*" for all keys. */
 export interface HaltAuditEvent {
   readonly event: 'halt' | 'resume';
   readonly key_id: string;
   readonly reason: string | null;
+  /** When futucli put the halt in force or lifted it. */
+  readonly acted_at: string;
   readonly decision: 'deny' | 'allow';
   readonly outcome: 'success';
 }

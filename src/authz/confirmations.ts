@@ -46,6 +46,8 @@ export interface ConfirmationEvent {
   readonly digest: string;
   readonly confirmationId: string | null;
   readonly reason?: string;
+  /** Epoch ms the human acted or the time ran out, for steps recorded after the fact (not during a call). */
+  readonly at?: number;
 }
 
 /** Reports one step of a confirmation for the call at hand (kind, channel, confirmation id, why). */
@@ -187,14 +189,14 @@ export class HumanGate {
   ): Promise<true> {
     const { resumed } = rounds;
     if (!resumed) {
-      const confirmation = await this.storePending(call, digest, reasons, rounds.timeoutMs);
+      const confirmation = await this.storePending(call, digest, reasons, rounds.timeoutMs, 'elicitation');
       await event('requested', 'elicitation', confirmation.id);
       const { id: confirmationId, keyId, expiresAt } = confirmation;
       throw new ConfirmationRoundRequired({ confirmationId, keyId, argsDigest, expiresAt }, describeSummary(confirmation.summary).join('\n'));
     }
     if ('unreadable' in resumed) {
       await event(resumed.unreadable === 'expired' ? 'timeout' : 'invalid', 'elicitation', null, `request state ${resumed.unreadable}`);
-      if (resumed.unreadable === 'expired') throw new AuthzError('CONFIRMATION_TIMEOUT', 'the human did not answer the confirmation in time; nothing was sent: call again to be asked again');
+      if (resumed.unreadable === 'expired') throw roundTimedOut();
       throw new AuthzError('CONFIRMATION_INVALID', 'the confirmation state this call brought back is not one this server issued, or was altered; nothing was sent: call again without it to be asked again');
     }
     const { state, answer } = resumed;
@@ -208,13 +210,14 @@ export class HumanGate {
     const now = call.now.getTime();
     if (now >= state.expiresAt) {
       await event('timeout', 'elicitation', id);
-      throw new AuthzError('CONFIRMATION_TIMEOUT', 'the human did not answer the confirmation in time; nothing was sent: call again to be asked again');
+      throw roundTimedOut();
     }
     if (!this.store) throw new AuthzError('STATE_STORE_UNAVAILABLE', 'trade state unavailable: a confirmation cannot be checked (denied)');
     const found = await this.store.getConfirmation(id);
     if (!found) return invalid('names an unknown confirmation');
     const mismatch = otherCall(found, call, digest);
     if (mismatch) return invalid(mismatch);
+    if (found.state === 'expired') throw roundTimedOut();
     if (found.state !== 'pending') return invalid(found.state === 'used' ? 'was already used: a confirmation is good for one call' : `was already answered (${found.state})`);
     if (answer !== 'accept') {
       await this.store.transitionConfirmation(id, 'pending', (c) => ({ ...c, state: 'rejected', answeredAt: now }));
@@ -230,7 +233,7 @@ export class HumanGate {
   }
 
   /** A pending confirmation of this call, expiring `ttlMs` from now, in the shared state. */
-  private async storePending(call: GuardedCall, digest: string, reasons: readonly string[], ttlMs: number): Promise<Confirmation> {
+  private async storePending(call: GuardedCall, digest: string, reasons: readonly string[], ttlMs: number, askedVia: 'elicitation' | 'out_of_band'): Promise<Confirmation> {
     if (!this.store) throw new AuthzError('STATE_STORE_UNAVAILABLE', 'trade state unavailable: a confirmation cannot be recorded (denied)');
     const createdAt = call.now.getTime();
     const confirmation: Confirmation = {
@@ -246,6 +249,7 @@ export class HumanGate {
       state: 'pending',
       createdAt,
       expiresAt: createdAt + ttlMs,
+      askedVia,
       pageToken: random128(),
     };
     await this.store.createConfirmation(confirmation);
@@ -260,7 +264,7 @@ export class HumanGate {
     channel: HumanChannel | undefined,
     event: EmitEvent,
   ): Promise<AuthzError> {
-    const confirmation = await this.storePending(call, digest, reasons, this.approvalTtlMs);
+    const confirmation = await this.storePending(call, digest, reasons, this.approvalTtlMs, 'out_of_band');
     await event('requested', 'out_of_band', confirmation.id);
     const expiresAt = new Date(confirmation.expiresAt).toISOString();
     const url = channel?.approvalUrl?.(confirmation.id);
@@ -290,22 +294,43 @@ export class HumanGate {
     const mismatch = otherCall(found, call, digest);
     if (mismatch) return invalid(`${mismatch}; call again without confirmation_id`);
     const now = call.now.getTime();
-    if (found.state === 'rejected') {
-      await event('rejected', found.answeredBy ?? 'out_of_band', id);
-      return invalid('was rejected by a human');
-    }
+    // The human's answer itself was audited when given (approval page, or futucli via the queue of human events).
+    if (found.state === 'rejected') return invalid('was rejected by a human');
     if (found.state === 'used') return invalid('was already used: an approval is good for one call');
+    const expired = `expired at ${new Date(found.expiresAt).toISOString()}`;
+    if (found.state === 'expired') return invalid(expired);
     if (now >= found.expiresAt) {
-      await event('expired', 'out_of_band', id);
-      return invalid(`expired at ${new Date(found.expiresAt).toISOString()}`);
+      // Whoever moves it to expired first (this call, or a server's sweep) audits the expiry, once.
+      const moved = await this.store.transitionConfirmation(id, found.state, (c) => ({ ...c, state: 'expired' }));
+      if (moved?.changed) await event('expired', found.askedVia ?? 'out_of_band', id);
+      return invalid(expired);
     }
     if (found.state === 'pending') return invalid('is not approved (yet): a human must approve it first with futucli approve or the approval page');
     if (call.value > found.value) return invalid('was approved for a smaller value than the call is worth now');
     const used = await this.store.transitionConfirmation(id, 'approved', (c) => ({ ...c, state: 'used', usedAt: now }));
-    if (!used?.changed) return invalid('was already used: an approval is good for one call');
-    await event('approved', found.answeredBy ?? 'out_of_band', id);
+    if (!used?.changed) return invalid(used?.current.state === 'expired' ? expired : 'was already used: an approval is good for one call');
     await event('used', 'out_of_band', id);
   }
+}
+
+/** A 2026-07-28 confirmation the human did not answer within its time. */
+function roundTimedOut(): AuthzError {
+  return new AuthzError('CONFIRMATION_TIMEOUT', 'the human did not answer the confirmation in time; nothing was sent: call again to be asked again');
+}
+
+/**
+ * Moves every confirmation whose time ran out (by the store's clock) to expired and hands each one
+ * this call moved to `audit`: of servers sweeping the same state, exactly one audits an expiry.
+ */
+export async function expireDueConfirmations(store: TradeStateStore, audit: (expired: Confirmation) => Promise<void>): Promise<number> {
+  let expired = 0;
+  for (const due of await store.confirmationsDue()) {
+    const moved = await store.transitionConfirmation(due.id, due.state, (c) => ({ ...c, state: 'expired' }));
+    if (!moved?.changed) continue;
+    expired++;
+    await audit(moved.current);
+  }
+  return expired;
 }
 
 /** Why a stored confirmation is not for this call (another key, call or key version), if it is not. */

@@ -1,13 +1,38 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { readdir, readFile, rm, stat } from 'node:fs/promises';
+import { readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createFileExclusiveAsync, writeFileAtomicAsync } from '../shared/atomicFile.js';
 import { acquireLock, isProcessAlive, type LockOptions } from '../shared/fileLock.js';
 import { LocalQueue } from '../shared/localQueue.js';
 import { AuthzError } from './errors.js';
-import { isConfirmationId, parseConfirmation, parseHalt, type Confirmation, type ConfirmationState, type Halt } from './humanState.js';
-import { assertIntentId, IDEMPOTENCY_WINDOW_MS, isSettled, isUnresolved, parseIntent, parseOwner, type ConfirmationTransition, type OrderIntent, type OrderOwner, type OrderRef, type TradeStateStore } from './tradeState.js';
+import { log } from '../shared/log.js';
+import {
+  CONFIRMATION_RETENTION_MS,
+  isConfirmationId,
+  isOpenConfirmation,
+  parseConfirmation,
+  parseHalt,
+  parseHumanEvent,
+  type Confirmation,
+  type ConfirmationState,
+  type Halt,
+  type HumanEvent,
+} from './humanState.js';
+import {
+  assertIntentId,
+  HUMAN_EVENTS_PER_DRAIN,
+  IDEMPOTENCY_WINDOW_MS,
+  isSettled,
+  isUnresolved,
+  parseIntent,
+  parseOwner,
+  type ConfirmationTransition,
+  type OrderIntent,
+  type OrderOwner,
+  type OrderRef,
+  type TradeStateStore,
+} from './tradeState.js';
 
 /**
  * TradeStateStore in the state directory, shared by the processes on one machine:
@@ -16,6 +41,7 @@ import { assertIntentId, IDEMPOTENCY_WINDOW_MS, isSettled, isUnresolved, parseIn
  *   trades/intents/<id>.json     one file per intent; a client_order_id's is created exclusively
  *   trades/confirmations/<id>.json  one file per confirmation a human was asked for
  *   trades/halts.json            the halts in force (futucli halt / resume)
+ *   trades/human-events/<time>-<random>.json  what humans did, until a server audits it
  * Names are hashes: account ids, order ids and key ids never become path components as given.
  * Files are 0600, directories 0700, every write durable (fsync, directory fsync) before it
  * resolves.
@@ -26,23 +52,27 @@ export interface FileTradeStateOptions {
   readonly staleLockMs?: number;
   /** How long an owner record is kept (orders older than this can no longer be told apart). */
   readonly ownerRetentionMs?: number;
+  /** The clock confirmations expire by; default this host's. */
+  readonly now?: () => number;
 }
 
 const OWNER_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
 
 export class FileTradeState implements TradeStateStore {
-  private readonly dirs: { readonly locks: string; readonly owners: string; readonly intents: string; readonly confirmations: string };
+  private readonly dirs: { readonly locks: string; readonly owners: string; readonly intents: string; readonly confirmations: string; readonly humanEvents: string };
   private readonly haltsPath: string;
   private readonly lockOptions: LockOptions;
   private readonly ownerRetentionMs: number;
+  private readonly now: () => number;
   private readonly queue = new LocalQueue();
 
   constructor(options: FileTradeStateOptions) {
     const root = join(options.stateDir, 'trades');
-    this.dirs = { locks: join(root, 'locks'), owners: join(root, 'owners'), intents: join(root, 'intents'), confirmations: join(root, 'confirmations') };
+    this.dirs = { locks: join(root, 'locks'), owners: join(root, 'owners'), intents: join(root, 'intents'), confirmations: join(root, 'confirmations'), humanEvents: join(root, 'human-events') };
     this.haltsPath = join(root, 'halts.json');
     this.lockOptions = { timeoutMs: options.lockTimeoutMs ?? 10_000, staleAfterMs: options.staleLockMs ?? 30_000 };
     this.ownerRetentionMs = options.ownerRetentionMs ?? OWNER_RETENTION_MS;
+    this.now = options.now ?? Date.now;
   }
 
   async withLock<T>(name: string, work: () => Promise<T>): Promise<T> {
@@ -135,6 +165,23 @@ export class FileTradeState implements TradeStateStore {
     });
   }
 
+  async confirmationsDue(): Promise<Confirmation[]> {
+    const now = this.now();
+    return (await this.allConfirmations()).filter((c) => isOpenConfirmation(c) && now >= c.expiresAt);
+  }
+
+  /** Every readable confirmation; one that cannot be read is never acted on, so it is skipped here. */
+  private async allConfirmations(): Promise<Confirmation[]> {
+    const found: Confirmation[] = [];
+    for (const name of await guarded(() => listDir(this.dirs.confirmations))) {
+      const id = name.endsWith('.json') ? name.slice(0, -'.json'.length) : '';
+      if (!isConfirmationId(id)) continue;
+      const confirmation = await this.getConfirmation(id).catch(() => undefined);
+      if (confirmation) found.push(confirmation);
+    }
+    return found;
+  }
+
   async halts(): Promise<Halt[]> {
     const text = await guarded(() => readOptional(this.haltsPath));
     return text === undefined ? [] : guarded(async () => parseHalts(text));
@@ -144,6 +191,7 @@ export class FileTradeState implements TradeStateStore {
     await this.withLock('halts', async () => {
       const others = (await this.halts()).filter((h) => h.keyId !== halt.keyId);
       await this.writeHalts([...others, halt]);
+      await this.recordHumanEvent({ kind: 'halt', at: halt.since, keyId: halt.keyId, reason: halt.reason });
     });
   }
 
@@ -153,6 +201,7 @@ export class FileTradeState implements TradeStateStore {
       const kept = halts.filter((h) => h.keyId !== keyId);
       if (kept.length === halts.length) return false;
       await this.writeHalts(kept);
+      await this.recordHumanEvent({ kind: 'resume', at: this.now(), keyId });
       return true;
     });
   }
@@ -168,6 +217,39 @@ export class FileTradeState implements TradeStateStore {
     return isUnresolved(intent, holderAlive);
   }
 
+  async recordHumanEvent(event: HumanEvent): Promise<void> {
+    // Named by time first, so a directory listing is the order the humans acted in.
+    const name = `${String(event.at).padStart(16, '0')}-${randomBytes(8).toString('hex')}.json`;
+    await guarded(async () => {
+      this.ensureDirs();
+      if (!(await createFileExclusiveAsync(join(this.dirs.humanEvents, name), JSON.stringify(event), 0o600))) throw new Error('a human event with this name exists');
+    });
+  }
+
+  async drainHumanEvents(audit: (events: readonly HumanEvent[]) => Promise<void>, max = HUMAN_EVENTS_PER_DRAIN): Promise<number> {
+    return this.withLock('human-events', async () => {
+      const names = (await guarded(() => listDir(this.dirs.humanEvents))).filter((n) => n.endsWith('.json') && !n.startsWith('.')).sort().slice(0, max);
+      const events: HumanEvent[] = [];
+      const drained: string[] = [];
+      for (const name of names) {
+        const path = join(this.dirs.humanEvents, name);
+        const text = await guarded(() => readOptional(path));
+        if (text === undefined) continue;
+        try {
+          events.push(parseHumanEvent(text));
+          drained.push(path);
+        } catch {
+          // Never audited as something it may not be: set aside for a human to look at.
+          log.warn('a queued human event is malformed; moved aside', { file: `${name}.malformed` });
+          await guarded(() => rename(path, `${path}.malformed`));
+        }
+      }
+      if (events.length > 0) await audit(events);
+      for (const path of drained) await guarded(() => rm(path, { force: true }));
+      return events.length;
+    });
+  }
+
   /** Unresolved intents are kept whatever their age. */
   async prune(now: number): Promise<void> {
     for (const intent of await this.allIntents()) {
@@ -177,6 +259,9 @@ export class FileTradeState implements TradeStateStore {
       const path = join(this.dirs.owners, name);
       const info = await stat(path).catch(() => undefined);
       if (info && now - info.mtimeMs > this.ownerRetentionMs) await rm(path, { force: true });
+    }
+    for (const confirmation of await this.allConfirmations()) {
+      if (!isOpenConfirmation(confirmation) && now - confirmation.expiresAt > CONFIRMATION_RETENTION_MS) await guarded(() => rm(this.confirmationPath(confirmation.id), { force: true }));
     }
   }
 

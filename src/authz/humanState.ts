@@ -11,9 +11,11 @@ import type { Env } from './actions.js';
 /**
  * - pending: asked, not answered yet (expired once expiresAt has passed);
  * - approved / rejected: a human answered (futucli approve|reject, the approval page);
- * - used: an approved confirmation the call it was for has consumed (single use).
+ * - used: an approved confirmation the call it was for has consumed (single use);
+ * - expired: pending or approved, and its time ran out before it was used (set by whoever saw it
+ *   first: a server's sweep or the call that presented it, so the expiry is audited once).
  */
-export type ConfirmationState = 'pending' | 'approved' | 'rejected' | 'used';
+export type ConfirmationState = 'pending' | 'approved' | 'rejected' | 'used' | 'expired';
 export type ConfirmationAnswerChannel = 'cli' | 'page';
 
 /** The order in plain words, as the human is shown it: no secret, nothing the key may not see. */
@@ -52,9 +54,28 @@ export interface Confirmation {
   readonly answeredAt?: number;
   readonly answeredBy?: ConfirmationAnswerChannel;
   readonly usedAt?: number;
+  /** How the human was asked: the client's form (2026-07-28 rounds) or out of band; absent on records written before it was kept. */
+  readonly askedVia?: 'elicitation' | 'out_of_band';
   /** One-time token the approval page's form must post back (CSRF). */
   readonly pageToken: string;
 }
+
+/**
+ * What a human did outside any server (futucli approve / reject / halt / resume), queued in the
+ * shared state until a server writes it to its audit log: a human's act is audited even when no
+ * call ever looks at it again, and even when it is undone within a second.
+ */
+export type HumanEvent =
+  | {
+      readonly kind: 'approved' | 'rejected';
+      readonly at: number;
+      readonly confirmationId: string;
+      readonly keyId: string;
+      readonly tool: string;
+      readonly digest: string;
+    }
+  | { readonly kind: 'halt'; readonly at: number; readonly keyId: string | null; readonly reason: string }
+  | { readonly kind: 'resume'; readonly at: number; readonly keyId: string | null };
 
 /** futucli halt: new risk stops for one key, or for all keys (keyId null). */
 export interface Halt {
@@ -64,6 +85,13 @@ export interface Halt {
 }
 
 export const DEFAULT_APPROVAL_TTL_MS = 5 * 60_000;
+/** How long a confirmation is kept past its lifetime: a late call with its id is told why it is refused. */
+export const CONFIRMATION_RETENTION_MS = 24 * 60 * 60 * 1000;
+
+/** Still waiting to be answered or used: the states a confirmation can expire from. */
+export function isOpenConfirmation(c: Confirmation): boolean {
+  return c.state === 'pending' || c.state === 'approved';
+}
 export const DEFAULT_ELICITATION_TIMEOUT_MS = 120_000;
 
 /** 128 random bits as 32 hex digits: a confirmation's id, and its approval page's form token. */
@@ -103,7 +131,7 @@ export function describeSummary(summary: ConfirmationSummary): string[] {
   ];
 }
 
-const CONFIRMATION_STATES = new Set(['pending', 'approved', 'rejected', 'used']);
+const CONFIRMATION_STATES = new Set(['pending', 'approved', 'rejected', 'used', 'expired']);
 
 /** A stored confirmation (any TradeStateStore), checked field by field: a malformed one is never acted on. */
 export function parseConfirmation(text: string, id: string): Confirmation {
@@ -131,4 +159,19 @@ export function parseConfirmation(text: string, id: string): Confirmation {
 export function parseHalt(h: Partial<Halt>): Halt {
   if ((h.keyId !== null && typeof h.keyId !== 'string') || typeof h.reason !== 'string' || !Number.isSafeInteger(h.since)) throw new Error('halt record is malformed');
   return { keyId: h.keyId, reason: h.reason, since: h.since as number };
+}
+
+/** A queued HumanEvent (any TradeStateStore), checked field by field. */
+export function parseHumanEvent(text: string): HumanEvent {
+  const e = JSON.parse(text) as Record<string, unknown>;
+  const keyIdOk = e.keyId === null || typeof e.keyId === 'string';
+  const ok =
+    Number.isSafeInteger(e.at) &&
+    (e.kind === 'approved' || e.kind === 'rejected'
+      ? typeof e.confirmationId === 'string' && isConfirmationId(e.confirmationId) && typeof e.keyId === 'string' && typeof e.tool === 'string' && typeof e.digest === 'string'
+      : e.kind === 'halt'
+        ? keyIdOk && typeof e.reason === 'string'
+        : e.kind === 'resume' && keyIdOk);
+  if (!ok) throw new Error('human event record is malformed');
+  return e as unknown as HumanEvent;
 }

@@ -4,10 +4,22 @@ import { describeError } from '../shared/errors.js';
 import { LocalQueue } from '../shared/localQueue.js';
 import { log } from '../shared/log.js';
 import { AuthzError } from './errors.js';
-import { isConfirmationId, parseConfirmation, parseHalt, type Confirmation, type ConfirmationState, type Halt } from './humanState.js';
+import {
+  CONFIRMATION_RETENTION_MS,
+  isConfirmationId,
+  isOpenConfirmation,
+  parseConfirmation,
+  parseHalt,
+  parseHumanEvent,
+  type Confirmation,
+  type ConfirmationState,
+  type Halt,
+  type HumanEvent,
+} from './humanState.js';
 import type { LuaScript, RedisState } from './redisState.js';
 import {
   assertIntentId,
+  HUMAN_EVENTS_PER_DRAIN,
   IDEMPOTENCY_WINDOW_MS,
   isSettled,
   isUnresolved,
@@ -29,8 +41,12 @@ import {
  *   confirmation:<id> one record per confirmation a human was asked for; it lives its approval
  *                    lifetime plus a day (so a late retry hears "expired", not "unknown") on
  *                    Redis's clock, and every answer is a compare-and-set in one script
+ *   confirmations:open sorted set of the confirmations not yet answered or used, by expiry
  *   halts            hash of the halts in force (field: the key id as JSON, null for all keys);
  *                    no TTL: a kill switch lasts until futucli resume
+ *   human-events     list of what humans did (futucli approve / reject / halt / resume), oldest
+ *                    first, until a server audits it (a week at most); human-events:malformed
+ *                    what could not be read
  * A killed replica's locks lapse after their TTL; its heartbeat (RedisState) lapses too, and then
  * its claimed/sending intents are unresolved: the reconciler of any replica looks them up.
  * Settled intents are kept for the idempotency window, unsettled ones for a week at most.
@@ -45,8 +61,10 @@ const OWNER_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
 const UNSETTLED_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
 const OPEN_INDEX = 'intents:open';
 const HALTS = 'halts';
-/** How long a confirmation is kept past its lifetime: a late call with its id is told why it is refused. */
-const CONFIRMATION_RETENTION_MS = 24 * 60 * 60 * 1000;
+const OPEN_CONFIRMATIONS = 'confirmations:open';
+const HUMAN_EVENTS = 'human-events';
+/** Queued human events outlive a week with no server running only if nobody audits them: bounded like everything else. */
+const HUMAN_EVENT_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
 /** Answers racing on one confirmation: each lost compare-and-set reads the record again. */
 const MAX_CONFIRMATION_RACES = 20;
 
@@ -58,6 +76,35 @@ const TRANSITION: LuaScript = {
 if not current then return 0 end
 if current ~= ARGV[1] then return current end
 redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
+return 1`,
+};
+
+/** ARGV: confirmation JSON, id, expiresAt, TTL ms. 1: created; 0: the id exists. */
+const CREATE_CONFIRMATION: LuaScript = {
+  name: 'futuConfirmationCreate',
+  keys: 2,
+  lua: `if not redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[4], 'NX') then return 0 end
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
+redis.call('PEXPIRE', KEYS[2], ARGV[4])
+return 1`,
+};
+
+/** The open confirmations due by Redis's clock: one clock for every replica. */
+const DUE_CONFIRMATIONS: LuaScript = {
+  name: 'futuConfirmationsDue',
+  keys: 1,
+  lua: `local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)`,
+};
+
+/** ARGV: field, the resume event JSON. 1: lifted (and queued); 0: none was in force. */
+const CLEAR_HALT: LuaScript = {
+  name: 'futuHaltClear',
+  keys: 2,
+  lua: `if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('RPUSH', KEYS[2], ARGV[2])
+redis.call('PEXPIRE', KEYS[2], ${HUMAN_EVENT_RETENTION_MS})
 return 1`,
 };
 
@@ -203,8 +250,10 @@ export class RedisTradeState implements TradeStateStore {
   async createConfirmation(confirmation: Confirmation): Promise<void> {
     if (!isConfirmationId(confirmation.id)) throw new AuthzError('STATE_STORE_UNAVAILABLE', 'trade state: malformed confirmation id');
     const ttl = Math.max(0, confirmation.expiresAt - confirmation.createdAt) + CONFIRMATION_RETENTION_MS;
-    const created = await this.redis.run((c) => c.set(confirmationKey(confirmation.id), JSON.stringify(confirmation), 'PX', ttl, 'NX'));
-    if (created !== 'OK') throw new AuthzError('STATE_STORE_UNAVAILABLE', 'trade state unavailable (denied): a confirmation with this id exists');
+    const created = await this.redis.run((c) =>
+      this.redis.script(c, CREATE_CONFIRMATION, [confirmationKey(confirmation.id), OPEN_CONFIRMATIONS], [JSON.stringify(confirmation), confirmation.id, confirmation.expiresAt, ttl]),
+    );
+    if (created !== 1) throw new AuthzError('STATE_STORE_UNAVAILABLE', 'trade state unavailable (denied): a confirmation with this id exists');
   }
 
   async getConfirmation(id: string): Promise<Confirmation | undefined> {
@@ -226,17 +275,65 @@ export class RedisTradeState implements TradeStateStore {
     throw new AuthzError('STATE_STORE_UNAVAILABLE', 'trade state: a confirmation kept changing under other replicas (denied)');
   }
 
+  async confirmationsDue(): Promise<Confirmation[]> {
+    const ids = (await this.redis.run((c) => this.redis.script(c, DUE_CONFIRMATIONS, [OPEN_CONFIRMATIONS], []))) as string[];
+    if (ids.length === 0) return [];
+    const texts = await this.redis.run((c) => c.mget(ids.map(confirmationKey)));
+    const due: Confirmation[] = [];
+    const settled: string[] = [];
+    ids.forEach((id, i) => {
+      const text = texts[i];
+      // One that cannot be read is never acted on, so it is dropped from the index like a settled one.
+      const record = text === null || text === undefined ? undefined : readable(() => parseConfirmation(text, id));
+      if (record && isOpenConfirmation(record)) due.push(record);
+      else settled.push(id);
+    });
+    if (settled.length > 0) await this.redis.run((c) => c.zrem(OPEN_CONFIRMATIONS, ...settled));
+    return due;
+  }
+
   async halts(): Promise<Halt[]> {
     const all = await this.redis.run((c) => c.hgetall(HALTS));
     return Object.values(all).map((text) => parsed(() => parseHalt(JSON.parse(text) as Partial<Halt>)));
   }
 
   async setHalt(halt: Halt): Promise<void> {
-    await this.redis.run((c) => c.hset(HALTS, JSON.stringify(halt.keyId), JSON.stringify(halt)));
+    const event: HumanEvent = { kind: 'halt', at: halt.since, keyId: halt.keyId, reason: halt.reason };
+    const replies = await this.redis.run((c) => c.multi().hset(HALTS, JSON.stringify(halt.keyId), JSON.stringify(halt)).rpush(HUMAN_EVENTS, JSON.stringify(event)).pexpire(HUMAN_EVENTS, HUMAN_EVENT_RETENTION_MS).exec());
+    const failed = replies?.find(([err]) => err !== null)?.[0];
+    if (!replies || failed) throw new AuthzError('STATE_STORE_UNAVAILABLE', `trade state unavailable: the halt was not stored (${failed ? describeError(failed) : 'transaction aborted'})`);
   }
 
   async clearHalt(keyId: string | null): Promise<boolean> {
-    return (await this.redis.run((c) => c.hdel(HALTS, JSON.stringify(keyId)))) === 1;
+    const event: HumanEvent = { kind: 'resume', at: Date.now(), keyId };
+    return (await this.redis.run((c) => this.redis.script(c, CLEAR_HALT, [HALTS, HUMAN_EVENTS], [JSON.stringify(keyId), JSON.stringify(event)]))) === 1;
+  }
+
+  async recordHumanEvent(event: HumanEvent): Promise<void> {
+    await this.pushEvent(HUMAN_EVENTS, JSON.stringify(event));
+  }
+
+  private async pushEvent(list: string, text: string): Promise<void> {
+    await this.redis.run((c) => c.multi().rpush(list, text).pexpire(list, HUMAN_EVENT_RETENTION_MS).exec());
+  }
+
+  async drainHumanEvents(audit: (events: readonly HumanEvent[]) => Promise<void>, max = HUMAN_EVENTS_PER_DRAIN): Promise<number> {
+    return this.withLock('human-events', async () => {
+      const texts = await this.redis.run((c) => c.lrange(HUMAN_EVENTS, 0, max - 1));
+      const events: HumanEvent[] = [];
+      for (const text of texts) {
+        const event = readable(() => parseHumanEvent(text));
+        if (event) events.push(event);
+        else {
+          // Never audited as something it may not be: set aside for a human to look at.
+          log.warn('a queued human event is malformed; moved to human-events:malformed');
+          await this.pushEvent(`${HUMAN_EVENTS}:malformed`, text);
+        }
+      }
+      if (events.length > 0) await audit(events);
+      if (texts.length > 0) await this.redis.run((c) => c.ltrim(HUMAN_EVENTS, texts.length, -1));
+      return events.length;
+    });
   }
 
   private async readConfirmation(id: string): Promise<{ text: string; record: Confirmation } | undefined> {
@@ -290,6 +387,15 @@ function confirmationKey(id: string): string {
 
 function intentKey(id: string): string {
   return `intent:${id}`;
+}
+
+/** The record, or undefined when it cannot be read (for sweeps that skip what they must not act on). */
+function readable<T>(parse: () => T): T | undefined {
+  try {
+    return parse();
+  } catch {
+    return undefined;
+  }
 }
 
 /** A record we cannot read is one we must not act on. */

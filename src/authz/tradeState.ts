@@ -1,5 +1,5 @@
 import type { Env } from './actions.js';
-import type { Confirmation, ConfirmationState, Halt } from './humanState.js';
+import type { Confirmation, ConfirmationState, Halt, HumanEvent } from './humanState.js';
 import { AuthzError } from './errors.js';
 
 /**
@@ -50,14 +50,31 @@ export interface TradeStateStore {
    * the record as it stands afterwards, or undefined when there is none.
    */
   transitionConfirmation(id: string, from: ConfirmationState, next: (current: Confirmation) => Confirmation): Promise<ConfirmationTransition | undefined>;
+  /**
+   * Pending and approved confirmations whose time has run out by the shared clock (Redis TIME
+   * with Redis, this host's clock with the state dir): what a server's sweep expires.
+   */
+  confirmationsDue(): Promise<Confirmation[]>;
 
   /** Halts in force: at most one per key id, and one for all keys (keyId null). */
   halts(): Promise<Halt[]>;
-  /** Puts a halt in force (replacing the one for the same key id). Durable before it resolves. */
+  /** Puts a halt in force (replacing the one for the same key id) and queues its HumanEvent, both durable before it resolves. */
   setHalt(halt: Halt): Promise<void>;
-  /** Lifts the halt of one key id (null: the one for all keys); false when there was none. */
+  /** Lifts the halt of one key id (null: the one for all keys) and queues its HumanEvent; false when there was none. */
   clearHalt(keyId: string | null): Promise<boolean>;
+
+  /** Queues what a human did outside the servers until one audits it. Durable before it resolves. */
+  recordHumanEvent(event: HumanEvent): Promise<void>;
+  /**
+   * Hands the queued HumanEvents (oldest first, at most `max`) to `audit`, and forgets them only
+   * once it resolves: an event is audited at least once, by one server at a time. Resolves to how
+   * many were handed over.
+   */
+  drainHumanEvents(audit: (events: readonly HumanEvent[]) => Promise<void>, max?: number): Promise<number>;
 }
+
+/** Events one drain hands over by default. */
+export const HUMAN_EVENTS_PER_DRAIN = 100;
 
 export interface ConfirmationTransition {
   /** This call moved it (false: it was not in the expected state). */

@@ -6,6 +6,7 @@ import { Authorizer } from '../authz/authorizer.js';
 import { DecisionLog } from '../authz/decisionLog.js';
 import { AuthzEngine } from '../authz/engine.js';
 import { FxConverter, loadFxTable } from '../authz/fx.js';
+import { expireDueConfirmations } from '../authz/confirmations.js';
 import { DEFAULT_ELICITATION_TIMEOUT_MS } from '../authz/humanState.js';
 import { OrderReconciler, type TaggedOrderLookup } from '../authz/reconciler.js';
 import { defaultPolicyPaths, type PolicyPaths } from '../authz/policySet.js';
@@ -207,7 +208,6 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
     confirmationTimeoutMs: options.confirmationTimeoutMs,
     approvalUrl: (id) => (approvalBase === undefined ? undefined : `${approvalBase}${APPROVAL_PATH_PREFIX}${id}`),
   });
-  const halts = watchHalts(trades, metrics, audit);
   /** After a key reload: what was kept per key id is dropped for ids keys.json no longer has. */
   const retainKeys = (): void => {
     metrics.retainKeys((keyId) => keys.has(keyId));
@@ -267,7 +267,6 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
     // A start that failed (EADDRINUSE, ...) is recorded as one, not as a successful startup.
     reconciler.stop();
     clearInterval(reconcileTimer);
-    halts.stop();
     await gateway.close();
     await simulator?.close();
     await state.close();
@@ -279,6 +278,7 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
   }
   // Queued before this turn ends, so ahead of any call the transport can have taken in.
   const started = audit?.append({ event: 'startup', outcome: 'success', reason: null, code: null, policy_version: engine.version });
+  const humanLoop = watchHumanLoop(trades, metrics, pipeline);
 
   let keysWatch: KeysFileWatch | undefined;
   let resolveClosed!: () => void;
@@ -290,7 +290,7 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
       await http?.close();
       stdio?.close();
       reconciler.stop();
-      halts.stop();
+      humanLoop.stop();
       clearInterval(reconcileTimer);
       await gateway.close();
       await simulator?.close();
@@ -424,36 +424,38 @@ export function referencePrices(gateway: FutuGateway): ReferencePriceSource {
 }
 
 /**
- * Halts are read from the shared state at every trade decision; this only shows them: the
- * futu_trading_halted gauge, and a halt / resume audit record when this server first sees a
- * halt appear or go (futucli writes no audit chain of its own).
+ * What humans do happens outside any call, so a timer looks at it once a second: the
+ * futu_trading_halted gauge from the halts in force (trade decisions read the halts themselves);
+ * the queued human events (futucli approve / reject / halt / resume) written to this server's
+ * audit log, each by exactly one of the servers sharing the state; and confirmations whose time
+ * ran out, moved to expired and audited by whichever server moved them.
  */
-function watchHalts(trades: TradeStateStore, metrics: Metrics, audit: AuditLog | undefined): { stop(): void } {
-  let seen = new Map<string, string>();
+function watchHumanLoop(trades: TradeStateStore, metrics: Metrics, pipeline: CallPipeline): { stop(): void } {
   let running = false;
+  const step = async (what: string, work: () => Promise<unknown>) => {
+    try {
+      await work();
+    } catch (err) {
+      log.warn(`could not ${what}`, { error: describeError(err) });
+    }
+  };
   const check = async () => {
     if (running) return;
     running = true;
     try {
-      const now = new Map((await trades.halts()).map((h) => [h.keyId ?? '*', h.reason]));
-      for (const [keyId, reason] of now) {
-        if (seen.get(keyId) !== reason) await audit?.append({ event: 'halt', key_id: keyId, reason, decision: 'deny', outcome: 'success' });
-      }
-      for (const keyId of seen.keys()) {
-        if (!now.has(keyId)) await audit?.append({ event: 'resume', key_id: keyId, reason: null, decision: 'allow', outcome: 'success' });
-      }
-      metrics.setHalted([...now.keys()]);
-      seen = now;
-    } catch (err) {
-      log.warn('could not read the halts in force', { error: describeError(err) });
+      await step('read the halts in force', async () => metrics.setHalted((await trades.halts()).map((h) => h.keyId ?? '*')));
+      await step('audit what humans did through futucli', () => trades.drainHumanEvents(async (events) => {
+        for (const event of events) await pipeline.auditHumanEvent(event);
+      }));
+      await step('expire confirmations whose time ran out', () => expireDueConfirmations(trades, (c) => pipeline.auditExpiry(c)));
     } finally {
       running = false;
     }
   };
   void check();
-  const timer = setInterval(() => void check(), HALT_WATCH_MS);
+  const timer = setInterval(() => void check(), HUMAN_LOOP_WATCH_MS);
   timer.unref();
   return { stop: () => clearInterval(timer) };
 }
 
-const HALT_WATCH_MS = 1000;
+const HUMAN_LOOP_WATCH_MS = 1000;

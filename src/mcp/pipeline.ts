@@ -8,7 +8,7 @@ import { keyMayUseAccount } from '../authz/principal.js';
 import type { AuthzEngine } from '../authz/engine.js';
 import { argumentsDigest, hashArguments } from '../audit/argsHash.js';
 import { ConfirmationRoundRequired, type ConfirmationEvent, type HumanChannel } from '../authz/confirmations.js';
-import { DEFAULT_ELICITATION_TIMEOUT_MS, describeSummary, type Confirmation } from '../authz/humanState.js';
+import { DEFAULT_ELICITATION_TIMEOUT_MS, describeSummary, type Confirmation, type HumanEvent } from '../authz/humanState.js';
 import type { AuditLog } from '../audit/auditLog.js';
 import { INVALID_KEY_ID, MISSING_KEY_ID, type ShadowRecord, type ToolCallEvent } from '../audit/types.js';
 import type { DecisionLog } from '../authz/decisionLog.js';
@@ -395,10 +395,37 @@ export class CallPipeline {
     });
   }
 
+  /**
+   * What a human did outside any call (futucli approve / reject / halt / resume), from the queue
+   * in the shared state: durable in the audit log before the queue forgets it.
+   */
+  async auditHumanEvent(event: HumanEvent): Promise<void> {
+    const actedAt = new Date(event.at).toISOString();
+    if (event.kind === 'approved' || event.kind === 'rejected') {
+      const { kind, keyId, tool, digest, confirmationId, at } = event;
+      return this.auditConfirmation({ kind, channel: 'cli', keyId, tool, digest, confirmationId, at });
+    }
+    const halt = event.kind === 'halt';
+    const record = { event: event.kind, key_id: event.keyId ?? '*', reason: halt ? event.reason : null, acted_at: actedAt, decision: halt ? 'deny' : 'allow', outcome: 'success' } as const;
+    if (this.deps.audit) await this.deps.audit.append(record);
+    else log.info(`trading ${halt ? 'halted' : 'resumed'} by futucli`, { key_id: record.key_id, reason: record.reason, acted_at: actedAt });
+  }
+
+  /** A confirmation whose time ran out before it was answered or used, once a sweep moved it to expired. */
+  async auditExpiry(confirmation: Confirmation): Promise<void> {
+    const { keyId, tool, digest, id: confirmationId, expiresAt: at } = confirmation;
+    await this.auditConfirmation({ kind: 'expired', channel: confirmation.askedVia ?? 'out_of_band', keyId, tool, digest, confirmationId, at });
+  }
+
   /** A confirmation step, durable before the call goes on (an audit failure refuses the call). */
   private async auditConfirmation(event: ConfirmationEvent): Promise<void> {
     const refused = REFUSING_CONFIRMATION_STEPS.has(event.kind);
-    await this.deps.audit?.append({
+    if (!this.deps.audit) {
+      // Steps of a call are in its own log line; a human's act outside any call has only this one.
+      if (event.at !== undefined) log.info('confirmation answered or expired', { key_id: event.keyId, kind: event.kind, channel: event.channel, confirmation_id: event.confirmationId });
+      return;
+    }
+    await this.deps.audit.append({
       event: 'confirmation',
       key_id: event.keyId,
       tool: event.tool,
@@ -407,6 +434,7 @@ export class CallPipeline {
       confirmation_id: event.confirmationId,
       digest: event.digest,
       reason: event.reason ?? null,
+      ...(event.at !== undefined && { acted_at: new Date(event.at).toISOString() }),
       decision: refused ? 'deny' : 'allow',
       outcome: refused ? 'reject' : 'success',
     });

@@ -5,7 +5,7 @@
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfirmationRoundRequired, HumanGate, type ConfirmationEvent, type GuardedCall, type HumanChannel, type ResumedRound, type RoundState } from '../../src/authz/confirmations.js';
+import { ConfirmationRoundRequired, expireDueConfirmations, HumanGate, type ConfirmationEvent, type GuardedCall, type HumanChannel, type ResumedRound, type RoundState } from '../../src/authz/confirmations.js';
 import type { Decision } from '../../src/authz/decision.js';
 import { FileTradeState } from '../../src/authz/fileTradeState.js';
 import { NO_GUARDS } from '../../src/authz/builder.js';
@@ -28,7 +28,8 @@ const ASKING: Decision = {
 };
 
 function setup(t: TestContext) {
-  const store = new FileTradeState({ stateDir: tempDir(t) });
+  // The store's clock stands at the approvals' expiry, whatever the machine's says.
+  const store = new FileTradeState({ stateDir: tempDir(t), now: () => T0 + TTL });
   const gate = new HumanGate(store, { approvalTtlMs: TTL });
   const key = makeKey({ id: 'careful', require_confirmation: 'always' });
   const events: ConfirmationEvent[] = [];
@@ -73,7 +74,8 @@ test('an approved confirmation lets exactly its call through, once', async (t) =
   await approve(id);
   assert.deepEqual(await use(id), { ...NO_GUARDS, humanConfirmed: true });
   await refusedWith(use(id), /already used/);
-  assert.deepEqual(events.map((e) => e.kind), ['requested', 'invalid', 'approved', 'used', 'invalid']);
+  // The approval itself is audited when the human gives it (futucli's queue, the approval page), not again here.
+  assert.deepEqual(events.map((e) => e.kind), ['requested', 'invalid', 'used', 'invalid']);
 });
 
 test('two calls racing to use one approval: exactly one goes through', async (t) => {
@@ -99,10 +101,13 @@ test('an approval is bound to the call: other arguments, account, env, a higher 
 });
 
 test('an approval expires with its confirmation; a rejection or an unknown id refuses', async (t) => {
-  const { ask, approve, use, store } = setup(t);
+  const { ask, approve, use, store, events } = setup(t);
   const late = await ask();
   await approve(late);
   await refusedWith(use(late, { now: new Date(T0 + TTL) }), /expired at 2026-12-03T02:05:00.000Z/);
+  assert.equal((await store.getConfirmation(late))?.state, 'expired', 'the call that found it expired marks it so');
+  await refusedWith(use(late, { now: new Date(T0 + TTL + 1) }), /expired at 2026-12-03T02:05:00.000Z/);
+  assert.deepEqual(events.filter((e) => e.kind === 'expired').map((e) => e.confirmationId), [late], 'the expiry is audited once');
   const rejected = await ask();
   await store.transitionConfirmation(rejected, 'pending', (c) => ({ ...c, state: 'rejected', answeredAt: T0, answeredBy: 'page' }));
   await refusedWith(use(rejected), /rejected by a human/);
@@ -203,4 +208,19 @@ test('rounds: two retries racing with one yes, exactly one goes through', async 
   const state = await firstRound(gate, call(), { argsDigest: 'args-1', rounds: { timeoutMs: 60_000 } });
   const results = await Promise.allSettled(Array.from({ length: 8 }, () => gate.confirm(call(), ASKING, NO_GUARDS, { argsDigest: 'args-1', rounds: { timeoutMs: 60_000, resumed: { state, answer: 'accept' } } })));
   assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+});
+
+test('expireDueConfirmations moves what ran out to expired and reports each once; a second sweep finds nothing', async (t) => {
+  const { ask, approve, store } = setup(t);
+  // Asked at T0; the store's clock says T0 + TTL: both the approved and the unanswered one ran out.
+  const approved = await ask();
+  await approve(approved);
+  const pending = await ask();
+  const rejected = await ask();
+  await store.transitionConfirmation(rejected, 'pending', (c) => ({ ...c, state: 'rejected' }));
+  const swept: string[] = [];
+  assert.equal(await expireDueConfirmations(store, async (c) => void swept.push(`${c.id}:${c.state}:${c.askedVia}`)), 2);
+  assert.deepEqual(swept.sort(), [`${approved}:expired:out_of_band`, `${pending}:expired:out_of_band`].sort());
+  assert.equal(await expireDueConfirmations(store, async () => assert.fail('expired twice')), 0);
+  assert.equal((await store.getConfirmation(rejected))?.state, 'rejected');
 });

@@ -204,7 +204,7 @@ describe(gate.name, { skip: gate.skip }, () => {
     }
   });
 
-  it("a confirmation lives its approval lifetime plus a day on Redis's clock and keeps that TTL when answered; a halt never expires", async () => {
+  it("a confirmation lives its approval lifetime plus a day on Redis's clock and keeps that TTL when answered; a halt never expires; its queued event does", async () => {
     const { trades } = await open({ prefix: 'ttl:' });
     const id = random128();
     const summary = { tool: 'futu_unlock_trade', keyId: 'k', env: null, accId: null, order: 'unlock real trading', value: null, limitValue: null, reasons: [] };
@@ -221,6 +221,9 @@ describe(gate.name, { skip: gate.skip }, () => {
       const kept = await raw.pttl(`ttl:confirmation:${id}`);
       assert.ok(kept > day + 280_000 && kept <= ttl, `answered: ${kept}`);
       assert.equal(await raw.pttl('ttl:halts'), -1);
+      // The halt's event waits for a server to audit it: a week at most.
+      const queued = await raw.pttl('ttl:human-events');
+      assert.ok(queued > 6 * day && queued <= 7 * day, `human events: ${queued}`);
     } finally {
       raw.disconnect();
     }

@@ -423,6 +423,54 @@ for (const impl of [fileImplementation(), redisImplementation()]) {
         assert.deepEqual(await two.trades.halts(), []);
       });
 
+      it('confirmations due: pending and approved ones past their expiry, by the shared clock; not live ones, not answered-and-done ones', async () => {
+        impl.fresh();
+        const [one, two] = [await open(), await open()];
+        const past = { createdAt: 1, expiresAt: 2 };
+        const duePending = confirmation(past);
+        const dueApproved = confirmation(past);
+        const rejected = confirmation(past);
+        const used = confirmation(past);
+        const live = confirmation();
+        for (const c of [duePending, dueApproved, rejected, used, live]) await one.trades.createConfirmation(c);
+        await two.trades.transitionConfirmation(dueApproved.id, 'pending', (c) => ({ ...c, state: 'approved' }));
+        await two.trades.transitionConfirmation(rejected.id, 'pending', (c) => ({ ...c, state: 'rejected' }));
+        await two.trades.transitionConfirmation(used.id, 'pending', (c) => ({ ...c, state: 'approved' }));
+        await two.trades.transitionConfirmation(used.id, 'approved', (c) => ({ ...c, state: 'used' }));
+        const ids = async (store: TradeStateStore) => (await store.confirmationsDue()).map((c) => c.id).sort();
+        assert.deepEqual(await ids(two.trades), [duePending.id, dueApproved.id].sort());
+        // Two processes sweeping at once: each expiry is moved (and so audited) by exactly one.
+        const sweeps = await Promise.all([one, two, one, two].map(async ({ trades }) => {
+          const moved: string[] = [];
+          for (const due of await trades.confirmationsDue()) if ((await trades.transitionConfirmation(due.id, due.state, (c) => ({ ...c, state: 'expired' })))?.changed) moved.push(due.id);
+          return moved;
+        }));
+        assert.deepEqual(sweeps.flat().sort(), [duePending.id, dueApproved.id].sort());
+        assert.deepEqual(await ids(one.trades), [], 'an expired one is not due again');
+        assert.equal((await one.trades.getConfirmation(dueApproved.id))?.state, 'expired');
+      });
+
+      it('human events: halts and resumes queue themselves; a drain hands them over oldest first, once, and keeps them when the audit fails', async () => {
+        impl.fresh();
+        const [one, two] = [await open(), await open()];
+        const approved = { kind: 'approved', at: 10, confirmationId: random128(), keyId: KEY, tool: 'futu_place_order', digest: 'd'.repeat(64) } as const;
+        await one.trades.recordHumanEvent(approved);
+        await one.trades.setHalt({ keyId: 'bot', reason: 'runaway', since: 11 });
+        assert.equal(await two.trades.clearHalt('bot'), true);
+        assert.equal(await two.trades.clearHalt('bot'), false, 'nothing lifted, nothing queued');
+        await assert.rejects(two.trades.drainHumanEvents(async () => Promise.reject(new Error('audit log full'))), /audit log full/);
+        const seen: unknown[] = [];
+        const collect = async (events: readonly unknown[]) => void seen.push(...events);
+        // Two processes draining at once: every event goes to exactly one of them.
+        const counts = await Promise.all([one.trades.drainHumanEvents(collect, 2), two.trades.drainHumanEvents(collect, 2)]);
+        assert.equal(counts[0] + counts[1], 3);
+        assert.deepEqual(seen.slice(0, 1), [approved], 'oldest first');
+        assert.deepEqual(seen.map((e) => (e as { kind: string }).kind).sort(), ['approved', 'halt', 'resume']);
+        const halt = seen.find((e) => (e as { kind: string }).kind === 'halt');
+        assert.deepEqual(halt, { kind: 'halt', at: 11, keyId: 'bot', reason: 'runaway' });
+        assert.equal(await one.trades.drainHumanEvents(collect), 0, 'nothing is handed over twice');
+      });
+
       it('store down: no confirmation read, created or answered and no halt list (STATE_STORE_UNAVAILABLE); back, nothing was approved and the halt holds', async () => {
         impl.fresh();
         const { trades } = await open();
@@ -437,6 +485,9 @@ for (const impl of [fileImplementation(), redisImplementation()]) {
           await assert.rejects(trades.createConfirmation(confirmation()), down);
           await assert.rejects(trades.halts(), down);
           await assert.rejects(trades.clearHalt(null), down);
+          await assert.rejects(trades.confirmationsDue(), down);
+          await assert.rejects(trades.recordHumanEvent({ kind: 'resume', at: 1, keyId: null }), down);
+          await assert.rejects(trades.drainHumanEvents(async () => undefined), down);
         } finally {
           await impl.recover();
         }

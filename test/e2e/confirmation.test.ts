@@ -12,6 +12,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { Client as V2Client, StreamableHTTPClientTransport as V2HttpTransport } from '@modelcontextprotocol/client';
 import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as V1HttpTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -56,6 +57,10 @@ describe('a human confirms, halts and sees the limits', () => {
   const stateDir = () => run.path('shared.state');
   const futucli = (...args: string[]) => runFutucliAsync(['-o', 'json', ...args, '--state-dir', stateDir()]);
   const ordersWith = async (price: number) => (await human()).filter((o) => o.price === price);
+  /** The audit logs of every server sharing the state (a, b, the stdio one, c once started). */
+  const auditLogs = () => [a.auditLog, b.auditLog, run.path('stdio.audit.jsonl'), run.path('c.audit.jsonl')];
+  /** Their records: futucli's acts are audited by whichever server takes them from the queue. */
+  const serverAudits = () => auditLogs().flatMap((file) => (existsSync(file) ? readAudit(file) : []));
   let human: () => Promise<Array<{ price?: number; status: unknown; remark?: string }>>;
 
   before(async () => {
@@ -163,8 +168,16 @@ describe('a human confirms, halts and sees the limits', () => {
     assert.equal((await ordersWith(303)).length, 1);
     const reused = errorOf(await oob.callTool('futu_place_order', { ...ORDER, price: 303, client_order_id: 'oob-2', confirmation_id: id }));
     assert.equal(reused.code, 'CONFIRMATION_INVALID');
-    const kinds = readAudit(b.auditLog).filter((r) => r.event === 'confirmation' && r.confirmation_id === id).map((r) => `${r.kind}/${r.channel}`);
-    assert.deepEqual(kinds, ['invalid/out_of_band', 'approved/cli', 'used/out_of_band']);
+    const kinds = readAudit(b.auditLog).filter((r) => r.event === 'confirmation' && r.confirmation_id === id && r.channel !== 'cli').map((r) => `${r.kind}/${r.channel}`);
+    assert.deepEqual(kinds, ['invalid/out_of_band', 'used/out_of_band'], 'the calls on b');
+    // futucli's approval is audited once, by whichever server took it from the shared queue.
+    const approvals = await waitFor('the approval in an audit log', () => {
+      const found = serverAudits().filter((r) => r.event === 'confirmation' && r.confirmation_id === id && r.kind === 'approved');
+      return found.length > 0 ? found : undefined;
+    });
+    assert.equal(approvals.length, 1);
+    assert.equal(approvals[0]!.channel, 'cli');
+    assert.match(String(approvals[0]!.acted_at), /^\d{4}-\d\d-\d\dT/);
   });
 
   it('the approval page: shows the order, approves with its form (no key), and refuses a forged form', async () => {
@@ -221,8 +234,50 @@ describe('a human confirms, halts and sees the limits', () => {
     assert.match(errorOf(await oob.callTool('futu_place_order', { ...ORDER, price: 311, confirmation_id: id })).message, /rejected by a human/);
     const again = await futucli('approve', id, '--yes');
     assert.notEqual(again.status, 0, 'a rejected id cannot be approved after all');
-    assert.ok(readAudit(b.auditLog).some((r) => r.event === 'confirmation' && r.confirmation_id === id && r.kind === 'rejected' && r.channel === 'cli'));
+    const rejections = await waitFor('the rejection in an audit log', () => {
+      const found = serverAudits().filter((r) => r.event === 'confirmation' && r.confirmation_id === id && r.kind === 'rejected');
+      return found.length > 0 ? found : undefined;
+    });
+    assert.deepEqual(rejections.map((r) => r.channel), ['cli'], 'audited once, when the human answered');
     assert.equal((await ordersWith(311)).length, 0);
+  });
+
+  it('an approval never used and a request never answered are audited when they expire, and refused after', async () => {
+    // A third server sharing the state, with short approvals: the expiries are swept by whichever server sees them first.
+    const c = await run.startHttp({ name: 'c', keysFile, gateway: `127.0.0.1:${sim.port}`, extraArgs: ['--state-dir', stateDir(), '--approval-ttl', '6s'] });
+    assert.ok(auditLogs().includes(c.auditLog));
+    const oob = await run.connectHttp('v2', c.url, keys.oob!);
+    const ask = async (price: number) => /confirmation_id ([0-9a-f]{32})/.exec(errorOf(await oob.callTool('futu_place_order', { ...ORDER, price })).message)![1]!;
+    const unused = await ask(312);
+    const approved = await futucli('approve', unused, '--yes');
+    assert.equal(approved.status, 0, approved.stderr);
+    const unanswered = await ask(313);
+    const expiries = await waitFor('both expiries audited', () => {
+      const found = serverAudits().filter((r) => r.event === 'confirmation' && r.kind === 'expired');
+      const ids = new Set(found.map((r) => r.confirmation_id));
+      return ids.has(unused) && ids.has(unanswered) ? found : undefined;
+    }, 30_000);
+    for (const id of [unused, unanswered]) {
+      const records = expiries.filter((r) => r.confirmation_id === id);
+      assert.equal(records.length, 1, `expiry of ${id} audited once`);
+      assert.deepEqual([records[0]!.channel, records[0]!.key_id, records[0]!.decision], ['out_of_band', 'oob', 'deny']);
+    }
+    const late = errorOf(await oob.callTool('futu_place_order', { ...ORDER, price: 312, confirmation_id: unused }));
+    assert.equal(late.code, 'CONFIRMATION_INVALID');
+    assert.match(late.message, /expired at/);
+    assert.notEqual((await futucli('approve', unanswered, '--yes')).status, 0, 'an expired request cannot be approved');
+    assert.equal((await ordersWith(312)).length + (await ordersWith(313)).length, 0);
+  });
+
+  it('a halt lifted within the same second is still audited, once: halt and resume, in order', async () => {
+    assert.equal((await futucli('halt', '--key', 'careful', '--reason', 'blink')).status, 0);
+    assert.equal((await futucli('resume', '--key', 'careful')).status, 0);
+    const records = await waitFor('the halt and its resume', () => {
+      const found = serverAudits().filter((r) => (r.event === 'halt' || r.event === 'resume') && r.key_id === 'careful');
+      return found.length >= 2 ? found.sort((x, y) => String(x.acted_at).localeCompare(String(y.acted_at))) : undefined;
+    });
+    assert.deepEqual(records.map((r) => `${r.event}:${r.reason}`), ['halt:blink', 'resume:null']);
+    assert.ok(String(records[0]!.acted_at) <= String(records[1]!.acted_at));
   });
 
   it('halt --key --cancel-open cancels that key\'s open orders only, and halts only that key', async () => {
@@ -277,8 +332,12 @@ describe('a human confirms, halts and sees the limits', () => {
     assert.equal(after.orders_left_this_minute, 5 - usage.ordersBefore);
     assert.equal(after.require_confirmation, 'never');
     for (const server of [a, b]) await waitFor(`${server.origin} to show the resume`, async () => (haltedMetric.test(await server.metrics!()) ? undefined : true));
-    const haltRecords = () => readAudit(a.auditLog).filter((r) => r.event === 'halt' || r.event === 'resume').map((r) => `${r.event}:${r.key_id}`);
+    const haltRecords = () =>
+      serverAudits()
+        .filter((r) => (r.event === 'halt' || r.event === 'resume') && r.key_id !== 'careful')
+        .sort((x, y) => String(x.acted_at).localeCompare(String(y.acted_at)))
+        .map((r) => `${r.event}:${r.key_id}`);
     await waitFor('the resume record', () => (haltRecords().includes('resume:*') ? true : undefined));
-    assert.deepEqual(haltRecords(), ['halt:bot', 'resume:bot', 'halt:*', 'resume:*']);
+    assert.deepEqual(haltRecords(), ['halt:bot', 'resume:bot', 'halt:*', 'resume:*'], 'each halt and resume audited once, by one of the servers');
   });
 });

@@ -90,6 +90,8 @@ async function answer(command: Command, out: Output, verdict: 'approved' | 'reje
     }
     const answered = await store.transitionConfirmation(id, 'pending', (c) => ({ ...c, state: verdict, answeredAt: now, answeredBy: 'cli' }));
     if (!answered?.changed) refuseUnlessPending(answered?.current ?? found, now);
+    // futucli keeps no audit log: the servers sharing this state write the answer to theirs.
+    await store.recordHumanEvent({ kind: verdict, at: now, confirmationId: id, keyId: found.keyId, tool: found.tool, digest: found.digest });
     out.result({ confirmation_id: id, state: verdict, key_id: found.keyId, tool: found.tool }, () =>
       verdict === 'approved'
         ? `Approved. The call may now be repeated once with confirmation_id ${id} (until ${new Date(found.expiresAt).toISOString()}).`
