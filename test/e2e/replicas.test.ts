@@ -6,13 +6,17 @@
  * the reservation TTL, and with Redis stopped mid-burst trades and unlocks are refused
  * (STATE_STORE_UNAVAILABLE) while reads go on, with no overshoot once it returns. A human's
  * approval (futucli approve --redis) of a call one replica asked about is used on another, once;
- * futucli halt --redis stops every replica at once. Each replica keeps its own audit chain, every
+ * futucli halt --redis stops every replica at once. A 2025-era session lives on the replica that
+ * opened it: another replica refuses it as unknown (404), and the client starts a new one there.
+ * Each replica keeps its own audit chain, every
  * record naming the replica (futucli audit verify --chains). The Redis password never reaches a
  * log, an audit record, /metrics or futucli's output.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
+import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport as V1HttpTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { intentIdentity } from '../../src/authz/orderTag.js';
 import { RedisLimits } from '../../src/authz/redisLimits.js';
 import { RedisState } from '../../src/authz/redisState.js';
@@ -22,7 +26,7 @@ import { startSimulator, type SimulatorHandle } from '../../src/sim/server.js';
 import { runFutucli, runFutucliAsync } from '../helpers/futucli.js';
 import { RedisServer } from '../helpers/service.js';
 import { REDIS, serviceGate } from '../helpers/systemService.js';
-import type { McpTestClient, ToolCallResult } from '../helpers/mcpClients.js';
+import { mcpPostHeaders, rawHttp, toolCallBody, type McpTestClient, type ToolCallResult } from '../helpers/mcpClients.js';
 import { E2E_SIM_CLOCK, E2eRun, humanAt, pollFor, readAudit, sample, SIM, textOf, TRADE_PWD, waitForReadyz, type HttpServerProcess } from './helpers.js';
 
 const REDIS_PASSWORD = 'e2e-Redis-Pw-7c1f';
@@ -124,6 +128,30 @@ describe(gate.name, { skip: gate.skip }, () => {
     const racing = await Promise.all([0, 1, 2].map((i) => client('retry', i).callTool('futu_place_order', parallel)));
     assert.equal(new Set(racing.filter(ok).map((r) => r.structuredContent!.order_id)).size, 1, racing.map(textOf).join('\n'));
     assert.equal((await heldAtOpenD(us, 'retry')).count, 2, 'two client_order_ids, two orders at OpenD');
+  });
+
+  it('a 2025-era session opened on one replica is refused on another as unknown (404, -32001), and the SDK client recovers by initializing there', async () => {
+    const [onA, onB] = [replicas[0]!, replicas[1]!];
+    const opened = await run.connectHttp('v1', onA.url, keys.retry!);
+    const session = opened.sessionId!;
+    const raw = await rawHttp(onB.url, { method: 'POST', headers: mcpPostHeaders(keys.retry, session), body: toolCallBody('futu_get_snapshot', { symbol: 'US.AAPL' }) });
+    assert.equal(raw.status, 404, raw.body);
+    const refusal = (JSON.parse(raw.body) as { error: { code: number; message: string } }).error;
+    assert.equal(refusal.code, -32001);
+    assert.match(refusal.message, /Session not found: .*initialize a new one/);
+
+    // The v1 SDK client resuming A's session on B gets the 404 the spec tells it to start over on...
+    const resumed = new V1Client({ name: 'resuming', version: '0' });
+    await resumed.connect(new V1HttpTransport(new URL(onB.url), { sessionId: session, requestInit: { headers: { Authorization: `Bearer ${keys.retry!}` } } }));
+    try {
+      await assert.rejects(resumed.callTool({ name: 'futu_get_snapshot', arguments: { symbol: 'US.AAPL' } }), /404|Session not found/);
+    } finally {
+      await resumed.close();
+    }
+    // ...and a new session on B, with the same key, answers at once; A's session is untouched.
+    const fresh = await run.connectHttp('v1', onB.url, keys.retry!);
+    assert.ok(ok(await fresh.callTool('futu_get_snapshot', { symbol: 'US.AAPL' })));
+    assert.ok(ok(await opened.callTool('futu_get_snapshot', { symbol: 'US.AAPL' })));
   });
 
   it('futucli approve --redis answers a confirmation replica A asked for; the approved call is placed on replica C, once', async () => {
