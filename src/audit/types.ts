@@ -187,6 +187,18 @@ export interface HaltAuditEvent {
   readonly outcome: 'success';
 }
 
+/** An open order futucli halt --cancel-open cancelled at OpenD, for the key that placed it through futu-mcp. */
+export interface HaltCancelAuditEvent {
+  readonly event: 'halt_cancel';
+  readonly key_id: string;
+  readonly env: string;
+  readonly acc_id: string;
+  readonly order_id: string;
+  readonly acted_at: string;
+  readonly decision: 'allow';
+  readonly outcome: 'success';
+}
+
 export type AuditEvent =
   | ToolCallEvent
   | ToolIntentEvent
@@ -196,7 +208,8 @@ export type AuditEvent =
   | OrderReconciledEvent
   | ToolCallSuppressedEvent
   | ConfirmationAuditEvent
-  | HaltAuditEvent;
+  | HaltAuditEvent
+  | HaltCancelAuditEvent;
 export type AuditOutcome = AuditEvent['outcome'];
 
 export interface ChainFields {

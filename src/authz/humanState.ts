@@ -61,7 +61,7 @@ export interface Confirmation {
 }
 
 /**
- * What a human did outside any server (futucli approve / reject / halt / resume), queued in the
+ * What a human did outside any server (futucli approve / reject / halt [--cancel-open] / resume), queued in the
  * shared state until a server writes it to its audit log: a human's act is audited even when no
  * call ever looks at it again, and even when it is undone within a second.
  */
@@ -75,7 +75,9 @@ export type HumanEvent =
       readonly digest: string;
     }
   | { readonly kind: 'halt'; readonly at: number; readonly keyId: string | null; readonly reason: string }
-  | { readonly kind: 'resume'; readonly at: number; readonly keyId: string | null };
+  | { readonly kind: 'resume'; readonly at: number; readonly keyId: string | null }
+  /** An open order of a key that futucli halt --cancel-open cancelled at OpenD. */
+  | { readonly kind: 'cancelled'; readonly at: number; readonly keyId: string; readonly env: string; readonly accId: string; readonly orderId: string };
 
 /** futucli halt: new risk stops for one key, or for all keys (keyId null). */
 export interface Halt {
@@ -171,7 +173,9 @@ export function parseHumanEvent(text: string): HumanEvent {
       ? typeof e.confirmationId === 'string' && isConfirmationId(e.confirmationId) && typeof e.keyId === 'string' && typeof e.tool === 'string' && typeof e.digest === 'string'
       : e.kind === 'halt'
         ? keyIdOk && typeof e.reason === 'string'
-        : e.kind === 'resume' && keyIdOk);
+        : e.kind === 'cancelled'
+          ? typeof e.keyId === 'string' && typeof e.env === 'string' && typeof e.accId === 'string' && typeof e.orderId === 'string'
+          : e.kind === 'resume' && keyIdOk);
   if (!ok) throw new Error('human event record is malformed');
   return e as unknown as HumanEvent;
 }

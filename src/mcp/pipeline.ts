@@ -396,7 +396,7 @@ export class CallPipeline {
   }
 
   /**
-   * What a human did outside any call (futucli approve / reject / halt / resume), from the queue
+   * What a human did outside any call (futucli approve / reject / halt [--cancel-open] / resume), from the queue
    * in the shared state: durable in the audit log before the queue forgets it.
    */
   async auditHumanEvent(event: HumanEvent): Promise<void> {
@@ -404,6 +404,12 @@ export class CallPipeline {
     if (event.kind === 'approved' || event.kind === 'rejected') {
       const { kind, keyId, tool, digest, confirmationId, at } = event;
       return this.auditConfirmation({ kind, channel: 'cli', keyId, tool, digest, confirmationId, at });
+    }
+    if (event.kind === 'cancelled') {
+      const cancel = { event: 'halt_cancel', key_id: event.keyId, env: event.env, acc_id: event.accId, order_id: event.orderId, acted_at: actedAt, decision: 'allow', outcome: 'success' } as const;
+      if (this.deps.audit) await this.deps.audit.append(cancel);
+      else log.info('open order cancelled by futucli halt --cancel-open', { key_id: cancel.key_id, acc_id: cancel.acc_id, order_id: cancel.order_id });
+      return;
     }
     const halt = event.kind === 'halt';
     const record = { event: event.kind, key_id: event.keyId ?? '*', reason: halt ? event.reason : null, acted_at: actedAt, decision: halt ? 'deny' : 'allow', outcome: 'success' } as const;

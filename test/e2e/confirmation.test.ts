@@ -294,6 +294,11 @@ describe('a human confirms, halts and sees the limits', () => {
     assert.match(await status(292), /CANCELLED/);
     assert.equal(await status(293), 'SUBMITTED');
     assert.equal(errorOf(await bot.callTool('futu_place_order', { ...ORDER, price: 294 })).code, 'TRADING_HALTED');
+    const audited = await waitFor('the cancel in an audit log', () => {
+      const found = serverAudits().filter((r) => r.event === 'halt_cancel' && r.order_id === String(mine.order_id));
+      return found.length > 0 ? found : undefined;
+    });
+    assert.deepEqual(audited.map((r) => [r.key_id, r.env, r.decision]), [['bot', 'simulate', 'allow']], 'audited once, for the key that placed it');
     await tradeOk(big, 'futu_cancel_order', { order_id: String(theirs.order_id) });
     assert.equal((await futucli('resume', '--key', 'bot')).status, 0);
   });

@@ -171,6 +171,7 @@ async function cancelOpenOrders(store: TradeStateStore, opts: HaltOptions, keyId
         if (!owner || (keyId !== null && owner.keyId !== keyId)) continue;
         await gateway.modifyOrder(ref, { orderId: order.orderId, op: 'cancel' });
         cancelled.push({ order_id: order.orderId, acc_id: ref.accId, key_id: owner.keyId });
+        await store.recordHumanEvent({ kind: 'cancelled', at: Date.now(), keyId: owner.keyId, env: ref.env, accId: ref.accId, orderId: order.orderId });
       }
     }
   } catch (err) {
