@@ -80,6 +80,7 @@ describe(gate.name, { skip: gate.skip }, () => {
       { id: 'killed', scopes: SIM, flags: ['--allowed-trd-sides', 'BUY'] },
       { id: 'oob', scopes: SIM, flags: ['--allowed-trd-sides', 'BUY', '--require-confirmation', 'always', '--confirmation-channel', 'out_of_band'] },
       { id: 'stopped', scopes: SIM, flags: ['--allowed-trd-sides', 'BUY'] },
+      { id: 'modern', scopes: SIM, flags: ['--allowed-trd-sides', 'BUY'] },
     ]);
     for (const [i, name] of ['replica-1', 'replica-2', 'replica-3'].entries()) {
       // One replica gets the password in the URL, the others from the environment.
@@ -128,6 +129,19 @@ describe(gate.name, { skip: gate.skip }, () => {
     const racing = await Promise.all([0, 1, 2].map((i) => client('retry', i).callTool('futu_place_order', parallel)));
     assert.equal(new Set(racing.filter(ok).map((r) => r.structuredContent!.order_id)).size, 1, racing.map(textOf).join('\n'));
     assert.equal((await heldAtOpenD(us, 'retry')).count, 2, 'two client_order_ids, two orders at OpenD');
+  });
+
+  it('2026-07-28 needs no session: each request may land on any replica; a retry on another replica replays, a cancel on a third works', async () => {
+    const modern = await Promise.all(replicas.map((r) => run.connectHttp('v2', r.url, keys.modern!, 'auto')));
+    for (const c of modern) assert.equal(c.sessionId, undefined, 'no Mcp-Session-Id');
+    const order = { symbol: 'HK.00700', side: 'BUY', order_type: 'LIMIT', qty: 100, price: 250, client_order_id: 'modern-1' };
+    const placed = await modern[0]!.callTool('futu_place_order', order);
+    assert.ok(ok(placed), textOf(placed));
+    const retried = await modern[1]!.callTool('futu_place_order', order);
+    assert.deepEqual([retried.structuredContent!.order_id, retried.structuredContent!.replay], [placed.structuredContent!.order_id, true]);
+    const cancelled = await modern[2]!.callTool('futu_cancel_order', { order_id: String(placed.structuredContent!.order_id) });
+    assert.ok(ok(cancelled), `the order is the key's own on every replica: ${textOf(cancelled)}`);
+    assert.equal((await heldAtOpenD(hk, 'modern')).count, 0);
   });
 
   it('a 2025-era session opened on one replica is refused on another as unknown (404, -32001), and the SDK client recovers by initializing there', async () => {
