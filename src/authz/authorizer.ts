@@ -262,10 +262,10 @@ export class Authorizer {
       return await decideAndRun(guarded);
     } catch (err) {
       if (!(err instanceof NeedsHuman)) throw err;
-      const { terms, key, now } = guarded;
+      const { terms, key } = guarded;
       const value = Number(err.decision.context.orderValue ?? 0);
       const summary = tradeSummary(terms, { keyId: key.id, env: guarded.env, accId: guarded.account, value, limitCurrency: key.limits.limit_currency });
-      const call = { key, now, tool: terms.action, env: guarded.env, accId: guarded.account, value, summary };
+      const call = { key, tool: terms.action, env: guarded.env, accId: guarded.account, value, summary };
       const confirmed = await this.human.confirm(call, err.decision, guarded.guards!, options.human);
       return decideAndRun({ ...guarded, guards: confirmed });
     }
@@ -297,7 +297,7 @@ export class Authorizer {
     let { decision } = unlock;
     if (this.askable.has(decision)) {
       const summary = { tool: 'futu_unlock_trade', keyId: input.key.id, env: 'real' as const, accId: null, order: 'unlock real trading (OpenD accepts real orders until it is locked again)', value: null, limitValue: null };
-      const call = { key: input.key, now: input.now, tool: 'futu_unlock_trade', env: null, accId: null, value: 0, summary };
+      const call = { key: input.key, tool: 'futu_unlock_trade', env: null, accId: null, value: 0, summary };
       const guards = await this.human.confirm(call, decision, halted, human);
       decision = unlock.decideWith(guards);
     }

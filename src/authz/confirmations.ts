@@ -112,7 +112,6 @@ export interface HumanChannel {
 /** A call a human may have to confirm, as the gate needs it. */
 export interface GuardedCall {
   readonly key: KeyRecord;
-  readonly now: Date;
   readonly tool: string;
   readonly env: Env | null;
   readonly accId: string | null;
@@ -207,12 +206,12 @@ export class HumanGate {
     };
     if (state.keyId !== call.key.id) return invalid('belongs to another key');
     if (state.argsDigest !== argsDigest) return invalid('was asked for another call (other arguments): a changed call needs a new confirmation');
-    const now = call.now.getTime();
+    if (!this.store) throw new AuthzError('STATE_STORE_UNAVAILABLE', 'trade state unavailable: a confirmation cannot be checked (denied)');
+    const now = await this.store.now();
     if (now >= state.expiresAt) {
       await event('timeout', 'elicitation', id);
       throw roundTimedOut();
     }
-    if (!this.store) throw new AuthzError('STATE_STORE_UNAVAILABLE', 'trade state unavailable: a confirmation cannot be checked (denied)');
     const found = await this.store.getConfirmation(id);
     if (!found) return invalid('names an unknown confirmation');
     const mismatch = otherCall(found, call, digest);
@@ -235,7 +234,7 @@ export class HumanGate {
   /** A pending confirmation of this call, expiring `ttlMs` from now, in the shared state. */
   private async storePending(call: GuardedCall, digest: string, reasons: readonly string[], ttlMs: number, askedVia: 'elicitation' | 'out_of_band'): Promise<Confirmation> {
     if (!this.store) throw new AuthzError('STATE_STORE_UNAVAILABLE', 'trade state unavailable: a confirmation cannot be recorded (denied)');
-    const createdAt = call.now.getTime();
+    const createdAt = await this.store.now();
     const confirmation: Confirmation = {
       version: 1,
       id: random128(),
@@ -293,7 +292,7 @@ export class HumanGate {
     if (!found) return invalid('is unknown');
     const mismatch = otherCall(found, call, digest);
     if (mismatch) return invalid(`${mismatch}; call again without confirmation_id`);
-    const now = call.now.getTime();
+    const now = await this.store.now();
     // The human's answer itself was audited when given (approval page, or futucli via the queue of human events).
     if (found.state === 'rejected') return invalid('was rejected by a human');
     if (found.state === 'used') return invalid('was already used: an approval is good for one call');

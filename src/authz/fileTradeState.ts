@@ -63,7 +63,7 @@ export class FileTradeState implements TradeStateStore {
   private readonly haltsPath: string;
   private readonly lockOptions: LockOptions;
   private readonly ownerRetentionMs: number;
-  private readonly now: () => number;
+  private readonly clock: () => number;
   private readonly queue = new LocalQueue();
 
   constructor(options: FileTradeStateOptions) {
@@ -72,7 +72,7 @@ export class FileTradeState implements TradeStateStore {
     this.haltsPath = join(root, 'halts.json');
     this.lockOptions = { timeoutMs: options.lockTimeoutMs ?? 10_000, staleAfterMs: options.staleLockMs ?? 30_000 };
     this.ownerRetentionMs = options.ownerRetentionMs ?? OWNER_RETENTION_MS;
-    this.now = options.now ?? Date.now;
+    this.clock = options.now ?? Date.now;
   }
 
   async withLock<T>(name: string, work: () => Promise<T>): Promise<T> {
@@ -165,8 +165,12 @@ export class FileTradeState implements TradeStateStore {
     });
   }
 
+  async now(): Promise<number> {
+    return this.clock();
+  }
+
   async confirmationsDue(): Promise<Confirmation[]> {
-    const now = this.now();
+    const now = this.clock();
     return (await this.allConfirmations()).filter((c) => isOpenConfirmation(c) && now >= c.expiresAt);
   }
 
@@ -201,7 +205,7 @@ export class FileTradeState implements TradeStateStore {
       const kept = halts.filter((h) => h.keyId !== keyId);
       if (kept.length === halts.length) return false;
       await this.writeHalts(kept);
-      await this.recordHumanEvent({ kind: 'resume', at: this.now(), keyId });
+      await this.recordHumanEvent({ kind: 'resume', at: this.clock(), keyId });
       return true;
     });
   }

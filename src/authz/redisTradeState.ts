@@ -275,6 +275,11 @@ export class RedisTradeState implements TradeStateStore {
     throw new AuthzError('STATE_STORE_UNAVAILABLE', 'trade state: a confirmation kept changing under other replicas (denied)');
   }
 
+  async now(): Promise<number> {
+    const [seconds, micros] = await this.redis.run((c) => c.time());
+    return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+  }
+
   async confirmationsDue(): Promise<Confirmation[]> {
     const ids = (await this.redis.run((c) => this.redis.script(c, DUE_CONFIRMATIONS, [OPEN_CONFIRMATIONS], []))) as string[];
     if (ids.length === 0) return [];
@@ -305,7 +310,7 @@ export class RedisTradeState implements TradeStateStore {
   }
 
   async clearHalt(keyId: string | null): Promise<boolean> {
-    const event: HumanEvent = { kind: 'resume', at: Date.now(), keyId };
+    const event: HumanEvent = { kind: 'resume', at: await this.now(), keyId };
     return (await this.redis.run((c) => this.redis.script(c, CLEAR_HALT, [HALTS, HUMAN_EVENTS], [JSON.stringify(keyId), JSON.stringify(event)]))) === 1;
   }
 

@@ -41,6 +41,11 @@ export interface TradeStateStore {
   /** Forgets what no call can ask about any more (settled intents past the idempotency window, old owner records). */
   prune(now: number): Promise<void>;
 
+  /**
+   * The clock confirmations live by, in epoch ms: Redis TIME with Redis (one clock for every
+   * replica, whatever theirs say), this host's with the state dir.
+   */
+  now(): Promise<number>;
   /** Stores a new confirmation (its id must be new). Durable before it resolves. */
   createConfirmation(confirmation: Confirmation): Promise<void>;
   getConfirmation(id: string): Promise<Confirmation | undefined>;

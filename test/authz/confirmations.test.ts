@@ -1,7 +1,7 @@
 /**
  * HumanGate against the real file state store: what an out-of-band approval is bound to, and
- * that nothing but a human's answer in the shared state lets a call through. Time is the call's
- * own `now`, never the wall clock.
+ * that nothing but a human's answer in the shared state lets a call through. Time is the
+ * store's clock (what Redis TIME is with Redis), set by each test, never the wall clock.
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
@@ -28,14 +28,13 @@ const ASKING: Decision = {
 };
 
 function setup(t: TestContext) {
-  // The store's clock stands at the approvals' expiry, whatever the machine's says.
-  const store = new FileTradeState({ stateDir: tempDir(t), now: () => T0 + TTL });
+  const clock = { now: T0 };
+  const store = new FileTradeState({ stateDir: tempDir(t), now: () => clock.now });
   const gate = new HumanGate(store, { approvalTtlMs: TTL });
   const key = makeKey({ id: 'careful', require_confirmation: 'always' });
   const events: ConfirmationEvent[] = [];
   const call = (over: Partial<GuardedCall> = {}): GuardedCall => ({
     key,
-    now: new Date(T0),
     tool: 'futu_place_order',
     env: 'simulate',
     accId: '1001',
@@ -56,7 +55,7 @@ function setup(t: TestContext) {
   const approve = (id: string) => store.transitionConfirmation(id, 'pending', (c) => ({ ...c, state: 'approved', answeredAt: T0, answeredBy: 'cli' }));
   const use = (id: string, callOver: Partial<GuardedCall> = {}, channelOver: Partial<HumanChannel> = {}) =>
     gate.confirm(call(callOver), ASKING, NO_GUARDS, channel({ confirmationId: id, ...channelOver }));
-  return { store, gate, key, events, call, ask, approve, use };
+  return { store, gate, key, events, call, ask, approve, use, clock };
 }
 
 async function refusedWith(work: Promise<unknown>, pattern: RegExp): Promise<void> {
@@ -101,12 +100,14 @@ test('an approval is bound to the call: other arguments, account, env, a higher 
 });
 
 test('an approval expires with its confirmation; a rejection or an unknown id refuses', async (t) => {
-  const { ask, approve, use, store, events } = setup(t);
+  const { ask, approve, use, store, events, clock } = setup(t);
   const late = await ask();
   await approve(late);
-  await refusedWith(use(late, { now: new Date(T0 + TTL) }), /expired at 2026-12-03T02:05:00.000Z/);
+  clock.now = T0 + TTL;
+  await refusedWith(use(late), /expired at 2026-12-03T02:05:00.000Z/);
   assert.equal((await store.getConfirmation(late))?.state, 'expired', 'the call that found it expired marks it so');
-  await refusedWith(use(late, { now: new Date(T0 + TTL + 1) }), /expired at 2026-12-03T02:05:00.000Z/);
+  clock.now = T0 + TTL + 1;
+  await refusedWith(use(late), /expired at 2026-12-03T02:05:00.000Z/);
   assert.deepEqual(events.filter((e) => e.kind === 'expired').map((e) => e.confirmationId), [late], 'the expiry is audited once');
   const rejected = await ask();
   await store.transitionConfirmation(rejected, 'pending', (c) => ({ ...c, state: 'rejected', answeredAt: T0, answeredBy: 'page' }));
@@ -120,7 +121,6 @@ test('elicitation: only an accept confirms; decline, cancel, timeout and a faili
   const key = makeKey({ require_confirmation: 'always' });
   const call: GuardedCall = {
     key,
-    now: new Date(T0),
     tool: 'futu_place_order',
     env: 'simulate',
     accId: '1001',
@@ -141,7 +141,7 @@ test('a decision that is not only a confirmation never asks anyone', async (t) =
   const limit: Decision = { ...ASKING, code: 'LIMIT_EXCEEDED', determiningPolicies: [...ASKING.determiningPolicies, { id: 'daily-limit', effect: 'forbid', code: 'LIMIT_EXCEEDED', message: 'm' }] };
   let asked = 0;
   const guards = await gate.confirm(
-    { key, now: new Date(T0), tool: 'futu_place_order', env: 'simulate', accId: '1', value: 1, summary: { tool: 'futu_place_order', keyId: key.id, env: 'simulate', accId: '1', order: 'x', value: null, limitValue: null } },
+    { key, tool: 'futu_place_order', env: 'simulate', accId: '1', value: 1, summary: { tool: 'futu_place_order', keyId: key.id, env: 'simulate', accId: '1', order: 'x', value: null, limitValue: null } },
     limit,
     NO_GUARDS,
     { argsDigest: 'a', ask: async () => (asked++, 'accept') },
@@ -180,7 +180,7 @@ test('rounds (2026-07-28): the first round stores a pending confirmation and han
 });
 
 test('rounds: a state for another key, other arguments, past its expiry, unreadable, or answered no refuses; only the no uses the confirmation up', async (t) => {
-  const { gate, store, call } = setup(t);
+  const { gate, store, call, clock } = setup(t);
   const rounds = (resumed?: ResumedRound, argsDigest = 'args-1') => ({ argsDigest, rounds: { timeoutMs: 60_000, ...(resumed && { resumed }) } });
   const confirm = (resumed: ResumedRound, over: Partial<GuardedCall> = {}, argsDigest?: string) => gate.confirm(call(over), ASKING, NO_GUARDS, rounds(resumed, argsDigest));
   const state = await firstRound(gate, call(), rounds());
@@ -192,7 +192,9 @@ test('rounds: a state for another key, other arguments, past its expiry, unreada
   await refusedWith(confirm({ state: { ...state, confirmationId: '0'.repeat(32) }, answer: 'accept' }), /unknown confirmation/);
   await refusedWith(confirm({ unreadable: 'invalid' }), /not one this server issued, or was altered/);
   await assert.rejects(confirm({ unreadable: 'expired' }), { code: 'CONFIRMATION_TIMEOUT' });
-  await assert.rejects(confirm({ state, answer: 'accept' }, { now: new Date(T0 + 60_000) }), { code: 'CONFIRMATION_TIMEOUT' });
+  clock.now = T0 + 60_000;
+  await assert.rejects(confirm({ state, answer: 'accept' }), { code: 'CONFIRMATION_TIMEOUT' });
+  clock.now = T0;
   assert.equal((await store.getConfirmation(state.confirmationId))?.state, 'pending', 'no refusal so far used it up');
 
   await assert.rejects(confirm({ state, answer: 'decline' }), { code: 'CONFIRMATION_DECLINED' });
@@ -211,14 +213,16 @@ test('rounds: two retries racing with one yes, exactly one goes through', async 
 });
 
 test('expireDueConfirmations moves what ran out to expired and reports each once; a second sweep finds nothing', async (t) => {
-  const { ask, approve, store } = setup(t);
-  // Asked at T0; the store's clock says T0 + TTL: both the approved and the unanswered one ran out.
+  const { ask, approve, store, clock } = setup(t);
+  // Asked at T0; then the store's clock says T0 + TTL: both the approved and the unanswered one ran out.
   const approved = await ask();
   await approve(approved);
   const pending = await ask();
   const rejected = await ask();
   await store.transitionConfirmation(rejected, 'pending', (c) => ({ ...c, state: 'rejected' }));
   const swept: string[] = [];
+  assert.equal(await expireDueConfirmations(store, async () => assert.fail('nothing has run out yet')), 0);
+  clock.now = T0 + TTL;
   assert.equal(await expireDueConfirmations(store, async (c) => void swept.push(`${c.id}:${c.state}:${c.askedVia}`)), 2);
   assert.deepEqual(swept.sort(), [`${approved}:expired:out_of_band`, `${pending}:expired:out_of_band`].sort());
   assert.equal(await expireDueConfirmations(store, async () => assert.fail('expired twice')), 0);

@@ -423,6 +423,14 @@ for (const impl of [fileImplementation(), redisImplementation()]) {
         assert.deepEqual(await two.trades.halts(), []);
       });
 
+      it('one clock for confirmations: every process reads the same shared clock (Redis TIME with Redis)', async () => {
+        impl.fresh();
+        const [one, two] = [await open(), await open()];
+        const [a, b, c] = [await one.trades.now(), await two.trades.now(), await one.trades.now()];
+        assert.ok(Number.isSafeInteger(a) && a > Date.parse('2020-01-01'), String(a));
+        assert.ok(a <= b && b <= c, `${a} ${b} ${c}: read in this order, so never backwards`);
+      });
+
       it('confirmations due: pending and approved ones past their expiry, by the shared clock; not live ones, not answered-and-done ones', async () => {
         impl.fresh();
         const [one, two] = [await open(), await open()];

@@ -76,7 +76,8 @@ async function answer(command: Command, out: Output, verdict: 'approved' | 'reje
   await withStores(opts, async ({ trades: store, where }) => {
     const found = await store.getConfirmation(id);
     if (!found) throw new FutuError('CONFIRMATION_INVALID', `no confirmation ${id} in ${where} (is it the servers' one?)`);
-    const now = Date.now();
+    // The servers' clock for confirmations: Redis TIME with --redis.
+    const now = await store.now();
     refuseUnlessPending(found, now);
     for (const line of describeSummary(found.summary)) out.notice(line);
     if (!opts.yes) {

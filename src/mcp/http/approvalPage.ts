@@ -15,7 +15,6 @@ export const APPROVAL_PATH_PREFIX = '/approve/';
 
 export interface ApprovalPageOptions {
   readonly store: TradeStateStore;
-  readonly now?: () => number;
   /** A human answered on the page (for the audit log). */
   readonly onAnswer?: (confirmation: Confirmation) => Promise<void>;
 }
@@ -34,8 +33,9 @@ const PAGE_HEADERS = {
 export async function serveApprovalPage(req: IncomingMessage, res: ServerResponse, pathname: string, options: ApprovalPageOptions): Promise<void> {
   requireMethod(req.method, ['GET', 'POST']);
   const id = pathname.slice(APPROVAL_PATH_PREFIX.length);
-  const now = (options.now ?? Date.now)();
   const found = isConfirmationId(id) ? await options.store.getConfirmation(id) : undefined;
+  // The servers' clock for confirmations (Redis TIME with --redis), so every replica's page agrees.
+  const now = await options.store.now();
   if (!found) return send(res, 404, 'Unknown confirmation', '<p>No call awaits confirmation under this id.</p>');
   if (req.method === 'GET') return send(res, 200, 'Confirm a call', render(found, now));
 
