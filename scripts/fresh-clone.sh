@@ -10,7 +10,9 @@ set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 node_bin="$(command -v "${1:-node}")"
 work="$(mktemp -d)"
-cleanup() { [ -n "${server_pid:-}" ] && kill "$server_pid" 2>/dev/null; rm -rf "$work"; }
+# npm start runs in a process group of its own: stopping it stops the server npm started, not just npm.
+stop_server() { [ -n "${server_pid:-}" ] && { kill -- "-$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null || true; server_pid=""; }; return 0; }
+cleanup() { stop_server; rm -rf "$work"; }
 trap cleanup EXIT
 fail() { echo "fresh-clone: FAIL: $*" >&2; exit 1; }
 
@@ -26,13 +28,16 @@ cd "$work/clone"
 # README: npm install && npm start
 npm install --no-audit --no-fund >"$work/install.log" 2>&1 || { cat "$work/install.log"; fail "npm install"; }
 port="$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')"
-FUTU_MCP_DEMO_LISTEN="127.0.0.1:$port" npm start >"$work/start.log" 2>&1 &
+FUTU_MCP_DEMO_LISTEN="127.0.0.1:$port" setsid npm start >"$work/start.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 1 120); do grep -q 'Stop with Ctrl-C' "$work/start.log" && break; sleep 0.5; done
 grep -q "MCP endpoint   http://127.0.0.1:$port/mcp" "$work/start.log" || { cat "$work/start.log"; fail "npm start printed no endpoint"; }
 grep -q 'demo-analyst' "$work/start.log" && grep -q 'demo-trader' "$work/start.log" || fail "npm start did not print both keys"
-node -e "fetch('http://127.0.0.1:$port/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))" || fail "/readyz after npm start"
-kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
+ready() { node -e "fetch('http://127.0.0.1:$port/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"; }
+ready || fail "/readyz after npm start"
+stop_server
+for _ in $(seq 1 20); do ready || break; sleep 0.5; done
+ready && fail "npm start's server outlived it"
 
 # README: put the bins on PATH, then the Keys section's commands as written.
 npm install -g --prefix "$work/global" . >"$work/global.log" 2>&1 || { cat "$work/global.log"; fail "npm install -g ."; }
