@@ -23,6 +23,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { once } from 'node:events';
+import { BENCH_CALLS_PER_MINUTE } from './mcp.js';
 
 const KEY_COUNTS = (process.env.BENCH_SCALE_KEYS ?? '10,1000,10000,100000').split(',').map(Number);
 const HTTP_MS = Number(process.env.BENCH_SCALE_HTTP_MS ?? 2_000);
@@ -53,6 +54,7 @@ function keysFileWith(dir: string, count: number): string {
     id: i === 0 ? 'bench-valid' : `bench-${i}`,
     hash: i === 0 ? sha256(VALID_KEY) : sha256(`bench-${i}`),
     scopes: ['qot:read', 'acc:read', 'trade:simulate'],
+    limits: { max_calls_per_minute: BENCH_CALLS_PER_MINUTE },
   }));
   fs.writeFileSync(file, JSON.stringify({ version: 1, keys }), { mode: 0o600 });
   return file;
