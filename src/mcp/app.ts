@@ -255,6 +255,7 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
         allowedHosts: options.allowedHosts,
         allowedOrigins: options.allowedOrigins,
         onRefused: pipeline.onHttpRefused,
+        resources,
         sessionLimits: options.sessionLimits,
         ...(options.approvalPage !== false && { approvals: { store: trades, onAnswer: (c) => pipeline.auditPageAnswer(c) } }),
       });

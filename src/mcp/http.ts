@@ -1,15 +1,16 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { toNodeHandler } from '@modelcontextprotocol/node';
-import { classifyInboundRequest, createMcpHandler, isInitializeRequest } from '@modelcontextprotocol/server';
+import { classifyInboundRequest, createMcpHandler, isInitializeRequest, ProtocolError } from '@modelcontextprotocol/server';
 import { describeError } from '../shared/errors.js';
 import { log } from '../shared/log.js';
-import { httpAuthInfo } from './server.js';
+import { httpAuthInfo, type CallContext, type ResourceService } from './server.js';
 import { authenticateRequest, type Authenticator } from './http/auth.js';
 import { DEFAULT_MAX_BODY_BYTES, readJsonBody } from './http/body.js';
 import { DEFAULT_CONNECTION_LIMITS, guardConnections, type ConnectionLimits } from './http/connections.js';
 import { hostOriginGuard } from './http/hostOrigin.js';
 import { assertJsonRpcMessages } from './http/jsonRpcShape.js';
+import { KeyedListenBus, ListenScope } from './http/listenBus.js';
 import { connectHost, isLoopback, parseListen, urlHostname } from './http/listen.js';
 import { APPROVAL_PATH_PREFIX, serveApprovalPage, type ApprovalPageOptions } from './http/approvalPage.js';
 import { HttpError, requireMethod, sendHttpError, sendJson, sendText } from './http/respond.js';
@@ -50,6 +51,8 @@ export interface HttpServerOptions {
   readonly onRefused?: (refusal: HttpRefusal) => void | Promise<void>;
   /** Serves the approval page at /approve/<confirmation_id> (absent: no page). */
   readonly approvals?: ApprovalPageOptions;
+  /** The resources a 2026-07-28 `subscriptions/listen` may subscribe (2025 sessions subscribe through their server). */
+  readonly resources?: ResourceService;
 }
 
 export interface HttpRefusal {
@@ -108,6 +111,16 @@ export function isLegacyPost(req: IncomingMessage, body: unknown): boolean {
   return outcome.kind === 'legacy';
 }
 
+/** The resource URIs a 2026-07-28 `subscriptions/listen` asks to be told about, if it asks for any. */
+function listenedResources(body: unknown): string[] | undefined {
+  const message = body as { method?: unknown; params?: { notifications?: { resourceSubscriptions?: unknown } } } | null;
+  if (message?.method !== 'subscriptions/listen') return undefined;
+  const uris = message.params?.notifications?.resourceSubscriptions;
+  if (!Array.isArray(uris) || uris.length === 0) return undefined;
+  // The SDK refuses a malformed filter itself; this only decides what to authorize first.
+  return uris.every((uri) => typeof uri === 'string') ? [...new Set(uris as string[])] : undefined;
+}
+
 /** Scheme and authority the client used; Host has already passed the allowlist. */
 function originOf(req: IncomingMessage): string {
   return `http://${new URL(`http://${req.headers.host ?? ''}`).host}`;
@@ -129,8 +142,10 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   const { guard, hostnames } = hostOriginGuard(bind, options.allowedHosts, options.allowedOrigins);
   const sessions = new SessionRegistry(options.createServer, { ...DEFAULT_SESSION_LIMITS, ...options.sessionLimits });
   // Legacy requests never reach it (they go to the sessions), hence 'reject'.
+  const bus = new KeyedListenBus();
   const modern = createMcpHandler(({ era }) => options.createServer({ era }), {
     legacy: 'reject',
+    bus,
     onerror: (error) => log.debug('mcp request refused by the 2026-07-28 handler', { error: describeError(error) }),
   });
   const serveModern = toNodeHandler(modern, { onerror: (error) => log.error('mcp request failed', { error: describeError(error) }) });
@@ -165,7 +180,29 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     const body = req.method === 'POST' ? await readJsonBody(req, maxBodyBytes) : undefined;
     if (req.method === 'POST') assertJsonRpcMessages(body);
     if (req.method === 'POST' && !isLegacyPost(req, body)) {
-      await serveModern(Object.assign(req, { auth: httpAuthInfo(token, principal, principal.keyId) }), res, body);
+      const auth = httpAuthInfo(token, principal, principal.keyId);
+      const uris = options.resources && listenedResources(body);
+      if (!uris) return await serveModern(Object.assign(req, { auth }), res, body);
+      // Each resource of a listen is authorized (a read, through the pipeline) before its stream opens.
+      const id = (body as { id: string | number }).id;
+      const scope = new ListenScope();
+      const closed = new AbortController();
+      res.once('close', () => closed.abort());
+      const context: CallContext = { transport: 'http', bearerToken: token, bearerKey: principal.key, sessionKeyId: principal.keyId, requestId: String(id), signal: closed.signal };
+      try {
+        for (const uri of uris) scope.add(await options.resources!.subscribe(uri, context, () => scope.deliver(uri)));
+      } catch (err) {
+        scope.close();
+        if (!(err instanceof ProtocolError)) throw err;
+        sendJson(res, 200, { jsonrpc: '2.0', id, error: { code: err.code, message: err.message, ...(err.data !== undefined && { data: err.data }) } });
+        return;
+      }
+      try {
+        await bus.within(scope, () => serveModern(Object.assign(req, { auth }), res, body));
+      } finally {
+        // A listen the handler refused never opened a stream: nothing else would close its subscriptions.
+        if (!scope.opened) scope.close();
+      }
       return;
     }
     if (typeof sessionId !== 'string') {

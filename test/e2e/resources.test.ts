@@ -13,6 +13,7 @@ import assert from 'node:assert/strict';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { Client as V2Client, StreamableHTTPClientTransport as V2HttpTransport } from '@modelcontextprotocol/client';
 import { updateKeysFile } from '../../src/keys/file.js';
 import { startSimulator, type SimulatorHandle } from '../../src/sim/server.js';
 import { E2E_SIM_CLOCK, E2eRun, pollFor, READ, sample, SIM, TRADE_PWD, tradeOk, type HttpServerProcess } from './helpers.js';
@@ -218,6 +219,38 @@ describe('live updates as MCP resources (2025 sessions)', () => {
     const greedy = await connect('greedy');
     for (const symbol of ['HK.09988', 'HK.03690', 'HK.00005']) await greedy.sdk.subscribeResource({ uri: `futu://quote/${symbol}` });
     await assert.rejects(greedy.sdk.subscribeResource({ uri: 'futu://quote/HK.00941' }), /SUBSCRIPTION_BUDGET.*holds its 3 live subscriptions/);
+  });
+
+  it('2026-07-28 (v2 client, subscriptions/listen): an update when the price moves, none after close; a refused resource refuses the listen', async () => {
+    const client = new V2Client({ name: 'resources-modern', version: '0' }, { versionNegotiation: { mode: 'auto' } });
+    const updates: string[] = [];
+    client.setNotificationHandler('notifications/resources/updated', (n) => void updates.push(n.params.uri));
+    await client.connect(new V2HttpTransport(new URL(http.url), { requestInit: { headers: { Authorization: `Bearer ${keys.witness!}` } } }));
+    const refusedClient = new V2Client({ name: 'resources-modern-refused', version: '0' }, { versionNegotiation: { mode: 'auto' } });
+    await refusedClient.connect(new V2HttpTransport(new URL(http.url), { requestInit: { headers: { Authorization: `Bearer ${keys['accounts-only']!}` } } }));
+    try {
+      assert.equal(client.getNegotiatedProtocolVersion(), '2026-07-28');
+      const read = await client.readResource({ uri: QUOTE });
+      assert.match(String((read.contents[0] as { text?: string }).text), /"symbol":"HK\.00700"/);
+      const subscription = await client.listen({ resourceSubscriptions: [QUOTE] });
+      assert.deepEqual(subscription.honoredFilter.resourceSubscriptions, [QUOTE]);
+      moveMarket();
+      await pollFor('the 2026-07-28 update', () => (updates.includes(QUOTE) ? true : undefined));
+      await subscription.close();
+      assert.equal(await subscription.closed, 'local');
+      const seen = updates.length;
+      // Another listener of the same quote witnesses the next move.
+      const witness = await connect('reader');
+      await witness.sdk.subscribeResource({ uri: QUOTE });
+      await moveAndWitness(witness, QUOTE);
+      assert.equal(updates.length, seen, 'no update after the listen closed');
+      await witness.sdk.unsubscribeResource({ uri: QUOTE });
+
+      await assert.rejects(refusedClient.listen({ resourceSubscriptions: [ORDERS, QUOTE] }), /MISSING_SCOPE.*missing scope qot:read/);
+    } finally {
+      await client.close();
+      await refusedClient.close();
+    }
   });
 
   it('futu://orders: an update after an order in the key\'s account, none for another key\'s account', async () => {
