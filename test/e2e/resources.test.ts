@@ -11,12 +11,14 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { Client as V2Client, StreamableHTTPClientTransport as V2HttpTransport } from '@modelcontextprotocol/client';
 import { updateKeysFile } from '../../src/keys/file.js';
 import { startSimulator, type SimulatorHandle } from '../../src/sim/server.js';
-import { E2E_SIM_CLOCK, E2eRun, pollFor, READ, sample, SIM, TRADE_PWD, tradeOk, type HttpServerProcess } from './helpers.js';
+import { E2E_SIM_CLOCK, E2eRun, FUTU_MCP, pollFor, READ, sample, SIM, TRADE_PWD, tradeOk, type HttpServerProcess } from './helpers.js';
 
 const QUOTE = 'futu://quote/HK.00700';
 const BOOK = 'futu://orderbook/HK.00700';
@@ -43,9 +45,12 @@ describe('live updates as MCP resources (2025 sessions)', () => {
   /** Moves the market a minute on; the simulator's next push (every 50 ms) carries the new price. */
   const moveMarket = () => (simNow += 60_000);
 
-  async function connect(keyId: string): Promise<ResourceClient> {
+  function connect(keyId: string): Promise<ResourceClient> {
+    return connectOver(new StreamableHTTPClientTransport(new URL(http.url), { requestInit: { headers: { Authorization: `Bearer ${keys[keyId]!}` } } }));
+  }
+
+  async function connectOver(transport: Transport): Promise<ResourceClient> {
     const sdk = new Client({ name: 'resources-e2e', version: '0' });
-    const transport = new StreamableHTTPClientTransport(new URL(http.url), { requestInit: { headers: { Authorization: `Bearer ${keys[keyId]!}` } } });
     const updates: Array<{ uri: string; at: number }> = [];
     sdk.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => void updates.push({ uri: n.params.uri, at: performance.now() }));
     await sdk.connect(transport);
@@ -219,6 +224,24 @@ describe('live updates as MCP resources (2025 sessions)', () => {
     const greedy = await connect('greedy');
     for (const symbol of ['HK.09988', 'HK.03690', 'HK.00005']) await greedy.sdk.subscribeResource({ uri: `futu://quote/${symbol}` });
     await assert.rejects(greedy.sdk.subscribeResource({ uri: 'futu://quote/HK.00941' }), /SUBSCRIPTION_BUDGET.*holds its 3 live subscriptions/);
+  });
+
+  it('over stdio, as the startup key: read, subscribe, an update when the price moves', async () => {
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [FUTU_MCP, '--gateway', `127.0.0.1:${sim.port}`, '--keys-file', keysFile, '--state-dir', run.path('stdio.state')],
+      env: { ...getDefaultEnvironment(), FUTU_MCP_API_KEY: keys.witness!, FUTU_LOG_LEVEL: 'debug' },
+      stderr: 'pipe',
+    });
+    let stderr = '';
+    transport.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    run.watchLog('stdio server stderr', () => stderr);
+    const stdio = await connectOver(transport);
+    await pollFor('the stdio server to reach OpenD', () => (stderr.includes('"msg":"connected to OpenD"') ? true : undefined));
+    assert.equal(((await stdio.json(BOOK)) as { symbol: string }).symbol, 'HK.00700');
+    await stdio.sdk.subscribeResource({ uri: BOOK });
+    await nextUpdate(stdio, BOOK);
+    await stdio.sdk.close();
   });
 
   it('2026-07-28 (v2 client, subscriptions/listen): an update when the price moves, none after close; a refused resource refuses the listen', async () => {
