@@ -101,6 +101,8 @@ describe('live updates as MCP resources (2025 sessions)', () => {
       { id: 'us-symbols', scopes: READ, flags: ['--allowed-symbols', 'US.AAPL'] },
       { id: 'narrowed', scopes: READ },
       { id: 'doomed', scopes: READ },
+      { id: 'expiring', scopes: READ },
+      { id: 'descoped', scopes: READ },
       { id: 'greedy', scopes: READ },
       { id: 'trader', scopes: SIM },
     ]);
@@ -218,6 +220,23 @@ describe('live updates as MCP resources (2025 sessions)', () => {
     await pollFor('the withheld push in the metric', async () => ((await filtered('doomed', 'revoked')) >= 1 ? true : undefined));
     assert.equal(doomed.count(BOOK), seen);
     await witness.sdk.unsubscribeResource({ uri: BOOK });
+  });
+
+  it('a key expired or stripped of qot:read by a reload gets no more updates, counted as expired and scope', async () => {
+    const expiring = await connect('expiring');
+    const descoped = await connect('descoped');
+    const witness = await connect('witness');
+    for (const client of [expiring, descoped, witness]) await client.sdk.subscribeResource({ uri: QUOTE });
+    await nextUpdate(expiring, QUOTE);
+    await pollFor('the update of the other key', () => (descoped.count(QUOTE) > 0 ? true : undefined));
+    run.expireKey(keysFile, 'expiring');
+    updateKeysFile(keysFile, (records) => records.map((r) => (r.id === 'descoped' ? { ...r, scopes: ['acc:read'] } : r)));
+    await http.hup();
+    const seen = [expiring.count(QUOTE), descoped.count(QUOTE)];
+    await moveAndWitness(witness, QUOTE);
+    assert.deepEqual([expiring.count(QUOTE), descoped.count(QUOTE)], seen, 'neither key heard of the move');
+    await pollFor('the withheld pushes in the metric', async () => ((await filtered('expiring', 'expired')) >= 1 && (await filtered('descoped', 'scope')) >= 1 ? true : undefined));
+    await witness.sdk.unsubscribeResource({ uri: QUOTE });
   });
 
   it('subscriptions count against the key\'s OpenD budget: beyond it one is refused', async () => {
