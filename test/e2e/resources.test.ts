@@ -18,7 +18,7 @@ import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/typ
 import { Client as V2Client, StreamableHTTPClientTransport as V2HttpTransport } from '@modelcontextprotocol/client';
 import { updateKeysFile } from '../../src/keys/file.js';
 import { startSimulator, type SimulatorHandle } from '../../src/sim/server.js';
-import { E2E_SIM_CLOCK, E2eRun, FUTU_MCP, pollFor, READ, sample, SIM, TRADE_PWD, tradeOk, type HttpServerProcess } from './helpers.js';
+import { E2E_SIM_CLOCK, E2eRun, FUTU_MCP, pollFor, READ, sample, SIM, textOf, TRADE_PWD, tradeOk, type HttpServerProcess } from './helpers.js';
 
 const QUOTE = 'futu://quote/HK.00700';
 const BOOK = 'futu://orderbook/HK.00700';
@@ -242,7 +242,12 @@ describe('live updates as MCP resources (2025 sessions)', () => {
   it('subscriptions count against the key\'s OpenD budget: beyond it one is refused', async () => {
     const greedy = await connect('greedy');
     for (const symbol of ['HK.09988', 'HK.03690', 'HK.00005']) await greedy.sdk.subscribeResource({ uri: `futu://quote/${symbol}` });
-    await assert.rejects(greedy.sdk.subscribeResource({ uri: 'futu://quote/HK.00941' }), /SUBSCRIPTION_BUDGET.*holds its 3 live subscriptions/);
+    await assert.rejects(greedy.sdk.subscribeResource({ uri: 'futu://quote/HK.00941' }), /SUBSCRIPTION_BUDGET.*holds its 3 live subscriptions, 3 of them for resource subscriptions/);
+    // Its reads cannot take the held slots either; an unsubscribed one is a claim OpenD keeps for a minute.
+    const reads = await run.connectHttp('v1', http.url, keys.greedy!);
+    assert.match(textOf(await reads.callTool('futu_get_quote', { symbol: 'HK.00941' })), /SUBSCRIPTION_BUDGET.*3 of them for resource subscriptions/);
+    await greedy.sdk.unsubscribeResource({ uri: 'futu://quote/HK.09988' });
+    assert.match(textOf(await reads.callTool('futu_get_quote', { symbol: 'HK.00941' })), /SUBSCRIPTION_BUDGET.*OpenD keeps each for a minute after subscribing; retry in \d+ s/);
   });
 
   it('over stdio, as the startup key: read, subscribe, an update when the price moves', async () => {

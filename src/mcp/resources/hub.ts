@@ -3,7 +3,7 @@ import type { ReadResourceResult, Resource, ResourceTemplateType } from '@modelc
 import type { AccountDirectory } from '../../gateway/accounts.js';
 import type { FutuGateway } from '../../gateway/api.js';
 import type { KeyRecord } from '../../keys/types.js';
-import { describeError } from '../../shared/errors.js';
+import { describeError, isFutuError } from '../../shared/errors.js';
 import { log } from '../../shared/log.js';
 import type { Metrics, PushFilterReason } from '../metrics.js';
 import { describeIssues, type CallContext, type CallHandler, type ToolFailure } from '../server.js';
@@ -114,10 +114,10 @@ export class ResourceHub {
     };
     const { gateway, accounts } = this.deps;
     try {
-      await declaration.pushes?.claim(id, key, { gateway, accounts });
+      await declaration.pushes?.claim(id, key, args, { gateway, accounts });
     } catch (err) {
       await declaration.pushes?.release(id, gateway).catch(() => undefined);
-      throw refusal({ code: 'GATEWAY_ERROR', message: `could not subscribe ${uri}: ${describeError(err)}` });
+      throw refusal(isFutuError(err) ? { code: err.code, message: err.message } : { code: 'INTERNAL_ERROR', message: `could not subscribe ${uri}` });
     }
     this.live.add(live);
     return {

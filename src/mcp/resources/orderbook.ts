@@ -1,5 +1,5 @@
 import type { OrderBook } from '../../gateway/types.js';
-import { templateValue, type ResourceDeclaration } from './resource.js';
+import { HeldSubscription, templateValue, type ResourceDeclaration } from './resource.js';
 
 const PREFIX = 'futu://orderbook/';
 /** The levels a read shows per side: OpenD's maximum, as pushes carry. */
@@ -23,4 +23,5 @@ export const orderbookResource: ResourceDeclaration = {
     gateway.on('orderBook', onBook);
     return () => gateway.off('orderBook', onBook);
   },
+  pushes: new HeldSubscription('ORDER_BOOK'),
 };

@@ -1,7 +1,8 @@
 import { keyMayUseAccount } from '../../authz/principal.js';
 import type { FutuGateway } from '../../gateway/api.js';
 import type { FillUpdate, OrderUpdate } from '../../gateway/types.js';
-import type { PushSource, ResourceDeclaration } from './resource.js';
+import type { KeyRecord } from '../../keys/types.js';
+import type { PushContext, PushSource, ResourceDeclaration } from './resource.js';
 
 const URI = 'futu://orders';
 
@@ -14,7 +15,7 @@ class AccountPushes implements PushSource {
   private readonly bySubscription = new Map<number, readonly string[]>();
   private subscribed = '';
 
-  async claim(subscriptionId: number, key: Parameters<PushSource['claim']>[1], { gateway, accounts }: Parameters<PushSource['claim']>[2]): Promise<void> {
+  async claim(subscriptionId: number, key: KeyRecord, _args: Record<string, unknown>, { gateway, accounts }: PushContext): Promise<void> {
     const usable = (await accounts.list()).filter((a) => keyMayUseAccount(key, a.accId) && (a.env === 'real' || a.env === 'simulate')).map((a) => a.accId);
     this.bySubscription.set(subscriptionId, usable);
     await this.apply(gateway);

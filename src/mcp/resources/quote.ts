@@ -1,5 +1,6 @@
+import type { BasicQuote } from '../../gateway/types.js';
 import { priceFieldsOf } from '../tools/outputs.js';
-import { templateValue, type ResourceDeclaration } from './resource.js';
+import { HeldSubscription, templateValue, type ResourceDeclaration } from './resource.js';
 
 const PREFIX = 'futu://quote/';
 
@@ -17,9 +18,10 @@ export const quoteResource: ResourceDeclaration = {
   },
   uriOf: (args) => `${PREFIX}${String(args.symbol)}`,
   watch: (gateway, changed) => {
-    const onQuote = (quote: Parameters<typeof priceFieldsOf>[0] & { symbol: string }) =>
+    const onQuote = (quote: BasicQuote) =>
       changed({ uri: `${PREFIX}${quote.symbol}`, args: { symbol: quote.symbol }, state: JSON.stringify(priceFieldsOf(quote)) });
     gateway.on('quote', onQuote);
     return () => gateway.off('quote', onQuote);
   },
+  pushes: new HeldSubscription('QUOTE'),
 };

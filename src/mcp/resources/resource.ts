@@ -34,10 +34,34 @@ export interface ResourceUpdate {
   readonly state?: string;
 }
 
-/** OpenD pushes a subscription asks for while it lives (per subscription id). */
+export interface PushContext {
+  readonly gateway: FutuGateway;
+  readonly accounts: AccountDirectory;
+}
+
+/** OpenD pushes a subscription asks for while it lives (per subscription id); `args` are its read's. */
 export interface PushSource {
-  claim(subscriptionId: number, key: KeyRecord, context: { readonly gateway: FutuGateway; readonly accounts: AccountDirectory }): Promise<void>;
+  claim(subscriptionId: number, key: KeyRecord, args: Record<string, unknown>, context: PushContext): Promise<void>;
   release(subscriptionId: number, gateway: FutuGateway): Promise<void>;
+}
+
+/**
+ * A quote-type subscription held in the key's OpenD budget while the resource subscription
+ * lives, so the key's reads never release it to make room; released (to an ordinary claim) with it.
+ */
+export class HeldSubscription implements PushSource {
+  private readonly releases = new Map<number, () => void>();
+
+  constructor(private readonly subType: 'QUOTE' | 'ORDER_BOOK') {}
+
+  async claim(subscriptionId: number, key: KeyRecord, args: Record<string, unknown>, { gateway }: PushContext): Promise<void> {
+    this.releases.set(subscriptionId, await gateway.holdSubscription(String(args.symbol), this.subType, key.id));
+  }
+
+  async release(subscriptionId: number): Promise<void> {
+    this.releases.get(subscriptionId)?.();
+    this.releases.delete(subscriptionId);
+  }
 }
 
 /** A template's single variable from `uri`, or undefined when `uri` is not of the form `prefix` + value. */
