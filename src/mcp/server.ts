@@ -101,7 +101,7 @@ export interface ToolVisibility {
  * as ResourceHub (resources/hub.ts) implements them. A refusal is thrown as a ProtocolError.
  */
 export interface ResourceService {
-  templates(): ResourceTemplateType[];
+  templates(context: CallContext): ResourceTemplateType[];
   list(context: CallContext): Resource[];
   read(uri: string, context: CallContext): Promise<ReadResourceResult>;
   /** Resolves once authorized; `notify` is called on each change the key may still have. */
@@ -464,7 +464,7 @@ export function createMcpServer(options: CreateMcpServerOptions): Server {
  */
 function serveResources(server: Server, resources: ResourceService): void {
   const subscriptions = new Map<string, { close(): void }>();
-  server.setRequestHandler('resources/templates/list', () => ({ resourceTemplates: resources.templates() }));
+  server.setRequestHandler('resources/templates/list', (_request, ctx) => ({ resourceTemplates: resources.templates(callContextOf(ctx)) }));
   server.setRequestHandler('resources/list', (_request, ctx) => ({ resources: resources.list(callContextOf(ctx)) }));
   server.setRequestHandler('resources/read', (request, ctx) => resources.read(request.params.uri, callContextOf(ctx)));
   server.setRequestHandler('resources/subscribe', async (request, ctx) => {

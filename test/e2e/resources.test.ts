@@ -98,6 +98,7 @@ describe('live updates as MCP resources (2025 sessions)', () => {
       { id: 'reader', scopes: READ },
       { id: 'witness', scopes: READ },
       { id: 'accounts-only', scopes: ['acc:read'] },
+      { id: 'quotes-only', scopes: ['qot:read'] },
       { id: 'us-symbols', scopes: READ, flags: ['--allowed-symbols', 'US.AAPL'] },
       { id: 'narrowed', scopes: READ },
       { id: 'doomed', scopes: READ },
@@ -115,13 +116,19 @@ describe('live updates as MCP resources (2025 sessions)', () => {
     await sim.close();
   });
 
-  it('lists the quote and order-book templates, and futu://orders to keys with acc:read only', async () => {
+  it('lists the quote and order-book templates to keys with qot:read, and futu://orders to keys with acc:read', async () => {
     const reader = await connect('reader');
     const { resourceTemplates } = await reader.sdk.listResourceTemplates();
     assert.deepEqual(resourceTemplates.map((t) => t.uriTemplate).sort(), ['futu://orderbook/{symbol}', 'futu://quote/{symbol}']);
     assert.deepEqual((await reader.sdk.listResources()).resources.map((r) => r.uri), [ORDERS]);
     const quotesOnly = await connect('us-symbols');
     assert.deepEqual((await quotesOnly.sdk.listResources()).resources.map((r) => r.uri), [ORDERS]);
+    const accountsOnly = await connect('accounts-only');
+    assert.deepEqual((await accountsOnly.sdk.listResourceTemplates()).resourceTemplates, [], 'no quote templates without qot:read');
+    assert.deepEqual((await accountsOnly.sdk.listResources()).resources.map((r) => r.uri), [ORDERS]);
+    const quotesOnlyKey = await connect('quotes-only');
+    assert.deepEqual((await quotesOnlyKey.sdk.listResources()).resources, [], 'no futu://orders without acc:read');
+    assert.equal((await quotesOnlyKey.sdk.listResourceTemplates()).resourceTemplates.length, 2);
     assert.equal((await reader.sdk.listTools()).tools.length, (await quotesOnly.sdk.listTools()).tools.length, 'resources are not tools');
   });
 

@@ -72,19 +72,14 @@ export class ResourceHub {
     this.unwatch = this.declarations.map((declaration) => declaration.watch(deps.gateway, (update) => this.changed(declaration, update)));
   }
 
-  templates(): ResourceTemplateType[] {
-    return this.declarations.filter((d) => d.uriTemplate.includes('{')).map((d) => ({ uriTemplate: d.uriTemplate, ...this.describe(d) }));
+  /** The resource families the context's key has the scope to read. */
+  templates(context: CallContext): ResourceTemplateType[] {
+    return this.readable(context, true).map((d) => ({ uriTemplate: d.uriTemplate, ...this.describe(d) }));
   }
 
-  /** The single resources the context's key may read (the templated ones are listed as templates). */
+  /** The single resources the context's key has the scope to read (the families are listed as templates). */
   list(context: CallContext): Resource[] {
-    let key: KeyRecord;
-    try {
-      key = this.deps.reader.keyOf(context);
-    } catch {
-      return [];
-    }
-    return this.declarations.filter((d) => !d.uriTemplate.includes('{') && key.scopes.includes(d.scope)).map((d) => ({ uri: d.uriTemplate, ...this.describe(d) }));
+    return this.readable(context, false).map((d) => ({ uri: d.uriTemplate, ...this.describe(d) }));
   }
 
   async read(uri: string, context: CallContext): Promise<ReadResourceResult> {
@@ -139,6 +134,17 @@ export class ResourceHub {
       live.throttle.stop();
     }
     this.live.clear();
+  }
+
+  /** Listing only: a key that cannot be resolved is shown nothing, and every read is authorized anyway. */
+  private readable(context: CallContext, templated: boolean): ResourceDeclaration[] {
+    let key: KeyRecord;
+    try {
+      key = this.deps.reader.keyOf(context);
+    } catch {
+      return [];
+    }
+    return this.declarations.filter((d) => d.uriTemplate.includes('{') === templated && key.scopes.includes(d.scope));
   }
 
   private describe(d: ResourceDeclaration): { name: string; title: string; description: string; mimeType: string } {
