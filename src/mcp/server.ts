@@ -464,6 +464,7 @@ export function createMcpServer(options: CreateMcpServerOptions): Server {
  */
 function serveResources(server: Server, resources: ResourceService): void {
   const subscriptions = new Map<string, { close(): void }>();
+  let closed = false;
   server.setRequestHandler('resources/templates/list', (_request, ctx) => ({ resourceTemplates: resources.templates(callContextOf(ctx)) }));
   server.setRequestHandler('resources/list', (_request, ctx) => ({ resources: resources.list(callContextOf(ctx)) }));
   server.setRequestHandler('resources/read', (request, ctx) => resources.read(request.params.uri, callContextOf(ctx)));
@@ -473,7 +474,9 @@ function serveResources(server: Server, resources: ResourceService): void {
       server.sendResourceUpdated({ uri }).catch((err: unknown) => log.debug('could not send resources/updated', { uri, error: describeError(err) }));
     });
     subscriptions.get(uri)?.close();
-    subscriptions.set(uri, subscription);
+    // The connection may have closed while the subscription was authorized: nothing would end it.
+    if (closed) subscription.close();
+    else subscriptions.set(uri, subscription);
     return {};
   });
   server.setRequestHandler('resources/unsubscribe', (request) => {
@@ -483,6 +486,7 @@ function serveResources(server: Server, resources: ResourceService): void {
   });
   const previousOnClose = server.onclose;
   server.onclose = () => {
+    closed = true;
     for (const subscription of subscriptions.values()) subscription.close();
     subscriptions.clear();
     previousOnClose?.();
