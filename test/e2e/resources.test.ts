@@ -26,6 +26,7 @@ const ORDERS = 'futu://orders';
 
 interface ResourceClient {
   readonly sdk: Client;
+  readonly transport: Transport;
   /** URIs of the notifications/resources/updated received, with when they arrived. */
   readonly updates: Array<{ uri: string; at: number }>;
   count(uri: string): number;
@@ -57,6 +58,7 @@ describe('live updates as MCP resources (2025 sessions)', () => {
     clients.push(sdk);
     return {
       sdk,
+      transport,
       updates,
       count: (uri) => updates.filter((u) => u.uri === uri).length,
       json: async (uri) => {
@@ -246,7 +248,7 @@ describe('live updates as MCP resources (2025 sessions)', () => {
     await witness.sdk.unsubscribeResource({ uri: QUOTE });
   });
 
-  it('subscriptions count against the key\'s OpenD budget: beyond it one is refused', async () => {
+  it('subscriptions hold slots of the key\'s OpenD budget: beyond it one is refused; unsubscribing or ending the session lets them go', async () => {
     const greedy = await connect('greedy');
     for (const symbol of ['HK.09988', 'HK.03690', 'HK.00005']) await greedy.sdk.subscribeResource({ uri: `futu://quote/${symbol}` });
     await assert.rejects(greedy.sdk.subscribeResource({ uri: 'futu://quote/HK.00941' }), /SUBSCRIPTION_BUDGET.*holds its 3 live subscriptions, 3 of them for resource subscriptions/);
@@ -255,6 +257,12 @@ describe('live updates as MCP resources (2025 sessions)', () => {
     assert.match(textOf(await reads.callTool('futu_get_quote', { symbol: 'HK.00941' })), /SUBSCRIPTION_BUDGET.*3 of them for resource subscriptions/);
     await greedy.sdk.unsubscribeResource({ uri: 'futu://quote/HK.09988' });
     assert.match(textOf(await reads.callTool('futu_get_quote', { symbol: 'HK.00941' })), /SUBSCRIPTION_BUDGET.*OpenD keeps each for a minute after subscribing; retry in \d+ s/);
+    // Two new symbols need two slots: the two still held leave only one to release.
+    const two = { symbols: ['HK.00941', 'US.TSLA'] };
+    assert.match(textOf(await reads.callTool('futu_get_quote', two)), /SUBSCRIPTION_BUDGET.*2 of them for resource subscriptions/);
+    // Ending the session ends its subscriptions and their holds.
+    await (greedy.transport as StreamableHTTPClientTransport).terminateSession();
+    await pollFor('the holds released', async () => (/retry in \d+ s/.test(textOf(await reads.callTool('futu_get_quote', two))) ? true : undefined));
   });
 
   it('over stdio, as the startup key: read, subscribe, an update when the price moves', async () => {
