@@ -107,6 +107,7 @@ describe('live updates as MCP resources (2025 sessions)', () => {
       { id: 'expiring', scopes: READ },
       { id: 'descoped', scopes: READ },
       { id: 'greedy', scopes: READ },
+      { id: 'racer', scopes: READ },
       { id: 'trader', scopes: SIM },
     ]);
     http = await run.startHttp({ name: 'resources', keysFile, gateway: `127.0.0.1:${sim.port}`, extraArgs: ['--sub-quota-per-key', '3'] });
@@ -281,6 +282,14 @@ describe('live updates as MCP resources (2025 sessions)', () => {
     await stdio.sdk.subscribeResource({ uri: BOOK });
     await nextUpdate(stdio, BOOK);
     await stdio.sdk.close();
+  });
+
+  it('parallel subscriptions of one key beyond its budget: exactly the budget is granted', async () => {
+    const racer = await connect('racer');
+    const symbols = ['US.AAPL', 'US.NVDA', 'US.MSFT', 'US.GOOG', 'SH.600519', 'SZ.000001'];
+    const outcomes = await Promise.allSettled(symbols.map((symbol) => racer.sdk.subscribeResource({ uri: `futu://orderbook/${symbol}` })));
+    assert.equal(outcomes.filter((o) => o.status === 'fulfilled').length, 3, JSON.stringify(outcomes));
+    for (const o of outcomes) if (o.status === 'rejected') assert.match(String(o.reason), /SUBSCRIPTION_BUDGET/);
   });
 
   it('2026-07-28 (v2 client, subscriptions/listen): an update when the price moves, none after close; a refused resource refuses the listen', async () => {
