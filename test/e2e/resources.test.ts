@@ -16,6 +16,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { Client as V2Client, StreamableHTTPClientTransport as V2HttpTransport } from '@modelcontextprotocol/client';
+import { getDefaultEnvironment as v2DefaultEnv, StdioClientTransport as V2StdioTransport } from '@modelcontextprotocol/client/stdio';
 import { updateKeysFile } from '../../src/keys/file.js';
 import { startSimulator, type SimulatorHandle } from '../../src/sim/server.js';
 import { E2E_SIM_CLOCK, E2eRun, FUTU_MCP, pollFor, READ, sample, SIM, textOf, TRADE_PWD, tradeOk, type HttpServerProcess } from './helpers.js';
@@ -282,6 +283,31 @@ describe('live updates as MCP resources (2025 sessions)', () => {
     await stdio.sdk.subscribeResource({ uri: BOOK });
     await nextUpdate(stdio, BOOK);
     await stdio.sdk.close();
+  });
+
+  it('over stdio in 2026-07-28: reads answer; a listen is not offered resources, as nothing could authorize it', async () => {
+    const client = new V2Client({ name: 'resources-modern-stdio', version: '0' }, { versionNegotiation: { mode: 'auto' } });
+    const transport = new V2StdioTransport({
+      command: process.execPath,
+      args: [FUTU_MCP, '--gateway', `127.0.0.1:${sim.port}`, '--keys-file', keysFile, '--state-dir', run.path('stdio-modern.state')],
+      env: { ...v2DefaultEnv(), FUTU_MCP_API_KEY: keys.witness!, FUTU_LOG_LEVEL: 'debug' },
+      stderr: 'pipe',
+    });
+    let stderr = '';
+    transport.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    run.watchLog('modern stdio server stderr', () => stderr);
+    await client.connect(transport);
+    try {
+      assert.equal(client.getNegotiatedProtocolVersion(), '2026-07-28');
+      await pollFor('the stdio server to reach OpenD', () => (stderr.includes('"msg":"connected to OpenD"') ? true : undefined));
+      const read = await client.readResource({ uri: BOOK });
+      assert.match(String((read.contents[0] as { text?: string }).text), /"symbol":"HK\.00700"/);
+      const subscription = await client.listen({ resourceSubscriptions: [BOOK], toolsListChanged: true });
+      assert.deepEqual(subscription.honoredFilter, { toolsListChanged: true });
+      await subscription.close();
+    } finally {
+      await client.close();
+    }
   });
 
   it('parallel subscriptions of one key beyond its budget: exactly the budget is granted', async () => {
