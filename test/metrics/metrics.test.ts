@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { register as globalRegistry } from 'prom-client';
-import { classifyLimitReason, createMetrics, keyIdLabel, LIMIT_REASONS } from '../../src/mcp/metrics.js';
+import { classifyLimitReason, classifyPushFilterReason, createMetrics, keyIdLabel, LIMIT_REASONS } from '../../src/mcp/metrics.js';
 
 const PLAINTEXT_KEY = `fc_${'ab12'.repeat(16)}`;
 
@@ -139,4 +139,15 @@ test('each instance has its own registry and nothing lands in the global one', a
   assert.equal(samples(await a.render(), 'futu_auth_events_total').length, 1);
   assert.equal(globalRegistry.getSingleMetric('futu_auth_events_total'), undefined);
   assert.doesNotMatch(await globalRegistry.metrics(), /futu_|process_cpu/);
+});
+
+test('a withheld push is classified by its credential or scope code, else by the limit policy that denied it', () => {
+  assert.equal(classifyPushFilterReason('KEY_REVOKED', undefined), 'revoked');
+  assert.equal(classifyPushFilterReason('KEY_EXPIRED', undefined), 'expired');
+  assert.equal(classifyPushFilterReason('MISSING_SCOPE', undefined), 'scope');
+  assert.equal(classifyPushFilterReason('LIMIT_EXCEEDED', 'symbol-not-allowed'), 'symbol');
+  assert.equal(classifyPushFilterReason('LIMIT_EXCEEDED', 'market-not-allowed'), 'market');
+  assert.equal(classifyPushFilterReason('LIMIT_EXCEEDED', 'account-not-allowed'), 'account');
+  assert.equal(classifyPushFilterReason('POLICY_ERROR', undefined), 'other');
+  assert.equal(classifyPushFilterReason('KEY_NOT_BOUND', undefined), 'other');
 });
