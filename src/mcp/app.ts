@@ -265,7 +265,7 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
     } else {
       const keyProblem = startupKeyProblem(keys, options.apiKey);
       if (keyProblem !== undefined) log.warn(keyProblem);
-      stdio = serveStdio(createServer);
+      stdio = serveStdio(createServer, resources);
     }
   } catch (err) {
     // A start that failed (EADDRINUSE, ...) is recorded as one, not as a successful startup.

@@ -355,7 +355,7 @@ export function createMcpServer(options: CreateMcpServerOptions): Server {
   const tools = new Map<string, ListedTool>(options.tools.map((listing) => [listing.name, { listing, definition: definitionOf(listing) }]));
   const server = new Server(
     { name: options.name, version: options.version },
-    { capabilities: { tools: { listChanged: true }, ...(options.resources && { resources: { subscribe: canSubscribe(options) } }) }, cacheHints: CACHE_HINTS, ...(options.instructions !== undefined && { instructions: options.instructions }) },
+    { capabilities: { tools: { listChanged: true }, ...(options.resources && { resources: { subscribe: true } }) }, cacheHints: CACHE_HINTS, ...(options.instructions !== undefined && { instructions: options.instructions }) },
   );
   const { era = 'legacy', roundSeal } = options;
 
@@ -458,18 +458,9 @@ export function createMcpServer(options: CreateMcpServerOptions): Server {
 }
 
 /**
- * 2025 sessions subscribe with resources/subscribe, 2026-07-28 HTTP clients with a listen the
- * HTTP server authorizes (http.ts); a 2026-07-28 stdio listen reaches no code that could
- * authorize it, so it is not offered (its acknowledgement leaves the resources out).
- */
-function canSubscribe(options: CreateMcpServerOptions): boolean {
-  return (options.era ?? 'legacy') === 'legacy' || options.lifetime === 'request';
-}
-
-/**
  * resources/list, templates, read, and (2025 sessions) resources/subscribe and unsubscribe: a
  * subscription lives until unsubscribed or the connection closes. 2026-07-28 clients subscribe
- * through subscriptions/listen instead (see http.ts).
+ * through subscriptions/listen instead, authorized before the SDK serves it (http.ts, stdioListen.ts).
  */
 function serveResources(server: Server, resources: ResourceService): void {
   const subscriptions = new Map<string, { close(): void }>();

@@ -285,25 +285,31 @@ describe('live updates as MCP resources (2025 sessions)', () => {
     await stdio.sdk.close();
   });
 
-  it('over stdio in 2026-07-28: reads answer; a listen is not offered resources, as nothing could authorize it', async () => {
+  it('over stdio in 2026-07-28 (v2 client, subscriptions/listen, the startup key): an update when the price moves; a refused resource refuses the listen', async () => {
     const client = new V2Client({ name: 'resources-modern-stdio', version: '0' }, { versionNegotiation: { mode: 'auto' } });
+    const updates: string[] = [];
+    client.setNotificationHandler('notifications/resources/updated', (n) => void updates.push(n.params.uri));
     const transport = new V2StdioTransport({
       command: process.execPath,
       args: [FUTU_MCP, '--gateway', `127.0.0.1:${sim.port}`, '--keys-file', keysFile, '--state-dir', run.path('stdio-modern.state')],
-      env: { ...v2DefaultEnv(), FUTU_MCP_API_KEY: keys.witness!, FUTU_LOG_LEVEL: 'debug' },
+      env: { ...v2DefaultEnv(), FUTU_MCP_API_KEY: keys['us-symbols']!, FUTU_LOG_LEVEL: 'debug' },
       stderr: 'pipe',
     });
     let stderr = '';
     transport.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
     run.watchLog('modern stdio server stderr', () => stderr);
     await client.connect(transport);
+    const AAPL_BOOK = 'futu://orderbook/US.AAPL';
     try {
       assert.equal(client.getNegotiatedProtocolVersion(), '2026-07-28');
       await pollFor('the stdio server to reach OpenD', () => (stderr.includes('"msg":"connected to OpenD"') ? true : undefined));
-      const read = await client.readResource({ uri: BOOK });
-      assert.match(String((read.contents[0] as { text?: string }).text), /"symbol":"HK\.00700"/);
-      const subscription = await client.listen({ resourceSubscriptions: [BOOK], toolsListChanged: true });
-      assert.deepEqual(subscription.honoredFilter, { toolsListChanged: true });
+      const read = await client.readResource({ uri: AAPL_BOOK });
+      assert.match(String((read.contents[0] as { text?: string }).text), /"symbol":"US\.AAPL"/);
+      await assert.rejects(client.listen({ resourceSubscriptions: [AAPL_BOOK, QUOTE] }), /LIMIT_EXCEEDED.*symbol HK\.00700 not allowed/);
+      const subscription = await client.listen({ resourceSubscriptions: [AAPL_BOOK] });
+      assert.deepEqual(subscription.honoredFilter.resourceSubscriptions, [AAPL_BOOK]);
+      moveMarket();
+      await pollFor('the 2026-07-28 stdio update', () => (updates.includes(AAPL_BOOK) ? true : undefined));
       await subscription.close();
     } finally {
       await client.close();
