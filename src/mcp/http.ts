@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { toNodeHandler } from '@modelcontextprotocol/node';
-import { classifyInboundRequest, createMcpHandler, isInitializeRequest, ProtocolError } from '@modelcontextprotocol/server';
+import { classifyInboundRequest, createMcpHandler, isInitializeRequest } from '@modelcontextprotocol/server';
 import { describeError } from '../shared/errors.js';
 import { log } from '../shared/log.js';
 import { httpAuthInfo, type CallContext, type ResourceService } from './server.js';
@@ -11,6 +11,7 @@ import { DEFAULT_CONNECTION_LIMITS, guardConnections, type ConnectionLimits } fr
 import { hostOriginGuard } from './http/hostOrigin.js';
 import { assertJsonRpcMessages } from './http/jsonRpcShape.js';
 import { KeyedListenBus, ListenScope } from './http/listenBus.js';
+import { authorizeListen, listenedResources } from './listenResources.js';
 import { connectHost, isLoopback, parseListen, urlHostname } from './http/listen.js';
 import { APPROVAL_PATH_PREFIX, serveApprovalPage, type ApprovalPageOptions } from './http/approvalPage.js';
 import { HttpError, requireMethod, sendHttpError, sendJson, sendText } from './http/respond.js';
@@ -111,16 +112,6 @@ export function isLegacyPost(req: IncomingMessage, body: unknown): boolean {
   return outcome.kind === 'legacy';
 }
 
-/** The resource URIs a 2026-07-28 `subscriptions/listen` asks to be told about, if it asks for any. */
-function listenedResources(body: unknown): string[] | undefined {
-  const message = body as { method?: unknown; params?: { notifications?: { resourceSubscriptions?: unknown } } } | null;
-  if (message?.method !== 'subscriptions/listen') return undefined;
-  const uris = message.params?.notifications?.resourceSubscriptions;
-  if (!Array.isArray(uris) || uris.length === 0) return undefined;
-  // The SDK refuses a malformed filter itself; this only decides what to authorize first.
-  return uris.every((uri) => typeof uri === 'string') ? [...new Set(uris as string[])] : undefined;
-}
-
 /** Scheme and authority the client used; Host has already passed the allowlist. */
 function originOf(req: IncomingMessage): string {
   return `http://${new URL(`http://${req.headers.host ?? ''}`).host}`;
@@ -181,22 +172,16 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     if (req.method === 'POST') assertJsonRpcMessages(body);
     if (req.method === 'POST' && !isLegacyPost(req, body)) {
       const auth = httpAuthInfo(token, principal, principal.keyId);
-      const uris = options.resources && listenedResources(body);
-      if (!uris) return await serveModern(Object.assign(req, { auth }), res, body);
+      const listen = options.resources && listenedResources(body);
+      if (!listen) return await serveModern(Object.assign(req, { auth }), res, body);
       // Each resource of a listen is authorized (a read, through the pipeline) before its stream opens.
-      const id = (body as { id: string | number }).id;
       const scope = new ListenScope();
       const closed = new AbortController();
       res.once('close', () => closed.abort());
-      const context: CallContext = { transport: 'http', bearerToken: token, bearerKey: principal.key, sessionKeyId: principal.keyId, requestId: String(id), signal: closed.signal };
-      try {
-        for (const uri of uris) scope.add(await options.resources!.subscribe(uri, context, () => scope.deliver(uri)));
-      } catch (err) {
-        scope.close();
-        if (!(err instanceof ProtocolError)) throw err;
-        sendJson(res, 200, { jsonrpc: '2.0', id, error: { code: err.code, message: err.message, ...(err.data !== undefined && { data: err.data }) } });
-        return;
-      }
+      const context: CallContext = { transport: 'http', bearerToken: token, bearerKey: principal.key, sessionKeyId: principal.keyId, requestId: String(listen.id), signal: closed.signal };
+      const authorized = await authorizeListen(options.resources!, listen.id, listen.uris, context, (uri) => scope.deliver(uri));
+      if ('refusal' in authorized) return sendJson(res, 200, authorized.refusal);
+      for (const subscription of authorized.subscriptions) scope.add(subscription);
       try {
         await bus.within(scope, () => serveModern(Object.assign(req, { auth }), res, body));
       } finally {

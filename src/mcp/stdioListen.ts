@@ -1,14 +1,11 @@
 import { Transform, type TransformCallback } from 'node:stream';
-import { ProtocolError, type Server } from '@modelcontextprotocol/server';
+import type { Server } from '@modelcontextprotocol/server';
 import { describeError } from '../shared/errors.js';
 import { log } from '../shared/log.js';
+import { authorizeListen, listenedResources, type ListenRefusal } from './listenResources.js';
 import type { CallContext, ResourceService } from './server.js';
-import { RPC_INVALID_REQUEST, type JsonRpcErrorReply } from './stdioFraming.js';
 
 type RequestId = string | number;
-
-/** Answers of the gate: the SDK's JSON-RPC error shape, with the refusal's code as data. */
-type ListenRefusal = Omit<JsonRpcErrorReply, 'error'> & { readonly error: { readonly code: number; readonly message: string; readonly data?: unknown } };
 
 /** A connection that never cancels: listen reads over stdio run for the process's startup key. */
 const CONNECTION = new AbortController().signal;
@@ -22,7 +19,7 @@ const CONNECTION = new AbortController().signal;
  * the connection's 2026-07-28 server (`server()`), whose listen routing stamps them.
  */
 export class StdioListenGate {
-  private readonly listens = new Map<RequestId, Array<{ close(): void }>>();
+  private readonly listens = new Map<RequestId, ReadonlyArray<{ close(): void }>>();
 
   constructor(
     private readonly resources: ResourceService,
@@ -48,12 +45,10 @@ export class StdioListenGate {
     let out = '';
     for (const line of text.split('\n')) {
       if (line === '') continue;
-      const message = JSON.parse(line) as { id?: RequestId; method?: string; params?: { requestId?: RequestId; notifications?: { resourceSubscriptions?: unknown } } };
+      const message = JSON.parse(line) as { method?: string; params?: { requestId?: RequestId } };
       if (message.method === 'notifications/cancelled' && message.params?.requestId !== undefined) this.end(message.params.requestId);
-      const uris = message.params?.notifications?.resourceSubscriptions;
-      if (message.method === 'subscriptions/listen' && message.id !== undefined && Array.isArray(uris) && uris.length > 0) {
-        if (!(await this.authorize(message.id, uris))) continue;
-      }
+      const listen = listenedResources(message);
+      if (listen && !(await this.authorize(listen.id, listen.uris))) continue;
       out += `${line}\n`;
     }
     return out;
@@ -61,22 +56,14 @@ export class StdioListenGate {
 
   private async authorize(id: RequestId, uris: readonly unknown[]): Promise<boolean> {
     this.end(id);
-    const subscriptions: Array<{ close(): void }> = [];
     const context: CallContext = { transport: 'stdio', requestId: String(id), signal: CONNECTION };
-    try {
-      for (const uri of new Set(uris)) {
-        if (typeof uri !== 'string') throw new ProtocolError(RPC_INVALID_REQUEST, 'resourceSubscriptions must be URIs');
-        subscriptions.push(await this.resources.subscribe(uri, context, () => this.notify(uri)));
-      }
-      this.listens.set(id, subscriptions);
-      return true;
-    } catch (err) {
-      for (const subscription of subscriptions) subscription.close();
-      const refusal = err instanceof ProtocolError ? err : new ProtocolError(-32603, 'internal error');
-      if (!(err instanceof ProtocolError)) log.error('stdio listen authorization failed', { error: describeError(err) });
-      this.reply({ jsonrpc: '2.0', id, error: { code: refusal.code, message: refusal.message, ...(refusal.data !== undefined && { data: refusal.data }) } });
+    const authorized = await authorizeListen(this.resources, id, uris, context, (uri) => this.notify(uri));
+    if ('refusal' in authorized) {
+      this.reply(authorized.refusal);
       return false;
     }
+    this.listens.set(id, authorized.subscriptions);
+    return true;
   }
 
   private end(id: RequestId): void {
