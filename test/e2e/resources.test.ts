@@ -146,6 +146,12 @@ describe('live updates as MCP resources (2025 sessions)', () => {
     assert.equal(book.bids.length, 10);
     assert.equal(book.asks.length, 10);
     assert.ok(Array.isArray(((await reader.json(ORDERS)) as { orders: unknown[] }).orders));
+    // Budgets: compact JSON, as the tools' structured results.
+    const size = async (uri: string) => JSON.stringify((await reader.sdk.readResource({ uri })).contents).length;
+    assert.ok((await size(QUOTE)) <= 600, `a quote costs ${await size(QUOTE)} chars`);
+    assert.ok((await size(BOOK)) <= 1800, `a 10-level book costs ${await size(BOOK)} chars`);
+    const templates = JSON.stringify(await reader.sdk.listResourceTemplates()).length;
+    assert.ok(templates <= 800, `the templates cost ${templates} chars`);
     await assert.rejects(reader.sdk.readResource({ uri: 'futu://quote/NOT A SYMBOL' }), /invalid resource URI/);
     await assert.rejects(reader.sdk.readResource({ uri: 'futu://positions' }), /unknown resource/);
   });
