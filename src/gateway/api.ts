@@ -181,6 +181,14 @@ export class FutuGateway extends EventEmitter<GatewayEvents> {
     return convert.basicQuotes(s2c);
   }
 
+  /**
+   * Keeps `symbol`'s QUOTE or ORDER_BOOK subscription, and its pushes, for `holder` (a live
+   * resource subscription) until the returned release; counts in the holder's budget.
+   */
+  async holdSubscription(symbol: string, subType: 'QUOTE' | 'ORDER_BOOK', holder: string): Promise<() => void> {
+    return this.subscriptions.hold([parseSymbol(symbol)], [SUB_TYPE.value(subType, 'subType')], holder);
+  }
+
   /** The latest `num` bars (1..1000) from OpenD's live cache; subscribes the K-line type. */
   async getKLines(symbol: string, klType: KLTypeName, num: number, rehab: RehabName = 'FORWARD', read: ReadOptions = {}): Promise<KLineSeries> {
     const parsed = parseSymbol(symbol);

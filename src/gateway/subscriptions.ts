@@ -51,6 +51,11 @@ export class SubscriptionManager {
   private readonly slots = new Map<string, Slot>();
   /** Per holder, the slots it uses, least recently used first (Map order). */
   private readonly claims = new Map<string, Map<string, Slot>>();
+  /**
+   * Per holder, how many live holds (resource subscriptions) keep each of its slots: held slots
+   * count in its budget but are never released to make room for its reads.
+   */
+  private readonly holds = new Map<string, Map<string, number>>();
   /** OpenD's whole quota, from the last Qot_GetSubInfo. */
   private quota: number | undefined;
   private queue: Promise<unknown> = Promise.resolve();
@@ -76,6 +81,32 @@ export class SubscriptionManager {
       return Promise.resolve();
     }
     return this.serialized(() => this.add(wanted, holder));
+  }
+
+  /**
+   * Subscribes and claims like `ensure` for `holder`, and keeps the slots from being released to
+   * make room for the holder's reads until the returned release is called (then they are claims
+   * like any read's, released least recently used first when room is needed).
+   */
+  hold(symbols: readonly ParsedSymbol[], subTypes: readonly number[], holder: string): Promise<() => void> {
+    const keys = expand(symbols, subTypes).map((s) => slotKey(s.symbol, s.subType));
+    return this.serialized(async () => {
+      await this.add(expand(symbols, subTypes), holder);
+      let held = this.holds.get(holder);
+      if (!held) this.holds.set(holder, (held = new Map()));
+      for (const key of keys) held.set(key, (held.get(key) ?? 0) + 1);
+      let released = false;
+      return () => {
+        if (released) return;
+        released = true;
+        for (const key of keys) {
+          const count = (held.get(key) ?? 1) - 1;
+          if (count > 0) held.set(key, count);
+          else held.delete(key);
+        }
+        if (held.size === 0 && this.holds.get(holder) === held) this.holds.delete(holder);
+      };
+    });
   }
 
   async subscribe(symbols: readonly string[], subTypes: readonly SubTypeName[]): Promise<void> {
@@ -131,7 +162,15 @@ export class SubscriptionManager {
     const excess = claimed.size + [...wantedKeys].filter((k) => !claimed.has(k)).length - budget;
     if (excess <= 0) return;
     const now = this.now();
-    const candidates = [...claimed].filter(([key]) => !wantedKeys.has(key));
+    const held = this.holds.get(holder);
+    const candidates = [...claimed].filter(([key]) => !wantedKeys.has(key) && !held?.has(key));
+    if (candidates.length < excess) {
+      throw new GatewayError(
+        'SUBSCRIPTION_BUDGET',
+        `this key already holds its ${budget} live subscriptions, ${held?.size ?? 0} of them for resource subscriptions: unsubscribe a resource, or use futu_get_snapshot, which needs none`,
+        { budget },
+      );
+    }
     const releasable = candidates.filter(([, slot]) => now - slot.since >= MIN_SUBSCRIPTION_MS);
     if (releasable.length < excess) {
       const freeAt = candidates.map(([, slot]) => slot.since + MIN_SUBSCRIPTION_MS).sort((a, b) => a - b)[excess - 1]!;

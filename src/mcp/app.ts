@@ -33,6 +33,7 @@ import { createMetrics, type Metrics } from './metrics.js';
 import { CallPipeline } from './pipeline.js';
 import { serverInstructions } from './instructions.js';
 import { ConfirmationRoundSeal, requestStateKey } from './confirmationRounds.js';
+import { ResourceHub } from './resources/hub.js';
 import { createMcpServer } from './server.js';
 import { startupKeyProblem } from './startupKey.js';
 import { serveStdio, type StdioHandle } from './stdio.js';
@@ -208,6 +209,7 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
     confirmationTimeoutMs: options.confirmationTimeoutMs,
     approvalUrl: (id) => (approvalBase === undefined ? undefined : `${approvalBase}${APPROVAL_PATH_PREFIX}${id}`),
   });
+  const resources = new ResourceHub({ reader: pipeline, tools: TOOLS, gateway, accounts, metrics });
   /** After a key reload: what was kept per key id is dropped for ids keys.json no longer has. */
   const retainKeys = (): void => {
     metrics.retainKeys((keyId) => keys.has(keyId));
@@ -230,6 +232,7 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
       // Over HTTP a 2026-07-28 request has a server of its own; over stdio the connection does.
       lifetime: era === 'modern' && options.httpListen ? 'request' : 'connection',
       roundSeal,
+      resources,
     });
 
   let http: RunningHttpServer | undefined;
@@ -252,6 +255,7 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
         allowedHosts: options.allowedHosts,
         allowedOrigins: options.allowedOrigins,
         onRefused: pipeline.onHttpRefused,
+        resources,
         sessionLimits: options.sessionLimits,
         ...(options.approvalPage !== false && { approvals: { store: trades, onAnswer: (c) => pipeline.auditPageAnswer(c) } }),
       });
@@ -261,7 +265,7 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
     } else {
       const keyProblem = startupKeyProblem(keys, options.apiKey);
       if (keyProblem !== undefined) log.warn(keyProblem);
-      stdio = serveStdio(createServer);
+      stdio = serveStdio(createServer, resources);
     }
   } catch (err) {
     // A start that failed (EADDRINUSE, ...) is recorded as one, not as a successful startup.
@@ -289,6 +293,7 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
       keysWatch?.close();
       await http?.close();
       stdio?.close();
+      resources.close();
       reconciler.stop();
       humanLoop.stop();
       clearInterval(reconcileTimer);

@@ -4,12 +4,14 @@ import { toNodeHandler } from '@modelcontextprotocol/node';
 import { classifyInboundRequest, createMcpHandler, isInitializeRequest } from '@modelcontextprotocol/server';
 import { describeError } from '../shared/errors.js';
 import { log } from '../shared/log.js';
-import { httpAuthInfo } from './server.js';
+import { httpAuthInfo, type CallContext, type ResourceService } from './server.js';
 import { authenticateRequest, type Authenticator } from './http/auth.js';
 import { DEFAULT_MAX_BODY_BYTES, readJsonBody } from './http/body.js';
 import { DEFAULT_CONNECTION_LIMITS, guardConnections, type ConnectionLimits } from './http/connections.js';
 import { hostOriginGuard } from './http/hostOrigin.js';
 import { assertJsonRpcMessages } from './http/jsonRpcShape.js';
+import { KeyedListenBus, ListenScope } from './http/listenBus.js';
+import { authorizeListen, listenedResources } from './listenResources.js';
 import { connectHost, isLoopback, parseListen, urlHostname } from './http/listen.js';
 import { APPROVAL_PATH_PREFIX, serveApprovalPage, type ApprovalPageOptions } from './http/approvalPage.js';
 import { HttpError, requireMethod, sendHttpError, sendJson, sendText } from './http/respond.js';
@@ -50,6 +52,8 @@ export interface HttpServerOptions {
   readonly onRefused?: (refusal: HttpRefusal) => void | Promise<void>;
   /** Serves the approval page at /approve/<confirmation_id> (absent: no page). */
   readonly approvals?: ApprovalPageOptions;
+  /** The resources a 2026-07-28 `subscriptions/listen` may subscribe (2025 sessions subscribe through their server). */
+  readonly resources?: ResourceService;
 }
 
 export interface HttpRefusal {
@@ -129,8 +133,10 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   const { guard, hostnames } = hostOriginGuard(bind, options.allowedHosts, options.allowedOrigins);
   const sessions = new SessionRegistry(options.createServer, { ...DEFAULT_SESSION_LIMITS, ...options.sessionLimits });
   // Legacy requests never reach it (they go to the sessions), hence 'reject'.
+  const bus = new KeyedListenBus();
   const modern = createMcpHandler(({ era }) => options.createServer({ era }), {
     legacy: 'reject',
+    bus,
     onerror: (error) => log.debug('mcp request refused by the 2026-07-28 handler', { error: describeError(error) }),
   });
   const serveModern = toNodeHandler(modern, { onerror: (error) => log.error('mcp request failed', { error: describeError(error) }) });
@@ -165,7 +171,23 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     const body = req.method === 'POST' ? await readJsonBody(req, maxBodyBytes) : undefined;
     if (req.method === 'POST') assertJsonRpcMessages(body);
     if (req.method === 'POST' && !isLegacyPost(req, body)) {
-      await serveModern(Object.assign(req, { auth: httpAuthInfo(token, principal, principal.keyId) }), res, body);
+      const auth = httpAuthInfo(token, principal, principal.keyId);
+      const listen = options.resources && listenedResources(body);
+      if (!listen) return await serveModern(Object.assign(req, { auth }), res, body);
+      // Each resource of a listen is authorized (a read, through the pipeline) before its stream opens.
+      const scope = new ListenScope();
+      const closed = new AbortController();
+      res.once('close', () => closed.abort());
+      const context: CallContext = { transport: 'http', bearerToken: token, bearerKey: principal.key, sessionKeyId: principal.keyId, requestId: String(listen.id), signal: closed.signal };
+      const authorized = await authorizeListen(options.resources!, listen.id, listen.uris, context, (uri) => scope.deliver(uri));
+      if ('refusal' in authorized) return sendJson(res, 200, authorized.refusal);
+      for (const subscription of authorized.subscriptions) scope.add(subscription);
+      try {
+        await bus.within(scope, () => serveModern(Object.assign(req, { auth }), res, body));
+      } finally {
+        // A listen the handler refused never opened a stream: nothing else would close its subscriptions.
+        if (!scope.opened) scope.close();
+      }
       return;
     }
     if (typeof sessionId !== 'string') {

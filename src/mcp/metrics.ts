@@ -1,6 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { INVALID_KEY_ID, MISSING_KEY_ID, type AuditOutcome } from '../audit/types.js';
-import type { Scope } from '../keys/types.js';
 
 /**
  * Prometheus metrics of one futu-mcp process, on a registry of its own (the global prom-client
@@ -30,10 +29,29 @@ const LIMIT_CODE_REASONS: Readonly<Record<string, LimitReason>> = {
   OUTSIDE_HOURS: 'hours',
 };
 
+/**
+ * Why a push was withheld at dispatch: the key's scope, its revocation or expiry, or the limit
+ * policy that denied it (the reasons of futu_auth_limit_rejects_total).
+ */
+export type PushFilterReason = LimitReason | 'scope' | 'revoked' | 'expired';
+
 /** Maps a limit policy id (`rate-limit`, `daily-limit`, ...) to its reason; anything else is `other`. */
 export function classifyLimitReason(codeOrPolicyId: string): LimitReason {
   const normalized = codeOrPolicyId.trim().toUpperCase().replace(/[^A-Z0-9]+/g, '_');
   return Object.hasOwn(LIMIT_CODE_REASONS, normalized) ? LIMIT_CODE_REASONS[normalized]! : 'other';
+}
+
+/** Credential and scope codes of a withheld push; any other denial is classified by its limit policy. */
+const PUSH_CODE_REASONS: Readonly<Record<string, PushFilterReason>> = {
+  KEY_REVOKED: 'revoked',
+  KEY_EXPIRED: 'expired',
+  MISSING_SCOPE: 'scope',
+};
+
+/** Why a push was withheld, from the denial's code and its determining limit policy (if any). */
+export function classifyPushFilterReason(code: string, policyId: string | undefined): PushFilterReason {
+  if (Object.hasOwn(PUSH_CODE_REASONS, code)) return PUSH_CODE_REASONS[code]!;
+  return classifyLimitReason(policyId ?? code);
 }
 
 const KEY_ID_SHAPE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
@@ -58,7 +76,8 @@ export interface Metrics {
   authEvent(iface: Iface, outcome: AuthOutcome, keyId: string): void;
   /** `codeOrPolicyId` goes through classifyLimitReason. */
   limitReject(iface: Iface, keyId: string, codeOrPolicyId: string): void;
-  wsPushFiltered(requiredScope: Scope, keyId: string): void;
+  /** A resource push withheld at dispatch because the key as it is now may not have it. */
+  wsPushFiltered(keyId: string, reason: PushFilterReason): void;
   toolCall(tool: string, outcome: AuditOutcome, durationSeconds: number): void;
   authzDuration(seconds: number): void;
   setGatewayUp(up: boolean): void;
@@ -97,8 +116,8 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   });
   const pushesFiltered = new Counter({
     name: 'futu_ws_push_filtered_total',
-    help: 'Pushes withheld from a session whose key lacks the scope the push needs',
-    labelNames: ['required_scope', 'key_id'] as const,
+    help: 'Resource update pushes withheld at dispatch because the key, as it is now, may not have them, by key id and reason',
+    labelNames: ['key_id', 'reason'] as const,
     registers,
   });
   const toolCalls = new Counter({
@@ -159,8 +178,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       const reason = classifyLimitReason(codeOrPolicyId);
       incForKey(limitRejects, { iface, key_id: keyIdLabel(keyId), reason }, `limit|${iface}|${reason}`);
     },
-    wsPushFiltered: (requiredScope, keyId) =>
-      incForKey(pushesFiltered, { required_scope: requiredScope, key_id: keyIdLabel(keyId) }, `push|${requiredScope}`),
+    wsPushFiltered: (keyId, reason) => incForKey(pushesFiltered, { key_id: keyIdLabel(keyId), reason }, `push|${reason}`),
     toolCall: (tool, outcome, durationSeconds) => {
       const label = toolLabel(tool);
       toolCalls.inc({ tool: label, outcome });

@@ -20,7 +20,7 @@ import { describeError, FutuError, isFutuError } from '../shared/errors.js';
 import { log, type Log } from '../shared/log.js';
 import { callScope, checkCallGates, tradeInput } from './callDecision.js';
 import type { HttpRefusal } from './http.js';
-import type { Metrics } from './metrics.js';
+import { classifyPushFilterReason, type Metrics, type PushFilterReason } from './metrics.js';
 import { DEFAULT_REFUSAL_THROTTLE, RefusalThrottles, type SuppressedRefusals } from './refusalThrottle.js';
 import { withStartupKeyFix } from './startupKey.js';
 import { callLog, type CallContext, type CallHandler, type CallOutcome, type ToolFailure } from './server.js';
@@ -165,6 +165,38 @@ export class CallPipeline {
       return outcome;
     }
   };
+
+  /**
+   * The key behind a transport context as it is now (bearer token, else the startup key): the
+   * owner of a resource subscription. Resources take no api_key argument.
+   */
+  keyOf(context: CallContext): KeyRecord {
+    return this.resolveKey({}, context, this.now().getTime());
+  }
+
+  /**
+   * The re-check of one resource push at dispatch: whether `key`, as the key store has it now
+   * (revoked, expired, narrowed by a reload), may still make the read `toolName` with `args`
+   * makes: the same gates, plan and Cedar decision as the call, but nothing runs, nothing is
+   * audited and the call rate is not charged. Undefined when allowed, else why not (fail
+   * closed: any error is a reason).
+   */
+  async pushDenial(key: KeyRecord, toolName: string, args: Record<string, unknown>): Promise<PushFilterReason | undefined> {
+    const tool = this.tools.get(toolName);
+    if (!tool || !isActionName(toolName)) return 'other';
+    const now = this.now();
+    try {
+      const current = this.deps.keys.refresh(key, now.getTime());
+      checkCallGates(current, callScope(toolName, args), args, this.deps.engine.version);
+      const plan = await tool.authz(args, this.toolContext(NEVER_ABORTED, current));
+      if (plan.kind !== 'call') return 'other';
+      const decision = this.deps.authorizer.authorizeCall({ key: current, now, machineBound: true, withinCallRate: true, action: plan.action, target: plan.target });
+      return decision.allowed ? undefined : classifyPushFilterReason(decision.code, decision.determiningPolicies[0]?.id);
+    } catch (err) {
+      const limit = isFutuError(err) && typeof err.details.limit === 'string' ? err.details.limit : undefined;
+      return classifyPushFilterReason(isFutuError(err) ? err.code : 'INTERNAL_ERROR', limit);
+    }
+  }
 
   /**
    * Calls the MCP layer refused before they reached handleCall (unknown tool, invalid arguments).
@@ -589,6 +621,9 @@ function keyIdOfFailure(err: unknown): string {
   }
   return INVALID_KEY_ID;
 }
+
+/** A push re-check runs for no client request, so nothing cancels it. */
+const NEVER_ABORTED = new AbortController().signal;
 
 /** Only FutuErrors carry a message written for the caller; anything else is reported generically. */
 /** Confirmation steps after which the call does not go on (a requested one waits for a human). */

@@ -1,6 +1,18 @@
 import { z } from 'zod';
 import { CLIENT_CAPABILITIES_META_KEY, inputRequired, Server } from '@modelcontextprotocol/server';
-import type { AuthInfo, CacheHint, CallToolResult, ClientCapabilities, InputRequiredResult, ProtocolEra, ServerContext, Tool } from '@modelcontextprotocol/server';
+import type {
+  AuthInfo,
+  CacheHint,
+  CallToolResult,
+  ClientCapabilities,
+  InputRequiredResult,
+  ProtocolEra,
+  ReadResourceResult,
+  Resource,
+  ResourceTemplateType,
+  ServerContext,
+  Tool,
+} from '@modelcontextprotocol/server';
 import type { ResumedRound, RoundState } from '../authz/confirmations.js';
 import type { KeyRecord } from '../keys/types.js';
 import { describeError, isFutuError } from '../shared/errors.js';
@@ -84,6 +96,18 @@ export interface ToolVisibility {
   onReload(listener: () => void): () => void;
 }
 
+/**
+ * The live resources (futu://quote/{symbol}, ...): reads and subscriptions authorized per call,
+ * as ResourceHub (resources/hub.ts) implements them. A refusal is thrown as a ProtocolError.
+ */
+export interface ResourceService {
+  templates(context: CallContext): ResourceTemplateType[];
+  list(context: CallContext): Resource[];
+  read(uri: string, context: CallContext): Promise<ReadResourceResult>;
+  /** Resolves once authorized; `notify` is called on each change the key may still have. */
+  subscribe(uri: string, context: CallContext, notify: () => void): Promise<{ close(): void }>;
+}
+
 export interface CreateMcpServerOptions {
   readonly name: string;
   readonly version: string;
@@ -102,6 +126,7 @@ export interface CreateMcpServerOptions {
   readonly lifetime?: 'connection' | 'request';
   /** Seals 2026-07-28 confirmation rounds; without it such calls are confirmed out of band. */
   readonly roundSeal?: ConfirmationRoundSeal;
+  readonly resources?: ResourceService;
 }
 
 /**
@@ -330,7 +355,7 @@ export function createMcpServer(options: CreateMcpServerOptions): Server {
   const tools = new Map<string, ListedTool>(options.tools.map((listing) => [listing.name, { listing, definition: definitionOf(listing) }]));
   const server = new Server(
     { name: options.name, version: options.version },
-    { capabilities: { tools: { listChanged: true } }, cacheHints: CACHE_HINTS, ...(options.instructions !== undefined && { instructions: options.instructions }) },
+    { capabilities: { tools: { listChanged: true }, ...(options.resources && { resources: { subscribe: true } }) }, cacheHints: CACHE_HINTS, ...(options.instructions !== undefined && { instructions: options.instructions }) },
   );
   const { era = 'legacy', roundSeal } = options;
 
@@ -428,5 +453,42 @@ export function createMcpServer(options: CreateMcpServerOptions): Server {
     return server.projectCallToolResult(successResult(tool.listing, output.data), tool.definition.outputSchema);
   });
 
+  if (options.resources) serveResources(server, options.resources);
   return server;
+}
+
+/**
+ * resources/list, templates, read, and (2025 sessions) resources/subscribe and unsubscribe: a
+ * subscription lives until unsubscribed or the connection closes. 2026-07-28 clients subscribe
+ * through subscriptions/listen instead, authorized before the SDK serves it (http.ts, stdioListen.ts).
+ */
+function serveResources(server: Server, resources: ResourceService): void {
+  const subscriptions = new Map<string, { close(): void }>();
+  let closed = false;
+  server.setRequestHandler('resources/templates/list', (_request, ctx) => ({ resourceTemplates: resources.templates(callContextOf(ctx)) }));
+  server.setRequestHandler('resources/list', (_request, ctx) => ({ resources: resources.list(callContextOf(ctx)) }));
+  server.setRequestHandler('resources/read', (request, ctx) => resources.read(request.params.uri, callContextOf(ctx)));
+  server.setRequestHandler('resources/subscribe', async (request, ctx) => {
+    const { uri } = request.params;
+    const subscription = await resources.subscribe(uri, callContextOf(ctx), () => {
+      server.sendResourceUpdated({ uri }).catch((err: unknown) => log.debug('could not send resources/updated', { uri, error: describeError(err) }));
+    });
+    subscriptions.get(uri)?.close();
+    // The connection may have closed while the subscription was authorized: nothing would end it.
+    if (closed) subscription.close();
+    else subscriptions.set(uri, subscription);
+    return {};
+  });
+  server.setRequestHandler('resources/unsubscribe', (request) => {
+    subscriptions.get(request.params.uri)?.close();
+    subscriptions.delete(request.params.uri);
+    return {};
+  });
+  const previousOnClose = server.onclose;
+  server.onclose = () => {
+    closed = true;
+    for (const subscription of subscriptions.values()) subscription.close();
+    subscriptions.clear();
+    previousOnClose?.();
+  };
 }

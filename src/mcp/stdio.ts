@@ -3,7 +3,10 @@ import type { ServerFactory } from './http/sessions.js';
 import { serveStdio as serveSdkStdio, StdioServerTransport } from '@modelcontextprotocol/server/stdio';
 import { describeError } from '../shared/errors.js';
 import { log } from '../shared/log.js';
+import type { Server } from '@modelcontextprotocol/server';
+import type { ResourceService } from './server.js';
 import { jsonRpcLineFilter } from './stdioFraming.js';
+import { StdioListenGate } from './stdioListen.js';
 
 export interface StdioHandle {
   /** Resolves once the connection has ended: stdin closed, SIGTERM/SIGINT, or `close()`. */
@@ -32,11 +35,20 @@ function keepStdoutForProtocol(): void {
  * 2025, a request with the 2026-07-28 `_meta` envelope: modern) and may build a throwaway
  * instance to answer a `server/discover` probe before the client settles on one.
  */
-export function serveStdio(createServer: ServerFactory): StdioHandle {
+export function serveStdio(createServer: ServerFactory, resources?: ResourceService): StdioHandle {
   keepStdoutForProtocol();
-  // Lines that are not one JSON-RPC message are answered by the filter; the rest reach the SDK.
-  const input = process.stdin.pipe(jsonRpcLineFilter((response) => process.stdout.write(`${JSON.stringify(response)}\n`)));
-  const connection = serveSdkStdio(({ era }) => createServer({ era }), {
+  const reply = (response: object) => process.stdout.write(`${JSON.stringify(response)}\n`);
+  // Lines that are not one JSON-RPC message are answered by the filter; the rest reach the SDK,
+  // a 2026-07-28 listen naming resources once they are authorized.
+  let modern: Server | undefined;
+  const gate = resources && new StdioListenGate(resources, () => modern, reply);
+  const lines = process.stdin.pipe(jsonRpcLineFilter(reply));
+  const input = gate ? lines.pipe(gate.transform()) : lines;
+  const connection = serveSdkStdio(async ({ era }) => {
+    const server = await createServer({ era });
+    if (era === 'modern') modern = server;
+    return server;
+  }, {
     transport: new StdioServerTransport(input, process.stdout),
     onerror: (error) => log.warn('stdio transport error', { error: describeError(error) }),
   });
@@ -48,9 +60,10 @@ export function serveStdio(createServer: ServerFactory): StdioHandle {
     closing ??= (async () => {
       for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
       process.stdin.off('end', onInputEnd).off('close', onInputEnd);
+      gate?.close();
       await connection.close();
       // The transport reads the filter; stdin itself must stop too, or it keeps the process alive.
-      process.stdin.unpipe(input);
+      process.stdin.unpipe(lines);
       process.stdin.pause();
       log.info('stdio connection closed');
       markClosed();

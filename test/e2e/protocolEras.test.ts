@@ -201,7 +201,7 @@ describe('both protocol eras on one endpoint, with real clients', () => {
 
     const discovered = await modernRequest(a.url, keys.full!, 'server/discover');
     assert.deepEqual(discovered.result!.supportedVersions, [MODERN]);
-    assert.deepEqual(discovered.result!.capabilities, { tools: { listChanged: true } });
+    assert.deepEqual(discovered.result!.capabilities, { tools: { listChanged: true }, resources: { subscribe: true } });
     assert.match(String(discovered.result!.instructions), /^Futu OpenD market data/);
     assert.equal(discovered.result!.cacheScope, 'private');
   });

@@ -52,6 +52,36 @@ describe('per-holder subscription budgets', () => {
     }
   });
 
+  test('held slots (resource subscriptions) count in the budget and are never released for reads; released, they are claims like any', async () => {
+    const clock = manualClock();
+    const rig = await startRig(undefined, { sim: { now: clock.now }, gateway: { now: clock.now, subscriptionsPerHolder: 2 } });
+    try {
+      const reader = { holder: 'reader' };
+      const release = await rig.gateway.holdSubscription('HK.00700', 'QUOTE', 'reader');
+      await rig.gateway.getBasicQuotes(['HK.09988'], reader);
+      clock.advance(61_000);
+      // Both are past OpenD's minute; only the unheld one may make room.
+      await rig.gateway.getBasicQuotes(['US.AAPL'], reader);
+      assert.deepEqual(await subscribed(rig), ['HK.00700 QUOTE', 'US.AAPL QUOTE']);
+      clock.advance(61_000);
+      await rig.gateway.getBasicQuotes(['HK.00700'], reader);
+      const second = await rig.gateway.holdSubscription('US.AAPL', 'QUOTE', 'reader');
+      await assert.rejects(rig.gateway.getBasicQuotes(['US.TSLA'], reader), (err: unknown) => {
+        assert.ok(err instanceof GatewayError && err.code === 'SUBSCRIPTION_BUDGET', String(err));
+        assert.match(err.message, /holds its 2 live subscriptions, 2 of them for resource subscriptions: unsubscribe a resource/);
+        return true;
+      });
+      second();
+      release();
+      release(); // idempotent
+      await rig.gateway.getBasicQuotes(['US.TSLA'], reader);
+      // Holding US.AAPL was its last use: HK.00700 is the least recently used, and goes.
+      assert.deepEqual(await subscribed(rig), ['US.AAPL QUOTE', 'US.TSLA QUOTE'], 'released, the least recently used went');
+    } finally {
+      await rig.close();
+    }
+  });
+
   test('a slot another holder still uses stays subscribed when one holder lets it go', async () => {
     const clock = manualClock();
     const rig = await startRig(undefined, { sim: { now: clock.now }, gateway: { now: clock.now, subscriptionsPerHolder: 1 } });

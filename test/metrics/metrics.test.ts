@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { register as globalRegistry } from 'prom-client';
-import { classifyLimitReason, createMetrics, keyIdLabel, LIMIT_REASONS } from '../../src/mcp/metrics.js';
+import { classifyLimitReason, classifyPushFilterReason, createMetrics, keyIdLabel, LIMIT_REASONS } from '../../src/mcp/metrics.js';
 
 const PLAINTEXT_KEY = `fc_${'ab12'.repeat(16)}`;
 
@@ -16,7 +16,7 @@ test('every family renders with its labels after use', async () => {
   metrics.authEvent('mcp', 'allow', 'claude-analyst');
   metrics.authEvent('mcp', 'reject', '<missing>');
   metrics.limitReject('mcp', 'claude-real', 'RATE_LIMIT');
-  metrics.wsPushFiltered('acc:read', 'claude-analyst');
+  metrics.wsPushFiltered('claude-analyst', 'symbol');
   metrics.toolCall('futu_get_quote', 'success', 0.003);
   metrics.toolCall('futu_place_order', 'reject', 0.0002);
   metrics.authzDuration(0.0004);
@@ -32,7 +32,7 @@ test('every family renders with its labels after use', async () => {
     'futu_auth_limit_rejects_total{iface="mcp",key_id="claude-real",reason="rate"} 1',
   ]);
   assert.deepEqual(samples(text, 'futu_ws_push_filtered_total'), [
-    'futu_ws_push_filtered_total{required_scope="acc:read",key_id="claude-analyst"} 1',
+    'futu_ws_push_filtered_total{key_id="claude-analyst",reason="symbol"} 1',
   ]);
   assert.deepEqual(samples(text, 'futu_mcp_tool_calls_total'), [
     'futu_mcp_tool_calls_total{tool="futu_get_quote",outcome="success"} 1',
@@ -72,7 +72,7 @@ test('retainKeys drops every series of a key a reload removed and keeps the othe
     metrics.authEvent('mcp', 'allow', keyId);
     metrics.authEvent('mcp', 'reject', keyId);
     metrics.limitReject('mcp', keyId, 'RATE_LIMIT');
-    metrics.wsPushFiltered('acc:read', keyId);
+    metrics.wsPushFiltered(keyId, 'revoked');
   }
   metrics.authEvent('mcp', 'reject', '<missing>');
   metrics.retainKeys((keyId) => ['kept', 'never-used'].includes(keyId));
@@ -139,4 +139,15 @@ test('each instance has its own registry and nothing lands in the global one', a
   assert.equal(samples(await a.render(), 'futu_auth_events_total').length, 1);
   assert.equal(globalRegistry.getSingleMetric('futu_auth_events_total'), undefined);
   assert.doesNotMatch(await globalRegistry.metrics(), /futu_|process_cpu/);
+});
+
+test('a withheld push is classified by its credential or scope code, else by the limit policy that denied it', () => {
+  assert.equal(classifyPushFilterReason('KEY_REVOKED', undefined), 'revoked');
+  assert.equal(classifyPushFilterReason('KEY_EXPIRED', undefined), 'expired');
+  assert.equal(classifyPushFilterReason('MISSING_SCOPE', undefined), 'scope');
+  assert.equal(classifyPushFilterReason('LIMIT_EXCEEDED', 'symbol-not-allowed'), 'symbol');
+  assert.equal(classifyPushFilterReason('LIMIT_EXCEEDED', 'market-not-allowed'), 'market');
+  assert.equal(classifyPushFilterReason('LIMIT_EXCEEDED', 'account-not-allowed'), 'account');
+  assert.equal(classifyPushFilterReason('POLICY_ERROR', undefined), 'other');
+  assert.equal(classifyPushFilterReason('KEY_NOT_BOUND', undefined), 'other');
 });
