@@ -282,19 +282,11 @@ export class RedisTradeState implements TradeStateStore {
 
   async confirmationsDue(): Promise<Confirmation[]> {
     const ids = (await this.redis.run((c) => this.redis.script(c, DUE_CONFIRMATIONS, [OPEN_CONFIRMATIONS], []))) as string[];
-    if (ids.length === 0) return [];
-    const texts = await this.redis.run((c) => c.mget(ids.map(confirmationKey)));
-    const due: Confirmation[] = [];
-    const settled: string[] = [];
-    ids.forEach((id, i) => {
-      const text = texts[i];
-      // One that cannot be read is never acted on, so it is dropped from the index like a settled one.
-      const record = text === null || text === undefined ? undefined : readable(() => parseConfirmation(text, id));
-      if (record && isOpenConfirmation(record)) due.push(record);
-      else settled.push(id);
+    return this.readIndexed(OPEN_CONFIRMATIONS, ids, confirmationKey, (text, id) => {
+      // One that cannot be read is never acted on, so it leaves the index like a settled one.
+      const record = readable(() => parseConfirmation(text, id));
+      return record && isOpenConfirmation(record) ? record : undefined;
     });
-    if (settled.length > 0) await this.redis.run((c) => c.zrem(OPEN_CONFIRMATIONS, ...settled));
-    return due;
   }
 
   async halts(): Promise<Halt[]> {
@@ -349,17 +341,23 @@ export class RedisTradeState implements TradeStateStore {
 
   private async openIntents(): Promise<OrderIntent[]> {
     const ids = await this.redis.run((c) => c.zrange(OPEN_INDEX, 0, -1));
+    return this.readIndexed(OPEN_INDEX, ids, intentKey, (text, id) => parsed(() => parseIntent(text, id)));
+  }
+
+  /** The records a sorted-set index names, in one MGET; ids whose record is gone or that `keep` turns down leave the index. */
+  private async readIndexed<T>(index: string, ids: readonly string[], keyOf: (id: string) => string, keep: (text: string, id: string) => T | undefined): Promise<T[]> {
     if (ids.length === 0) return [];
-    const texts = await this.redis.run((c) => c.mget(ids.map(intentKey)));
-    const intents: OrderIntent[] = [];
-    const gone: string[] = [];
+    const texts = await this.redis.run((c) => c.mget(ids.map(keyOf)));
+    const kept: T[] = [];
+    const dropped: string[] = [];
     ids.forEach((id, i) => {
       const text = texts[i];
-      if (text === null || text === undefined) gone.push(id);
-      else intents.push(parsed(() => parseIntent(text, id)));
+      const record = text === null || text === undefined ? undefined : keep(text, id);
+      if (record === undefined) dropped.push(id);
+      else kept.push(record);
     });
-    if (gone.length > 0) await this.redis.run((c) => c.zrem(OPEN_INDEX, ...gone));
-    return intents;
+    if (dropped.length > 0) await this.redis.run((c) => c.zrem(index, ...dropped));
+    return kept;
   }
 
   private async acquire(key: string, token: string): Promise<void> {

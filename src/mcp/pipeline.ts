@@ -625,13 +625,13 @@ function keyIdOfFailure(err: unknown): string {
 /** A push re-check runs for no client request, so nothing cancels it. */
 const NEVER_ABORTED = new AbortController().signal;
 
-/** Only FutuErrors carry a message written for the caller; anything else is reported generically. */
 /** Confirmation steps after which the call does not go on (a requested one waits for a human). */
 const REFUSING_CONFIRMATION_STEPS: ReadonlySet<ConfirmationEvent['kind']> = new Set(['requested', 'declined', 'timeout', 'rejected', 'expired', 'invalid']);
 
 /** Details of an error a client may act on, passed as structured fields beside the text. */
 const PUBLIC_DETAILS = ['confirmation_id', 'expires_at', 'approval_url', 'retry_after_seconds'] as const;
 
+/** Only FutuErrors carry a message written for the caller; anything else is reported generically. */
 function failureOf(err: unknown, logger: Log = log): ToolFailure {
   if (err instanceof FutuError) {
     const retry = err.details.retry_after_seconds;
