@@ -47,14 +47,23 @@ function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
-function keysFileWith(dir: string, count: number): string {
-  const file = path.join(dir, `keys-${count}.json`);
+/**
+ * Builds with the per-key call-rate cap need it lifted for a throughput run; builds from before it
+ * refuse the field as unknown. Each gets the keys file it accepts.
+ */
+function capsCallRate(root: string): boolean {
+  return fs.readFileSync(path.join(root, 'dist', 'src', 'keys', 'schema.js'), 'utf8').includes('max_calls_per_minute');
+}
+
+function keysFileWith(dir: string, count: number, root: string): string {
+  const capped = capsCallRate(root);
+  const file = path.join(dir, `keys-${count}${capped ? '-uncapped' : ''}.json`);
   if (fs.existsSync(file)) return file;
   const keys = Array.from({ length: count }, (_, i) => ({
     id: i === 0 ? 'bench-valid' : `bench-${i}`,
     hash: i === 0 ? sha256(VALID_KEY) : sha256(`bench-${i}`),
     scopes: ['qot:read', 'acc:read', 'trade:simulate'],
-    limits: { max_calls_per_minute: BENCH_CALLS_PER_MINUTE },
+    ...(capped && { limits: { max_calls_per_minute: BENCH_CALLS_PER_MINUTE } }),
   }));
   fs.writeFileSync(file, JSON.stringify({ version: 1, keys }), { mode: 0o600 });
   return file;
@@ -144,10 +153,21 @@ async function seedAttempts(
   await ledger.decideAndReserve(keyId, 'HKD', new Date(), () => ({ outcome: true, reserveValue: 0 }));
   if (attempts === 0) return;
   const file = ledgerFiles(stateDir, keyId).state;
-  const state = JSON.parse(fs.readFileSync(file, 'utf8')) as { attempts?: number[] };
-  if (!Array.isArray(state.attempts)) throw new Error('seedAttempts: unknown ledger state format; adapt bench/scale.ts seedAttempts');
+  const state = JSON.parse(fs.readFileSync(file, 'utf8')) as { attempts?: number[]; orders?: { recent: number[]; older: [number, number][] } };
   const now = Date.now();
-  state.attempts = Array.from({ length: attempts }, (_, i) => now - 30_000 + Math.floor((i * 29_000) / attempts));
+  const times = Array.from({ length: attempts }, (_, i) => now - 30_000 + Math.floor((i * 29_000) / attempts));
+  if (Array.isArray(state.attempts)) {
+    // Version 1: every attempt's time.
+    state.attempts = times;
+  } else if (Array.isArray(state.orders?.recent)) {
+    // Version 2: the newest EXACT_ATTEMPTS (256) exactly, the older ones counted per second.
+    const exact = times.slice(-256);
+    const perSecond = new Map<number, number>();
+    for (const t of times.slice(0, -256)) perSecond.set(Math.floor(t / 1000), (perSecond.get(Math.floor(t / 1000)) ?? 0) + 1);
+    state.orders = { recent: exact, older: [...perSecond.entries()] };
+  } else {
+    throw new Error('seedAttempts: unknown ledger state format; adapt bench/scale.ts seedAttempts');
+  }
   fs.writeFileSync(file, JSON.stringify(state));
 }
 
@@ -198,6 +218,17 @@ interface Server {
   stop(): Promise<void>;
 }
 
+/** The URL in futu-mcp's "futu-mcp ready" log line, whatever order the logger writes its fields in. */
+function readyUrl(stderr: string): string | undefined {
+  const line = stderr.split('\n').find((l) => l.includes('"msg":"futu-mcp ready"'));
+  if (line === undefined) return undefined;
+  try {
+    return (JSON.parse(line) as { url?: string }).url;
+  } catch {
+    return undefined;
+  }
+}
+
 async function startServer(root: string, dir: string, keysFile: string, extraArgs: string[] = []): Promise<Server> {
   const work = fs.mkdtempSync(path.join(dir, 'server-'));
   const child = spawn(
@@ -211,7 +242,7 @@ async function startServer(root: string, dir: string, keysFile: string, extraArg
   let url: string | undefined;
   while (url === undefined) {
     if (child.exitCode !== null || Date.now() > deadline) throw new Error(`futu-mcp did not start: ${stderr.slice(-500)}`);
-    url = /"msg":"futu-mcp ready".*?"url":"([^"]+)"/.exec(stderr)?.[1];
+    url = readyUrl(stderr);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   await new Promise((resolve) => setTimeout(resolve, 300)); // the simulator link comes up
@@ -229,7 +260,7 @@ async function startServer(root: string, dir: string, keysFile: string, extraArg
 }
 
 async function measureHttp(root: string, dir: string, keys: number): Promise<Record<string, number>> {
-  const server = await startServer(root, dir, keysFileWith(dir, keys));
+  const server = await startServer(root, dir, keysFileWith(dir, keys, root));
   try {
     const { loadInChild } = (await import(pathToFileURL(path.join(THIS_ROOT, 'dist/bench/mcp.js')).href)) as typeof import('./mcp.js');
     const result = await loadInChild({ url: server.url, token: VALID_KEY, clients: 16, warmUpMs: 500, measureMs: HTTP_MS, workload: { kind: 'quote' } });
@@ -283,7 +314,7 @@ async function quoteSession(url: string): Promise<{ calls(until: () => boolean):
 /** The longest call while SIGHUP reloads 100k keys and +1,000 policies, against the normal p50. */
 async function measureReload(root: string, dir: string): Promise<Record<string, number>> {
   const keys = Math.max(...KEY_COUNTS);
-  const server = await startServer(root, dir, keysFileWith(dir, keys), ['--policies', policiesWithExtra(dir, root, EXTRA_POLICIES)]);
+  const server = await startServer(root, dir, keysFileWith(dir, keys, root), ['--policies', policiesWithExtra(dir, root, EXTRA_POLICIES)]);
   try {
     const session = await quoteSession(server.url);
     const normalEnd = performance.now() + 1_500;
@@ -347,8 +378,7 @@ async function main(): Promise<void> {
   console.log(`futu-mcp bench:scale — node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, load ${os.loadavg()[0]!.toFixed(2)}`);
   try {
     for (const keys of ONLY.has('keys') ? KEY_COUNTS : []) {
-      const file = keysFileWith(dir, keys);
-      const results = await forEach((target) => inChild({ role: 'keyCost', root: target.root, args: { file } }));
+      const results = await forEach((target) => inChild({ role: 'keyCost', root: target.root, args: { file: keysFileWith(dir, keys, target.root) } }));
       row(`key cost per request, ${keys.toLocaleString('en-US')} keys`, 'µs CPU', results.map((r) => fmt(r.validUs)));
       row(`401 cost (bogus key), ${keys.toLocaleString('en-US')} keys`, 'µs CPU', results.map((r) => fmt(r.bogusUs)));
     }
