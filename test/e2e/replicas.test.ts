@@ -229,7 +229,9 @@ describe(gate.name, { skip: gate.skip }, () => {
     assert.deepEqual(drill().map((e) => e.event).sort(), ['halt', 'resume']);
   });
 
-  it('Redis stopped mid-burst: trades and unlocks refused STATE_STORE_UNAVAILABLE, reads go on, /readyz and the metric say so; no overshoot after it returns', async () => {
+  it('Redis stopped mid-burst: trades and unlocks refused STATE_STORE_UNAVAILABLE, reads go on, /readyz and the metric say so; no overshoot after it returns', async (t) => {
+    // A failure in here must not leave Redis down for the tests after it.
+    t.after(() => redis.start());
     // About HKD 7,000 an order against a cap of HKD 30,000: four orders a day.
     const order = (i: number) => ({ symbol: 'US.AAPL', side: 'BUY', order_type: 'LIMIT', qty: 10, price: 90 + (i % 2) });
     const burst = (n: number) => Promise.all(Array.from({ length: n }, (_, i) => client('outage', i).callTool('futu_place_order', order(i))));
@@ -242,7 +244,9 @@ describe(gate.name, { skip: gate.skip }, () => {
     const whileDown = await burst(15);
     for (const r of whileDown) assert.equal(codeOf(r), 'STATE_STORE_UNAVAILABLE', textOf(r));
     assert.match(textOf(whileDown[0]!), /limits cannot be checked/);
-    for (const r of during) assert.ok(ok(r) || codeOf(r) === 'STATE_STORE_UNAVAILABLE' || codeOf(r) === 'ORDER_OUTCOME_UNKNOWN', textOf(r));
+    // Before Redis is gone the burst may fill the cap (how much of it gets through depends on the machine).
+    const duringCodes = new Set(['OK', 'STATE_STORE_UNAVAILABLE', 'ORDER_OUTCOME_UNKNOWN', 'LIMIT_EXCEEDED']);
+    for (const r of during) assert.ok(duringCodes.has(codeOf(r)), textOf(r));
     const unlock = await client('outage', 1).callTool('futu_unlock_trade', {});
     assert.equal(codeOf(unlock), 'STATE_STORE_UNAVAILABLE', textOf(unlock));
     const read = await client('outage', 2).callTool('futu_get_snapshot', { symbol: 'US.AAPL' });
@@ -306,8 +310,19 @@ describe(gate.name, { skip: gate.skip }, () => {
         return texts.filter((t) => t !== null && (JSON.parse(t) as { holder?: string }).holder?.includes(`:${victim.pid}:`)).length;
       };
       const burst = Array.from({ length: 45 }, (_, i) => client('killed', i).callTool('futu_place_order', order(i)).catch((err: Error) => err));
-      // Killed while it holds orders in flight (intents recorded, reservations taken).
-      const inFlight = await pollFor('the victim to have orders in flight', async () => (await victimsOpenIntents()) || undefined, 20_000);
+      // Killed while it holds orders in flight (intents recorded, reservations taken). Frozen first
+      // (SIGSTOP) and counted after what it had already sent has landed: an order it finished
+      // between a count and the kill would otherwise leave nothing to reconcile.
+      let inFlight = 0;
+      const freezeBy = Date.now() + 20_000;
+      while (inFlight === 0) {
+        await pollFor('the victim to have orders in flight', async () => (await victimsOpenIntents()) || undefined, 20_000);
+        process.kill(victim.pid, 'SIGSTOP');
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        inFlight = await victimsOpenIntents();
+        if (inFlight === 0) process.kill(victim.pid, 'SIGCONT');
+        assert.ok(inFlight > 0 || Date.now() < freezeBy, 'the victim never stood still with an order in flight');
+      }
       const killedAt = Date.now();
       process.kill(victim.pid, 'SIGKILL');
       await Promise.all(burst);
