@@ -92,7 +92,14 @@ describe('200 parallel trade calls, 3 keys, 2 processes sharing a state dir and 
     const changed = await Promise.all(changes);
     const textOf = (r: ToolCallResult) => String((r.content[0] as { text?: string }).text);
     const succeeded = (kind: number) => changed.filter((r, i) => i % 4 === kind && r !== undefined && ok(r)).length;
-    assert.ok(succeeded(0) > 0 && succeeded(1) > 0 && succeeded(2) > 0, `lowering modifies ${succeeded(0)}, raising ${succeeded(1)}, cancels ${succeeded(2)} went through`);
+    assert.ok(succeeded(0) > 0 && succeeded(2) > 0, `lowering modifies ${succeeded(0)}, cancels ${succeeded(2)} went through`);
+    // A raising modify needs room under the daily cap, which round 1 may have filled and the
+    // concurrent lowerings and cancels free only as they land, and OpenD's modify frequency limit
+    // (two processes pace apart) may refuse it: each one went through or was refused for one of
+    // those, or for an order a concurrent cancel had just ended, never anything else.
+    for (const [i, r] of changed.entries()) {
+      if (i % 4 === 1 && r && !ok(r)) assert.match(textOf(r), /^error \((LIMIT_EXCEEDED|GATEWAY_RATE_LIMITED)\)|over OpenD's frequency limit|can no longer be modified or cancelled/, textOf(r));
+    }
     for (const [i, r] of changed.entries()) {
       if (i % 4 === 3 && r) assert.match(textOf(r), /order not placed by this key|can no longer be modified or cancelled/, 'the other key\'s order stays out of reach');
     }
