@@ -330,7 +330,7 @@ describe(gate.name, { skip: gate.skip }, () => {
 
       // Its heartbeat lapses (15 s), then another replica reconciles what it left sending.
       // OpenD's order-list queries are paced: a lookup per intent takes seconds.
-      await pollFor("the dead replica's intents to be reconciled", async () => ((await raw.zcard('intents:open')) === 0 ? true : undefined), 150_000);
+      await pollFor("the dead replica's intents to be reconciled", async () => ((await raw.zcard('intents:open')) === 0 ? true : undefined), 300_000);
       t.diagnostic(`${inFlight} orders in flight on the killed replica, reconciled ${Date.now() - killedAt} ms after the kill`);
       const held = await heldAtOpenD(us, 'killed', 7.85);
       const used = (await ledger.usage('killed')).dailyValue;
