@@ -437,16 +437,13 @@ export class CallPipeline {
       const { kind, keyId, tool, digest, confirmationId, at } = event;
       return this.auditConfirmation({ kind, channel: 'cli', keyId, tool, digest, confirmationId, at });
     }
-    if (event.kind === 'cancelled') {
-      const cancel = { event: 'halt_cancel', key_id: event.keyId, env: event.env, acc_id: event.accId, order_id: event.orderId, acted_at: actedAt, decision: 'allow', outcome: 'success' } as const;
-      if (this.deps.audit) await this.deps.audit.append(cancel);
-      else log.info('open order cancelled by futucli halt --cancel-open', { key_id: cancel.key_id, acc_id: cancel.acc_id, order_id: cancel.order_id });
-      return;
-    }
     const halt = event.kind === 'halt';
-    const record = { event: event.kind, key_id: event.keyId ?? '*', reason: halt ? event.reason : null, acted_at: actedAt, decision: halt ? 'deny' : 'allow', outcome: 'success' } as const;
+    const record =
+      event.kind === 'cancelled'
+        ? ({ event: 'halt_cancel', key_id: event.keyId, env: event.env, acc_id: event.accId, order_id: event.orderId, acted_at: actedAt, decision: 'allow', outcome: 'success' } as const)
+        : ({ event: event.kind, key_id: event.keyId ?? '*', reason: halt ? event.reason : null, acted_at: actedAt, decision: halt ? 'deny' : 'allow', outcome: 'success' } as const);
     if (this.deps.audit) await this.deps.audit.append(record);
-    else log.info(`trading ${halt ? 'halted' : 'resumed'} by futucli`, { key_id: record.key_id, reason: record.reason, acted_at: actedAt });
+    else log.info('a futucli act (no audit log to write it to)', record);
   }
 
   /** A confirmation whose time ran out before it was answered or used, once a sweep moved it to expired. */
