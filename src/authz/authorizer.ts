@@ -13,7 +13,7 @@ import { AuthzError } from './errors.js';
 import { FxConverter } from './fx.js';
 import type { LimitsStore, Reservation } from './limits.js';
 import { utcDay } from './ledgerState.js';
-import { intentIdentity } from './orderTag.js';
+import { intentIdentity, type IntentIdentity } from './orderTag.js';
 import type { OrderReconciler } from './reconciler.js';
 import type { OrderIntent, OrderOwner, TradeStateStore } from './tradeState.js';
 import { tradeSubject, unfilledValue, valueTrade, type ExistingOrder, type OrderValuation, type ReferencePriceSource, type TradeTerms } from './valuation.js';
@@ -241,15 +241,25 @@ export class Authorizer {
         });
       return this.withHuman(input, options, locked);
     }
-    const opened = await this.openIntent(input, options);
-    if (opened.replay) return { decision: null, result: opened.result as T, replay: true };
-    try {
-      return await this.withHuman(input, options, (guarded) => this.underSellLock(guarded, () => this.decideAndSend(guarded, steps, options, opened.intent)));
-    } catch (err) {
-      // Refused before anything was sent: the client_order_id is free for the retry (with its confirmation_id).
-      if (opened.intent?.clientOrderId != null && err instanceof AuthzError && HUMAN_REFUSALS.has(err.code)) await this.state().dropIntent(opened.intent.id);
-      throw err;
+    if (!this.deps.trades) {
+      if (options.clientOrderId !== undefined) throw new AuthzError('STATE_STORE_UNAVAILABLE', 'trade state unavailable: client_order_id cannot be honoured (denied)');
+      return this.withHuman(input, options, (guarded) => this.underSellLock(guarded, () => this.decideAndSend(guarded, steps, options, undefined)));
     }
+    const trades = this.deps.trades;
+    const identity = intentIdentity(input.key.id, options.clientOrderId);
+    // Held from before its claim to after its outcome is written: one this call could not
+    // write is left to reconciliation once the call ends, not taken for a call still running.
+    return trades.holdIntent(identity.id, async () => {
+      const opened = await this.openIntent(input, identity, options);
+      if (opened.replay) return { decision: null, result: opened.result as T, replay: true };
+      try {
+        return await this.withHuman(input, options, (guarded) => this.underSellLock(guarded, () => this.decideAndSend(guarded, steps, options, opened.intent)));
+      } catch (err) {
+        // Refused before anything was sent: the client_order_id is free for the retry (with its confirmation_id).
+        if (opened.intent.clientOrderId !== null && err instanceof AuthzError && HUMAN_REFUSALS.has(err.code)) await trades.dropIntent(opened.intent.id);
+        throw err;
+      }
+    });
   }
 
   /**
@@ -338,17 +348,21 @@ export class Authorizer {
       throwIfCancelled(options.signal);
       sent = true;
       const result = await steps.send({ tag: sending?.tag, terms: input.terms });
-      if (reservation) await this.deps.ledger.commit(reservation);
-      await this.afterAccepted(input, facts, sending, result, options);
+      await this.afterAccepted(input, facts, reservation, sending, result, options);
       return { decision, result, replay: false };
     } catch (err) {
       throw await this.afterFailure(input, err, sent, reservation, sending);
     }
   }
 
-  /** Records what an accepted call changed: a new order's owner and intent, a cancel's refund. */
-  private async afterAccepted<T>(input: TradeInput, facts: TradeFacts, intent: OrderIntent | undefined, result: T, options: TradeOptions<T>): Promise<void> {
+  /**
+   * Records what an accepted call changed: its value committed, a new order's owner and intent, a
+   * cancel's refund. The order stands at OpenD whatever the bookkeeping says, so the call
+   * succeeds even when the state store fails here.
+   */
+  private async afterAccepted<T>(input: TradeInput, facts: TradeFacts, reservation: Reservation | null, intent: OrderIntent | undefined, result: T, options: TradeOptions<T>): Promise<void> {
     const { terms, key, now } = input;
+    if (!(await this.settleReservation(reservation, 'commit', input))) return;
     try {
       if (intent && options.orderIdOf) {
         const orderId = options.orderIdOf(result);
@@ -382,22 +396,42 @@ export class Authorizer {
     return Math.max(0, unfilledValue(before, scope) - unfilledValue(after, scope));
   }
 
+  /**
+   * Commits or releases a call's reservation; false when the store failed. A new order's intent
+   * is then left sending, and once the call ends reconciliation commits the value of the order
+   * it finds at OpenD (or forgets an order never placed) while the reservation lapses by itself:
+   * counted twice for a while, never not at all. A modify's reservation just lapses.
+   */
+  private async settleReservation(reservation: Reservation | null, how: 'commit' | 'release', input: TradeInput): Promise<boolean> {
+    if (!reservation) return true;
+    try {
+      await (how === 'commit' ? this.deps.ledger.commit(reservation) : this.deps.ledger.release(reservation));
+      return true;
+    } catch (err) {
+      log.error(`could not ${how} a trade's reservation; reconciliation settles it`, { tool: input.terms.action, key_id: input.key.id, error: describeError(err) });
+      return false;
+    }
+  }
+
   /** Settles the reservation and the intent of a failed call; returns the error to throw. */
   private async afterFailure(input: TradeInput, err: unknown, sent: boolean, reservation: Reservation | null, intent: OrderIntent | undefined): Promise<unknown> {
     const code = isFutuError(err) ? err.code : undefined;
     const outcome = !sent || (code !== undefined && NOT_WRITTEN_CODES.has(code)) ? 'not_sent' : code !== undefined && REFUSED_CODES.has(code) ? 'refused' : 'unknown';
-    if (reservation) await (outcome === 'unknown' ? this.deps.ledger.commit(reservation) : this.deps.ledger.release(reservation));
-    try {
-      if (intent && outcome === 'unknown') {
-        await this.state().putIntent({ ...intent, state: 'unknown' });
-        this.deps.reconciler?.soon();
-      } else if (intent && outcome === 'refused' && intent.clientOrderId !== null) {
-        await this.state().putIntent({ ...intent, state: 'refused', error: { code: code!, message: (err as Error).message } });
-      } else if (intent) {
-        await this.state().dropIntent(intent.id);
+    const settled = await this.settleReservation(reservation, outcome === 'unknown' ? 'commit' : 'release', input);
+    // Not settled, the intent stays as it was: written `unknown` it would claim a commit that never happened.
+    if (intent && settled) {
+      try {
+        if (outcome === 'unknown') {
+          await this.state().putIntent({ ...intent, state: 'unknown' });
+          this.deps.reconciler?.soon();
+        } else if (outcome === 'refused' && intent.clientOrderId !== null) {
+          await this.state().putIntent({ ...intent, state: 'refused', error: { code: code!, message: (err as Error).message } });
+        } else {
+          await this.state().dropIntent(intent.id);
+        }
+      } catch (stateErr) {
+        log.error('could not record the outcome of a failed trade', { tool: input.terms.action, key_id: input.key.id, error: describeError(stateErr) });
       }
-    } catch (stateErr) {
-      log.error('could not record the outcome of a failed trade', { tool: input.terms.action, key_id: input.key.id, error: describeError(stateErr) });
     }
     if (outcome !== 'unknown') return err;
     log.warn('trade outcome unknown', { tool: input.terms.action, key_id: input.key.id, code: code ?? 'INTERNAL_ERROR' });
@@ -409,14 +443,13 @@ export class Authorizer {
    * key sending the same id again (a retry, in parallel or after a restart) finds it and gets the
    * first call's outcome instead of a second order.
    */
-  private async openIntent(input: TradeInput, options: Pick<TradeOptions<unknown>, 'clientOrderId' | 'argsDigest' | 'signal'>): Promise<{ replay: false; intent: OrderIntent | undefined } | { replay: true; result: unknown }> {
+  private async openIntent(
+    input: TradeInput,
+    { id, tag }: IntentIdentity,
+    options: Pick<TradeOptions<unknown>, 'clientOrderId' | 'argsDigest' | 'signal'>,
+  ): Promise<{ replay: false; intent: OrderIntent } | { replay: true; result: unknown }> {
     const { key, now, terms } = input;
     const clientOrderId = options.clientOrderId;
-    if (!this.deps.trades) {
-      if (clientOrderId !== undefined) throw new AuthzError('STATE_STORE_UNAVAILABLE', 'trade state unavailable: client_order_id cannot be honoured (denied)');
-      return { replay: false, intent: undefined };
-    }
-    const { id, tag } = intentIdentity(key.id, clientOrderId);
     const fresh: OrderIntent = {
       version: 1,
       id,
@@ -439,7 +472,7 @@ export class Authorizer {
     const waitUntil = Date.now() + IN_FLIGHT_WAIT_MS;
     for (;;) {
       throwIfCancelled(options.signal);
-      const claim = await this.deps.trades.claimIntent(fresh);
+      const claim = await this.state().claimIntent(fresh);
       if (claim.claimed) return { replay: false, intent: fresh };
       let existing: OrderIntent | undefined = claim.existing;
       if (existing.argsDigest !== fresh.argsDigest) {
@@ -449,7 +482,7 @@ export class Authorizer {
       if (existing.state === 'refused') {
         throw new FutuError(existing.error?.code ?? 'OPEND_ERROR', `client_order_id "${clientOrderId}" was already tried and refused: ${existing.error?.message ?? 'refused'}`);
       }
-      const running = (existing.state === 'claimed' || existing.state === 'sending') && !(await this.deps.trades.isUnresolved(existing));
+      const running = (existing.state === 'claimed' || existing.state === 'sending') && !(await this.state().isUnresolved(existing));
       if (running) {
         if (Date.now() > waitUntil) throw new AuthzError('ORDER_OUTCOME_UNKNOWN', `the first call with client_order_id "${clientOrderId}" is still running; check futu_get_orders before retrying`);
         await sleep(IN_FLIGHT_POLL_MS);

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { createFileExclusiveAsync, writeFileAtomicAsync } from '../shared/atomicFile.js';
 import { acquireLock, isProcessAlive, type LockOptions } from '../shared/fileLock.js';
 import { LocalQueue } from '../shared/localQueue.js';
+import { newReplicaId } from '../shared/replicaId.js';
 import { AuthzError } from './errors.js';
 import { log } from '../shared/log.js';
 import {
@@ -23,6 +24,7 @@ import {
   assertIntentId,
   HUMAN_EVENTS_PER_DRAIN,
   IDEMPOTENCY_WINDOW_MS,
+  IntentHolds,
   isSettled,
   isUnresolved,
   parseIntent,
@@ -54,6 +56,8 @@ export interface FileTradeStateOptions {
   readonly ownerRetentionMs?: number;
   /** The clock confirmations expire by; default this host's. */
   readonly now?: () => number;
+  /** This process in the intents it writes (its replica id); default a new one. */
+  readonly holderId?: string;
 }
 
 const OWNER_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
@@ -65,6 +69,8 @@ export class FileTradeState implements TradeStateStore {
   private readonly ownerRetentionMs: number;
   private readonly clock: () => number;
   private readonly queue = new LocalQueue();
+  private readonly holderId: string;
+  private readonly holds = new IntentHolds();
 
   constructor(options: FileTradeStateOptions) {
     const root = join(options.stateDir, 'trades');
@@ -73,6 +79,7 @@ export class FileTradeState implements TradeStateStore {
     this.lockOptions = { timeoutMs: options.lockTimeoutMs ?? 10_000, staleAfterMs: options.staleLockMs ?? 30_000 };
     this.ownerRetentionMs = options.ownerRetentionMs ?? OWNER_RETENTION_MS;
     this.clock = options.now ?? Date.now;
+    this.holderId = options.holderId ?? newReplicaId();
   }
 
   async withLock<T>(name: string, work: () => Promise<T>): Promise<T> {
@@ -109,7 +116,7 @@ export class FileTradeState implements TradeStateStore {
   async claimIntent(intent: OrderIntent): Promise<{ readonly claimed: true } | { readonly claimed: false; readonly existing: OrderIntent }> {
     return guarded(async () => {
       this.ensureDirs();
-      if (await createFileExclusiveAsync(this.intentPath(intent.id), JSON.stringify(intent), 0o600)) return { claimed: true };
+      if (await createFileExclusiveAsync(this.intentPath(intent.id), this.serialize(intent), 0o600)) return { claimed: true };
       const existing = await this.getIntent(intent.id);
       // Dropped between the two steps: the id is free again.
       if (!existing) return this.claimIntent(intent);
@@ -125,7 +132,7 @@ export class FileTradeState implements TradeStateStore {
   async putIntent(intent: OrderIntent): Promise<void> {
     await guarded(async () => {
       this.ensureDirs();
-      await writeFileAtomicAsync(this.intentPath(intent.id), JSON.stringify(intent), 0o600);
+      await writeFileAtomicAsync(this.intentPath(intent.id), this.serialize(intent), 0o600);
     });
   }
 
@@ -135,7 +142,7 @@ export class FileTradeState implements TradeStateStore {
 
   async unresolvedIntents(): Promise<OrderIntent[]> {
     const intents = await this.allIntents();
-    return intents.filter((intent) => isUnresolved(intent, holderAlive));
+    return intents.filter((intent) => isUnresolved(intent, this.holderAlive));
   }
 
   async createConfirmation(confirmation: Confirmation): Promise<void> {
@@ -218,7 +225,18 @@ export class FileTradeState implements TradeStateStore {
   }
 
   async isUnresolved(intent: OrderIntent): Promise<boolean> {
-    return isUnresolved(intent, holderAlive);
+    return isUnresolved(intent, this.holderAlive);
+  }
+
+  holdIntent<T>(id: string, work: () => Promise<T>): Promise<T> {
+    return this.holds.during(id, work);
+  }
+
+  /** Ours while a call holds it; another process's while its pid lives (processes sharing a state directory share a machine). */
+  private readonly holderAlive = (intent: OrderIntent): boolean => (intent.holder === this.holderId ? this.holds.has(intent.id) : isProcessAlive(intent.pid));
+
+  private serialize(intent: OrderIntent): string {
+    return JSON.stringify({ ...intent, holder: this.holderId });
   }
 
   async recordHumanEvent(event: HumanEvent): Promise<void> {
@@ -328,11 +346,6 @@ async function guarded<T>(work: () => Promise<T>): Promise<T> {
     if (err instanceof AuthzError) throw err;
     throw new AuthzError('STATE_STORE_UNAVAILABLE', `trade state unavailable (denied): ${(err as Error)?.message ?? String(err)}`);
   }
-}
-
-/** Processes sharing a state directory share a machine: a holder is alive while its pid is. */
-function holderAlive(intent: OrderIntent): boolean {
-  return isProcessAlive(intent.pid);
 }
 
 function parseHalts(text: string): Halt[] {

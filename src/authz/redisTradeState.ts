@@ -21,6 +21,7 @@ import {
   assertIntentId,
   HUMAN_EVENTS_PER_DRAIN,
   IDEMPOTENCY_WINDOW_MS,
+  IntentHolds,
   isSettled,
   isUnresolved,
   parseIntent,
@@ -48,7 +49,9 @@ import {
  *                    first, until a server audits it (a week at most); human-events:malformed
  *                    what could not be read
  * A killed replica's locks lapse after their TTL; its heartbeat (RedisState) lapses too, and then
- * its claimed/sending intents are unresolved: the reconciler of any replica looks them up.
+ * its claimed/sending intents are unresolved: the reconciler of any replica looks them up. A
+ * live replica's own intent is unresolved once no call holds it (its outcome could not be
+ * written, e.g. Redis went away mid-call): its own reconciler settles it.
  * Settled intents are kept for the idempotency window, unsettled ones for a week at most.
  */
 export interface RedisTradeStateOptions {
@@ -161,6 +164,7 @@ export class RedisTradeState implements TradeStateStore {
   private readonly lockTtlMs: number;
   private readonly lockTimeoutMs: number;
   private readonly queue = new LocalQueue();
+  private readonly holds = new IntentHolds();
 
   constructor(
     private readonly redis: RedisState,
@@ -238,8 +242,13 @@ export class RedisTradeState implements TradeStateStore {
 
   async isUnresolved(intent: OrderIntent): Promise<boolean> {
     const inFlight = intent.state === 'claimed' || intent.state === 'sending';
-    const alive = inFlight && (await this.redis.isAlive(intent.holder));
+    // Ours while a call holds it; another replica's while its heartbeat is current.
+    const alive = inFlight && (intent.holder === this.redis.replicaId ? this.holds.has(intent.id) : await this.redis.isAlive(intent.holder));
     return isUnresolved(intent, () => alive);
+  }
+
+  holdIntent<T>(id: string, work: () => Promise<T>): Promise<T> {
+    return this.holds.during(id, work);
   }
 
   /** Expiry does the rest: this drops index entries whose intent expired. */

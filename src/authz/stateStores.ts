@@ -25,6 +25,8 @@ export interface StateStores {
 
 export interface StateStoreOptions {
   readonly stateDir: string;
+  /** This process in the shared state (its audit records' replica id); default a new one. */
+  readonly replicaId?: string;
   readonly redis?: RedisStateOptions;
 }
 
@@ -34,13 +36,13 @@ export async function openStateStores(options: StateStoreOptions): Promise<State
       kind: 'file',
       where: `the state directory ${options.stateDir}`,
       ledger: new LimitsLedger({ stateDir: options.stateDir }),
-      trades: new FileTradeState({ stateDir: options.stateDir }),
+      trades: new FileTradeState({ stateDir: options.stateDir, holderId: options.replicaId }),
       isUp: () => true,
       onChange: () => undefined,
       close: async () => undefined,
     };
   }
-  const redis = new RedisState(options.redis);
+  const redis = new RedisState({ replicaId: options.replicaId, ...options.redis });
   await redis.start();
   return {
     kind: 'redis',

@@ -34,9 +34,16 @@ export interface TradeStateStore {
   /** Replaces the stored intent (same id). Durable before it resolves. */
   putIntent(intent: OrderIntent): Promise<void>;
   dropIntent(id: string): Promise<void>;
-  /** Intents whose order may exist without its outcome being known here: unknown, or sending/claimed by a process that is gone. */
+  /**
+   * Runs `work` (the call that places intent `id`'s order) with the intent held by this store:
+   * while it runs, a claimed or sending intent this store wrote is still in progress. Once it
+   * returns, one left claimed or sending (the call could not record its outcome: the store
+   * failed it) is unresolved, and reconciliation settles it while this process lives on.
+   */
+  holdIntent<T>(id: string, work: () => Promise<T>): Promise<T>;
+  /** Intents whose order may exist without its outcome being known here: unknown, or sending/claimed by a call that has ended or a process that is gone. */
   unresolvedIntents(): Promise<OrderIntent[]>;
-  /** Whether this intent is unknown, or claimed/sending by a holder that is gone (see isUnresolved). */
+  /** Whether this intent is unknown, or claimed/sending by a call that has ended or a holder that is gone (see isUnresolved). */
   isUnresolved(intent: OrderIntent): Promise<boolean>;
   /** Forgets what no call can ask about any more (settled intents past the idempotency window, old owner records). */
   prune(now: number): Promise<void>;
@@ -132,7 +139,11 @@ export interface OrderIntent {
   readonly day: string;
   readonly state: IntentState;
   readonly pid: number;
-  /** The replica that last wrote it (shared stores: its liveness decides whether a claimed/sending intent is still running). */
+  /**
+   * The store instance (one per process: its replica id) that last wrote it. Its own intents it
+   * knows to be running from its holds; another holder's by its liveness (Redis: its heartbeat;
+   * the state dir: its pid).
+   */
   readonly holder?: string;
   readonly createdAt: number;
   readonly orderId?: string;
@@ -146,11 +157,35 @@ export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
 
 /**
  * Whether an intent's order may exist without its outcome being known here: unknown, or still
- * sending (or claimed) by a holder that is gone (`holderAlive`: the holding process or replica).
+ * sending (or claimed) by a holder that no longer runs it (`holderAlive`: for this store's own
+ * intents, whether a call holds it; for another's, whether that process or replica lives).
  */
 export function isUnresolved(intent: OrderIntent, holderAlive: (intent: OrderIntent) => boolean): boolean {
   if (intent.state === 'unknown') return true;
   return (intent.state === 'sending' || intent.state === 'claimed') && !holderAlive(intent);
+}
+
+/**
+ * The intents this store instance's calls are working on (holdIntent). A count per id: a retry
+ * in the same process holds the id its first call may still hold.
+ */
+export class IntentHolds {
+  private readonly counts = new Map<string, number>();
+
+  async during<T>(id: string, work: () => Promise<T>): Promise<T> {
+    this.counts.set(id, (this.counts.get(id) ?? 0) + 1);
+    try {
+      return await work();
+    } finally {
+      const left = this.counts.get(id)! - 1;
+      if (left === 0) this.counts.delete(id);
+      else this.counts.set(id, left);
+    }
+  }
+
+  has(id: string): boolean {
+    return this.counts.has(id);
+  }
 }
 
 /** Whether an intent is settled: its outcome is known and it is kept only for replays. */

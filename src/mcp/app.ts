@@ -136,7 +136,7 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
   const decisionLog = options.decisionLog ? DecisionLog.open(options.decisionLog) : undefined;
   assertPrivateStateDir(options.stateDir);
   const roundKey = await requestStateKey(options.stateDir);
-  const state = await openStateStores({ stateDir: options.stateDir, redis: options.redis && { ...options.redis, replicaId } });
+  const state = await openStateStores({ stateDir: options.stateDir, replicaId, redis: options.redis });
   const { ledger, trades } = state;
   const fx = options.fxFile ? new FxConverter(loadFxTable(options.fxFile)) : undefined;
   const metrics = createMetrics({ knownTools: TOOLS.map((t) => t.name) });

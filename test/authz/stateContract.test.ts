@@ -11,6 +11,7 @@ import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Authorizer, type TradeInput } from '../../src/authz/authorizer.js';
 import { AuthzError } from '../../src/authz/errors.js';
 import { FileTradeState } from '../../src/authz/fileTradeState.js';
 import { random128, type Confirmation } from '../../src/authz/humanState.js';
@@ -20,9 +21,11 @@ import type { LimitsStore } from '../../src/authz/limits.js';
 import { intentIdentity } from '../../src/authz/orderTag.js';
 import { RedisLimits } from '../../src/authz/redisLimits.js';
 import { RedisState } from '../../src/authz/redisState.js';
+import { OrderReconciler, type Resolution } from '../../src/authz/reconciler.js';
 import { RedisTradeState } from '../../src/authz/redisTradeState.js';
 import type { OrderIntent, TradeStateStore } from '../../src/authz/tradeState.js';
 import { RedisServer } from '../helpers/service.js';
+import { caller, makeKey, shippedEngine } from './fixtures.js';
 import { REDIS, serviceGate, type ServiceGate } from '../helpers/systemService.js';
 
 interface Stores {
@@ -308,12 +311,14 @@ for (const impl of [fileImplementation(), redisImplementation()]) {
 
       it('unresolved: unknown outcomes and intents whose holder is gone; not a live holder\'s, not settled ones', async () => {
         impl.fresh();
-        const { trades } = await open();
+        const [{ trades }, peer] = [await open(), await open()];
         const unknown = intent({ state: 'unknown' });
         const live = intent({ state: 'sending' });
         const orphan = intent({ state: 'sending' });
         const refused = intent({ state: 'refused', clientOrderId: 'refused-1', error: { code: 'OPEND_ERROR', message: 'no' } });
-        for (const i of [unknown, live, refused]) await trades.putIntent(i);
+        for (const i of [unknown, refused]) await trades.putIntent(i);
+        // Another live process's call, still running.
+        await peer.trades.putIntent(live);
         await impl.writeAsGoneHolder(orphan);
         const ids = (await trades.unresolvedIntents()).map((i) => i.id).sort();
         assert.deepEqual(ids, [unknown.id, orphan.id].sort());
@@ -321,6 +326,28 @@ for (const impl of [fileImplementation(), redisImplementation()]) {
         assert.equal(await trades.isUnresolved((await trades.getIntent(orphan.id))!), true);
         await trades.dropIntent(unknown.id);
         assert.deepEqual((await trades.unresolvedIntents()).map((i) => i.id), [orphan.id]);
+      });
+
+      it('an intent this store wrote is running while a call holds it (a retry\'s hold too); once no call does and it is still sending, it is unresolved', async () => {
+        impl.fresh();
+        const [{ trades }, peer] = [await open(), await open()];
+        const mine = intent({ state: 'claimed', clientOrderId: 'held-1' });
+        let release!: () => void;
+        const retryHeld = new Promise<void>((resolve) => (release = resolve));
+        let retry: Promise<void> | undefined;
+        await trades.holdIntent(mine.id, async () => {
+          await trades.claimIntent(mine);
+          await trades.putIntent({ ...mine, state: 'sending' });
+          assert.equal(await trades.isUnresolved((await trades.getIntent(mine.id))!), false, 'running while its call holds it');
+          assert.deepEqual(await peer.trades.unresolvedIntents(), [], 'a live holder\'s, for another process');
+          retry = trades.holdIntent(mine.id, () => retryHeld);
+        });
+        // The first call ended without writing its outcome; a retry of it in this process still holds the id.
+        assert.equal(await trades.isUnresolved((await trades.getIntent(mine.id))!), false);
+        release();
+        await retry;
+        assert.deepEqual((await trades.unresolvedIntents()).map((i) => i.id), [mine.id], 'no call holds it: left to reconciliation');
+        assert.deepEqual(await peer.trades.unresolvedIntents(), [], 'another process leaves it to its live holder');
       });
 
       it('an order has one owner: recorded again by the same key it stays, another owner is refused', async () => {
@@ -353,6 +380,54 @@ for (const impl of [fileImplementation(), redisImplementation()]) {
         assert.equal(await two.trades.withLock('x', async () => 'free again'), 'free again');
       });
     });
+    describe('trade path over the store', () => {
+      it('an order OpenD accepted while the store failed: the call succeeds; once it has ended and the store is back, its own process reconciles it (owner recorded, value counted at least once)', async () => {
+        impl.fresh();
+        const { ledger, trades } = await open();
+        const k = makeKey({ limits: { max_daily_value: 100_000 } });
+        // OpenD: the orders it holds, by remark tag.
+        const atOpenD = new Map<string, string>();
+        const resolutions: Resolution[] = [];
+        const reconciler = new OrderReconciler({
+          trades,
+          ledger,
+          lookup: { find: async (i) => (atOpenD.has(i.tag) ? { orderId: atOpenD.get(i.tag)!, result: {} } : undefined) },
+          onResolved: (r) => void resolutions.push(r),
+        });
+        reconciler.stop();
+        const authz = new Authorizer({ engine: shippedEngine(), ledger, trades, reconciler });
+        const input: TradeInput = {
+          ...caller(k, new Date()),
+          env: 'simulate',
+          account: '1001',
+          terms: { action: 'futu_place_order', symbol: 'HK.00700', side: 'BUY', orderType: 'LIMIT', qty: 100, price: 100 },
+        };
+        const run = await authz.runTrade(
+          input,
+          {
+            send: async ({ tag }) => {
+              atOpenD.set(tag!, '9001');
+              // The store goes away between OpenD's answer and the bookkeeping.
+              await impl.outage();
+              return { order_id: '9001' };
+            },
+          },
+          { orderIdOf: (r) => r.order_id },
+        );
+        assert.deepEqual(run.result, { order_id: '9001' }, 'the order stands: the call reports it');
+        await impl.recover();
+        const left = await whenBack(() => trades.unresolvedIntents());
+        assert.deepEqual(left.map((i) => [i.tag, i.state]), [[[...atOpenD.keys()][0], 'sending']], 'its intent is left to reconciliation');
+        await reconciler.reconcileAll();
+        assert.deepEqual(resolutions.map((r) => [r.resolution, r.orderId]), [['placed', '9001']]);
+        assert.equal((await trades.ownerOf({ env: 'simulate', accId: '1001', orderId: '9001' }))?.keyId, k.id, 'the key owns its order');
+        assert.deepEqual(await trades.unresolvedIntents(), []);
+        const used = (await ledger.usage(k.id, new Date())).dailyValue;
+        // Committed by the call (the state dir's ledger stayed up) and again by reconciliation: over, never under.
+        assert.ok(used >= 1_000_000 && used <= 2_000_000, `counted ${used}`);
+      });
+    });
+
     describe('human in the loop', () => {
       it('a confirmation is stored once and read by every process; an unknown or malformed id reads as none', async () => {
         impl.fresh();

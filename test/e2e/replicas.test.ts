@@ -272,7 +272,10 @@ describe(gate.name, { skip: gate.skip }, () => {
     const used = (await ledger.usage('outage')).dailyValue;
     const held = await heldAtOpenD(us, 'outage', 7.85);
     assert.ok(used <= 3_000_000, `ledger ${used} within HKD 30,000`);
-    assert.equal(held.count, 4, 'OpenD holds the four orders the cap allows');
+    // At most the four orders the cap allows. Fewer when Redis went away before a refused or
+    // unsent order's reservation was released (it counts until its TTL lapses), or before an
+    // accepted one's commit (reconciliation commits it again): over-counted, never under.
+    assert.ok(held.count >= 2 && held.count <= 4, `OpenD holds ${held.count} orders: no more than the cap allows`);
     // Orders in USD are valued with the FX table's margin: the ledger counts at least what OpenD holds.
     assert.ok(used >= held.value, `the ledger (${used}) counts what OpenD holds (${held.value})`);
   });
@@ -307,31 +310,33 @@ describe(gate.name, { skip: gate.skip }, () => {
       const victimsOpenIntents = async () => {
         const ids = await raw.zrange('intents:open', 0, -1);
         const texts = ids.length ? await raw.mget(ids.map((id) => `intent:${id}`)) : [];
-        return texts.filter((t) => t !== null && (JSON.parse(t) as { holder?: string }).holder?.includes(`:${victim.pid}:`)).length;
+        return ids.filter((_, i) => texts[i] != null && (JSON.parse(texts[i]!) as { holder?: string }).holder?.includes(`:${victim.pid}:`)).sort().join(',');
       };
       const burst = Array.from({ length: 45 }, (_, i) => client('killed', i).callTool('futu_place_order', order(i)).catch((err: Error) => err));
       // Killed while it holds orders in flight (intents recorded, reservations taken). Frozen first
-      // (SIGSTOP) and counted after what it had already sent has landed: an order it finished
-      // between a count and the kill would otherwise leave nothing to reconcile.
-      let inFlight = 0;
+      // (SIGSTOP), then killed once what it had already written has landed (the same intents twice
+      // in a row): an order it finished between a count and the kill would leave nothing to reconcile.
+      let inFlight = '';
       const freezeBy = Date.now() + 20_000;
-      while (inFlight === 0) {
+      while (inFlight === '') {
         await pollFor('the victim to have orders in flight', async () => (await victimsOpenIntents()) || undefined, 20_000);
         process.kill(victim.pid, 'SIGSTOP');
-        await new Promise((resolve) => setTimeout(resolve, 200));
-        inFlight = await victimsOpenIntents();
-        if (inFlight === 0) process.kill(victim.pid, 'SIGCONT');
-        assert.ok(inFlight > 0 || Date.now() < freezeBy, 'the victim never stood still with an order in flight');
+        for (let last = '?'; inFlight !== last; ) {
+          last = inFlight;
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          inFlight = await victimsOpenIntents();
+        }
+        if (inFlight === '') process.kill(victim.pid, 'SIGCONT');
+        assert.ok(inFlight !== '' || Date.now() < freezeBy, 'the victim never stood still with an order in flight');
       }
       const killedAt = Date.now();
       process.kill(victim.pid, 'SIGKILL');
-      await Promise.all(burst);
-      assert.ok(inFlight > 0);
 
-      // Its heartbeat lapses (15 s), then another replica reconciles what it left sending.
-      // OpenD's order-list queries are paced: a lookup per intent takes seconds.
-      await pollFor("the dead replica's intents to be reconciled", async () => ((await raw.zcard('intents:open')) === 0 ? true : undefined), 300_000);
-      t.diagnostic(`${inFlight} orders in flight on the killed replica, reconciled ${Date.now() - killedAt} ms after the kill`);
+      // Its heartbeat lapses (15 s), then another replica reconciles what it left sending (a
+      // round every 5 s), while the clients of the burst still wait on the dead replica.
+      await pollFor("the dead replica's intents to be reconciled", async () => ((await raw.zcard('intents:open')) === 0 ? true : undefined), 120_000);
+      t.diagnostic(`${inFlight.split(',').length} orders in flight on the killed replica, reconciled ${Date.now() - killedAt} ms after the kill`);
+      await Promise.all(burst);
       const held = await heldAtOpenD(us, 'killed', 7.85);
       const used = (await ledger.usage('killed')).dailyValue;
       assert.ok(held.count > 0, 'orders went through');
@@ -343,8 +348,9 @@ describe(gate.name, { skip: gate.skip }, () => {
         const ttl = await raw.pttl(key);
         assert.ok(ttl > 0 && ttl <= RESERVATION_TTL_MS, `the reservation set itself expires (${ttl} ms)`);
       }
-      const reconciled = [...run.auditFiles].flatMap((file) => readAudit(file)).filter((r) => r.event === 'order_reconciled' && r.key_id === 'killed');
-      assert.ok(reconciled.length >= 1, 'a surviving replica reconciled and audited what the dead one left');
+      // Each resolution is audited just after its intent leaves the open set.
+      const reconciled = () => [...run.auditFiles].flatMap((file) => readAudit(file)).filter((r) => r.event === 'order_reconciled' && r.key_id === 'killed');
+      await pollFor('a surviving replica to audit each order the dead one left', () => (reconciled().length >= inFlight.split(',').length ? true : undefined), 10_000);
     } finally {
       raw.disconnect();
     }
