@@ -12,7 +12,7 @@ import { fillFromTrade, walkBook, type MatchFill } from './matching.js';
 import { checkLimitPrice, checkPriceBand, checkQty, checkRemark, orderListing } from './orderRules.js';
 import { isOpen, ModifyOrderOp, OrderStatus, OrderType, remaining, signedQty, statusName, TimeInForce, TrdSide, type FillState, type OrderState } from './orders.js';
 import { accMessage, fillMessage, fundsMessage, headerOf, orderMessage, positionMessage } from './tradeMessages.js';
-import { matchesCode, matchesTime, parseFilter } from './tradeFilters.js';
+import { matchesCode, matchesTime, parseFilter, type TradeFilter } from './tradeFilters.js';
 
 export interface SimTradingOptions {
   market: SimMarket;
@@ -40,7 +40,16 @@ export class SimTrading implements TradingEngine {
   readonly handlers: ReadonlyMap<number, Handler>;
   private readonly market: SimMarket;
   private readonly accounts: Account[];
+  /** Every order, in arrival order, indexed by id and by idEx (positions in `orders`). */
   private readonly orders: OrderState[] = [];
+  private readonly positionById = new Map<string, number>();
+  private readonly positionByIdEx = new Map<string, number>();
+  /**
+   * The orders that may still be working, in arrival order: what matching, frozen cash and
+   * cancel-all look at, so their cost follows the open orders, not every order ever placed.
+   * Orders that have closed leave it the next time it is read.
+   */
+  private readonly working = new Set<OrderState>();
   private readonly fills: FillState[] = [];
   private readonly listeners: ((push: TradePush) => void)[] = [];
   private readonly orderIdBase: bigint;
@@ -81,8 +90,7 @@ export class SimTrading implements TradingEngine {
   /** Matches resting orders against the trades up to now and lapses expired DAY orders. */
   advance(): void {
     const events: { order: OrderState; fill: MatchFill; timeMs: number }[] = [];
-    for (const order of this.orders) {
-      if (!isOpen(order)) continue;
+    for (const order of this.workingOrders()) {
       const until = Math.min(this.now(order.listing), order.expiresAtMs ?? Infinity);
       if (until <= order.checkedUntilMs) continue;
       let left = remaining(order);
@@ -98,7 +106,7 @@ export class SimTrading implements TradingEngine {
     // Stable sort: simultaneous fills keep the orders' arrival sequence.
     events.sort((a, b) => a.timeMs - b.timeMs);
     for (const e of events) this.fill(e.order, e.fill, e.timeMs);
-    for (const order of this.orders) {
+    for (const order of this.workingOrders()) {
       if (isOpen(order) && order.expiresAtMs !== undefined && order.expiresAtMs <= this.now(order.listing)) {
         this.cancel(order, order.expiresAtMs, 'Expired at market close (DAY order)');
       }
@@ -142,14 +150,14 @@ export class SimTrading implements TradingEngine {
   private priceOf = (listing: Listing): number => this.market.quoteOf(listing.security).price;
 
   private frozenCash(account: Account): number {
-    return this.orders
-      .filter((o) => o.account === account && isOpen(o) && o.side === TrdSide.Buy)
+    return this.workingOrders()
+      .filter((o) => o.account === account && o.side === TrdSide.Buy)
       .reduce((sum, o) => sum + remaining(o) * o.price, 0);
   }
 
   private pendingSell(account: Account, listing: Listing, except?: OrderState): number {
-    return this.orders
-      .filter((o) => o !== except && o.account === account && o.listing === listing && isOpen(o) && o.side === TrdSide.Sell)
+    return this.workingOrders()
+      .filter((o) => o !== except && o.account === account && o.listing === listing && o.side === TrdSide.Sell)
       .reduce((sum, o) => sum + remaining(o), 0);
   }
 
@@ -211,8 +219,8 @@ export class SimTrading implements TradingEngine {
     if (wanted.length === 0) throw new SimError('orderIdExList is required');
     if (wanted.length > 400) throw new SimError('At most 400 orders per request');
     return wanted.flatMap((idEx) => {
-      const order = this.orders.find((o) => o.account === account && o.orderIDEx === idEx);
-      return order ? [orderFeeMessage(order)] : [];
+      const order = this.orderAt(this.positionByIdEx.get(idEx));
+      return order?.account === account ? [orderFeeMessage(order)] : [];
     });
   }
 
@@ -220,12 +228,41 @@ export class SimTrading implements TradingEngine {
   private orderList(account: Account, c2s: Message, history: boolean): Message[] {
     const filter = parseFilter(c2s, account, history);
     const statuses = Array.isArray(c2s.filterStatusList) ? new Set(c2s.filterStatusList as number[]) : new Set<number>();
-    return this.orders
-      .filter((o) => o.account === account && (history || isOpen(o) || this.isToday(o.listing, o.createMs)))
-      .filter((o) => matchesCode(filter, o.listing) && matchesTime(filter, o.createMs))
-      .filter((o) => (!filter.ids || filter.ids.has(o.orderID)) && (!filter.idExs || filter.idExs.has(o.orderIDEx)))
-      .filter((o) => statuses.size === 0 || statuses.has(o.status))
+    const today = new Map<Listing['market'], number>();
+    const isToday = (o: OrderState) => {
+      if (!today.has(o.listing.market)) today.set(o.listing.market, localDay(this.now(o.listing), o.listing.market));
+      return localDay(o.createMs, o.listing.market) === today.get(o.listing.market);
+    };
+    return this.candidates(filter)
+      .filter((o) => o.account === account && (!filter.ids || filter.ids.has(o.orderID)) && (!filter.idExs || filter.idExs.has(o.orderIDEx)))
+      .filter((o) => (statuses.size === 0 || statuses.has(o.status)) && matchesCode(filter, o.listing) && matchesTime(filter, o.createMs))
+      .filter((o) => history || isOpen(o) || isToday(o))
       .map(orderMessage);
+  }
+
+  /** The orders a query can name: those of its id lists (by index, in arrival order), else all. */
+  private candidates(filter: TradeFilter): readonly OrderState[] {
+    const named = filter.ids ?? filter.idExs;
+    if (!named) return this.orders;
+    const index = filter.ids ? this.positionById : this.positionByIdEx;
+    const positions = [...named].map((id) => index.get(id)).filter((i): i is number => i !== undefined);
+    return [...new Set(positions)].sort((a, b) => a - b).map((i) => this.orders[i]!);
+  }
+
+  private orderAt(position: number | undefined): OrderState | undefined {
+    return position === undefined ? undefined : this.orders[position];
+  }
+
+  private addOrder(order: OrderState): void {
+    this.positionById.set(order.orderID, this.orders.length);
+    this.positionByIdEx.set(order.orderIDEx, this.orders.length);
+    this.orders.push(order);
+    this.working.add(order);
+  }
+
+  private workingOrders(): OrderState[] {
+    for (const order of this.working) if (!isOpen(order)) this.working.delete(order);
+    return [...this.working];
   }
 
   private fillList(account: Account, c2s: Message, history: boolean): Message[] {
@@ -292,7 +329,7 @@ export class SimTrading implements TradingEngine {
       ...(remark !== undefined ? { remark } : {}),
       ...(timeInForce === TimeInForce.DAY ? { expiresAtMs: this.dayOrderExpiry(listing, now) } : {}),
     };
-    this.orders.push(order);
+    this.addOrder(order);
     this.pushOrder(order);
     if (quote.trading) this.matchOnArrival(order);
     if (order.orderType === OrderType.Market && isOpen(order)) this.cancel(order, now, 'Market order remainder cancelled: the book had no more depth');
@@ -366,7 +403,7 @@ export class SimTrading implements TradingEngine {
     }
     if (c2s.forAll === true) {
       if (op !== ModifyOrderOp.Cancel) throw new SimError('forAll supports only modifyOrderOp 2 (Cancel)');
-      for (const o of this.orders) if (o.account === account && isOpen(o)) this.cancel(o, this.now(o.listing));
+      for (const o of this.workingOrders()) if (o.account === account) this.cancel(o, this.now(o.listing));
       return { header: headerOf(account), orderID: '0' };
     }
     const order = this.findOrder(account, c2s);
@@ -379,7 +416,7 @@ export class SimTrading implements TradingEngine {
   private findOrder(account: Account, c2s: Message): OrderState {
     const idEx = stringOf(c2s, 'orderIDEx');
     const id = idOf(c2s.orderID);
-    const order = idEx ? this.orders.find((o) => o.orderIDEx === idEx) : this.orders.find((o) => o.orderID === id);
+    const order = idEx ? this.orderAt(this.positionByIdEx.get(idEx)) : id === undefined ? undefined : this.orderAt(this.positionById.get(id));
     if (!order || order.account !== account) throw new SimError(`Order not found: ${idEx || String(c2s.orderID)}`);
     return order;
   }
@@ -456,7 +493,7 @@ export class SimTrading implements TradingEngine {
       timeInForce: TimeInForce.DAY,
       checkedUntilMs: timeMs,
     };
-    this.orders.push(order);
+    this.addOrder(order);
     if (filled) this.fill(order, { qty, price }, timeMs);
     else this.cancel(order, timeMs + 30 * MINUTE_MS);
   }
