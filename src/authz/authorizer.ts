@@ -74,6 +74,11 @@ export interface TradeInput extends Caller {
 
 /** What runTrade/runUnlock do once allowed: an optional step before the send, then the send. */
 export interface SendSteps<T> {
+  /**
+   * Runs the decision and the send inside a write slot OpenD's guard admitted, or throws its
+   * refusal (GATEWAY_RATE_LIMITED) before anything is decided, reserved or recorded.
+   */
+  readonly admitted?: <R>(work: () => Promise<R>) => Promise<R>;
   readonly beforeSend?: (decision: Decision) => Promise<void>;
   /**
    * `tag`: the remark tag a new order must carry (absent for modify, cancel and unlock);
@@ -324,6 +329,21 @@ export class Authorizer {
   }
 
   private async decideAndSend<T>(input: TradeInput, steps: SendSteps<T>, options: TradeOptions<T>, intent: OrderIntent | undefined): Promise<TradeRun<T>> {
+    if (!steps.admitted) return this.decideAndSendAdmitted(input, steps, options, intent);
+    let admitted = false;
+    try {
+      return await steps.admitted(() => {
+        admitted = true;
+        return this.decideAndSendAdmitted(input, steps, options, intent);
+      });
+    } catch (err) {
+      // Refused by OpenD's guard before anything was recorded: the client_order_id is free for the retry.
+      if (!admitted && intent && intent.clientOrderId !== null) await this.state().dropIntent(intent.id);
+      throw err;
+    }
+  }
+
+  private async decideAndSendAdmitted<T>(input: TradeInput, steps: SendSteps<T>, options: TradeOptions<T>, intent: OrderIntent | undefined): Promise<TradeRun<T>> {
     const facts = await this.facts(input);
     const { decision, reservation } = await this.decide(input, facts).catch((err: unknown) => ({
       decision: denialFromError(input.terms.action, err, this.deps.engine.version),

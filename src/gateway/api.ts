@@ -305,6 +305,15 @@ export class FutuGateway extends EventEmitter<GatewayEvents> {
     await this.pacer.paced('unlock', '', () => this.client.request(ProtoId.Trd_UnlockTrade, c2s));
   }
 
+  /**
+   * Runs `work` with a place taken in OpenD's write window for one order write to `acc`
+   * ('place', or 'modify' for modify and cancel), or refuses at once with GATEWAY_RATE_LIMITED
+   * (see WritePacer.withAdmission): what the trade path decides and records comes after.
+   */
+  withWriteAdmission<T>(operation: 'place' | 'modify', acc: Pick<AccountRef, 'accId'>, work: () => Promise<T>): Promise<T> {
+    return this.pacer.withAdmission(operation, acc.accId, work);
+  }
+
   async getFunds(acc: AccountRef): Promise<Funds> {
     return convert.fundsOf(await this.client.request(ProtoId.Trd_GetFunds, { header: trdHeader(acc) }));
   }

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SlidingWindow } from '../shared/slidingWindow.js';
 import { GatewayError } from './errors.js';
@@ -47,6 +48,12 @@ export interface WritePacerOptions {
   readonly liftOpenDLimits?: boolean;
 }
 
+/** A write slot taken ahead (withAdmission) that the write of the same lane inside it then uses. */
+interface Admission {
+  readonly lane: Lane;
+  used: boolean;
+}
+
 interface Lane {
   readonly operation: PacedOperation;
   readonly window: SlidingWindow;
@@ -60,6 +67,7 @@ export class WritePacer {
   private readonly maxWaitMs: number;
   private readonly clock: () => number;
   private readonly enforced: boolean;
+  private readonly admissions = new AsyncLocalStorage<Admission>();
 
   constructor(options: WritePacerOptions = {}) {
     this.maxWaitMs = options.maxWaitMs ?? 100;
@@ -73,8 +81,13 @@ export class WritePacer {
    */
   async paced<T>(operation: PacedOperation, account: string, write: () => Promise<T>): Promise<T> {
     const lane = this.lane(operation, account);
-    if (this.enforced) this.refuseIfFull(lane, this.admissionWait(lane));
-    lane.queued++;
+    const admitted = this.admissions.getStore();
+    if (admitted?.lane === lane && !admitted.used) {
+      // Its place in the queue was taken by withAdmission.
+      admitted.used = true;
+    } else {
+      this.admit(lane);
+    }
     const previous = lane.tail;
     let done!: () => void;
     lane.tail = new Promise((resolve) => (done = resolve));
@@ -90,6 +103,28 @@ export class WritePacer {
       lane.queued--;
       done();
     }
+  }
+
+  /**
+   * Takes a place in the lane's queue for the write `work` will make, or refuses at once
+   * (GATEWAY_RATE_LIMITED) when the window cannot take it soon enough: so a caller refused by
+   * the guard is refused before it records anything (the limits ledger), not after. The first
+   * write of the lane inside `work` uses the place; unused, it is given back when `work` ends.
+   */
+  async withAdmission<T>(operation: PacedOperation, account: string, work: () => Promise<T>): Promise<T> {
+    const lane = this.lane(operation, account);
+    this.admit(lane);
+    const admission: Admission = { lane, used: false };
+    try {
+      return await this.admissions.run(admission, work);
+    } finally {
+      if (!admission.used) lane.queued--;
+    }
+  }
+
+  private admit(lane: Lane): void {
+    if (this.enforced) this.refuseIfFull(lane, this.admissionWait(lane));
+    lane.queued++;
   }
 
   /** How long until the window takes one more write behind everything already queued (0 = now). */

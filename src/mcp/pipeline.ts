@@ -376,14 +376,22 @@ export class CallPipeline {
     switch (plan.kind) {
       case 'trade': {
         const run = await authorizer
-          .runTrade(tradeInput(caller, plan), { beforeSend, send: ({ tag, terms }) => execute(tag, terms && { ...plan, terms: terms as AuthorizedTrade['terms'] }) }, {
-            signal: trace.context.signal,
-            clientOrderId: typeof args.client_order_id === 'string' ? args.client_order_id : undefined,
-            argsDigest: human.argsDigest,
-            orderIdOf: (result) => String((result as { order_id?: unknown }).order_id ?? ''),
-            settledOrder: (result) => settledOrder(plan.terms, result),
-            human,
-          })
+          .runTrade(
+            tradeInput(caller, plan),
+            {
+              admitted: (work) => this.deps.gateway.withWriteAdmission(plan.terms.action === 'futu_place_order' ? 'place' : 'modify', plan.account, work),
+              beforeSend,
+              send: ({ tag, terms }) => execute(tag, terms && { ...plan, terms: terms as AuthorizedTrade['terms'] }),
+            },
+            {
+              signal: trace.context.signal,
+              clientOrderId: typeof args.client_order_id === 'string' ? args.client_order_id : undefined,
+              argsDigest: human.argsDigest,
+              orderIdOf: (result) => String((result as { order_id?: unknown }).order_id ?? ''),
+              settledOrder: (result) => settledOrder(plan.terms, result),
+              human,
+            },
+          )
           .finally(decided);
         if (!run.replay) return run.result;
         trace.replay = true;

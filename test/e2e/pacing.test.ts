@@ -1,11 +1,12 @@
 /**
  * OpenD's order spacing over real HTTP: 20 parallel futu_place_order calls from one key reach the
  * simulator (which enforces OpenD's 20 ms gap and 15-per-30 s window on arrival) without a single
- * OpenD refusal; what the window cannot take is refused by the gateway with when to retry.
+ * OpenD refusal; what the window cannot take is refused by the gateway with when to retry,
+ * before the limits ledger or the intent record: a refusal leaves only its audit record.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { E2eRun, SIM, textOf, type HttpServerProcess } from './helpers.js';
+import { E2eRun, readAudit, SIM, textOf, type HttpServerProcess } from './helpers.js';
 
 describe('20 parallel orders over HTTP', () => {
   const run = new E2eRun('pacing');
@@ -14,7 +15,7 @@ describe('20 parallel orders over HTTP', () => {
 
   before(async () => {
     const keysFile = run.path('keys.json');
-    key = await run.genKey(keysFile, 'burst', SIM);
+    key = await run.genKey(keysFile, 'burst', SIM, ['--max-orders-per-minute', '100']);
     http = await run.startHttp({ name: 'pacing', keysFile });
   });
   after(() => run.dispose());
@@ -31,5 +32,11 @@ describe('20 parallel orders over HTTP', () => {
     assert.equal(results.filter((r) => !r.isError).length, 15);
     const orders = (await clients[0]!.callTool('futu_get_orders', { market: 'HK', status: ['SUBMITTED'] })).structuredContent as { orders: unknown[] };
     assert.equal(orders.orders.length, 15, 'OpenD holds exactly the placed orders');
+    // A refusal by the guard comes before the limits ledger: it records nothing but its audit record.
+    const limits = (await clients[0]!.callTool('futu_get_limits', {})).structuredContent as { orders_left_this_minute: number };
+    assert.equal(limits.orders_left_this_minute, 85, 'only the 15 orders sent count against the key\'s rate');
+    const records = readAudit(http.auditLog).filter((r) => r.tool === 'futu_place_order');
+    assert.equal(records.filter((r) => r.event === 'tool_intent').length, 15, 'an intent record for each order sent only');
+    assert.equal(records.filter((r) => r.event === 'tool_call' && r.code === 'GATEWAY_RATE_LIMITED').length, 5);
   });
 });

@@ -46,6 +46,33 @@ describe('WritePacer', () => {
     assert.ok(other.start < lane[1]!.start, 'another account is not queued behind this one');
   });
 
+  test('withAdmission takes a place in the window before the write: the 16th admission is refused before its work runs; the write inside uses the place; an unused place is given back', async () => {
+    const pacer = new WritePacer({ clock: jumpingClock().now });
+    let writes = 0;
+    const write = async () => void writes++;
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    // 14 callers admitted and still deciding (nothing written yet), one more admitted that then decides not to write.
+    const deciding = Array.from({ length: 14 }, () => pacer.withAdmission('place', '1001', async () => (await held, pacer.paced('place', '1001', write))));
+    const gaveUp = pacer.withAdmission('place', '1001', async () => 'denied before sending');
+    let ran = false;
+    await assert.rejects(
+      pacer.withAdmission('place', '1001', async () => void (ran = true)),
+      rateLimited(),
+      'every place is taken: refused before its work runs',
+    );
+    assert.equal(ran, false);
+    assert.equal(await gaveUp, 'denied before sending');
+    // The unused place came back: one more caller fits, and its write does not take a second place.
+    const late = pacer.withAdmission('place', '1001', async () => pacer.paced('place', '1001', write));
+    release();
+    await Promise.all([...deciding, late]);
+    assert.equal(writes, 15);
+    await assert.rejects(pacer.paced('place', '1001', write), rateLimited(), 'the window is full now');
+    await pacer.withAdmission('modify', '1001', async () => pacer.paced('modify', '1001', write));
+    assert.equal(writes, 16, 'another lane has its own places');
+  });
+
   test('PlaceOrder: 15 per 30 s per account; the 16th is refused at once with when to retry, and nothing is written', async () => {
     const clock = jumpingClock();
     const pacer = new WritePacer({ clock: clock.now });
