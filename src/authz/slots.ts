@@ -24,6 +24,8 @@ export class SlotPair {
   private readonly ids: readonly [string, string];
   /** Per slot, our @ids in the order they were preparsed. */
   private readonly order: [readonly string[], readonly string[]] = [[], []];
+  /** Per slot, the schema text it holds: a reload that keeps the schema does not preparse it again. */
+  private readonly schemas: [string | undefined, string | undefined] = [undefined, undefined];
   private activeIndex: 0 | 1 | null = null;
 
   constructor() {
@@ -44,8 +46,16 @@ export class SlotPair {
   prepare(schemaText: string, policies: Readonly<Record<string, string>>): string[] {
     const index = this.activeIndex === 0 ? 1 : 0;
     const id = this.ids[index];
-    const schema = cedar.preparseSchema(id, schemaText);
-    if (schema.type !== 'success') return schema.errors.map((e) => `preparse schema: ${e.message}`);
+    // Reloads preparse on the event loop, and a schema takes tens of milliseconds: the first load
+    // readies it in both slots, so a reload that keeps it only preparses the policies.
+    const slotsToReady = this.activeIndex === null ? [index, 1 - index] : [index];
+    for (const i of slotsToReady) {
+      if (this.schemas[i] === schemaText) continue;
+      this.schemas[i] = undefined;
+      const schema = cedar.preparseSchema(this.ids[i]!, schemaText);
+      if (schema.type !== 'success') return schema.errors.map((e) => `preparse schema: ${e.message}`);
+      this.schemas[i] = schemaText;
+    }
     const entries = Object.entries(policies);
     const set = cedar.preparsePolicySet(id, { staticPolicies: entries.map(([, text]) => text).join('\n') });
     if (set.type !== 'success') return set.errors.map((e) => `preparse policies: ${e.message}`);
