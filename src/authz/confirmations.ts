@@ -3,7 +3,7 @@ import type { KeyRecord } from '../keys/types.js';
 import type { Env } from './actions.js';
 import { NO_GUARDS, type HumanGuards } from './builder.js';
 import { resolveSecurity } from './canonical.js';
-import type { Decision } from './decision.js';
+import { decisionDetails, type Decision } from './decision.js';
 import { AuthzError, CONFIRMATION_CODE } from './errors.js';
 import { formatMoney } from './money.js';
 import {
@@ -89,9 +89,22 @@ export class ConfirmationRoundRequired extends AuthzError {
   constructor(
     readonly state: RoundState,
     readonly form: string,
+    details: Readonly<Record<string, unknown>> = {},
   ) {
-    super(CONFIRMATION_CODE, `waiting for the human's answer in the client (confirmation ${state.confirmationId}, until ${new Date(state.expiresAt).toISOString()})`);
+    super(CONFIRMATION_CODE, `waiting for the human's answer in the client (confirmation ${state.confirmationId}, until ${new Date(state.expiresAt).toISOString()})`, details);
   }
+}
+
+/**
+ * A refusal of the human loop (confirmation required, declined, timed out, invalid) rests on the
+ * Cedar decision that asked for a human, and carries it as every Cedar denial does: the audit
+ * record names the confirmation rules, the decision log gets the call's line and the shadow set
+ * its comparison.
+ */
+function refusedUnconfirmed(err: unknown, unconfirmed: Decision): unknown {
+  if (!(err instanceof AuthzError) || err.details.decision !== undefined) return err;
+  const details = { ...decisionDetails(unconfirmed), ...err.details };
+  return err instanceof ConfirmationRoundRequired ? new ConfirmationRoundRequired(err.state, err.form, details) : new AuthzError(err.code, err.message, details);
 }
 
 /** How a call can reach a human, from the MCP layer. */
@@ -151,6 +164,14 @@ export class HumanGate {
    */
   async confirm(call: GuardedCall, unconfirmed: Decision, guards: HumanGuards, channel: HumanChannel | undefined): Promise<HumanGuards> {
     if (unconfirmed.allowed || !onlyAsksForAHuman(unconfirmed)) return guards;
+    try {
+      return await this.ask(call, unconfirmed, guards, channel);
+    } catch (err) {
+      throw refusedUnconfirmed(err, unconfirmed);
+    }
+  }
+
+  private async ask(call: GuardedCall, unconfirmed: Decision, guards: HumanGuards, channel: HumanChannel | undefined): Promise<HumanGuards> {
     const reasons = unconfirmed.determiningPolicies.map((p) => p.message);
     const digest = confirmationDigest({ keyId: call.key.id, tool: call.tool, argsDigest: channel?.argsDigest ?? '', accId: call.accId, env: call.env });
     const event: EmitEvent = (kind, via, confirmationId, reason) =>

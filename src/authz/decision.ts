@@ -62,9 +62,10 @@ export function denialFromError(action: ActionName, err: unknown, policyVersion:
 /** The error the MCP layer returns for a denial; its details carry the decision for the audit trail. */
 export function decisionError(decision: Decision): AuthzError {
   const code = decision.code === 'ALLOW' ? 'POLICY_ERROR' : decision.code;
-  return new AuthzError(code, decision.message, {
-    policy_version: decision.policyVersion,
-    policies: decision.determiningPolicies.map((p) => p.id),
-    decision,
-  });
+  return new AuthzError(code, decision.message, decisionDetails(decision));
+}
+
+/** What a refusal carries of the Cedar decision it rests on: the audit record's policies and version, the decision log's line, the shadow verdict. */
+export function decisionDetails(decision: Decision): { policy_version: string; policies: string[]; decision: Decision } {
+  return { policy_version: decision.policyVersion, policies: decision.determiningPolicies.map((p) => p.id), decision };
 }

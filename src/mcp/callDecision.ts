@@ -4,7 +4,7 @@ import type { Caller } from '../authz/builder.js';
 import type { Decision } from '../authz/decision.js';
 import { AuthzError } from '../authz/errors.js';
 import { keyMayUseAccount } from '../authz/principal.js';
-import type { KeyRecord, Scope } from '../keys/types.js';
+import { DEFAULT_CALLS_PER_MINUTE, type KeyRecord, type Scope } from '../keys/types.js';
 import type { AuthzPlan } from './tools/kit.js';
 
 /**
@@ -38,6 +38,14 @@ export function checkCallGates(key: KeyRecord, scope: Scope | null, args: Record
       limit: 'account-not-allowed',
     });
   }
+}
+
+/**
+ * The key's cap on tool calls per 60 s (`call-rate-limit`). Each server process counts the calls
+ * it takes in memory, so `policy explain`, a process of its own, can name the cap but not the count.
+ */
+export function callRateCap(key: KeyRecord): number {
+  return key.limits.max_calls_per_minute ?? DEFAULT_CALLS_PER_MINUTE;
 }
 
 /** The authorizer's input for a trade plan. */

@@ -15,10 +15,10 @@ import type { DecisionLog } from '../authz/decisionLog.js';
 import type { AccountDirectory } from '../gateway/accounts.js';
 import type { FutuGateway } from '../gateway/api.js';
 import type { KeyStore } from '../keys/store.js';
-import { DEFAULT_CALLS_PER_MINUTE, type KeyRecord, type Scope } from '../keys/types.js';
+import type { KeyRecord, Scope } from '../keys/types.js';
 import { describeError, FutuError, isFutuError } from '../shared/errors.js';
 import { log, type Log } from '../shared/log.js';
-import { callScope, checkCallGates, tradeInput } from './callDecision.js';
+import { callRateCap, callScope, checkCallGates, tradeInput } from './callDecision.js';
 import type { HttpRefusal } from './http.js';
 import { classifyPushFilterReason, type Metrics, type PushFilterReason } from './metrics.js';
 import { DEFAULT_REFUSAL_THROTTLE, RefusalThrottles, type SuppressedRefusals } from './refusalThrottle.js';
@@ -318,7 +318,7 @@ export class CallPipeline {
    * text, fed the same count as withinCallRate.
    */
   private takeCall(key: KeyRecord, now: Date): void {
-    const cap = key.limits.max_calls_per_minute ?? DEFAULT_CALLS_PER_MINUTE;
+    const cap = callRateCap(key);
     const verdict = this.callRates.take(key.id, cap, now.getTime());
     if (verdict.within) return;
     throw new AuthzError('LIMIT_EXCEEDED', `limit check failed: call rate limit (more than ${cap} calls in 60s)`, {

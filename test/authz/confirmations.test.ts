@@ -228,3 +228,29 @@ test('expireDueConfirmations moves what ran out to expired and reports each once
   assert.equal(await expireDueConfirmations(store, async () => assert.fail('expired twice')), 0);
   assert.equal((await store.getConfirmation(rejected))?.state, 'rejected');
 });
+
+test('every refusal of the human loop carries the decision that asked (its confirmation rules and version), as a Cedar denial does', async (t) => {
+  const { gate, call, ask, approve } = setup(t);
+  const carries = (err: unknown) => {
+    const { details } = err as { details: Record<string, unknown> };
+    assert.deepEqual([details.policies, details.policy_version, details.decision], [['confirm-every-order'], 'test', ASKING]);
+    return true;
+  };
+  // Out of band: the refusal that names the confirmation_id, and an unapproved or unknown id.
+  const id = await ask();
+  await assert.rejects(gate.confirm(call(), ASKING, NO_GUARDS, { argsDigest: 'args-1' }), (err: { code: string; details: { confirmation_id?: string } }) => {
+    assert.equal(err.code, 'CONFIRMATION_REQUIRED');
+    assert.match(err.details.confirmation_id ?? '', /^[0-9a-f]{32}$/);
+    return carries(err);
+  });
+  await assert.rejects(gate.confirm(call(), ASKING, NO_GUARDS, { argsDigest: 'args-1', confirmationId: id }), (err: { code: string }) => err.code === 'CONFIRMATION_INVALID' && carries(err));
+  // Elicitation: declined, timed out.
+  for (const [answer, code] of [['decline', 'CONFIRMATION_DECLINED'], ['timeout', 'CONFIRMATION_TIMEOUT']] as const) {
+    await assert.rejects(gate.confirm(call(), ASKING, NO_GUARDS, { argsDigest: 'args-1', ask: async () => answer }), (err: { code: string }) => err.code === code && carries(err));
+  }
+  // 2026-07-28 rounds: the first round ends the request as a CONFIRMATION_REQUIRED refusal.
+  await assert.rejects(gate.confirm(call(), ASKING, NO_GUARDS, { argsDigest: 'args-1', rounds: { timeoutMs: 60_000 } }), (err: unknown) => err instanceof ConfirmationRoundRequired && carries(err));
+  // An approved call goes on to be decided again: nothing to carry.
+  await approve(id);
+  assert.deepEqual(await gate.confirm(call(), ASKING, NO_GUARDS, { argsDigest: 'args-1', confirmationId: id }), { ...NO_GUARDS, humanConfirmed: true });
+});

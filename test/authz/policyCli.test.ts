@@ -59,7 +59,7 @@ test('policy explain without a gateway: the decision, determining policies with 
   const keysFile = join(dir, 'keys.json');
   const stateDir = join(dir, 'state');
   const bot = makeKey({ id: 'claude-bot', limits: { allowed_markets: ['HK', 'US'], max_order_value: 50_000, max_orders_per_minute: 3 } });
-  const analyst = makeKey({ id: 'claude-analyst', scopes: ['qot:read', 'acc:read'] });
+  const analyst = makeKey({ id: 'claude-analyst', scopes: ['qot:read', 'acc:read'], limits: { max_calls_per_minute: 30 } });
   writeKeysFile(keysFile, [bot, analyst]);
   const explain = (...args: string[]) => futucli(['-o', 'json', 'policy', 'explain', '--keys-file', keysFile, '--state-dir', stateDir, ...args]);
   const limitsLine = (id: string) => readFileSync(join(defaultPolicyPaths().policiesDir, 'limits.cedar'), 'utf8').split('\n').indexOf(`@id("${id}")`) + 1;
@@ -78,7 +78,10 @@ test('policy explain without a gateway: the decision, determining policies with 
   assert.deepEqual(denied.policies.map((p: { id: string; file: string; line: number }) => [p.id, p.file, p.line]), [['order-value-limit', 'limits.cedar', limitsLine('order-value-limit')]]);
   assert.deepEqual([denied.request.context.orderValue, denied.request.context.ordersLastMinute, denied.request.context.env], [6_000_000, 1, 'simulate']);
   assert.equal(denied.request.principal.attrs.maxOrderValue, 5_000_000);
-  assert.deepEqual(denied.assumptions, [], 'an acc_id given: nothing was assumed');
+  // An acc_id given: only the call rate, which each server process counts in its own memory, is assumed.
+  assert.deepEqual(denied.assumptions, [
+    "within the call rate: a server process refuses this key's calls beyond 600 in 60 s (call-rate-limit), counting them in its own memory, which explain cannot read; this call is taken as within it",
+  ]);
 
   // A read-only key asking for the real env: the scope gate, as on the server (not INVALID_VALUE).
   const real = explain('--key', 'claude-analyst', '--tool', 'futu_place_order', '--env', 'real', '--args', JSON.stringify({ symbol: 'HK.00700', side: 'BUY', qty: 100, price: 300 }));
@@ -95,7 +98,7 @@ test('policy explain without a gateway: the decision, determining policies with 
   assert.equal(priced.request.context.orderValue, 1_681_470);
 
   const badArgs = JSON.parse(explain('--key', 'claude-bot', '--tool', 'futu_get_quote', '--args', '{"symbol":"HK.00700","bogus":1}').stdout);
-  assert.deepEqual([badArgs.code, badArgs.stage], ['INVALID_ARGUMENT', 'arguments']);
+  assert.deepEqual([badArgs.code, badArgs.stage, badArgs.assumptions], ['INVALID_ARGUMENT', 'arguments', []], 'refused before the call rate is taken');
 
   const human = futucli(['policy', 'explain', '--keys-file', keysFile, '--state-dir', stateDir, '--key', 'claude-analyst', '--tool', 'futu_get_quote', '--args', '{"symbol":"HK.00700"}']);
   assert.equal(human.status, 0, human.stderr);
@@ -103,6 +106,7 @@ test('policy explain without a gateway: the decision, determining policies with 
   assert.match(human.stdout, /^why: decided by the Cedar policies$/m);
   assert.match(human.stdout, /^ {2}permit permit-qot-read \[ALLOW\] permits\.cedar:\d+: key holds qot:read$/m);
   assert.match(human.stdout, /^ {6}"symbol": "HK.00700"$/m);
+  assert.match(human.stdout, /^assumed:\n {2}within the call rate: a server process refuses this key's calls beyond 30 in 60 s \(call-rate-limit\)/m);
 
   const unknown = explain('--key', 'nobody', '--tool', 'futu_ping');
   assert.equal(unknown.status, 2);

@@ -10,7 +10,7 @@ import { buildRequests } from '../../src/authz/builder.js';
 import { AuthzEngine } from '../../src/authz/engine.js';
 import { PolicyLoadError } from '../../src/authz/errors.js';
 import { compilePolicySet, defaultPolicyPaths, type PolicyPaths } from '../../src/authz/policySet.js';
-import { caller, copyPolicies, loadFails, makeKey, placeOrderRequest, shippedEngine, simBot, tempDir } from './fixtures.js';
+import { caller, copyPolicies, loadFails, makeKey, placeOrderRequest, policyCli, shippedEngine, simBot, tempDir } from './fixtures.js';
 
 const ORG_FORBID = (id: string, body: string, code = 'POLICY_DENIED') => `// an organisation rule
 @id("${id}")
@@ -61,6 +61,26 @@ test('org policies go into the version: the shipped part stays, an .org hash fol
   // A comment is not a policy: reformatting an org file does not change the version.
   writeFileSync(join(dir, 'a.cedar'), `// reworded comment\n${ORG_FORBID('org-a', 'context.orderValue > 2')}`);
   assert.equal(compilePolicySet(withOrg(dir)).version, changed);
+});
+
+test('--org-policies is repeatable: the rules of every directory apply, and each directory is in the version', (t) => {
+  const first = orgDir(t, { 'cap.cedar': ORG_FORBID('org-cap-30k', 'context.addedValue > 0 && context.orderValue > 3000000') });
+  const second = orgDir(t, { 'tencent.cedar': ORG_FORBID('org-tencent-20k', 'context.symbol == "HK.00700" && context.addedValue > 0 && context.orderValue > 2000000') });
+  const engine = AuthzEngine.load(withOrg(first, second));
+  assert.equal(engine.authorize(placeOrderRequest(2_000_000)).allowed, true);
+  assert.deepEqual(engine.authorize(placeOrderRequest(2_500_000)).determiningPolicies.map((p) => p.id), ['org-tencent-20k']);
+  assert.deepEqual(new Set(engine.authorize(placeOrderRequest(3_500_000)).determiningPolicies.map((p) => p.id)), new Set(['org-cap-30k', 'org-tencent-20k']));
+  const both = engine.version;
+  assert.notEqual(compilePolicySet(withOrg(first)).version, both);
+  assert.notEqual(compilePolicySet(withOrg(second)).version, both);
+  writeFileSync(join(second, 'tencent.cedar'), ORG_FORBID('org-tencent-20k', 'context.symbol == "HK.00700" && context.addedValue > 0 && context.orderValue > 2100000'));
+  assert.notEqual(compilePolicySet(withOrg(first, second)).version, both, 'a change in the second directory changes the version');
+
+  const listed = policyCli(['-o', 'json', 'policy', 'validate', '--org-policies', first, '--org-policies', second]);
+  assert.equal(listed.status, 0, listed.stderr);
+  const report = JSON.parse(listed.stdout) as { version: string; policies: { id: string; origin: string }[] };
+  assert.deepEqual(report.policies.filter((p) => p.origin === 'org').map((p) => p.id).sort(), ['org-cap-30k', 'org-tencent-20k']);
+  assert.equal(report.version, compilePolicySet(withOrg(first, second)).version);
 });
 
 test('an org permit is refused unless allowOrgPermits; accepted, it widens access and changes the version', (t) => {

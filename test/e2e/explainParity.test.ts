@@ -2,7 +2,13 @@
  * `futucli policy explain --gateway` answers what the server decides: the same calls go through
  * explain and then through a live futu-mcp (HTTP, same simulator, same keys file and state
  * directory), and the decision and code (and for a refusal the message) must be identical, for
- * every tool, every gate and every limit. Exit codes: 0 allow, 1 deny, 2 usage error.
+ * every tool, every gate and every limit. Exit codes: 0 allow, 1 deny, 2 usage error. The last
+ * checks hold the sweep to the registry and the shipped policies: a tool or a policy added
+ * without a case here fails them.
+ *
+ * The one limit explain cannot see is the call rate (call-rate-limit): each server process counts
+ * a key's calls in its own memory. There explain must say what it assumed, and the server's
+ * refusal must be the policy's.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,10 +16,16 @@ import { runFutucliAsync } from '../helpers/futucli.js';
 import { updateKeysFile } from '../../src/keys/file.js';
 import type { KeyRecord } from '../../src/keys/types.js';
 import { startSimulator, type SimulatorHandle } from '../../src/sim/server.js';
+import { compilePolicySet, defaultPolicyPaths } from '../../src/authz/policySet.js';
+import { TOOLS } from '../../src/mcp/tools/index.js';
 import { ALL_SCOPES, auditHead, E2eRun, onlyRecordAfter, READ, SIM, textOf, TRADE_PWD, type HttpServerProcess, type McpTestClient } from './helpers.js';
 
 const QUOTE = { symbol: 'HK.00700' };
 const order = (price: number, extra: Record<string, unknown> = {}) => ({ symbol: 'HK.00700', side: 'BUY', order_type: 'LIMIT', qty: 100, price, ...extra });
+/** The README's `policy explain` example, for the README's claude-bot key. */
+const README_ARGS = { symbol: 'HK.00700', side: 'BUY', qty: 100, price: 350 };
+/** A machine fingerprint no machine has (64 hex digits): a key bound to it is usable nowhere here. */
+const ELSEWHERE = `fp_${'e1'.repeat(32)}`;
 
 /** A window 12 hours away from now (server local time): no test run can cross into it. */
 function closedHoursWindow(): string {
@@ -35,6 +47,11 @@ describe('policy explain against a live server', () => {
   let keysFile: string;
   const clients = new Map<string, McpTestClient>();
   let lateKey: string;
+  let elsewhereKey: string;
+  /** What the sweep went through, for the closing checks against the registry and the policies. */
+  const sweptTools = new Set<string>();
+  const determined = new Set<string>();
+  const refusalsBeforeCedar = new Set<string>();
 
   before(async () => {
     sim = await startSimulator({ port: 0, tradePwd: TRADE_PWD });
@@ -54,13 +71,19 @@ describe('policy explain against a live server', () => {
       { id: 'above', scopes: SIM },
       { id: 'halted', scopes: SIM },
       { id: 'late', scopes: READ },
+      { id: 'elsewhere', scopes: SIM, flags: ['--bind-machines', ELSEWHERE] },
+      { id: 'claude-bot', scopes: SIM, flags: ['--allowed-markets', 'HK,US', '--max-order-value', '50000', '--max-orders-per-minute', '3'] },
+      { id: 'chatty', scopes: READ, flags: ['--max-calls-per-minute', '2'] },
+      { id: 'real', scopes: ALL_SCOPES },
+      { id: 'halted-all', scopes: ALL_SCOPES },
     ]);
-    // Confirmation rules (confirmation.cedar): every order, or orders above HKD 40,000.
-    const rules: Record<string, KeyRecord['require_confirmation']> = { always: 'always', above: { above_value: 40_000 } };
+    // Confirmation rules (confirmation.cedar): every order, or orders above HKD 40,000; none for `real`.
+    const rules: Record<string, KeyRecord['require_confirmation']> = { always: 'always', above: { above_value: 40_000 }, real: 'never' };
     updateKeysFile(keysFile, (records) => records.map((r) => (r.id in rules ? { ...r, require_confirmation: rules[r.id] } : r)));
     server = await run.startHttp({ name: 'parity', keysFile, gateway: `127.0.0.1:${sim.port}` });
-    for (const [id, key] of Object.entries(keys)) if (id !== 'late') clients.set(id, await run.connectHttp('v2', server.url, key));
+    for (const [id, key] of Object.entries(keys)) if (id !== 'late' && id !== 'elsewhere') clients.set(id, await run.connectHttp('v2', server.url, key));
     lateKey = keys.late!;
+    elsewhereKey = keys.elsewhere!;
     run.expireKey(keysFile, 'late');
     await server.hup();
   });
@@ -69,14 +92,29 @@ describe('policy explain against a live server', () => {
     await sim.close();
   });
 
-  async function explain(keyId: string, tool: string, args: Record<string, unknown>): Promise<Verdict & { status: number | null; needsHuman: boolean }> {
+  interface Explained extends Verdict {
+    readonly status: number | null;
+    readonly needsHuman: boolean;
+    readonly policies: string[];
+    readonly assumptions: string[];
+  }
+
+  async function explain(keyId: string, tool: string, args: Record<string, unknown>, gateway = true): Promise<Explained> {
     const cli = await runFutucliAsync([
       '-o', 'json', '--keys-file', keysFile, 'policy', 'explain',
       '--key', keyId, '--tool', tool, '--args', JSON.stringify(args),
-      '--state-dir', run.path('parity.state'), '--gateway', `127.0.0.1:${sim.port}`,
+      '--state-dir', run.path('parity.state'), ...(gateway ? ['--gateway', `127.0.0.1:${sim.port}`] : []),
     ]);
-    const parsed = JSON.parse(cli.stdout) as Verdict & { needs_human: boolean };
-    return { allowed: parsed.allowed, code: parsed.code, message: parsed.message, status: cli.status, needsHuman: parsed.needs_human };
+    const parsed = JSON.parse(cli.stdout) as Verdict & { needs_human: boolean; policies: { id: string }[]; assumptions: string[] };
+    return {
+      allowed: parsed.allowed,
+      code: parsed.code,
+      message: parsed.message,
+      status: cli.status,
+      needsHuman: parsed.needs_human,
+      policies: parsed.policies.map((p) => p.id),
+      assumptions: parsed.assumptions,
+    };
   }
 
   /**
@@ -111,6 +149,9 @@ describe('policy explain against a live server', () => {
     assert.equal(actual.allowed, expected.allowed, `${what}: ${actual.message}`);
     if (expected.code) assert.equal(actual.code, expected.code, what);
     assert.equal(predicted.status, predicted.allowed ? 0 : 1, `${what}: exit code`);
+    sweptTools.add(tool);
+    for (const id of predicted.policies) determined.add(id);
+    if (!predicted.allowed && predicted.policies.length === 0) refusalsBeforeCedar.add(predicted.message);
     return actual;
   }
 
@@ -135,10 +176,68 @@ describe('policy explain against a live server', () => {
       ['futu_get_history_orders', { market: 'HK' }],
       ['futu_get_history_deals', { env: 'simulate' }],
       ['futu_get_limits', {}],
+      // Research (issue 18).
+      ['futu_search', { query: 'Tencent' }],
+      ['futu_get_market_state', {}],
+      ['futu_get_financials', { symbol: 'US.AAPL' }],
+      ['futu_get_valuation', { symbol: 'US.AAPL' }],
+      ['futu_get_company_profile', { symbol: 'US.AAPL' }],
+      ['futu_get_analyst_consensus', { symbol: 'US.AAPL' }],
+      ['futu_get_dividends', { symbol: 'HK.00700' }],
+      ['futu_search_news', { query: 'Apple' }],
+      ['futu_get_capital_flow', { symbol: 'HK.00700' }],
+      ['futu_get_capital_distribution', { symbol: 'HK.00700' }],
+      ['futu_get_option_expirations', { symbol: 'US.AAPL' }],
+      ['futu_get_option_chain', { symbol: 'US.AAPL', page_size: 5 }],
+      ['futu_stock_filter', { market: 'US', page_size: 5 }],
+      ['futu_list_watchlists', {}],
+      ['futu_get_max_trade_qty', { symbol: 'HK.00700', price: 400 }],
+      ['futu_get_order_fee', { page_size: 5 }],
     ];
     for (const [tool, args] of reads) await same('reader', tool, args, { allowed: true });
-    // An expired bearer token cannot reach a tool over HTTP at all; a trade tool's api_key can.
+    // An expired or unbound bearer token cannot reach a tool over HTTP at all; a trade tool's api_key can.
     await same('late', 'futu_place_order', order(300), { allowed: false, code: 'KEY_EXPIRED' }, { client: 'reader', apiKey: lateKey });
+    await same('elsewhere', 'futu_place_order', order(300), { allowed: false, code: 'KEY_NOT_BOUND' }, { client: 'reader', apiKey: elsewhereKey });
+  });
+
+  it("the README's example: the server picks the account, and explain with or without --gateway says what the server answers", async () => {
+    const offline = await explain('claude-bot', 'futu_place_order', README_ARGS, false);
+    const online = await same('claude-bot', 'futu_place_order', README_ARGS, { allowed: true });
+    assert.deepEqual([offline.allowed, offline.code, offline.status], [online.allowed, online.code, 0]);
+    assert.ok(offline.assumptions.some((a) => a.startsWith('account 1 (a placeholder: the key allows any account')), offline.assumptions.join('\n'));
+  });
+
+  it('the research limits: a symbol allowlist refuses listing tools and other symbols, a market list other markets, an account list other accounts', async () => {
+    for (const [tool, args] of [['futu_search', { query: 'apple' }], ['futu_search_news', { query: 'apple' }], ['futu_stock_filter', { market: 'HK' }], ['futu_list_watchlists', {}]] as const) {
+      const refused = await same('narrow', tool, args, { allowed: false, code: 'LIMIT_EXCEEDED' });
+      assert.match(refused.message, /^limit check failed: a key limited to symbols cannot call tools that list other securities/);
+    }
+    await same('narrow', 'futu_get_financials', { symbol: 'US.AAPL' }, { allowed: false, code: 'LIMIT_EXCEEDED' });
+    await same('narrow', 'futu_get_financials', { symbol: 'HK.00700' }, { allowed: true });
+    await same('bot', 'futu_stock_filter', { market: 'SH' }, { allowed: false, code: 'LIMIT_EXCEEDED' });
+    await same('bot', 'futu_get_capital_distribution', { symbol: 'SH.600519' }, { allowed: false, code: 'LIMIT_EXCEEDED' });
+    await same('bot', 'futu_get_max_trade_qty', { symbol: 'SH.600519', price: 1500 }, { allowed: false, code: 'LIMIT_EXCEEDED' });
+    await same('acct', 'futu_get_order_fee', { acc_id: '1' }, { allowed: false, code: 'LIMIT_EXCEEDED' });
+  });
+
+  it('the call rate: explain says it cannot see the count; beyond the cap the server refuses with call-rate-limit', async () => {
+    // Two calls a minute: explain takes nothing from the cap, so both of these pass on the server.
+    await same('chatty', 'futu_get_quote', QUOTE, { allowed: true });
+    await same('chatty', 'futu_get_quote', QUOTE, { allowed: true });
+    const predicted = await explain('chatty', 'futu_get_quote', QUOTE);
+    assert.deepEqual([predicted.allowed, predicted.status], [true, 0]);
+    assert.ok(
+      predicted.assumptions.includes(
+        "within the call rate: a server process refuses this key's calls beyond 2 in 60 s (call-rate-limit), counting them in its own memory, which explain cannot read; this call is taken as within it",
+      ),
+      predicted.assumptions.join('\n'),
+    );
+    const refused = await served('chatty', 'futu_get_quote', QUOTE);
+    assert.deepEqual([refused.allowed, refused.code], [false, 'LIMIT_EXCEEDED']);
+    const [message, retry] = refused.message.split(' (retry_after_seconds=');
+    assert.equal(message, 'limit check failed: call rate limit (more than 2 calls in 60s)');
+    assert.match(retry ?? '', /^\d+\)$/);
+    refusalsBeforeCedar.add(message!);
   });
 
   it('the scope and account gates, invalid arguments and the real env', async () => {
@@ -199,6 +298,8 @@ describe('policy explain against a live server', () => {
     await same('all', 'futu_unlock_trade', { unlock: false }, { allowed: true });
     await same('all', 'futu_place_order', order(600, { env: 'real' }), { allowed: false, code: 'LIMIT_EXCEEDED' });
     await same('all', 'futu_place_order', order(300, { env: 'real' }), { allowed: false, code: 'CONFIRMATION_REQUIRED' });
+    // require_confirmation: never — a real order is the trade:real permit's alone.
+    await same('real', 'futu_place_order', order(300, { env: 'real' }), { allowed: true });
   });
 
   it('confirmation rules and the trading halt', async () => {
@@ -210,6 +311,10 @@ describe('policy explain against a live server', () => {
     const halted = await same('halted', 'futu_place_order', order(300), { allowed: false, code: 'TRADING_HALTED' });
     assert.equal(halted.message, 'trading halted: desk review');
     await same('halted', 'futu_get_quote', QUOTE, { allowed: true });
+    const haltAll = await runFutucliAsync(['halt', '--key', 'halted-all', '--reason', 'desk review', '--state-dir', run.path('parity.state')]);
+    assert.equal(haltAll.status, 0, haltAll.stderr);
+    await same('halted-all', 'futu_unlock_trade', { unlock: true }, { allowed: false, code: 'TRADING_HALTED' });
+    await same('halted-all', 'futu_unlock_trade', { unlock: false }, { allowed: true });
   });
 
   it('usage errors exit 2 and name the problem', async () => {
@@ -221,6 +326,19 @@ describe('policy explain against a live server', () => {
     assert.deepEqual([unknownTool.status, unknownTool.stderr.trim()], [2, 'error: unknown tool "futu_nothing"']);
     const badJson = await runFutucliAsync([...base, '--key', 'bot', '--tool', 'futu_ping', '--args', '{']);
     assert.deepEqual([badJson.status, badJson.stderr.trim()], [2, 'error: --args is not valid JSON']);
+  });
+
+  it('the sweep went through every registered tool', () => {
+    assert.deepEqual([...sweptTools].sort(), TOOLS.map((t) => t.name).sort());
+  });
+
+  it('the sweep met every shipped policy: each determined a decision, or its rule refused a call before Cedar with its message', () => {
+    const policies = [...compilePolicySet(defaultPolicyPaths()).meta.values()];
+    const template = (message: string) => new RegExp(`^${message.split(/\{[^}]*\}/).map((part) => part.replace(/[.*+?^$()|[\]\\]/g, '\\$&')).join('.+')}$`);
+    const missed = policies
+      .filter((p) => !determined.has(p.id) && !(p.effect === 'forbid' && [...refusalsBeforeCedar].some((m) => template(p.message).test(m))))
+      .map((p) => p.id);
+    assert.deepEqual(missed, []);
   });
 
   it('leaves verifiable audit chains and no secret in audit files, decision logs, logs or /metrics', async () => {

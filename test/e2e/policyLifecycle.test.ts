@@ -1,5 +1,6 @@
 /**
- * Issue 16 over real HTTP: a shadow policy set beside the active one (audit `shadow` field and
+ * Issue 16 over real HTTP: organisation policies in a live server (the org rule decides, the
+ * .org version is recorded, the permit guard holds at start), a shadow policy set beside the active one (audit `shadow` field and
  * futu_policy_shadow_disagreements_total), the decision log of a mixed session (secret scan
  * included, via E2eRun), and `futucli policy replay` of that log against a candidate set that
  * tightens one limit, which must give exactly the expected diff.
@@ -7,10 +8,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { defaultPolicyPaths } from '../../src/authz/policySet.js';
-import { runFutucliAsync } from '../helpers/futucli.js';
-import { auditHead, E2eRun, onlyRecordAfter, READ, sample, SIM, type HttpServerProcess, type McpTestClient } from './helpers.js';
+import { childEnv, runFutucliAsync } from '../helpers/futucli.js';
+import { auditHead, E2eRun, FUTU_MCP, onlyRecordAfter, READ, sample, SIM, type HttpServerProcess, type McpTestClient } from './helpers.js';
 
 const BOT = 'mixed-bot';
 const BOT_FLAGS = ['--allowed-markets', 'HK,US', '--max-order-value', '50000'];
@@ -44,13 +46,72 @@ describe('policy lifecycle over HTTP', () => {
     keys = await run.genKeys(keysFile, [
       { id: BOT, scopes: SIM, flags: BOT_FLAGS },
       { id: 'reader', scopes: READ },
+      { id: 'desk', scopes: SIM },
     ]);
   });
   after(() => run.dispose());
 
+  it('a server with --org-policies decides with the org rule under the .org version; an org permit stops the start unless --allow-org-permits', async () => {
+    const example = join(defaultPolicyPaths().policiesDir, 'tests', 'org-example');
+    const validated = await runFutucliAsync(['-o', 'json', 'policy', 'validate', '--org-policies', example]);
+    assert.equal(validated.status, 0, validated.stderr + validated.stdout);
+    const orgVersion = (JSON.parse(validated.stdout) as { version: string }).version;
+    assert.match(orgVersion, /^\d+\.\d+\.\d+\+[0-9a-f]{12}\.org\.[0-9a-f]{12}$/);
+
+    const server = await run.startHttp({ name: 'org', keysFile, extraArgs: ['--org-policies', example] });
+    const desk = await run.connectHttp('v2', server.url, keys.desk!);
+    const placed = async (price: number) => {
+      const seq = auditHead(server.auditLog);
+      await desk.callTool('futu_place_order', order(price));
+      return onlyRecordAfter(server.auditLog, seq, { event: 'tool_call', tool: 'futu_place_order' });
+    };
+    const small = await placed(300); // HKD 30,000
+    assert.deepEqual([small.decision, small.policies, small.policy_version], ['allow', ['permit-trade-simulate'], orgVersion]);
+    const large = await placed(1001); // HKD 100,100: the org rule asks a human
+    assert.deepEqual([large.decision, large.code, large.policies, large.policy_version], ['deny', 'CONFIRMATION_REQUIRED', ['org-confirm-large-orders'], orgVersion]);
+    assert.match(String(large.reason), /^orders above HKD 100,000 need a human's confirmation \(this one: HKD 100,100\.00\)/);
+    await server.stop();
+    // The refusal that asks a human is a Cedar decision like any other: it has its decision log line,
+    // and replayed without the org directory it is the one call newly allowed, under the org rule.
+    const logged = decisionLines(server.decisionLog).filter((l) => l.action === 'futu_place_order');
+    assert.deepEqual(logged.map((l) => [l.decision, l.code, l.policies, l.policy_version]), [
+      ['allow', 'ALLOW', ['permit-trade-simulate'], orgVersion],
+      ['deny', 'CONFIRMATION_REQUIRED', ['org-confirm-large-orders'], orgVersion],
+    ]);
+    const withoutOrg = await runFutucliAsync(['-o', 'json', 'policy', 'replay', '--decisions', server.decisionLog]);
+    assert.equal(withoutOrg.status, 0, withoutOrg.stderr + withoutOrg.stdout);
+    const replayed = JSON.parse(withoutOrg.stdout) as { newly_denied: number; newly_allowed: number; by_policy: unknown[] };
+    assert.deepEqual([replayed.newly_denied, replayed.newly_allowed, replayed.by_policy], [0, 1, [{ policy: 'org-confirm-large-orders', newly_denied: 0, newly_allowed: 1 }]]);
+
+    // An org directory holding a permit: the server refuses to start without --allow-org-permits.
+    const permits = run.path('org-permits');
+    mkdirSync(permits);
+    writeFileSync(join(permits, 'wide.cedar'), '@id("org-wide")\n@code("ALLOW")\n@message("m")\npermit (principal, action, resource);\n');
+    const child = spawn(
+      process.execPath,
+      [FUTU_MCP, '--gateway', 'sim', '--keys-file', keysFile, '--state-dir', run.path('org-permits.state'), '--audit-log', run.path('org-permits.audit.jsonl'), '--http-listen', '127.0.0.1:0', '--org-policies', permits],
+      { env: childEnv(), stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    assert.equal(status, 1, stderr);
+    assert.match(stderr, /wide\.cedar:1: policy \\?"org-wide\\?" is a permit: .*--allow-org-permits/);
+    const accepted = await run.startHttp({ name: 'org-permits-accepted', keysFile, extraArgs: ['--org-policies', permits, '--allow-org-permits'] });
+    const seq = auditHead(accepted.auditLog);
+    await (await run.connectHttp('v2', accepted.url, keys.reader!)).callTool('futu_ping', {});
+    const ping = onlyRecordAfter(accepted.auditLog, seq, { event: 'tool_call', tool: 'futu_ping' });
+    assert.match(String(ping.policy_version), /\.org\.[0-9a-f]{12}$/);
+    await accepted.stop();
+  });
+
   it('a shadow set never changes a call; its disagreements reach the audit record and the metric', async () => {
     const shadowDir = candidateSet(run.path('shadow-policies'), (dir) => {
-      writeFileSync(join(dir, 'candidate.cedar'), forbid('no-alibaba-quotes', 'POLICY_DENIED', 'action == Futu::Action::"futu_get_quote"', 'context.symbol == "HK.09988"'));
+      writeFileSync(
+        join(dir, 'candidate.cedar'),
+        forbid('no-alibaba-quotes', 'POLICY_DENIED', 'action == Futu::Action::"futu_get_quote"', 'context.symbol == "HK.09988"') +
+          forbid('no-orders-above-30k', 'LIMIT_EXCEEDED', 'action in Futu::Action::"trade"', 'context.addedValue > 0 && context.orderValue > 3000000'),
+      );
       const limits = join(dir, 'limits.cedar');
       writeFileSync(limits, readFileSync(limits, 'utf8').replace('!principal.markets.contains(context.market)', '!principal.markets.contains(context.market) && context.market != "SH"'));
     });
@@ -84,8 +145,16 @@ describe('policy lifecycle over HTTP', () => {
     assert.deepEqual([refused.record.decision, refused.record.code, refused.record.policies], ['deny', 'LIMIT_EXCEEDED', ['market-not-allowed']]);
     assert.deepEqual(refused.record.shadow, { decision: 'allow', code: 'ALLOW', policies: ['permit-qot-read'], policy_version: shadowVersion });
 
+    // A trade (decided with the limits ledger's reservation) carries the verdict too.
+    const orderSeq = auditHead(server.auditLog);
+    const placed = await client.callTool('futu_place_order', order(350)); // HKD 35,000
+    assert.equal(placed.isError, undefined, JSON.stringify(placed.content));
+    const orderRecord = onlyRecordAfter(server.auditLog, orderSeq, { event: 'tool_call', tool: 'futu_place_order' });
+    assert.deepEqual([orderRecord.decision, orderRecord.policies], ['allow', ['permit-trade-simulate']]);
+    assert.deepEqual(orderRecord.shadow, { decision: 'deny', code: 'LIMIT_EXCEEDED', policies: ['no-orders-above-30k'], policy_version: shadowVersion });
+
     const metrics = await server.metrics();
-    assert.equal(sample(metrics, 'futu_policy_shadow_disagreements_total', { kind: 'would_deny' }), 2);
+    assert.equal(sample(metrics, 'futu_policy_shadow_disagreements_total', { kind: 'would_deny' }), 3);
     assert.equal(sample(metrics, 'futu_policy_shadow_disagreements_total', { kind: 'would_allow' }), 1);
 
     // SIGHUP with a broken candidate: the reload (off-thread) succeeds for the active set, says why
@@ -159,7 +228,7 @@ describe('policy lifecycle over HTTP', () => {
     writeFileSync(join(orgDir, 'cap.cedar'), forbid('org-cap-30k', 'LIMIT_EXCEEDED', 'action in Futu::Action::"trade"', 'context.addedValue > 0 && context.orderValue > 3000000'));
     const tighter = await runFutucliAsync(['-o', 'json', 'policy', 'replay', '--decisions', server.decisionLog, '--org-policies', orgDir, '--fail-on-change']);
     assert.equal(tighter.status, 1, tighter.stderr + tighter.stdout);
-    const report = JSON.parse(tighter.stdout) as { candidate_version: string };
+    const report = JSON.parse(tighter.stdout) as { candidate_version: string; changes: Record<string, unknown>[] };
     assert.match(report.candidate_version, new RegExp(`^${String(placed.policy_version).replace(/[.+]/g, '\\$&')}\\.org\\.[0-9a-f]{12}$`));
     const resource = placed.resource as { type: string; id: string };
     assert.deepEqual(report, {
@@ -182,6 +251,28 @@ describe('policy lifecycle over HTTP', () => {
         },
       ],
     });
+    // A candidate set (--policies) that tightens one shipped limit: orders up to 60 % of the key's
+    // max_order_value. The same order changes, now counted under the shipped policy's id.
+    const tightened = candidateSet(run.path('tightened'), (dir) => {
+      const limits = join(dir, 'limits.cedar');
+      const text = readFileSync(limits, 'utf8');
+      assert.ok(text.includes('context.orderValue > principal.maxOrderValue'));
+      writeFileSync(limits, text.replace('context.orderValue > principal.maxOrderValue', 'context.orderValue * 10 > principal.maxOrderValue * 6'));
+    });
+    const limit = await runFutucliAsync(['-o', 'json', 'policy', 'replay', '--decisions', server.decisionLog, '--policies', tightened, '--fail-on-change']);
+    assert.equal(limit.status, 1, limit.stderr + limit.stdout);
+    const limitReport = JSON.parse(limit.stdout) as { candidate_version: string; changes: unknown[] };
+    assert.notEqual(limitReport.candidate_version, placed.policy_version);
+    assert.deepEqual(limitReport, {
+      candidate_version: limitReport.candidate_version,
+      total: 7,
+      unchanged: 6,
+      newly_denied: 1,
+      newly_allowed: 0,
+      by_policy: [{ policy: 'order-value-limit', newly_denied: 1, newly_allowed: 0 }],
+      changes: [{ ...report.changes[0]!, candidate: { decision: 'deny', code: 'LIMIT_EXCEEDED', policies: ['order-value-limit'] } }],
+    });
+
     const human = await runFutucliAsync(['policy', 'replay', '--decisions', server.decisionLog, '--org-policies', orgDir]);
     assert.equal(human.status, 0, 'without --fail-on-change a change is reported, not a failure');
     assert.equal(

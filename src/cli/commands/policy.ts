@@ -18,7 +18,7 @@ import { AccountDirectory } from '../../gateway/accounts.js';
 import { FutuGateway } from '../../gateway/api.js';
 import { KeyStore } from '../../keys/store.js';
 import { parseHostPort, referencePrices } from '../../mcp/app.js';
-import { callScope, checkCallGates, previewDecision } from '../../mcp/callDecision.js';
+import { callRateCap, callScope, checkCallGates, previewDecision } from '../../mcp/callDecision.js';
 import { describeIssues } from '../../mcp/server.js';
 import type { ToolContext } from '../../mcp/tools/kit.js';
 import { TOOLS } from '../../mcp/tools/index.js';
@@ -201,7 +201,7 @@ interface Explanation {
   /** The Cedar request as evaluated (absent when the call was refused before Cedar). */
   readonly request?: { principal: unknown; action: string; resource: unknown; context: unknown };
   readonly errors: readonly string[];
-  /** What explain had to assume without a gateway. */
+  /** What explain could not read and assumed: the server's call-rate count, and without a gateway what OpenD would answer. */
   readonly assumptions: readonly string[];
   /** Denied by confirmation rules alone and a human's yes would allow it: the server asks a human. */
   readonly needs_human: boolean;
@@ -262,6 +262,11 @@ async function explain(command: Command): Promise<Explanation> {
       const toolArgs = parsed.data as Record<string, unknown>;
       stage = 'key';
       keys.checkUsable(key, now.getTime());
+      // The server takes the call against the key's call rate next; that count lives in its memory.
+      assumptions.push(
+        `within the call rate: a server process refuses this key's calls beyond ${callRateCap(key)} in 60 s (call-rate-limit), ` +
+          'counting them in its own memory, which explain cannot read; this call is taken as within it',
+      );
       stage = 'gate';
       checkCallGates(key, callScope(tool.name, toolArgs), toolArgs, engine.version);
       stage = 'plan';
@@ -284,7 +289,7 @@ async function explain(command: Command): Promise<Explanation> {
       }
       const plan = await tool.authz(toolArgs, context);
       stage = 'cedar';
-      // One call explained on its own: within any call rate (the running server counts those).
+      // Within the call rate, as assumed above: the server refuses a call beyond it before Cedar.
       const decision = await previewDecision(authorizer, { key, now, machineBound: true, withinCallRate: true }, plan);
       if (!gateway && decision.code === 'PRICE_UNAVAILABLE' && !prices) {
         assumptions.push('no reference price: MARKET orders and sells are valued from a live quote; pass --gateway or --reference-price N');
@@ -348,7 +353,7 @@ function renderExplanation(e: Explanation): string {
     ...e.policies.map((p) => `  ${p.effect} ${p.id} [${p.code}] ${p.file}:${p.line}: ${p.message}`),
     ...(e.errors.length > 0 ? ['evaluation errors:', ...e.errors.map((x) => `  ${x}`)] : []),
     ...(e.request ? ['cedar request:', ...JSON.stringify(e.request, null, 2).split('\n').map((l) => `  ${l}`)] : []),
-    ...(e.assumptions.length > 0 ? ['assumed (no --gateway):', ...e.assumptions.map((a) => `  ${a}`)] : []),
+    ...(e.assumptions.length > 0 ? ['assumed:', ...e.assumptions.map((a) => `  ${a}`)] : []),
   ];
   return lines.join('\n');
 }
