@@ -1,5 +1,5 @@
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
-import type { AuthorizationAnswer, StatefulAuthorizationCall } from '@cedar-policy/cedar-wasm/nodejs';
+import type { AuthorizationAnswer } from '@cedar-policy/cedar-wasm/nodejs';
 import v8 from 'node:v8';
 import { log } from '../shared/log.js';
 import { NAMESPACE } from './actions.js';
@@ -12,7 +12,7 @@ import { prepareCandidate, testFailures, type Candidate } from './candidate.js';
 import { runWorker } from '../shared/offThread.js';
 import type { CompiledPolicySet, PolicyMeta, PolicyPaths } from './policySet.js';
 import type { PolicyTestResult } from './policyTests.js';
-import { SlotPair, type PreparsedSlot } from './slots.js';
+import { SlotPair, type Evaluate, type PreparsedSlot } from './slots.js';
 
 // Node 20.20 (V8 11.3) aborts the process with SIGTRAP, "Fatal error ... unreachable code" in
 // Deoptimizer::DoComputeBuiltinContinuation, when it lazily deoptimizes authorize() while
@@ -32,11 +32,9 @@ function assertTestsPass(tests: Candidate['tests']): void {
   if (failures.length > 0) throw new PolicyLoadError(failures);
 }
 
-export type Evaluator = (call: StatefulAuthorizationCall) => AuthorizationAnswer;
-
 export interface EngineOptions {
   /** Replaces cedar's statefulIsAuthorized for authorize() only: fault injection in tests. */
-  readonly evaluate?: Evaluator;
+  readonly evaluate?: Evaluate;
   /** Decisions of non-trade requests kept per policy set (decisionCache.ts). */
   readonly decisionCacheSize?: number;
   /** --shadow-policies: a candidate set evaluated beside the active one, never deciding. */
@@ -85,7 +83,7 @@ export interface LoadReport {
 export class AuthzEngine {
   private readonly slots = new SlotPair();
   private active: ActiveSet | null = null;
-  private readonly evaluate: Evaluator;
+  private readonly evaluate: Evaluate;
   private readonly decisionCacheSize: number;
   private hits = 0;
   private misses = 0;
@@ -151,7 +149,7 @@ export class AuthzEngine {
       throw Array.isArray(problems) ? new PolicyLoadError(problems as string[]) : err;
     });
     assertTestsPass(candidate.tests);
-    const problems = this.slots.prepare(candidate.compiled.schemaText, candidate.compiled.policies);
+    const problems = await this.slots.prepareServing(candidate.compiled.schemaText, candidate.compiled.policies);
     if (problems.length > 0) throw new PolicyLoadError(problems);
     return candidate;
   }
@@ -281,27 +279,27 @@ export class AuthzEngine {
 
     let answer: AuthorizationAnswer;
     try {
-      answer = this.evaluate({
-        principal: request.principal.uid,
-        action: { type: `${NAMESPACE}::Action`, id: request.action },
-        resource: request.resource,
-        context: request.context,
-        entities: [request.principal],
-        preparsedPolicySetId: slot.id,
-        preparsedSchemaName: slot.id,
-        validateRequest: true,
-      });
+      answer = slot.authorize(
+        {
+          principal: request.principal.uid,
+          action: { type: `${NAMESPACE}::Action`, id: request.action },
+          resource: request.resource,
+          context: request.context,
+          entities: [request.principal],
+          validateRequest: true,
+        },
+        this.evaluate,
+      );
     } catch (err) {
       return policyError([`evaluation threw: ${(err as Error)?.message ?? String(err)}`]);
     }
     if (answer.type !== 'success') return policyError(answer.errors.map((e) => e.message));
     const { decision, diagnostics } = answer.response;
-    if (diagnostics.errors.length > 0) return policyError(diagnostics.errors.map((e) => `${slot.policyIds([e.policyId])[0]}: ${e.error.message}`));
+    if (diagnostics.errors.length > 0) return policyError(diagnostics.errors.map((e) => `${e.policyId}: ${e.error.message}`));
 
     const values = { principal: request.principal.attrs ?? {}, context: request.context };
     const determining: readonly DeterminingPolicy[] = Object.freeze(
-      slot
-        .policyIds(diagnostics.reason)
+      diagnostics.reason
         .map((id) => compiled.meta.get(id))
         .filter((m): m is PolicyMeta => m !== undefined)
         .sort((a, b) => a.priority - b.priority || (a.id < b.id ? -1 : 1))

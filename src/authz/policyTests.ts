@@ -63,7 +63,7 @@ export function runPolicyTests(cases: readonly PolicyTestCase[], target: PolicyT
     try {
       answer =
         'id' in target
-          ? cedar.statefulIsAuthorized({ ...request, preparsedPolicySetId: target.id, preparsedSchemaName: target.id })
+          ? target.authorize(request)
           : cedar.isAuthorized({ ...request, schema: target.schemaText, policies: { staticPolicies: { ...target.policies } } });
     } catch (err) {
       return { test, passed: false, problems: [`evaluation threw: ${(err as Error).message}`], determining: [] };
@@ -72,7 +72,7 @@ export function runPolicyTests(cases: readonly PolicyTestCase[], target: PolicyT
       return { test, passed: false, problems: answer.errors.map((e) => `request rejected: ${e.message}`), determining: [] };
     }
     const { decision, diagnostics } = answer.response;
-    const reasons = 'id' in target ? target.policyIds(diagnostics.reason) : diagnostics.reason;
+    const reasons = diagnostics.reason;
     if (decision !== test.decision) problems.push(`expected ${test.decision}, got ${decision}`);
     const missing = test.reason.filter((id) => !reasons.includes(id));
     if (missing.length > 0) problems.push(`expected reasons missing: ${missing.join(', ')} (actual: ${[...reasons].sort().join(', ') || 'none'})`);

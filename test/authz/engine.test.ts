@@ -3,7 +3,10 @@ import assert from 'node:assert/strict';
 import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildRequests } from '../../src/authz/builder.js';
+import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import { AuthzEngine } from '../../src/authz/engine.js';
+import { compilePolicySet } from '../../src/authz/policySet.js';
+import { CHUNK_POLICIES } from '../../src/authz/slots.js';
 import { PolicyLoadError } from '../../src/authz/errors.js';
 import { caller, copyPolicies, loadFails, makeKey, placeOrderRequest, shippedEngine, simBot } from './fixtures.js';
 
@@ -168,6 +171,52 @@ test('a broken reload keeps the running set; a good one switches (repeatedly, th
   rmSync(join(paths.policiesDir, 'VERSION'));
   assert.throws(() => engine.reload(), /VERSION/);
   assert.equal(engine.authorize(placeOrderRequest(80)).determiningPolicies[0]?.id, 'forbid-extra-3');
+});
+
+test('a set larger than one preparsed chunk decides as Cedar does over the whole set, also across reloads', async (t) => {
+  const paths = copyPolicies(t, { tests: false });
+  // Forbids spread over three chunks after the shipped permits; one also errors (an overflow) for one value.
+  let extra = '';
+  for (let i = 0; i < 2 * CHUNK_POLICIES + 40; i++) extra += EXTRA_FORBID(`chunked-${i}`, `context.orderValue == ${900_000 + i}`);
+  extra += EXTRA_FORBID('chunked-overflow', 'context.orderValue == 777 && context.orderValue * 9223372036854775807 > 0');
+  writeFileSync(join(paths.policiesDir, 'chunked.cedar'), extra);
+  const engine = AuthzEngine.load(paths);
+  assert.ok(engine.policies.size > 2 * CHUNK_POLICIES);
+  const compiled = compilePolicySet(paths);
+  const wholeSet = (value: number) => {
+    const request = placeOrderRequest(value);
+    const answer = cedar.isAuthorized({
+      principal: request.principal.uid,
+      action: { type: 'Futu::Action', id: request.action },
+      resource: request.resource,
+      context: request.context,
+      entities: [request.principal],
+      schema: compiled.schemaText,
+      policies: { staticPolicies: { ...compiled.policies } },
+      validateRequest: true,
+    });
+    assert.equal(answer.type, 'success');
+    const { decision, diagnostics } = (answer as Extract<typeof answer, { type: 'success' }>).response;
+    return { allowed: decision === 'allow', reasons: [...diagnostics.reason].sort(), errors: diagnostics.errors.length };
+  };
+  const decide = (value: number) => {
+    const decision = engine.authorize(placeOrderRequest(value));
+    return { allowed: decision.allowed, reasons: decision.determiningPolicies.map((p) => p.id).sort(), errors: decision.errors.length };
+  };
+  const values = [1_000, 900_000, 900_000 + CHUNK_POLICIES + 3, 900_000 + 2 * CHUNK_POLICIES + 39, 5_000_001, 777];
+  for (const value of values) {
+    const expected = wholeSet(value);
+    // A policy error denies the call whatever the policies say (POLICY_ERROR): compare the errors then.
+    if (expected.errors > 0) assert.equal(decide(value).errors, expected.errors, `value ${value}`);
+    else assert.deepEqual(decide(value), expected, `value ${value}`);
+  }
+  assert.deepEqual(decide(900_000 + CHUNK_POLICIES + 3).reasons, [`chunked-${CHUNK_POLICIES + 3}`], 'a forbid in a later chunk denies over the first chunk\'s permit');
+  assert.equal(decide(1_000).allowed, true);
+  // A reload to a smaller set (one chunk): the forbids of the chunks it no longer has are gone.
+  writeFileSync(join(paths.policiesDir, 'chunked.cedar'), EXTRA_FORBID('chunked-0', 'context.orderValue == 900000'));
+  await engine.reloadOffThread();
+  assert.deepEqual(decide(900_000).reasons, ['chunked-0']);
+  assert.equal(decide(900_000 + 2 * CHUNK_POLICIES + 39).allowed, true);
 });
 
 test('templates and a missing policy directory are refused', (t) => {
