@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { configureLog, log, setLogSink } from '../../src/shared/log.js';
+import { callLog } from '../../src/mcp/server.js';
 
 const key = `fc_${'ab12'.repeat(16)}`;
 
@@ -51,6 +52,23 @@ test('the message and a child logger\'s bindings are scrubbed as well; the child
   assert.equal(first!.msg, 'refused fc_[REDACTED]');
   assert.equal(first!.note, 'pasted fc_[REDACTED]');
   assert.deepEqual([second!.request_id, second!.session_id, second!.key_id, second!.tool], ['7', 's-1', 'claude-bot', 'futu_get_quote']);
+});
+
+test("a tool call's log (callLog) carries the call's request id, session id, transport and key id on every line", (t) => {
+  const lines = capture(t);
+  const context = { transport: 'http', requestId: '42', sessionId: 'sess-9', bearerToken: key, signal: new AbortController().signal } as const;
+  const call = callLog(context, { key_id: 'claude-bot', tool: 'futu_place_order' });
+  call.error('audit write failed; withholding the result', { code: 'AUDIT_WRITE_FAILED' });
+  call.warn('second');
+  assert.equal(lines.length, 2);
+  for (const line of lines) {
+    const record = JSON.parse(line) as Record<string, unknown>;
+    assert.deepEqual(
+      [record.request_id, record.session_id, record.transport, record.key_id, record.tool],
+      ['42', 'sess-9', 'http', 'claude-bot', 'futu_place_order'],
+    );
+    assert.ok(!line.includes(key.slice(3)), 'the bearer token is not a binding');
+  }
 });
 
 test('levels below the threshold are dropped; the pretty format is text for a person, still censored', (t) => {
