@@ -6,20 +6,12 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
+import { slowLoris } from '../helpers/mcpClients.js';
 import { E2eRun, ORDER, readAudit, SIM, tradeOk, type HttpServerProcess } from './helpers.js';
 
 const SLOW = 2_000;
 const DESCRIPTOR_LIMIT = 1_024;
-
-/** A keyless client that opens a request and never finishes its headers. */
-async function slowLoris(port: number): Promise<Socket> {
-  const socket = connect({ host: '127.0.0.1', port });
-  socket.on('error', () => undefined);
-  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
-  socket.write('POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n');
-  return socket;
-}
 
 describe(`${SLOW} keyless slow connections against a server with ${DESCRIPTOR_LIMIT} descriptors`, () => {
   const run = new E2eRun('slow-connections');

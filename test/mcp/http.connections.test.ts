@@ -5,21 +5,12 @@ import { createServer } from 'node:http';
 import { setLogSink } from '../../src/shared/log.js';
 import { DEFAULT_CONNECTION_LIMITS, guardConnections } from '../../src/mcp/http/connections.js';
 import { startEchoHttpServer } from '../fixtures/echo-server.js';
-import { INITIALIZE_BODY, mcpPostHeaders, rawHttp } from '../helpers/mcpClients.js';
+import { INITIALIZE_BODY, mcpPostHeaders, rawHttp, slowLoris } from '../helpers/mcpClients.js';
 
 setLogSink(() => {});
 
 const SLOW = 2_000;
 const CAP = 64;
-
-/** A keyless client that opens a request and never finishes its headers. */
-async function slowLoris(port: number): Promise<Socket> {
-  const socket = connect({ host: '127.0.0.1', port });
-  socket.on('error', () => undefined);
-  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
-  socket.write('POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n');
-  return socket;
-}
 
 describe('keyless slow connections', () => {
   it(`${SLOW} half-sent requests do not lock out a client with a key: the oldest unauthenticated ones are closed`, async () => {
