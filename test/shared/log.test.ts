@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { configureLog, log, setLogSink } from '../../src/shared/log.js';
 import { callLog } from '../../src/mcp/server.js';
+import { serviceTest, type SystemService } from '../helpers/systemService.js';
 
 const key = `fc_${'ab12'.repeat(16)}`;
 
@@ -107,4 +108,25 @@ test('futu-mcp --log-format json|pretty picks the format of its own lines on std
   const bad = run('xml');
   assert.notEqual(bad.status, 0);
   assert.match(bad.stderr, /--log-format.*(pretty|json)/);
+});
+
+/** util-linux `script`, to give a child a terminal (a pty) as its stderr; BSD/macOS `script` takes other flags. */
+const SCRIPT: SystemService = {
+  name: 'script (util-linux)',
+  binaries: process.platform === 'linux' ? ['script'] : ['util-linux-script'],
+  install: 'apt-get install bsdutils',
+};
+
+serviceTest('futu-mcp without --log-format: pretty (coloured) on a terminal, JSON lines otherwise', SCRIPT, () => {
+  const bin = fileURLToPath(new URL('../../src/cli/futu-mcp.js', import.meta.url));
+  const args = [bin, '--gateway', 'sim', '--keys-file', '/nonexistent/keys.json'];
+  const env = { ...process.env, FUTU_LOG_LEVEL: 'info' };
+  const piped = spawnSync(process.execPath, args, { encoding: 'utf8', env, timeout: 60_000 });
+  assert.ok(piped.stderr.split('\n').some((l) => l.startsWith('{"level":')), piped.stderr);
+  // `script -qec CMD /dev/null` runs CMD on a new terminal and copies what it writes there to stdout.
+  const command = [process.execPath, ...args].map((a) => `'${a}'`).join(' ');
+  const tty = spawnSync('script', ['-qec', command, '/dev/null'], { encoding: 'utf8', env, timeout: 60_000 });
+  assert.equal(tty.error, undefined);
+  assert.ok(!tty.stdout.split(/\r?\n/).some((l) => l.startsWith('{"')), tty.stdout);
+  assert.match(tty.stdout, /\x1b\[\d+m(INFO|WARN|ERROR)\x1b\[39m/, 'levels coloured for a person');
 });
