@@ -61,5 +61,5 @@ futucli revoke-key claude-bot >/dev/null
 tests=()
 [ "${FRESH_CLONE_TESTS:-all}" = smoke ] && tests=(-- shared/ keys/ authz/engine authz/builder mcp/transport e2e/tools e2e/multikey)
 npm test "${tests[@]}" </dev/null >"$work/test.log" 2>&1 || { tail -80 "$work/test.log"; fail "npm test ${tests[*]}"; }
-grep -E '^ℹ (tests|pass|fail|skipped)' "$work/test.log" || true
+grep -E '^(ℹ|#) (tests|pass|fail|skipped) ' "$work/test.log" || true
 echo "fresh-clone: OK on Node $(node --version)"

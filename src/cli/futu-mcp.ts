@@ -5,6 +5,7 @@ import { configureLog, log, LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLev
 import { SERVER_VERSION, startFutuMcp } from '../mcp/app.js';
 import { MARKET_HOURS, parseInstant, type MarketHours } from '../sim/server.js';
 import { DEFAULT_SESSION_LIMITS } from '../mcp/http/sessions.js';
+import { TOOLS } from '../mcp/tools/index.js';
 import { DEFAULT_APPROVAL_TTL_MS, DEFAULT_ELICITATION_TIMEOUT_MS } from '../authz/humanState.js';
 import { parseByteSize, parseDurationMs, parsePositiveInteger } from './flagValues.js';
 import { splitList } from './output.js';
@@ -17,7 +18,7 @@ const program = new Command()
   .name('futu-mcp')
   .version(SERVER_VERSION)
   .description(
-    'MCP server for Futu OpenD: 22 tools (quotes, accounts and their history, trading) where every call is authorized by Cedar policies\n' +
+    `MCP server for Futu OpenD: ${TOOLS.length} tools (quotes, research, accounts and trading) where every call is authorized by Cedar policies\n` +
       'against the API key\'s scopes and limits, then audited. Serves stdio unless --http-listen is given.',
   )
   .option('--gateway <host:port|sim>', 'OpenD address, or "sim" to run the simulated OpenD in-process', '127.0.0.1:11111')

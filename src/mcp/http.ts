@@ -7,7 +7,7 @@ import { log } from '../shared/log.js';
 import { httpAuthInfo, type CallContext, type ResourceService } from './server.js';
 import { authenticateRequest, type Authenticator } from './http/auth.js';
 import { DEFAULT_MAX_BODY_BYTES, readJsonBody } from './http/body.js';
-import { DEFAULT_CONNECTION_LIMITS, guardConnections, type ConnectionLimits } from './http/connections.js';
+import { connectionsCheckingIntervalMs, DEFAULT_CONNECTION_LIMITS, guardConnections, type ConnectionLimits } from './http/connections.js';
 import { hostOriginGuard } from './http/hostOrigin.js';
 import { assertJsonRpcMessages } from './http/jsonRpcShape.js';
 import { KeyedListenBus, ListenScope } from './http/listenBus.js';
@@ -241,8 +241,9 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     }
   };
 
-  const httpServer = createServer((req, res) => void handle(req, res));
-  const connections = guardConnections(httpServer, { ...DEFAULT_CONNECTION_LIMITS, ...options.connectionLimits });
+  const connectionLimits = { ...DEFAULT_CONNECTION_LIMITS, ...options.connectionLimits };
+  const httpServer = createServer({ connectionsCheckingInterval: connectionsCheckingIntervalMs(connectionLimits) }, (req, res) => void handle(req, res));
+  const connections = guardConnections(httpServer, connectionLimits);
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
     httpServer.listen(bind.port, bind.host, () => {

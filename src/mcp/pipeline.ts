@@ -79,6 +79,8 @@ interface CallTrace {
   replay: boolean;
   /** Cedar's decision of the call, once made (not for refusals before or outside Cedar). */
   decision?: Decision;
+  /** The key the call presented (its api_key, the bearer or the startup key) did not authenticate. */
+  keyRefused: boolean;
 }
 
 const SENSITIVE_ARGUMENTS = ['api_key'] as const;
@@ -106,6 +108,12 @@ export class CallPipeline {
   private readonly httpRefusals: RefusalThrottles;
   /** Calls refused for the key's call rate: audited like HTTP refusals, at most 20 a minute per key. */
   private readonly callRateRefusals: RefusalThrottles;
+  /**
+   * Calls whose presented key did not authenticate (an unknown, revoked or expired `api_key`
+   * argument, a bad startup key): no key's call rate can bound them, so their records are
+   * throttled per key id like HTTP refusals.
+   */
+  private readonly keyRefusals: RefusalThrottles;
   private readonly callRates = new CallRateWindows();
 
   constructor(private readonly deps: PipelineDeps) {
@@ -113,11 +121,16 @@ export class CallPipeline {
     this.now = deps.now ?? (() => new Date());
     this.httpRefusals = new RefusalThrottles({
       ...DEFAULT_REFUSAL_THROTTLE,
-      onSuppressed: (summary, keyId) => void this.auditSuppressed('http_auth_suppressed', summary, keyId),
+      onSuppressed: (summary, keyId) =>
+        void this.auditSuppressed('http_auth_suppressed', summary, keyId, `HTTP refusals ${keyId === undefined ? 'without a recognised key' : `of key ${keyId}`}`),
     });
     this.callRateRefusals = new RefusalThrottles({
       ...DEFAULT_REFUSAL_THROTTLE,
-      onSuppressed: (summary, keyId) => void this.auditSuppressed('tool_call_suppressed', summary, keyId),
+      onSuppressed: (summary, keyId) => void this.auditSuppressed('tool_call_suppressed', summary, keyId, `calls of key ${keyId} over its call rate`),
+    });
+    this.keyRefusals = new RefusalThrottles({
+      ...DEFAULT_REFUSAL_THROTTLE,
+      onSuppressed: (summary, keyId) => void this.auditSuppressed('tool_call_suppressed', summary, keyId, `calls refused for their API key (${keyId})`),
     });
   }
 
@@ -125,6 +138,7 @@ export class CallPipeline {
   flushRefusals(): void {
     this.httpRefusals.flush();
     this.callRateRefusals.flush();
+    this.keyRefusals.flush();
   }
 
   /** Drops the call-rate windows of keys a reload removed. */
@@ -142,7 +156,7 @@ export class CallPipeline {
     try {
       trace.scope = callScope(toolName, args);
       const now = this.now();
-      const key = this.resolveKey(args, context, now.getTime());
+      const key = this.resolvePresentedKey(trace, args, context, now.getTime());
       trace.keyId = key.id;
       this.takeCall(key, now);
       checkCallGates(key, trace.scope, args, this.deps.engine.version);
@@ -206,6 +220,7 @@ export class CallPipeline {
     const trace = this.startTrace(toolName, {}, context);
     const caller = this.identify(context, argumentKey);
     trace.keyId = caller.keyId;
+    trace.keyRefused = caller.key === undefined;
     let refusal = failure;
     if (caller.key !== undefined) {
       try {
@@ -239,7 +254,8 @@ export class CallPipeline {
     });
   };
 
-  private async auditSuppressed(event: 'http_auth_suppressed' | 'tool_call_suppressed', summary: SuppressedRefusals, keyId: string | undefined): Promise<void> {
+  /** One summary record of a throttle window; `refusals` says what was refused, e.g. `HTTP refusals of key x`. */
+  private async auditSuppressed(event: 'http_auth_suppressed' | 'tool_call_suppressed', summary: SuppressedRefusals, keyId: string | undefined, refusals: string): Promise<void> {
     const codes = Object.entries(summary.codes)
       .sort(([a], [b]) => (a < b ? -1 : 1))
       .map(([code, count]) => ({ code, count }));
@@ -252,7 +268,7 @@ export class CallPipeline {
       window_start: summary.windowStart.toISOString(),
       window_end: summary.windowEnd.toISOString(),
     } as const;
-    const tally = `(${codes.map((c) => `${c.count} ${c.code}`).join(', ')}) were counted, not recorded one by one`;
+    const reason = `${summary.count} more ${refusals} (${codes.map((c) => `${c.count} ${c.code}`).join(', ')}) were counted, not recorded one by one`;
     try {
       if (event === 'http_auth_suppressed') {
         await this.deps.audit?.append({
@@ -260,10 +276,10 @@ export class CallPipeline {
           transport: 'http',
           ...counted,
           ...(keyId === undefined ? {} : { key_id: keyId }),
-          reason: `${summary.count} more HTTP refusals ${keyId === undefined ? 'without a recognised key' : `of key ${keyId}`} ${tally}`,
+          reason,
         });
       } else {
-        await this.deps.audit?.append({ event, ...counted, key_id: keyId ?? INVALID_KEY_ID, reason: `${summary.count} more calls of key ${keyId} over its call rate ${tally}` });
+        await this.deps.audit?.append({ event, ...counted, key_id: keyId ?? INVALID_KEY_ID, reason });
       }
     } catch (err) {
       log.error('could not audit the suppressed refusals', { count: summary.count, error: describeError(err) });
@@ -285,6 +301,7 @@ export class CallPipeline {
       policies: [],
       policyVersion: null,
       executing: false,
+      keyRefused: false,
       replay: false,
     };
   }
@@ -293,6 +310,16 @@ export class CallPipeline {
    * Key precedence: the call's `api_key`, then the HTTP bearer token, then the startup key. A key
    * that is present but invalid is refused; it never falls back to a lower-precedence one.
    */
+  /** resolveKey for a call: a key that does not authenticate marks the trace (its refusal is throttled). */
+  private resolvePresentedKey(trace: CallTrace, args: Record<string, unknown>, context: CallContext, now: number): KeyRecord {
+    try {
+      return this.resolveKey(args, context, now);
+    } catch (err) {
+      trace.keyRefused = true;
+      throw err;
+    }
+  }
+
   private resolveKey(args: Record<string, unknown>, context: CallContext, now: number): KeyRecord {
     const presented = presentedKey(args, context, this.deps.startupKey) ?? '';
     if (context.bearerKey !== undefined && presented === context.bearerToken) return this.deps.keys.reauthenticate(presented, context.bearerKey, now);
@@ -503,8 +530,10 @@ export class CallPipeline {
         ? { decision: 'deny', outcome: rejected ? 'reject' : 'failure' }
         : { decision: 'allow', outcome: 'success' };
     const event = this.callEvent(trace, verdict, failure);
-    // Refusals for the call rate are what a flooding key produces: recorded at most 20 a minute, then counted.
-    const recorded = trace.limit !== CALL_RATE_POLICY || failure === undefined || this.callRateRefusals.admit(trace.keyId, failure.code);
+    // Refusals a flood produces (over the call rate, or under a key that does not authenticate):
+    // recorded at most 20 a minute per key id, then counted.
+    const throttle = trace.limit === CALL_RATE_POLICY ? this.callRateRefusals : trace.keyRefused ? this.keyRefusals : undefined;
+    const recorded = failure === undefined || throttle === undefined || throttle.admit(trace.keyId, failure.code);
     try {
       if (recorded) await audit?.append(event);
     } catch (err) {

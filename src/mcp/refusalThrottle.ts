@@ -8,7 +8,8 @@
  * summary when the window ends (or on flush). Refusals of a recognised key (expired, revoked,
  * unbound, another key's session) are throttled the same way, per key id (RefusalThrottles): a
  * leaked key that was revoked must not be able to fill the disk either, and one key's flood must
- * not hide another key's refusals. Metrics count every refusal either way.
+ * not hide another key's refusals. Metrics count every refusal either way. The call pipeline uses
+ * the same throttles for tool calls refused for the call rate or for a key that does not authenticate.
  */
 export interface SuppressedRefusals {
   /** Refusals counted but not recorded one by one, by refusal code. */

@@ -10,21 +10,44 @@ export interface JsonRpcErrorReply {
   readonly error: { readonly code: number; readonly message: string };
 }
 
+const BATCH_REFUSED = 'Invalid Request: JSON-RPC batches are not supported (MCP 2025-06-18 removed them); send each message on a line of its own';
+
+function validId(id: unknown): id is string | number {
+  return typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id));
+}
+
 /**
  * The SDK's stdio transport drops a line it cannot take as one JSON-RPC message (bad JSON, a
  * batch, a message without `method`) and the client waits forever for an answer. This filter sits
  * between stdin and the transport: well-formed messages pass through unchanged, one per line, and
  * every other line is answered here, as JSON-RPC 2.0 requires: -32700 for text that is not JSON,
- * -32600 for JSON that is not one message. A batch is answered -32600 too: MCP 2025-06-18 removed
- * batching, and the SDK serves no revision's batches; the client learns to send one per line.
+ * -32600 for JSON that is not one message. A batch is refused too (MCP 2025-06-18 removed
+ * batching, and the SDK serves no revision's batches), but answered as JSON-RPC answers a batch:
+ * one array with a -32600 for each request in it, under the request's id, so a client waiting on
+ * those ids is released and learns to send one message per line (an empty batch gets one -32600).
  */
-export function jsonRpcLineFilter(reply: (response: JsonRpcErrorReply) => void, maxLineBytes = STDIO_DEFAULT_MAX_BUFFER_SIZE): Transform {
+export function jsonRpcLineFilter(reply: (response: JsonRpcErrorReply | JsonRpcErrorReply[]) => void, maxLineBytes = STDIO_DEFAULT_MAX_BUFFER_SIZE): Transform {
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   /** The current line overflowed and was answered; its rest is skipped up to the next newline. */
   let skipping = false;
 
-  const answer = (id: string | number | null, code: number, message: string): void => reply({ jsonrpc: '2.0', id, error: { code, message } });
+  const errorReply = (id: string | number | null, code: number, message: string): JsonRpcErrorReply => ({ jsonrpc: '2.0', id, error: { code, message } });
+  const answer = (id: string | number | null, code: number, message: string): void => reply(errorReply(id, code, message));
+  const answerBatch = (batch: unknown[]): void => {
+    if (batch.length === 0) return answer(null, RPC_INVALID_REQUEST, 'Invalid Request: an empty JSON-RPC batch');
+    const replies: JsonRpcErrorReply[] = [];
+    for (const item of batch) {
+      const message = (typeof item === 'object' && item !== null ? item : {}) as { id?: unknown; method?: unknown; result?: unknown; error?: unknown };
+      const hasMethod = typeof message.method === 'string';
+      if (hasMethod && validId(message.id)) replies.push(errorReply(message.id, RPC_INVALID_REQUEST, BATCH_REFUSED));
+      // Notifications and responses get no answer, as JSON-RPC 2.0 says; anything else is answered as invalid.
+      else if (!(hasMethod && !('id' in message)) && !(validId(message.id) && ('result' in message || 'error' in message))) {
+        replies.push(errorReply(null, RPC_INVALID_REQUEST, BATCH_REFUSED));
+      }
+    }
+    if (replies.length > 0) reply(replies);
+  };
 
   const checkLine = (line: string): boolean => {
     if (line.trim() === '') return false;
@@ -36,7 +59,7 @@ export function jsonRpcLineFilter(reply: (response: JsonRpcErrorReply) => void, 
       return false;
     }
     if (Array.isArray(value)) {
-      answer(null, RPC_INVALID_REQUEST, 'Invalid Request: JSON-RPC batches are not supported (MCP 2025-06-18 removed them); send each message on a line of its own');
+      answerBatch(value);
       return false;
     }
     try {
@@ -45,7 +68,7 @@ export function jsonRpcLineFilter(reply: (response: JsonRpcErrorReply) => void, 
     } catch {
       const id = (value as { id?: unknown } | null)?.id;
       answer(
-        typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id)) ? id : null,
+        validId(id) ? id : null,
         RPC_INVALID_REQUEST,
         'Invalid Request: a JSON-RPC message needs "jsonrpc": "2.0" and a string "method" (or, for a response, an "id" with a "result" or an "error")',
       );

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FUTUCLI } from '../helpers/futucli.js';
+import { TOOLS } from '../../src/mcp/tools/index.js';
 
 const CLI_DIR = dirname(FUTUCLI);
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -32,4 +33,8 @@ test("the README's list of futu-mcp flags is exactly what futu-mcp --help shows"
   const listed = new Set(paragraph.match(/`(--[a-z-]+)/g)!.map((flag) => flag.slice(1)));
   assert.deepEqual([...listed].sort(), [...shown].sort());
   assert.ok(shown.has('--sim-seed'));
+  // The description counts the tools the server declares, as the README does.
+  const count = /^MCP server for Futu OpenD: (\d+) tools /m.exec(help.stdout)?.[1];
+  assert.equal(Number(count), TOOLS.length, help.stdout.slice(0, 300));
+  assert.match(readme, new RegExp(`\\*\\*${TOOLS.length} Futu tools\\*\\*`));
 });

@@ -8,7 +8,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mcpPostHeaders, rawHttp, toolCallBody } from '../helpers/mcpClients.js';
-import { E2eRun, READ, readAudit, sample, type AuditRecord, type HttpServerProcess } from './helpers.js';
+import { E2eRun, ORDER, READ, readAudit, sample, SIM, textOf, type AuditRecord, type HttpServerProcess } from './helpers.js';
 
 const FLOOD = 45;
 const RECORDED_PER_MINUTE = 20;
@@ -114,5 +114,61 @@ describe('a revoked key that keeps calling', () => {
     );
     // Bounded: the whole log is a few dozen records, not thousands.
     assert.ok(records.length < 40, `${records.length} records`);
+  });
+});
+
+describe('a valid key calling with a bad api_key argument', () => {
+  const run = new E2eRun('flood-api-key');
+  let http: HttpServerProcess;
+  let keys: Record<string, string>;
+  const CALLS = 60;
+
+  before(async () => {
+    const keysFile = run.path('keys.json');
+    keys = await run.genKeys(keysFile, [{ id: 'trader', scopes: SIM }, { id: 'leaked', scopes: SIM }]);
+    http = await run.startHttp({ name: 'flood-api-key', keysFile });
+    await run.revokeKey(keysFile, 'leaked');
+    await http.hup();
+  });
+  after(() => run.dispose());
+
+  it(`${CALLS} orders under an unknown key and ${CALLS} under a revoked one (valid or not) leave 20 records and one summary each`, async () => {
+    run.addSecret(`fc_${'7'.repeat(64)}`, 'an unknown key');
+    const client = await run.connectHttp('v2', http.url, keys.trader!);
+    const unknown = `fc_${'7'.repeat(64)}`;
+    for (let i = 0; i < CALLS; i++) {
+      assert.match(textOf(await client.callTool('futu_place_order', { ...ORDER, api_key: unknown })), /^error \(KEY_INVALID\)/);
+      // Half of the revoked key's calls are also malformed: refused by the MCP layer, attributed to the key all the same.
+      const args = i % 2 === 0 ? { ...ORDER, api_key: keys.leaked! } : { ...ORDER, qty: 'many', api_key: keys.leaked! };
+      assert.match(textOf(await client.callTool('futu_place_order', args)), /^error \((KEY_REVOKED|INVALID_ARGUMENT)\)/);
+    }
+    // The caller's own key still works, and its calls keep their records.
+    assert.equal((await client.callTool('futu_get_quote', { symbol: 'HK.00700' })).isError, undefined);
+    await client.close();
+
+    await http.stop();
+    const records = readAudit(http.auditLog);
+    const calls = (keyId: string) => records.filter((r) => r.event === 'tool_call' && r.key_id === keyId);
+    assert.equal(calls('<invalid>').length, RECORDED_PER_MINUTE);
+    assert.equal(calls('leaked').length, RECORDED_PER_MINUTE);
+    assert.equal(calls('trader').length, 1);
+    const summaries = records.filter((r) => r.event === 'tool_call_suppressed');
+    assert.deepEqual(
+      summaries.map((s) => [s.key_id, s.count, s.codes]).sort(),
+      [
+        ['<invalid>', CALLS - RECORDED_PER_MINUTE, [{ code: 'KEY_INVALID', count: CALLS - RECORDED_PER_MINUTE }]],
+        // Alternating, the first 20 recorded are 10 of each kind.
+        ['leaked', CALLS - RECORDED_PER_MINUTE, [{ code: 'INVALID_ARGUMENT', count: (CALLS - RECORDED_PER_MINUTE) / 2 }, { code: 'KEY_REVOKED', count: (CALLS - RECORDED_PER_MINUTE) / 2 }]],
+      ].sort(),
+    );
+    assert.equal(
+      summaries.find((s) => s.key_id === 'leaked')!.reason,
+      `${CALLS - RECORDED_PER_MINUTE} more calls refused for their API key (leaked) (20 INVALID_ARGUMENT, 20 KEY_REVOKED) were counted, not recorded one by one`,
+    );
+    assert.ok(records.length < 60, `${records.length} records`);
+  });
+
+  it('leaves verifiable audit chains and no secret in audit files or logs', async () => {
+    await run.assertCleanFinish();
   });
 });

@@ -313,9 +313,13 @@ export class E2eRun {
   }
 
   /** futu-mcp --http-listen 127.0.0.1:0 as a child; resolves once it serves and is connected to the gateway. */
-  async startHttp(options: ServerOptions & { readonly waitReady?: boolean }): Promise<HttpServerProcess> {
+  async startHttp(options: ServerOptions & { readonly waitReady?: boolean; readonly descriptorLimit?: number }): Promise<HttpServerProcess> {
     const { args, auditLog, decisionLog } = this.serverArgs(options);
-    const child = spawn(process.execPath, [...args, '--http-listen', '127.0.0.1:0'], {
+    const command = [process.execPath, ...args, '--http-listen', '127.0.0.1:0'];
+    // `ulimit -n` (soft and hard) in a shell that then becomes the server: its pid is the server's.
+    const [file, ...argv] =
+      options.descriptorLimit === undefined ? command : ['sh', '-c', `ulimit -n ${options.descriptorLimit} && exec "$@"`, 'sh', ...command];
+    const child = spawn(file!, argv, {
       env: childEnv({ FUTU_LOG_LEVEL: 'debug', FUTU_TRADE_PWD: TRADE_PWD, ...options.env }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -3,6 +3,7 @@
  * or Streamable HTTP, behind one small interface so a test can run against both.
  */
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import type { Stream } from 'node:stream';
 import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport as V1StdioTransport, getDefaultEnvironment as v1DefaultEnv } from '@modelcontextprotocol/sdk/client/stdio.js';
@@ -225,4 +226,13 @@ export const INITIALIZE_BODY = JSON.stringify({
 
 export function toolCallBody(name: string, args: Record<string, unknown> = {}, id = 2): string {
   return JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } });
+}
+
+/** A keyless client that opens a POST /mcp and never finishes its headers (a slow-loris connection). */
+export async function slowLoris(port: number): Promise<Socket> {
+  const socket = connect({ host: '127.0.0.1', port });
+  socket.on('error', () => undefined);
+  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  socket.write('POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+  return socket;
 }

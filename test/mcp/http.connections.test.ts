@@ -1,23 +1,16 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
+import { createServer } from 'node:http';
 import { setLogSink } from '../../src/shared/log.js';
+import { DEFAULT_CONNECTION_LIMITS, guardConnections } from '../../src/mcp/http/connections.js';
 import { startEchoHttpServer } from '../fixtures/echo-server.js';
-import { INITIALIZE_BODY, mcpPostHeaders, rawHttp } from '../helpers/mcpClients.js';
+import { INITIALIZE_BODY, mcpPostHeaders, rawHttp, slowLoris } from '../helpers/mcpClients.js';
 
 setLogSink(() => {});
 
 const SLOW = 2_000;
 const CAP = 64;
-
-/** A keyless client that opens a request and never finishes its headers. */
-async function slowLoris(port: number): Promise<Socket> {
-  const socket = connect({ host: '127.0.0.1', port });
-  socket.on('error', () => undefined);
-  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
-  socket.write('POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n');
-  return socket;
-}
 
 describe('keyless slow connections', () => {
   it(`${SLOW} half-sent requests do not lock out a client with a key: the oldest unauthenticated ones are closed`, async () => {
@@ -71,5 +64,41 @@ describe('keyless slow connections', () => {
       for (const socket of sockets) socket.destroy();
       await server.close();
     }
+  });
+
+  it('a request must arrive whole in bounded time: late headers, then a late body, are answered 408 and closed', async () => {
+    const server = await startEchoHttpServer({ connectionLimits: { headersTimeoutMs: 300, requestTimeoutMs: 600 } });
+    try {
+      /** What the server sent before it closed the socket (bounded: Node's own defaults are 60 s and 300 s). */
+      const closedWith = (socket: Socket): Promise<string> =>
+        new Promise((resolve, reject) => {
+          let received = '';
+          const bound = setTimeout(() => reject(new Error(`still open after 10 s; received ${JSON.stringify(received)}`)), 10_000);
+          socket.setEncoding('utf8').on('data', (chunk: string) => (received += chunk));
+          socket.once('close', () => (clearTimeout(bound), resolve(received)));
+        });
+      const headersOnly = await slowLoris(server.port);
+      const bodyOpen = connect({ host: '127.0.0.1', port: server.port });
+      bodyOpen.on('error', () => undefined);
+      await new Promise<void>((resolve) => bodyOpen.once('connect', resolve));
+      const headers = Object.entries({ ...mcpPostHeaders('fc_alpha_token'), host: '127.0.0.1', 'content-length': '1000' })
+        .map(([k, v]) => `${k}: ${v}\r\n`)
+        .join('');
+      bodyOpen.write(`POST /mcp HTTP/1.1\r\n${headers}\r\n{"jsonrpc":"2.0",`);
+      const [lateHeaders, lateBody] = await Promise.all([closedWith(headersOnly), closedWith(bodyOpen)]);
+      assert.match(lateHeaders, /^HTTP\/1\.1 408 /);
+      assert.match(lateBody, /^HTTP\/1\.1 408 /);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('all connections together are capped below the descriptor limit, keeping a reserve for the audit log and state files', () => {
+    const server = createServer();
+    guardConnections(server, { ...DEFAULT_CONNECTION_LIMITS, reserveDescriptors: 128 }, 1024);
+    assert.equal(server.maxConnections, 1024 - 128);
+    const roomy = createServer();
+    guardConnections(roomy, DEFAULT_CONNECTION_LIMITS, 1_000_000);
+    assert.equal(roomy.maxConnections, DEFAULT_CONNECTION_LIMITS.maxConnections);
   });
 });

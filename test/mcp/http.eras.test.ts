@@ -9,7 +9,7 @@ import type { IncomingMessage } from 'node:http';
 import { isLegacyRequest } from '@modelcontextprotocol/server';
 import { isLegacyPost } from '../../src/mcp/http.js';
 import { startEchoHttpServer } from '../fixtures/echo-server.js';
-import { rawHttp } from '../helpers/mcpClients.js';
+import { mcpPostHeaders, rawHttp } from '../helpers/mcpClients.js';
 
 const MODERN_META = {
   'io.modelcontextprotocol/protocolVersion': '2026-07-28',
@@ -67,4 +67,40 @@ describe('era routing of POST /mcp', () => {
       await server.close();
     }
   });
+});
+
+describe('HTTP sessions of revisions before 2025-06-18 get none of its fields', () => {
+  /** The JSON-RPC message of a response sent as JSON or as one SSE event. */
+  const messageOf = (body: string): Record<string, any> => JSON.parse(/^data: (.*)$/m.exec(body)?.[1] ?? body);
+
+  for (const revision of ['2024-11-05', '2025-03-26', '2025-06-18']) {
+    const gated = revision !== '2025-06-18';
+    it(`${revision}: tools/list ${gated ? 'without' : 'with'} title and outputSchema, tools/call ${gated ? 'without' : 'with'} structuredContent`, async () => {
+      const server = await startEchoHttpServer();
+      try {
+        const post = (body: unknown, sessionId?: string) =>
+          rawHttp(server.url, {
+            method: 'POST',
+            headers: {
+              ...mcpPostHeaders('fc_alpha_token'),
+              ...(sessionId !== undefined && { 'mcp-session-id': sessionId, 'mcp-protocol-version': revision }),
+            },
+            body: JSON.stringify(body),
+          });
+        const init = await post({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: revision, capabilities: {}, clientInfo: { name: 'old', version: '0' } } });
+        assert.equal(messageOf(init.body).result.protocolVersion, revision);
+        const sessionId = String(init.headers['mcp-session-id']);
+        await post({ jsonrpc: '2.0', method: 'notifications/initialized' }, sessionId);
+        const tools = messageOf((await post({ jsonrpc: '2.0', id: 2, method: 'tools/list' }, sessionId)).body).result.tools as Record<string, unknown>[];
+        const echo = tools.find((tool) => tool.name === 'echo')!;
+        assert.equal('title' in echo, !gated);
+        assert.equal('outputSchema' in echo, !gated);
+        const result = messageOf((await post({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'echo', arguments: { text: 'old' } } }, sessionId)).body).result;
+        assert.equal('structuredContent' in result, !gated);
+        assert.deepEqual(JSON.parse(result.content[0].text), { text: 'old' });
+      } finally {
+        await server.close();
+      }
+    });
+  }
 });

@@ -128,7 +128,7 @@ async function initialize(server: RawServer, protocolVersion = '2025-11-25'): Pr
 }
 
 describe('stdio answers what is not one JSON-RPC message instead of leaving the client waiting', () => {
-  it('text that is not JSON gets -32700, JSON that is not a message -32600 (with its id), a batch -32600; the session goes on', async () => {
+  it('text that is not JSON gets -32700, JSON that is not a message -32600 (with its id), a batch an array of -32600 under its requests\' ids; the session goes on', async () => {
     const server = spawnRaw();
     try {
       await initialize(server);
@@ -136,6 +136,9 @@ describe('stdio answers what is not one JSON-RPC message instead of leaving the 
       server.sendRaw('{"jsonrpc":"2.0","id":6,"params":{}}\n');
       server.sendRaw('{"id":7,"method":"tools/list"}\r\n');
       server.sendRaw(JSON.stringify([{ jsonrpc: '2.0', id: 8, method: 'tools/list' }, { jsonrpc: '2.0', id: 9, method: 'ping' }]) + '\n');
+      // A notification gets no answer, in a batch too; an element that is no message gets one without an id.
+      server.sendRaw(JSON.stringify([{ jsonrpc: '2.0', method: 'notifications/progress', params: {} }, 42, { jsonrpc: '2.0', id: 'b', method: 'ping' }]) + '\n');
+      server.sendRaw(JSON.stringify([{ jsonrpc: '2.0', method: 'notifications/progress', params: {} }]) + '\n');
       server.sendRaw('[]\n\n');
       // Split across writes, as a pipe may deliver it.
       server.sendRaw('{"jsonrpc":"2.0","id":10,');
@@ -143,16 +146,25 @@ describe('stdio answers what is not one JSON-RPC message instead of leaving the 
       const listed = await server.response(10);
       assert.ok(Array.isArray((listed.result as { tools: unknown[] }).tools));
 
-      const errors = server.frames().filter((frame) => frame.error !== undefined);
+      const single = server.frames().filter((frame) => !Array.isArray(frame) && frame.error !== undefined);
       assert.deepEqual(
-        errors.map((frame) => [frame.id, (frame.error as { code: number }).code]),
-        [[null, -32700], [6, -32600], [7, -32600], [null, -32600], [null, -32600]],
+        single.map((frame) => [frame.id, (frame.error as { code: number }).code]),
+        [[null, -32700], [6, -32600], [7, -32600], [null, -32600]],
       );
-      assert.match(String((errors[0]!.error as { message: string }).message), /^Parse error: /);
-      assert.match(String((errors[3]!.error as { message: string }).message), /batches are not supported/);
-      // Nothing was answered twice, and nothing but JSON-RPC reached stdout.
-      assert.equal(server.frames().filter((frame) => frame.id === 8 || frame.id === 9).length, 0);
-      for (const frame of server.frames()) assert.equal(frame.jsonrpc, '2.0');
+      assert.match(String((single[0]!.error as { message: string }).message), /^Parse error: /);
+      assert.match(String((single[3]!.error as { message: string }).message), /empty JSON-RPC batch/);
+      // Each batch with a request in it is answered by one array, one error per request under its id.
+      const refused = { code: -32600, message: 'Invalid Request: JSON-RPC batches are not supported (MCP 2025-06-18 removed them); send each message on a line of its own' };
+      assert.deepEqual(
+        server.frames().filter((frame) => Array.isArray(frame)),
+        [
+          [{ jsonrpc: '2.0', id: 8, error: refused }, { jsonrpc: '2.0', id: 9, error: refused }],
+          [{ jsonrpc: '2.0', id: null, error: refused }, { jsonrpc: '2.0', id: 'b', error: refused }],
+        ],
+      );
+      // Nothing was answered twice (the batches' requests never reached the server), and nothing but JSON-RPC reached stdout.
+      assert.equal(server.frames().filter((frame) => !Array.isArray(frame) && [8, 9, 'b'].includes(frame.id as number)).length, 0);
+      for (const frame of server.frames().flat()) assert.equal(frame.jsonrpc, '2.0');
     } finally {
       server.child.kill('SIGTERM');
       await once(server.child, 'exit');

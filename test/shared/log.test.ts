@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { configureLog, log, setLogSink } from '../../src/shared/log.js';
+import { callLog } from '../../src/mcp/server.js';
+import { serviceTest, type SystemService } from '../helpers/systemService.js';
 
 const key = `fc_${'ab12'.repeat(16)}`;
 
@@ -53,6 +55,23 @@ test('the message and a child logger\'s bindings are scrubbed as well; the child
   assert.deepEqual([second!.request_id, second!.session_id, second!.key_id, second!.tool], ['7', 's-1', 'claude-bot', 'futu_get_quote']);
 });
 
+test("a tool call's log (callLog) carries the call's request id, session id, transport and key id on every line", (t) => {
+  const lines = capture(t);
+  const context = { transport: 'http', requestId: '42', sessionId: 'sess-9', bearerToken: key, signal: new AbortController().signal } as const;
+  const call = callLog(context, { key_id: 'claude-bot', tool: 'futu_place_order' });
+  call.error('audit write failed; withholding the result', { code: 'AUDIT_WRITE_FAILED' });
+  call.warn('second');
+  assert.equal(lines.length, 2);
+  for (const line of lines) {
+    const record = JSON.parse(line) as Record<string, unknown>;
+    assert.deepEqual(
+      [record.request_id, record.session_id, record.transport, record.key_id, record.tool],
+      ['42', 'sess-9', 'http', 'claude-bot', 'futu_place_order'],
+    );
+    assert.ok(!line.includes(key.slice(3)), 'the bearer token is not a binding');
+  }
+});
+
 test('levels below the threshold are dropped; the pretty format is text for a person, still censored', (t) => {
   const lines = capture(t);
   configureLog({ level: 'warn' });
@@ -89,4 +108,25 @@ test('futu-mcp --log-format json|pretty picks the format of its own lines on std
   const bad = run('xml');
   assert.notEqual(bad.status, 0);
   assert.match(bad.stderr, /--log-format.*(pretty|json)/);
+});
+
+/** util-linux `script`, to give a child a terminal (a pty) as its stderr; BSD/macOS `script` takes other flags. */
+const SCRIPT: SystemService = {
+  name: 'script (util-linux)',
+  binaries: process.platform === 'linux' ? ['script'] : ['util-linux-script'],
+  install: 'apt-get install bsdutils',
+};
+
+serviceTest('futu-mcp without --log-format: pretty (coloured) on a terminal, JSON lines otherwise', SCRIPT, () => {
+  const bin = fileURLToPath(new URL('../../src/cli/futu-mcp.js', import.meta.url));
+  const args = [bin, '--gateway', 'sim', '--keys-file', '/nonexistent/keys.json'];
+  const env = { ...process.env, FUTU_LOG_LEVEL: 'info' };
+  const piped = spawnSync(process.execPath, args, { encoding: 'utf8', env, timeout: 60_000 });
+  assert.ok(piped.stderr.split('\n').some((l) => l.startsWith('{"level":')), piped.stderr);
+  // `script -qec CMD /dev/null` runs CMD on a new terminal and copies what it writes there to stdout.
+  const command = [process.execPath, ...args].map((a) => `'${a}'`).join(' ');
+  const tty = spawnSync('script', ['-qec', command, '/dev/null'], { encoding: 'utf8', env, timeout: 60_000 });
+  assert.equal(tty.error, undefined);
+  assert.ok(!tty.stdout.split(/\r?\n/).some((l) => l.startsWith('{"')), tty.stdout);
+  assert.match(tty.stdout, /\x1b\[\d+m(INFO|WARN|ERROR)\x1b\[39m/, 'levels coloured for a person');
 });

@@ -24,6 +24,16 @@ test('a state directory others can write is refused with the fix, before futu-mc
   assert.throws(() => assertPrivateStateDir(state), { code: 'STATE_DIR_UNSAFE', message: new RegExp(`^state directory entry ${join(state, 'ledger')} is writable by group`) });
   // A directory that does not exist yet is fine: it is created 0700 on first use.
   assert.doesNotThrow(() => assertPrivateStateDir(join(state, 'absent')));
+  // Files too: a ledger file others can write is refused like its directory.
+  chmodSync(join(state, 'ledger'), 0o700);
+  writeFileSync(join(state, 'ledger', 'key-x.json'), '{}', { mode: 0o600 });
+  assert.doesNotThrow(() => assertPrivateStateDir(state));
+  chmodSync(join(state, 'ledger', 'key-x.json'), 0o666);
+  assert.throws(() => assertPrivateStateDir(state), {
+    code: 'STATE_DIR_UNSAFE',
+    message: new RegExp(`^state directory entry ${join(state, 'ledger', 'key-x.json')} is writable by group or others \\(mode 0666\\)`),
+  });
+  chmodSync(join(state, 'ledger', 'key-x.json'), 0o600);
 
   // futu-mcp itself refuses to start on it, with that message.
   chmodSync(join(state, 'ledger'), 0o777);

@@ -41,6 +41,15 @@ function descriptorLimit(): number | undefined {
   }
 }
 
+/**
+ * How often the server sweeps its connections for the two timeouts (the `createServer` option
+ * `connectionsCheckingInterval`): Node enforces them only then, every 30 s by default, so a
+ * request could be 30 s later than its timeout; here it is at most a quarter of it.
+ */
+export function connectionsCheckingIntervalMs(limits: Pick<ConnectionLimits, 'headersTimeoutMs' | 'requestTimeoutMs'>): number {
+  return Math.max(50, Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs) / 4);
+}
+
 export interface ConnectionGuard {
   /** The socket carried an authenticated request: it no longer counts as unauthenticated. */
   authenticated(socket: Socket): void;
