@@ -355,7 +355,7 @@ export class Authorizer {
       if (intent && intent.clientOrderId !== null) await this.state().dropIntent(intent.id);
       throw decisionError(decision);
     }
-    const sending: OrderIntent | undefined = intent && { ...intent, state: 'sending', value: reservation?.value ?? 0, pid: process.pid };
+    const sending: OrderIntent | undefined = intent && { ...intent, state: 'sending', value: reservation?.value ?? 0, ...(reservation && { reservationId: reservation.id }), pid: process.pid };
     const reservedAt = performance.now();
     let sent = false;
     try {
@@ -418,19 +418,19 @@ export class Authorizer {
 
   /**
    * Commits or releases a call's reservation; false when the store failed. A new order's intent
-   * is then left sending, and once the call ends reconciliation commits the value of the order
-   * it finds at OpenD (or forgets an order never placed) while the reservation lapses by itself:
-   * counted twice for a while, never not at all. A modify's reservation just lapses.
+   * is then left sending, and once the call ends reconciliation settles its reservation: commits
+   * it if the order is at OpenD, releases it if not (each reservation settles once, whoever
+   * settles it). A modify's reservation just lapses.
    */
   private async settleReservation(reservation: Reservation | null, how: 'commit' | 'release', input: TradeInput): Promise<boolean> {
     if (!reservation) return true;
     try {
-      await (how === 'commit' ? this.deps.ledger.commit(reservation) : this.deps.ledger.release(reservation));
-      return true;
+      if (await (how === 'commit' ? this.deps.ledger.commit(reservation) : this.deps.ledger.release(reservation))) return true;
     } catch (err) {
-      log.error(`could not ${how} a trade's reservation; reconciliation settles it`, { tool: input.terms.action, key_id: input.key.id, error: describeError(err) });
-      return false;
+      log.error(`could not ${how} a trade's reservation`, { tool: input.terms.action, key_id: input.key.id, error: describeError(err) });
     }
+    log.warn(`a trade's reservation is left for reconciliation to ${how}`, { tool: input.terms.action, key_id: input.key.id });
+    return false;
   }
 
   /** Settles the reservation and the intent of a failed call; returns the error to throw. */

@@ -53,10 +53,13 @@ export class OrderReconciler {
       const current = await trades.getIntent(intent.id);
       if (!current || !(await trades.isUnresolved(current))) return current;
       const found = await lookup.find(current);
-      // A process that died before its commit left only a lapsed reservation: commit it now.
       const committed = current.state === 'unknown';
+      // Still sending: its reservation was never settled (the process died, or the store failed
+      // it). Settled now, once: a reservation the call did settle after all is not counted again.
+      const reservation = !committed && current.reservationId !== undefined ? { keyId: current.keyId, id: current.reservationId, currency: current.currency, value: current.value } : undefined;
       if (found) {
-        if (!committed) await ledger.commitValue(current.keyId, current.currency, current.value, current.day);
+        if (reservation) await ledger.commit(reservation);
+        else if (!committed) await ledger.commitValue(current.keyId, current.currency, current.value, current.day);
         await trades.recordOwner({ env: current.env, accId: current.accId, orderId: found.orderId }, { keyId: current.keyId, tag: current.tag, day: current.day, placedAt: current.createdAt });
         const placed: OrderIntent = { ...current, state: 'placed', orderId: found.orderId, result: { ...found.result, reconciled: true } };
         if (current.clientOrderId === null) await trades.dropIntent(current.id);
@@ -65,6 +68,7 @@ export class OrderReconciler {
         return placed;
       }
       if (committed) await ledger.refund(current.keyId, current.value, current.day);
+      else if (reservation) await ledger.release(reservation);
       await trades.dropIntent(current.id);
       await this.report({ intent: current, resolution: 'not_placed', orderId: null });
       return undefined;

@@ -134,6 +134,8 @@ export interface OrderIntent {
   readonly symbol: string;
   /** Minor units of `currency` reserved (sending) or committed (unknown) for the order. */
   readonly value: number;
+  /** The ledger reservation of `value` while sending: settled once, by the call or by reconciliation. */
+  readonly reservationId?: string;
   readonly currency: string;
   /** UTC day of the reservation. */
   readonly day: string;
@@ -220,7 +222,8 @@ export function parseIntent(text: string, id: string): OrderIntent {
     typeof i.day === 'string' &&
     INTENT_STATES.has(i.state as string) &&
     Number.isSafeInteger(i.pid) &&
-    (i.holder === undefined || typeof i.holder === 'string');
+    (i.holder === undefined || typeof i.holder === 'string') &&
+    (i.reservationId === undefined || typeof i.reservationId === 'string');
   if (!ok) throw new Error('order intent record is malformed');
   return i as OrderIntent;
 }
