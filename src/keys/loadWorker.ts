@@ -9,7 +9,7 @@ import { readKeysFile } from './file.js';
  * the main thread has taken the previous one, so it takes them in without a long pause; then `{ done }`. A problem is
  * posted as `{ error: { code, message, details } }`.
  */
-const SLICE = 1_000;
+const SLICE = 200;
 
 const { file } = workerData as { file: string };
 try {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFileSync, watch, type FSWatcher } from 'node:fs';
+import { createReadStream, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { describeError } from '../shared/errors.js';
 import { log } from '../shared/log.js';
@@ -13,10 +13,16 @@ export interface KeysFileWatch {
   close(): void;
 }
 
-/** What the file holds now (undefined when unreadable), to tell a real change from a touch. */
-function contentDigest(file: string): string | undefined {
+/**
+ * What the file holds now (undefined when unreadable), to tell a real change from a touch. Read
+ * and hashed as a stream: at 100k keys the file is tens of megabytes, which read and hashed in
+ * one piece stalled every call for tens of milliseconds (and a major GC after it).
+ */
+async function contentDigest(file: string): Promise<string | undefined> {
   try {
-    return createHash('sha256').update(readFileSync(file)).digest('hex');
+    const hash = createHash('sha256');
+    for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+    return hash.digest('hex');
   } catch {
     return undefined;
   }
@@ -32,18 +38,27 @@ export function watchKeysFile(file: string, onChange: () => void): KeysFileWatch
   const name = basename(file);
   let timer: NodeJS.Timeout | undefined;
   let watcher: FSWatcher | undefined;
-  let loaded = contentDigest(file);
-  const reloadIfChanged = (): void => {
-    const now = contentDigest(file);
-    if (now === loaded) return;
-    loaded = now;
+  let loaded: string | undefined;
+  // Digests finish out of order: only the latest one read stands for the file.
+  let reads = 0;
+  const read = async (): Promise<{ digest: string | undefined; latest: boolean }> => {
+    const mine = ++reads;
+    const digest = await contentDigest(file);
+    return { digest, latest: mine === reads };
+  };
+  const noteLoaded = (): void => void read().then(({ digest, latest }) => latest && (loaded = digest));
+  const reloadIfChanged = async (): Promise<void> => {
+    const { digest, latest } = await read();
+    if (!latest || digest === loaded) return;
+    loaded = digest;
     onChange();
   };
+  noteLoaded();
   try {
     watcher = watch(dirname(file), { persistent: false }, (_event, changed) => {
       if (changed !== null && changed.toString() !== name) return;
       clearTimeout(timer);
-      timer = setTimeout(reloadIfChanged, SETTLE_MS);
+      timer = setTimeout(() => void reloadIfChanged(), SETTLE_MS);
       timer.unref();
     });
     watcher.on('error', (err) => {
@@ -55,7 +70,7 @@ export function watchKeysFile(file: string, onChange: () => void): KeysFileWatch
   }
   return {
     markLoaded() {
-      loaded = contentDigest(file);
+      noteLoaded();
     },
     close() {
       clearTimeout(timer);
