@@ -1,4 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import { log } from '../shared/log.js';
 import { describeError, isFutuError, type FutuError } from '../shared/errors.js';
 import { deepFreeze } from '../shared/deepFreeze.js';
@@ -91,7 +92,11 @@ export class KeyStore {
     try {
       await runWorker(LOAD_WORKER, { file: this.file }, (message) => {
         for (const received of (message as { records: KeyRecord[] }).records) {
-          const record = deepFreeze(received);
+          // An unchanged record keeps the running snapshot's object: the copy just received dies
+          // young, so a reload of 100k mostly unchanged keys does not fill the old generation
+          // with a second snapshot for the collector to mark and compact while calls wait.
+          const running = this.snapshot.byHash.get(received.hash);
+          const record = running !== undefined && isDeepStrictEqual(running, received) ? running : deepFreeze(received);
           records.push(record);
           byId.set(record.id, record);
           byHash.set(record.hash, record);

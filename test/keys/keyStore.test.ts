@@ -198,6 +198,7 @@ test('reloadOffThread answers as reload does: new, changed and revoked keys, the
   const store = KeyStore.open(keys.file);
   const k0 = keys.plaintext('k0');
   const k1 = keys.plaintext('k1');
+  const [unchangedBefore, changedBefore] = [store.getById('k7'), store.getById('k0')];
   keys.write([{ id: 'k0', plaintext: k0, scopes: ['acc:read'] }, ...ids.slice(2).map((id) => ({ id, plaintext: keys.plaintext(id) })), { id: 'fresh' }]);
   const reloading = store.reloadOffThread();
   // Until the new snapshot is complete, every lookup is answered from the old one.
@@ -209,6 +210,10 @@ test('reloadOffThread answers as reload does: new, changed and revoked keys, the
   assert.equal(store.authenticate(keys.plaintext('fresh')).id, 'fresh');
   assert.equal(store.authenticate(keys.plaintext('k2499')).id, 'k2499');
   assert.ok(Object.isFrozen(store.getById('k7').scopes));
+  // An unchanged key keeps its record (the copy received is dropped young); a changed one gets the new one.
+  assert.equal(store.getById('k7'), unchangedBefore);
+  assert.notEqual(store.getById('k0'), changedBefore);
+  assert.ok(Object.isFrozen(store.getById('k0').limits));
 
   // Failures come back as the synchronous reload reports them, and change nothing.
   writeFileWithMode(keys.file, { version: 1, keys: [{ id: 'k0', hash: hashPlaintextKey(k0), scopes: ['nope'] }] });
