@@ -1,4 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
+import { yieldCpuToServer } from '../shared/offThread.js';
 import { prepareCandidate } from './candidate.js';
 import { PolicyLoadError } from './errors.js';
 import type { PolicyPaths } from './policySet.js';
@@ -12,6 +13,7 @@ import { SlotPair } from './slots.js';
  * `{ error: { problems } }`.
  */
 const { paths } = workerData as { paths: PolicyPaths };
+yieldCpuToServer();
 try {
   const { compiled, tests } = prepareCandidate(paths, new SlotPair());
   parentPort!.postMessage({ done: true, compiled, tests });

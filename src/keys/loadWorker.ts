@@ -1,6 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { isFutuError } from '../shared/errors.js';
-import { nextSliceWanted } from '../shared/offThread.js';
+import { nextSliceWanted, yieldCpuToServer } from '../shared/offThread.js';
 import { readKeysFile } from './file.js';
 
 /**
@@ -12,6 +12,7 @@ import { readKeysFile } from './file.js';
 const SLICE = 200;
 
 const { file } = workerData as { file: string };
+yieldCpuToServer();
 try {
   const records = readKeysFile(file);
   for (let i = 0; i < records.length; i += SLICE) {

@@ -1,7 +1,22 @@
 import { once } from 'node:events';
+import { setPriority } from 'node:os';
 import { parentPort, Worker } from 'node:worker_threads';
 
 const NEXT_SLICE = 'next-slice';
+
+/**
+ * In a worker run by runWorker: yields the CPU to the server's own thread. A reload's workers
+ * parse 100k keys or compile a thousand policies for seconds; on a machine with few cores they
+ * would take it from the event loop serving calls. On Linux a nice value is per thread, so this
+ * lowers only the calling worker; where it cannot be changed the worker runs as it is.
+ */
+export function yieldCpuToServer(): void {
+  try {
+    setPriority(19);
+  } catch {
+    // Not permitted or not supported here: the worker keeps the process's priority.
+  }
+}
 
 /** In a worker run by runWorker: resolves once the main thread has taken the last slice posted. */
 export async function nextSliceWanted(): Promise<void> {

@@ -51,7 +51,8 @@ describe('reload under load', () => {
     policiesDir = run.path('policies');
     cpSync(defaultPolicyPaths().policiesDir, policiesDir, { recursive: true });
     writeFileSync(`${policiesDir}/extra.cedar`, extraPolicies(100, 'a'));
-    keys = await run.genKeys(keysFile, ['load-0', 'load-1', 'load-2', 'load-3'].map((id) => ({ id, scopes: READ })));
+    // Calls keep coming as fast as they are answered: the per-key call-rate cap would refuse them, not the reload.
+    keys = await run.genKeys(keysFile, ['load-0', 'load-1', 'load-2', 'load-3'].map((id) => ({ id, scopes: READ, flags: ['--max-calls-per-minute', '1000000'] })));
     writeKeysFile(keysFile, [...readKeysFile(keysFile), ...bulkKeys(BULK_KEYS, 'bulk')]);
     http = await run.startHttp({ name: 'reload-load', keysFile, extraArgs: ['--policies', policiesDir] });
   });
