@@ -246,11 +246,12 @@ export class Authorizer {
         });
       return this.withHuman(input, options, locked);
     }
-    if (!this.deps.trades) {
-      if (options.clientOrderId !== undefined) throw new AuthzError('STATE_STORE_UNAVAILABLE', 'trade state unavailable: client_order_id cannot be honoured (denied)');
-      return this.withHuman(input, options, (guarded) => this.underSellLock(guarded, () => this.decideAndSend(guarded, steps, options, undefined)));
-    }
+    const place = (intent: OrderIntent | undefined) => this.withHuman(input, options, (guarded) => this.underSellLock(guarded, () => this.decideAndSend(guarded, steps, options, intent)));
     const trades = this.deps.trades;
+    if (!trades) {
+      if (options.clientOrderId !== undefined) throw new AuthzError('STATE_STORE_UNAVAILABLE', 'trade state unavailable: client_order_id cannot be honoured (denied)');
+      return place(undefined);
+    }
     const identity = intentIdentity(input.key.id, options.clientOrderId);
     // Held from before its claim to after its outcome is written: one this call could not
     // write is left to reconciliation once the call ends, not taken for a call still running.
@@ -258,7 +259,7 @@ export class Authorizer {
       const opened = await this.openIntent(input, identity, options);
       if (opened.replay) return { decision: null, result: opened.result as T, replay: true };
       try {
-        return await this.withHuman(input, options, (guarded) => this.underSellLock(guarded, () => this.decideAndSend(guarded, steps, options, opened.intent)));
+        return await place(opened.intent);
       } catch (err) {
         // Refused before anything was sent: the client_order_id is free for the retry (with its confirmation_id).
         if (opened.intent.clientOrderId !== null && err instanceof AuthzError && HUMAN_REFUSALS.has(err.code)) await trades.dropIntent(opened.intent.id);

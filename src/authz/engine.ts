@@ -1,4 +1,3 @@
-import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import type { AuthorizationAnswer } from '@cedar-policy/cedar-wasm/nodejs';
 import v8 from 'node:v8';
 import { log } from '../shared/log.js';
@@ -83,7 +82,8 @@ export interface LoadReport {
 export class AuthzEngine {
   private readonly slots = new SlotPair();
   private active: ActiveSet | null = null;
-  private readonly evaluate: Evaluate;
+  /** Cedar's statefulIsAuthorized unless a test injects a fault (the slot's default). */
+  private readonly evaluate: Evaluate | undefined;
   private readonly decisionCacheSize: number;
   private hits = 0;
   private misses = 0;
@@ -94,7 +94,7 @@ export class AuthzEngine {
     readonly paths: PolicyPaths,
     options: EngineOptions,
   ) {
-    this.evaluate = options.evaluate ?? cedar.statefulIsAuthorized;
+    this.evaluate = options.evaluate;
     this.decisionCacheSize = options.decisionCacheSize ?? DEFAULT_DECISION_CACHE_SIZE;
     // Loaded (and its load failure thrown) before the active set: a start with a broken
     // candidate must fail, not run without the comparison the operator asked for.

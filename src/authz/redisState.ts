@@ -166,10 +166,9 @@ export class RedisState {
     return runner.call(client, ...keys, ...args);
   }
 
-  /** Whether a replica's heartbeat is current (a replica that stopped renewing it is gone). */
+  /** Whether another replica's heartbeat is current (a replica that stopped renewing it is gone). */
   async isAlive(replicaId: string | undefined): Promise<boolean> {
     if (replicaId === undefined) return false;
-    if (replicaId === this.replicaId) return true;
     return (await this.run((c) => c.exists(heartbeatKey(replicaId)))) === 1;
   }
 
