@@ -1,0 +1,110 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { acquireLock, type HeldLock, type LockOptions } from './fileLock.js';
+
+/** How long a lease lasts; see LockLease. */
+export interface LeaseTiming {
+  /** The lease ends this long after the last use... */
+  readonly idleMs: number;
+  /** ...or once it is this old, so the lock's age stays far below its staleAfterMs... */
+  readonly maxMs: number;
+  /** ...and, while idle, is checked for waiters this often. */
+  readonly pollMs: number;
+  /**
+   * After handing the lock to a waiter, how long to leave it be: longer than a waiter's longest
+   * backoff (4 ms with jitter up to 1.5×), or the next use would take it back before the waiter
+   * looks again.
+   */
+  readonly handoverMs: number;
+}
+
+/**
+ * A lock file (fileLock.ts) kept from one use to the next while uses keep coming: creating and
+ * removing the lock file, and the directory updates the next sync then has to commit, cost more
+ * than the short work it guards.
+ *
+ * The lease ends when a waiter announces itself (the lock options must set announceWaiting; it is
+ * checked after each use and, while idle, every pollMs), after idleMs without a use, after maxMs
+ * in any case, and on end(). A waiter thus waits at most about one use or one poll. The price: a
+ * holder frozen (SIGSTOP) within idleMs of a use blocks the others until its lock goes stale, as
+ * one frozen inside a use always did.
+ *
+ * One use at a time: acquire(), the work, then kept() or end().
+ */
+export class LockLease {
+  private lock: HeldLock | undefined;
+  private since = 0;
+  private lastUseAt = 0;
+  /** When othersWaiting() was last asked. */
+  private checkedAt = 0;
+  private timer: NodeJS.Timeout | undefined;
+  /** Until when the lock is left to the waiter it was handed to. */
+  private handoverUntil = 0;
+
+  constructor(
+    readonly path: string,
+    private readonly lockOptions: LockOptions,
+    private readonly timing: LeaseTiming,
+    private readonly takeLock: typeof acquireLock = acquireLock,
+    /**
+     * Called when the lease ends, so an owner of many leases can forget it; not after a hand-over,
+     * whose pause the next acquire() must keep.
+     */
+    private readonly onEnd?: () => void,
+  ) {}
+
+  /** The lock kept from the last use, or a new one (first leaving a handed-over lock to its waiter). */
+  async acquire(): Promise<HeldLock> {
+    if (this.lock !== undefined) return this.lock;
+    const handover = this.handoverUntil - Date.now();
+    if (handover > 0) await sleep(handover);
+    const lock = await this.takeLock(this.path, this.lockOptions);
+    this.lock = lock;
+    this.since = Date.now();
+    return lock;
+  }
+
+  /** After a use that succeeded: keep the lock for the next one unless a waiter wants it or it is old. */
+  kept(): void {
+    const lock = this.lock;
+    if (lock === undefined) return;
+    this.lastUseAt = this.checkedAt = Date.now();
+    if (lock.othersWaiting()) this.handOver();
+    else if (this.lastUseAt - this.since >= this.timing.maxMs) this.end();
+    else this.timer ??= setTimeout(() => this.check(), this.timing.pollMs).unref();
+  }
+
+  /** Releases the lock now (after a failure, or on close). */
+  end(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.lock === undefined) return;
+    this.lock.release();
+    this.lock = undefined;
+    if (Date.now() >= this.handoverUntil) this.onEnd?.();
+  }
+
+  /** While idle: end the lease once someone waits or uses have stopped. */
+  private check(): void {
+    this.timer = undefined;
+    if (this.lock === undefined) return;
+    const now = Date.now();
+    if (now - this.lastUseAt >= this.timing.idleMs) {
+      this.end();
+      return;
+    }
+    // Under steady use, kept() has already asked within the last poll.
+    if (now - this.checkedAt >= this.timing.pollMs) {
+      this.checkedAt = now;
+      if (this.lock.othersWaiting()) {
+        this.handOver();
+        return;
+      }
+    }
+    this.timer = setTimeout(() => this.check(), this.timing.pollMs).unref();
+  }
+
+  private handOver(): void {
+    this.handoverUntil = Date.now() + this.timing.handoverMs;
+    this.end();
+  }
+}
