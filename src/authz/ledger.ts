@@ -1,12 +1,13 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomicAsync } from '../shared/atomicFile.js';
-import { acquireLock, type LockOptions } from '../shared/fileLock.js';
+import type { HeldLock, LockOptions } from '../shared/fileLock.js';
+import { LockLease, type LeaseTiming } from '../shared/lockLease.js';
 import { log } from '../shared/log.js';
 import type { UsageSnapshot } from './builder.js';
 import { AuthzError } from './errors.js';
-import { ageState, dailyValue, emptyState, parseState, recordAttempt, slotFreeAt, windowCount, type LedgerState } from './ledgerState.js';
+import { decodeLedgerFile, KeyStateFile } from './ledgerFile.js';
+import { ageState, dailyValue, emptyState, recordAttempt, slotFreeAt, windowCount, type LedgerState } from './ledgerState.js';
 import { currencyChangedError, RESERVATION_TTL_MS, SettleOnce, validValue, type LimitsStore, type RateKind, type Reservation, type ReserveDecision } from './limits.js';
 
 /**
@@ -15,9 +16,12 @@ import { currencyChangedError, RESERVATION_TTL_MS, SettleOnce, validValue, type 
  * - Decisions run inside the key's critical section; a reservation whose process died, or whose
  *   TTL passed, stops counting.
  * - Operations on a key queue in this process and run in batches under the key's lock file
- *   (serializing processes): re-read the state, apply, write it back atomically and durably.
- *   Rate windows are bounded counters (ledgerState.ts), so an operation costs the same with 0
- *   or 100,000 attempts in the window.
+ *   (serializing processes): re-read the state, apply, append the new state as a record and
+ *   fdatasync it (ledgerFile.ts). Rate windows are bounded counters (ledgerState.ts), so an
+ *   operation costs the same with 0 or 100,000 attempts in the window.
+ * - The key's lock is kept between batches while they keep coming, and handed to another
+ *   process as soon as one waits (lockLease.ts): with many keys trading at once, creating and
+ *   removing lock files, not the writes, was what bounded the trades per second.
  * Every failure is a LEDGER_ERROR; callers deny on it.
  */
 export interface LedgerOptions {
@@ -39,6 +43,9 @@ interface Transaction<R> {
   readonly apply?: () => void;
 }
 
+/** Short against the lock's staleLockMs (15 s), as a lease is judged stale by the lock's age. */
+const LEASE_TIMING: LeaseTiming = { idleMs: 25, maxMs: 1_000, pollMs: 10, handoverMs: 8 };
+
 interface QueuedOperation {
   readonly now: Date;
   readonly plan: (state: LedgerState) => Transaction<unknown>;
@@ -56,12 +63,19 @@ export class LimitsLedger implements LimitsStore {
   /** Commits whose write failed: applied first by the key's next successful write. */
   private readonly pendingCommits = new Map<string, Reservation[]>();
   private readonly settled = new SettleOnce();
+  /** Keys whose lock this process holds or is handing over (LockLease forgets the idle ones). */
+  private readonly leases = new Map<string, LockLease>();
+  /**
+   * Keys' state files kept open with the lock they were read under. After a hand-over one stays
+   * open until the key's next batch, which finds the lock changed and reads afresh.
+   */
+  private readonly files = new Map<string, { readonly lock: HeldLock; readonly file: KeyStateFile }>();
 
   constructor(options: LedgerOptions) {
     this.stateDir = options.stateDir;
     this.ttlMs = options.reservationTtlMs ?? RESERVATION_TTL_MS;
     this.sendWindowMs = this.ttlMs / 2;
-    this.lockOptions = { timeoutMs: options.lockTimeoutMs ?? 10_000, staleAfterMs: options.staleLockMs ?? 15_000 };
+    this.lockOptions = { timeoutMs: options.lockTimeoutMs ?? 10_000, staleAfterMs: options.staleLockMs ?? 15_000, announceWaiting: true };
   }
 
   /** `decide` runs while the key is locked in every process sharing the state directory. */
@@ -194,16 +208,19 @@ export class LimitsLedger implements LimitsStore {
   }
 
   private async runBatch(keyId: string, batch: readonly QueuedOperation[]): Promise<void> {
-    let lock;
+    const lease = this.leaseFor(keyId);
+    let lock: HeldLock;
     try {
       mkdirSync(join(this.stateDir, 'ledger'), { recursive: true, mode: 0o700 });
-      lock = await acquireLock(ledgerFiles(this.stateDir, keyId).lock, this.lockOptions);
+      lock = await lease.acquire();
     } catch (err) {
       for (const op of batch) op.reject(ledgerError(err));
       return;
     }
+    let written = false;
     try {
-      const state = this.read(keyId, batch[0]!.now);
+      const file = this.stateFile(keyId, lock);
+      const state = file.state ?? emptyState(keyId, batch[0]!.now);
       ageState(state, batch[0]!.now);
       const pending = this.pendingCommits.get(keyId) ?? [];
       for (const r of pending) applyCommit(state, r);
@@ -225,9 +242,10 @@ export class LimitsLedger implements LimitsStore {
       });
       if (dirty) {
         lock.assertHeld();
-        await writeFileAtomicAsync(ledgerFiles(this.stateDir, keyId).state, JSON.stringify(state), 0o600);
+        await file.write(state);
         this.pendingCommits.delete(keyId);
       }
+      written = true;
       batch.forEach((op, i) => {
         const outcome = outcomes[i]!;
         if (outcome.ok) op.resolve(outcome.value);
@@ -236,19 +254,56 @@ export class LimitsLedger implements LimitsStore {
     } catch (err) {
       for (const op of batch) op.reject(ledgerError(err));
     } finally {
-      lock.release();
+      if (written) {
+        lease.kept();
+      } else {
+        // The state read (and perhaps changed in memory) must not outlive a failed batch.
+        this.forgetFile(keyId);
+        lease.end();
+      }
     }
   }
 
+  /**
+   * The key's state file under `lock`: the one read in an earlier batch if the lock has been
+   * held since and the file is as that batch left it, else read afresh.
+   */
+  private stateFile(keyId: string, lock: HeldLock): KeyStateFile {
+    const kept = this.files.get(keyId);
+    if (kept !== undefined && kept.lock === lock && kept.file.unchanged()) return kept.file;
+    this.forgetFile(keyId);
+    const file = KeyStateFile.open(ledgerFiles(this.stateDir, keyId).state, keyId);
+    this.files.set(keyId, { lock, file });
+    return file;
+  }
+
+  private forgetFile(keyId: string): void {
+    this.files.get(keyId)?.file.close();
+    this.files.delete(keyId);
+  }
+
+  private leaseFor(keyId: string): LockLease {
+    let lease = this.leases.get(keyId);
+    if (lease === undefined) {
+      const forget = () => {
+        this.leases.delete(keyId);
+        this.forgetFile(keyId);
+      };
+      lease = new LockLease(ledgerFiles(this.stateDir, keyId).lock, this.lockOptions, LEASE_TIMING, undefined, forget);
+      this.leases.set(keyId, lease);
+    }
+    return lease;
+  }
+
   private read(keyId: string, now: Date): LedgerState {
-    let text: string;
+    let bytes: Buffer;
     try {
-      text = readFileSync(ledgerFiles(this.stateDir, keyId).state, 'utf8');
+      bytes = readFileSync(ledgerFiles(this.stateDir, keyId).state);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return emptyState(keyId, now);
       throw err;
     }
-    return parseState(text, keyId);
+    return decodeLedgerFile(bytes, keyId).state;
   }
 }
 

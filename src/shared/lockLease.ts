@@ -32,6 +32,8 @@ export interface LeaseTiming {
  */
 export class LockLease {
   private lock: HeldLock | undefined;
+  /** Between acquire() and kept()/end(): the work may await, and the idle check must not end the lease under it. */
+  private inUse = false;
   private since = 0;
   private lastUseAt = 0;
   /** When othersWaiting() was last asked. */
@@ -54,17 +56,23 @@ export class LockLease {
 
   /** The lock kept from the last use, or a new one (first leaving a handed-over lock to its waiter). */
   async acquire(): Promise<HeldLock> {
+    this.inUse = true;
     if (this.lock !== undefined) return this.lock;
-    const handover = this.handoverUntil - Date.now();
-    if (handover > 0) await sleep(handover);
-    const lock = await this.takeLock(this.path, this.lockOptions);
-    this.lock = lock;
+    try {
+      const handover = this.handoverUntil - Date.now();
+      if (handover > 0) await sleep(handover);
+      this.lock = await this.takeLock(this.path, this.lockOptions);
+    } catch (err) {
+      this.inUse = false;
+      throw err;
+    }
     this.since = Date.now();
-    return lock;
+    return this.lock;
   }
 
   /** After a use that succeeded: keep the lock for the next one unless a waiter wants it or it is old. */
   kept(): void {
+    this.inUse = false;
     const lock = this.lock;
     if (lock === undefined) return;
     this.lastUseAt = this.checkedAt = Date.now();
@@ -75,6 +83,7 @@ export class LockLease {
 
   /** Releases the lock now (after a failure, or on close). */
   end(): void {
+    this.inUse = false;
     clearTimeout(this.timer);
     this.timer = undefined;
     if (this.lock === undefined) return;
@@ -87,6 +96,8 @@ export class LockLease {
   private check(): void {
     this.timer = undefined;
     if (this.lock === undefined) return;
+    // kept() or end() follows the use and decides then.
+    if (this.inUse) return;
     const now = Date.now();
     if (now - this.lastUseAt >= this.timing.idleMs) {
       this.end();

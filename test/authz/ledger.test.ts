@@ -1,12 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AuthzError } from '../../src/authz/errors.js';
 import { LimitsLedger, ledgerFiles } from '../../src/authz/ledger.js';
-import { utcDay } from '../../src/authz/ledgerState.js';
+import { COMPACT_AT_BYTES, decodeLedgerFile, encodeRecord } from '../../src/authz/ledgerFile.js';
+import { dailyValue, utcDay, windowCount } from '../../src/authz/ledgerState.js';
 import type { KeyRecord } from '../../src/keys/types.js';
 import { authorizer, caller, makeKey, MORNING, tempDir } from './fixtures.js';
 
@@ -70,7 +71,7 @@ test('a window holding 100k attempts keeps correct counts, and its state stays b
   assert.equal((await reserve(ledger, 'k', 0, minute(50_000))).outcome.ordersBefore, 100_000);
   assert.equal((await ledger.usage('k', minute(50_000))).ordersBefore, 100_001);
 
-  const stored = JSON.parse(readFileSync(file, 'utf8')) as { version: number; orders: { recent: number[]; older: unknown[] } };
+  const stored = decodeLedgerFile(readFileSync(file), 'k').state;
   assert.equal(stored.version, 2);
   assert.ok(stored.orders.recent.length <= 256 && stored.orders.older.length <= 61, 'bounded whatever the number of attempts');
 
@@ -91,11 +92,57 @@ test('a state file whose rate window is out of order fails closed', async (t) =>
   await reserve(ledger, 'k', 0, minute(0));
   await reserve(ledger, 'k', 0, minute(10));
   const { state: file } = ledgerFiles(stateDir, 'k');
-  const stored = JSON.parse(readFileSync(file, 'utf8')) as { orders: { recent: number[] } };
+  const stored = decodeLedgerFile(readFileSync(file), 'k').state;
   stored.orders.recent.reverse();
-  writeFileSync(file, JSON.stringify(stored));
+  writeFileSync(file, encodeRecord(stored));
   await assert.rejects(ledger.usage('k', minute(20)), (err: unknown) => err instanceof AuthzError && err.code === 'LEDGER_ERROR');
   await assert.rejects(reserve(ledger, 'k', 0, minute(20)), (err: unknown) => err instanceof AuthzError && err.code === 'LEDGER_ERROR');
+});
+
+test('each write appends a record in place; the file is compacted before it outgrows its bound', async (t) => {
+  const stateDir = tempDir(t);
+  const ledger = new LimitsLedger({ stateDir });
+  const { state: file } = ledgerFiles(stateDir, 'k');
+  await reserve(ledger, 'k', 0, minute(0));
+  const created = statSync(file);
+  await reserve(ledger, 'k', 0, minute(1));
+  assert.equal(statSync(file).ino, created.ino, 'the second write appended to the same file');
+  assert.equal(readFileSync(file, 'utf8').split('\n').length - 1, 2, 'two records');
+  let replaced = false;
+  for (let i = 2; i < 400; i++) {
+    await reserve(ledger, 'k', 0, minute(i));
+    replaced ||= statSync(file).ino !== created.ino;
+    assert.ok(statSync(file).size <= COMPACT_AT_BYTES, `within the bound after write ${i}`);
+  }
+  assert.ok(replaced, 'compacted into a new file');
+  const stored = decodeLedgerFile(readFileSync(file), 'k');
+  assert.deepEqual([stored.end, windowCount(stored.state.orders)], [statSync(file).size, 400]);
+});
+
+test('a record cut off by a crash is ignored by readers and cut off by the next write', async (t) => {
+  const stateDir = tempDir(t);
+  const ledger = new LimitsLedger({ stateDir });
+  const { reservation } = await reserve(ledger, 'k', 300);
+  await ledger.commit(reservation!);
+  const { state: file } = ledgerFiles(stateDir, 'k');
+  const unconfirmed = encodeRecord({ ...decodeLedgerFile(readFileSync(file), 'k').state, committed: 999_999 });
+  appendFileSync(file, unconfirmed.subarray(0, unconfirmed.length - 5));
+  assert.equal((await new LimitsLedger({ stateDir }).usage('k', MORNING)).dailyValue, 300);
+  assert.equal((await reserve(ledger, 'k', 50)).outcome.dailyValue, 300);
+  const stored = decodeLedgerFile(readFileSync(file), 'k');
+  assert.deepEqual([stored.end, dailyValue(stored.state)], [statSync(file).size, 350], 'the cut-off bytes are gone');
+});
+
+test('a state file of an earlier version is read and rewritten as records by the next write', async (t) => {
+  const stateDir = tempDir(t);
+  const { state: file } = ledgerFiles(stateDir, 'k');
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, JSON.stringify({ version: 1, keyId: 'k', currency: 'HKD', day: utcDay(MORNING), committed: 4_200, attempts: [MORNING.getTime() - 1_000], reservations: [] }));
+  const ledger = new LimitsLedger({ stateDir });
+  assert.deepEqual(await ledger.usage('k', MORNING), { ordersBefore: 1, cancelsBefore: 0, dailyValue: 4_200 });
+  await reserve(ledger, 'k', 0);
+  const stored = decodeLedgerFile(readFileSync(file), 'k');
+  assert.deepEqual([stored.legacy, stored.state.committed, windowCount(stored.state.orders)], [false, 4_200, 2]);
 });
 
 test('a denied decision records nothing; settling twice counts once', async (t) => {
@@ -240,6 +287,32 @@ test('totals survive a restart and a kill -9 mid-day; the dead process\'s reserv
   });
   assert.equal(next.decision.allowed, true, next.decision.message);
   assert.equal(next.decision.context.projectedDailyValue, 1_000_000);
+});
+
+test('a process killed -9 while trading leaves every commit it confirmed, and its lock does not hold up the next', async (t) => {
+  const stateDir = tempDir(t);
+  const key = makeKey({ limits: { max_daily_value: 1_000_000_000 } });
+  const child = spawn(process.execPath, [WORKER, JSON.stringify({ stateDir, key, orders: 4, qty: 1, price: 1, mode: 'stream' })], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise((resolve) => child.on('exit', resolve));
+  let confirmed = 0;
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      confirmed += chunk.split('c').length - 1;
+      if (confirmed >= 60) resolve();
+    });
+    child.on('exit', (code) => reject(new Error(`worker exited early with ${code}`)));
+  });
+  child.kill('SIGKILL');
+  await exited;
+  // Each order is HKD 1; counted lines may lag the commits, never lead them; up to 4 were in flight.
+  const ledger = new LimitsLedger({ stateDir, lockTimeoutMs: 5_000 });
+  const { dailyValue: value } = await ledger.usage(key.id, new Date());
+  assert.ok(value >= confirmed * 100 && value <= (confirmed + 4) * 100, `${value} for ${confirmed} confirmed`);
+  // The dead holder's lock is broken at once (its pid is gone), long before it would go stale.
+  const next = await reserve(ledger, key.id, 100, new Date());
+  assert.equal(next.outcome.dailyValue, value);
+  const stored = decodeLedgerFile(readFileSync(ledgerFiles(stateDir, key.id).state), key.id);
+  assert.equal(stored.end, statSync(ledgerFiles(stateDir, key.id).state).size);
 });
 
 /** A race worker: `ready` once it has loaded, `go()` releases it, `done` is its summary line. */

@@ -1,12 +1,14 @@
 /**
  * A child process for the cross-process ledger tests: the same key, the same state directory,
  * real Authorizer + LimitsLedger. Not a test file itself.
- *   argv[2] = JSON { stateDir, key, orders, qty, price, mode: "race" | "hold" }
+ *   argv[2] = JSON { stateDir, key, orders, qty, price, mode: "race" | "hold" | "stream" }
  *   race: prints "ready", waits for a line on stdin (so all workers start together), places
  *         `orders` overlapping orders (each after a random 0-50 ms delay, so batches of the
  *         processes interleave), commits the allowed ones, prints a summary line.
  *   hold: commits `orders` orders one by one, then reserves one more, prints "held" and waits
  *         to be killed with the reservation in flight.
+ *   stream: `orders` traders place and commit orders back to back, printing "c" after each
+ *         commit, until killed.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Authorizer } from '../../src/authz/authorizer.js';
@@ -24,7 +26,7 @@ interface Job {
   orders: number;
   qty: number;
   price: number;
-  mode: 'race' | 'hold';
+  mode: 'race' | 'hold' | 'stream';
 }
 
 const job = JSON.parse(process.argv[2]!) as Job;
@@ -57,6 +59,16 @@ if (job.mode === 'race') {
   const counts: Record<string, number> = {};
   for (const r of results) counts[r] = (counts[r] ?? 0) + 1;
   process.stdout.write(`${JSON.stringify(counts)}\n`);
+} else if (job.mode === 'stream') {
+  const trader = async () => {
+    for (;;) {
+      const { reservation } = await order();
+      if (!reservation) throw new Error('stream mode expects every order to be allowed');
+      if (!(await ledger.commit(reservation))) throw new Error('a commit failed');
+      process.stdout.write('c\n');
+    }
+  };
+  await Promise.all(Array.from({ length: job.orders }, trader));
 } else {
   for (let i = 0; i < job.orders; i++) {
     const { reservation } = await order();
