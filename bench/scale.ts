@@ -153,7 +153,11 @@ async function seedAttempts(
   await ledger.decideAndReserve(keyId, 'HKD', new Date(), () => ({ outcome: true, reserveValue: 0 }));
   if (attempts === 0) return;
   const file = ledgerFiles(stateDir, keyId).state;
-  const state = JSON.parse(fs.readFileSync(file, 'utf8')) as { attempts?: number[]; orders?: { recent: number[]; older: [number, number][] } };
+  const text = fs.readFileSync(file, 'utf8');
+  // Since records (ledgerFile.ts): one `<JSON>\t<checksum>` line per write, and a file of one
+  // JSON document is still read (and replaced by the next write), which is how it is seeded.
+  const last = text.endsWith('\n') ? text.slice(text.lastIndexOf('\n', text.length - 2) + 1, text.lastIndexOf('\t')) : text;
+  const state = JSON.parse(last) as { attempts?: number[]; orders?: { recent: number[]; older: [number, number][] } };
   const now = Date.now();
   const times = Array.from({ length: attempts }, (_, i) => now - 30_000 + Math.floor((i * 29_000) / attempts));
   if (Array.isArray(state.attempts)) {
