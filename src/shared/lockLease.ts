@@ -23,8 +23,9 @@ export interface LeaseTiming {
  * than the short work it guards.
  *
  * The lease ends when a waiter announces itself (the lock options must set announceWaiting; it is
- * checked after each use and, while idle, every pollMs), after idleMs without a use, after maxMs
- * in any case, and on end(). A waiter thus waits at most about one use or one poll. The price: a
+ * checked after each use and, while idle, every pollMs; the lock is then left alone for handoverMs
+ * so the waiter gets it), after idleMs without a use, after maxMs in any case, and on end(). A
+ * waiter thus waits at most about one use or one poll. The price: a
  * holder frozen (SIGSTOP) within idleMs of a use blocks the others until its lock goes stale, as
  * one frozen inside a use always did.
  *
@@ -34,11 +35,12 @@ export class LockLease {
   private lock: HeldLock | undefined;
   /** Between acquire() and kept()/end(): the work may await, and the idle check must not end the lease under it. */
   private inUse = false;
+  /** When the lock was taken and last used, on the monotonic clock (see now()). */
   private since = 0;
   private lastUseAt = 0;
-  /** When othersWaiting() was last asked. */
-  private checkedAt = 0;
   private timer: NodeJS.Timeout | undefined;
+  /** kept() asked for waiters after the timer was set, so its check need not ask again. */
+  private askedSinceTimerSet = false;
   /** Until when the lock is left to the waiter it was handed to. */
   private handoverUntil = 0;
 
@@ -59,14 +61,14 @@ export class LockLease {
     this.inUse = true;
     if (this.lock !== undefined) return this.lock;
     try {
-      const handover = this.handoverUntil - Date.now();
+      const handover = this.handoverUntil - now();
       if (handover > 0) await sleep(handover);
       this.lock = await this.takeLock(this.path, this.lockOptions);
     } catch (err) {
       this.inUse = false;
       throw err;
     }
-    this.since = Date.now();
+    this.since = now();
     return this.lock;
   }
 
@@ -75,47 +77,57 @@ export class LockLease {
     this.inUse = false;
     const lock = this.lock;
     if (lock === undefined) return;
-    this.lastUseAt = this.checkedAt = Date.now();
+    this.lastUseAt = now();
     if (lock.othersWaiting()) this.handOver();
     else if (this.lastUseAt - this.since >= this.timing.maxMs) this.end();
-    else this.timer ??= setTimeout(() => this.check(), this.timing.pollMs).unref();
+    else if (this.timer === undefined) this.setTimer();
+    else this.askedSinceTimerSet = true;
   }
 
   /** Releases the lock now (after a failure, or on close). */
   end(): void {
     this.inUse = false;
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    if (this.lock === undefined) return;
-    this.lock.release();
-    this.lock = undefined;
-    if (Date.now() >= this.handoverUntil) this.onEnd?.();
+    if (this.release()) this.onEnd?.();
   }
 
   /** While idle: end the lease once someone waits or uses have stopped. */
   private check(): void {
     this.timer = undefined;
-    if (this.lock === undefined) return;
+    const lock = this.lock;
+    if (lock === undefined) return;
     // kept() or end() follows the use and decides then.
     if (this.inUse) return;
-    const now = Date.now();
-    if (now - this.lastUseAt >= this.timing.idleMs) {
-      this.end();
-      return;
-    }
-    // Under steady use, kept() has already asked within the last poll.
-    if (now - this.checkedAt >= this.timing.pollMs) {
-      this.checkedAt = now;
-      if (this.lock.othersWaiting()) {
-        this.handOver();
-        return;
-      }
-    }
+    // Waiters first: a lease that ends while one waits must still leave it the lock.
+    if (!this.askedSinceTimerSet && lock.othersWaiting()) this.handOver();
+    else if (now() - this.lastUseAt >= this.timing.idleMs) this.end();
+    else this.setTimer();
+  }
+
+  private setTimer(): void {
+    this.askedSinceTimerSet = false;
     this.timer = setTimeout(() => this.check(), this.timing.pollMs).unref();
   }
 
   private handOver(): void {
-    this.handoverUntil = Date.now() + this.timing.handoverMs;
-    this.end();
+    this.handoverUntil = now() + this.timing.handoverMs;
+    this.release();
   }
+
+  /** Whether there was a lock to release. */
+  private release(): boolean {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.lock === undefined) return false;
+    this.lock.release();
+    this.lock = undefined;
+    return true;
+  }
+}
+
+/**
+ * Monotonic: a wall-clock step back right after a hand-over would otherwise make the next
+ * acquire() sleep for the whole step, and one during a use would stretch the lease past maxMs.
+ */
+function now(): number {
+  return performance.now();
 }
