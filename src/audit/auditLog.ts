@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fsyncDirectory } from '../shared/atomicFile.js';
 import { describeError } from '../shared/errors.js';
-import { acquireLock, withLockSync, type HeldLock, type LockOptions } from '../shared/fileLock.js';
+import { acquireLock, withLockSync, type LockOptions } from '../shared/fileLock.js';
+import { LockLease, type LeaseTiming } from '../shared/lockLease.js';
 import { log } from '../shared/log.js';
 import { GENESIS_HASH, HASH_PATTERN } from './chain.js';
 import { AuditError, auditUnavailable } from './errors.js';
@@ -39,20 +39,10 @@ export interface AuditLogOptions {
 }
 
 const DEFAULT_LOCK_TIMEOUT_MS = 5_000;
-/** The lease (see the class comment) ends this long after the last batch... */
-const LEASE_IDLE_MS = 25;
-/** ...or once it is this old, so the lock's age stays far below LOCK_STALE_AFTER_MS... */
-const LEASE_MAX_MS = 1_000;
-/** ...and is checked for waiters this often while idle. */
-const LEASE_POLL_MS = 2;
+/** The lock's lease (see the class comment); maxMs keeps its age far below LOCK_STALE_AFTER_MS. */
+const LEASE_TIMING: LeaseTiming = { idleMs: 25, maxMs: 1_000, pollMs: 2, handoverMs: 8 };
 /**
- * After handing the lock to a waiter, how long to leave it be: longer than a waiter's longest
- * backoff (4 ms with jitter up to 1.5×), or the next batch would take it back before the waiter
- * looks again.
- */
-const LEASE_HANDOVER_MS = 8;
-/**
- * A lock is held for one lease, at most LEASE_MAX_MS (a batch itself takes well under a
+ * A lock is held for one lease, at most LEASE_TIMING.maxMs (a batch itself takes well under a
  * millisecond), so a lock this old belongs to a holder that died (its pid may since be reused),
  * to one that is frozen, or to one on another host that cannot be checked. A frozen holder
  * whose lock was broken denies its calls, as a batch re-checks the lock right before writing;
@@ -102,15 +92,10 @@ interface Pending {
  * the true tail. The lock is awaited without blocking the event loop: the queue, not the lock,
  * keeps the records in call order.
  *
- * The lease: creating and removing the lock file (and the directory updates that the next
- * fdatasync then has to commit) cost more than everything else a batch does, so the lock is kept
- * from one batch to the next while appends keep coming. The lease ends when a waiter announces itself
- * (`<file>.lock.waiting`; it is checked after each batch and every LEASE_POLL_MS while idle, and
- * the lock is then left alone for LEASE_HANDOVER_MS so the waiter gets it), after LEASE_IDLE_MS
- * without a batch, after LEASE_MAX_MS in any case, on any failure, and on close(). A waiter thus
- * waits at most about one batch or poll. The price: a holder frozen (SIGSTOP) within LEASE_IDLE_MS
- * of a batch blocks other writers until its lock goes stale, as one frozen inside a batch always
- * did.
+ * The lease (LockLease): creating and removing the lock file, and the directory updates the next
+ * fdatasync then has to commit, cost more than everything else a batch does, so the lock is kept
+ * from one batch to the next while appends keep coming, and handed over as soon as another writer
+ * announces itself (`<file>.lock.waiting`). It ends on any failure and on close().
  *
  * An event that cannot be serialized fails its own append() at once and never joins a batch.
  * After a failed batch (lock timeout, failed write) every record in it is denied and the instance
@@ -147,25 +132,23 @@ export class AuditLog {
   private writing: Promise<void> | undefined;
   /** Dropped descriptors that still owe a sync, so close() can wait for them. */
   private readonly retiring = new Set<Promise<void>>();
-  /** The lock kept since an earlier batch, and when it was taken. */
-  private lease: { readonly lock: HeldLock; readonly since: number } | undefined;
-  private leaseTimer: NodeJS.Timeout | undefined;
-  private lastBatchAt = 0;
-  /** Until when the lock is left to the waiter it was handed to. */
-  private handoverUntil = 0;
+  /** `<file>.lock`, kept from batch to batch. */
+  private readonly lease: LockLease;
   /** The UTC day the open file's first record is from (daily rotation), for the file of that inode. */
   private fileDay: { readonly ino: number; readonly day: string | undefined } | undefined;
   private rotationRetryAt = 0;
 
   private constructor(
     readonly path: string,
-    private readonly lockOptions: LockOptions,
+    lockOptions: LockOptions,
     private readonly fdatasync: Fdatasync,
-    private readonly takeLock: typeof acquireLock,
+    takeLock: typeof acquireLock,
     private readonly rotator: Rotator | undefined,
     private readonly clock: () => Date,
     private readonly replica: string | undefined,
-  ) {}
+  ) {
+    this.lease = new LockLease(`${path}.lock`, lockOptions, LEASE_TIMING, takeLock);
+  }
 
   /** Opens (creating it 0600, parents 0700) and reads the tail, so a bad path fails at startup. */
   static open(file: string, options: AuditLogOptions = {}): AuditLog {
@@ -178,7 +161,7 @@ export class AuditLog {
     try {
       fs.mkdirSync(path.dirname(resolved), { recursive: true, mode: 0o700 });
       // Synchronous, unlike a batch's: open() is synchronous and nothing else is waiting yet.
-      withLockSync(audit.lockPath, lockOptions, () => audit.syncWithFile());
+      withLockSync(audit.lease.path, lockOptions, () => audit.syncWithFile());
     } catch (err) {
       audit.closeFile();
       log.error('audit log open failed', { file: resolved, error: describeError(err) });
@@ -221,14 +204,10 @@ export class AuditLog {
     this.flush();
     // A batch that queued while this one was written is started by it, so loop until none is.
     while (this.writing !== undefined) await this.writing;
-    this.endLease();
+    this.lease.end();
     this.closeFile();
     await Promise.all(this.retiring);
     await this.rotator?.idle();
-  }
-
-  private get lockPath(): string {
-    return `${this.path}.lock`;
   }
 
   /** Starts writing the queue as one batch, unless one is being written: it flushes again when done. */
@@ -260,16 +239,10 @@ export class AuditLog {
 
   /** Seals the events onto the file's tail and writes them with one write, under the lock. */
   private async sealAndWrite(events: readonly PreparedEvent[]): Promise<{ file: OpenFile; records: AuditRecord[] }> {
-    let lock: HeldLock | undefined = this.lease?.lock;
     let written = false;
     try {
-      if (lock === undefined) {
-        if (this.file === undefined) fs.mkdirSync(path.dirname(this.path), { recursive: true, mode: 0o700 });
-        const handover = this.handoverUntil - Date.now();
-        if (handover > 0) await sleep(handover);
-        lock = await this.takeLock(this.lockPath, this.lockOptions);
-        this.lease = { lock, since: Date.now() };
-      }
+      if (this.file === undefined) fs.mkdirSync(path.dirname(this.path), { recursive: true, mode: 0o700 });
+      const lock = await this.lease.acquire();
       // Even under a kept lock: the path may have been replaced, or the file changed by a writer
       // that ignores the lock; the chain must not go on past either unnoticed.
       let sizeBefore = this.syncWithFile();
@@ -299,45 +272,9 @@ export class AuditLog {
       log.error('audit log write failed', { file: this.path, records: events.length, error: describeError(err) });
       throw err;
     } finally {
-      if (written) this.keepLease();
-      else this.endLease();
+      if (written && !this.closed) this.lease.kept();
+      else this.lease.end();
     }
-  }
-
-  /** After a written batch: keep the lock for the next one unless a waiter wants it or it is old. */
-  private keepLease(): void {
-    const lease = this.lease!;
-    this.lastBatchAt = Date.now();
-    if (lease.lock.othersWaiting()) {
-      this.handOver();
-      return;
-    }
-    if (this.closed || this.lastBatchAt - lease.since >= LEASE_MAX_MS) {
-      this.endLease();
-      return;
-    }
-    this.leaseTimer ??= setTimeout(() => this.checkLease(), LEASE_POLL_MS).unref();
-  }
-
-  /** While idle: end the lease once someone waits or appends have stopped. */
-  private checkLease(): void {
-    this.leaseTimer = undefined;
-    if (this.lease === undefined) return;
-    if (this.lease.lock.othersWaiting()) this.handOver();
-    else if (Date.now() - this.lastBatchAt >= LEASE_IDLE_MS) this.endLease();
-    else this.leaseTimer = setTimeout(() => this.checkLease(), LEASE_POLL_MS).unref();
-  }
-
-  private handOver(): void {
-    this.handoverUntil = Date.now() + LEASE_HANDOVER_MS;
-    this.endLease();
-  }
-
-  private endLease(): void {
-    clearTimeout(this.leaseTimer);
-    this.leaseTimer = undefined;
-    this.lease?.lock.release();
-    this.lease = undefined;
   }
 
   private rotationDue(size: number, timestamp: string): boolean {
