@@ -102,6 +102,24 @@ test('the lease ends idleMs after the last use: the lock file goes, onEnd is cal
   assert.equal(ends(), 1);
 });
 
+test('a use that awaits past idleMs keeps its lock: the idle check leaves a lease in use alone', async (t) => {
+  const { path, newLease } = lockFixture(t);
+  const { lease, ends } = newLease({ idleMs: 20 });
+  const lock = await lease.acquire();
+  const created = inode(path);
+  lease.kept();
+  assert.equal(await lease.acquire(), lock);
+  // The work of this use awaits for several idle periods.
+  await sleep(80);
+  assert.equal(inode(path), created);
+  lock.assertHeld();
+  assert.equal(ends(), 0);
+  lease.kept();
+  assert.equal(existsSync(path), true, 'the use just ended, so the lease is not idle');
+  await until(() => !existsSync(path), 'the idle lease released its lock after the use');
+  assert.equal(ends(), 1);
+});
+
 test('a lease older than maxMs is kept while idle but released at its next kept()', async (t) => {
   const { path, newLease } = lockFixture(t);
   const { lease, ends } = newLease({ maxMs: 30 });
