@@ -128,7 +128,7 @@ export async function startFutuMcp(options: FutuMcpOptions): Promise<RunningFutu
   // The candidate replaces the shipped directory; the organisation's own files apply to both.
   const shadow = options.shadowPolicies ? { ...policyPaths, policiesDir: path.resolve(options.shadowPolicies) } : undefined;
   // Everything that can refuse to start is opened before any socket: fail fast, fail closed.
-  const keys = KeyStore.open(options.keysFile);
+  const keys = await KeyStore.openOffThread(options.keysFile);
   const engine = AuthzEngine.load(policyPaths, { shadow });
   // One id for this replica, in its audit records and (with --redis) its locks, intents and heartbeat.
   const replicaId = newReplicaId();

@@ -233,6 +233,17 @@ test('opening an invalid file throws instead of starting with no keys', (t) => {
   assert.throws(() => KeyStore.open(file), { code: 'KEYS_FILE_INVALID', message: 'keys.json: key "x": hash: required; scopes: required' });
 });
 
+test('openOffThread opens what open does, frozen, and refuses the same files with the same errors', async (t) => {
+  const keys = new Fixture(t).write(Array.from({ length: 450 }, (_, i) => ({ id: `k${i}`, scopes: ['qot:read', 'acc:read'] })));
+  const store = await KeyStore.openOffThread(keys.file);
+  assert.deepEqual(store.list(), KeyStore.open(keys.file).list());
+  assert.equal(store.authenticate(keys.plaintext('k449')).id, 'k449');
+  assert.ok(Object.isFrozen(store.getById('k3').scopes));
+  const invalid = writeFileWithMode(join(tempDir(t), 'keys.json'), { version: 1, keys: [{ id: 'x' }] });
+  await assert.rejects(KeyStore.openOffThread(invalid), { code: 'KEYS_FILE_INVALID', message: 'keys.json: key "x": hash: required; scopes: required' });
+  await assert.rejects(KeyStore.openOffThread(join(tempDir(t), 'absent.json')), { code: 'KEYS_FILE_NOT_FOUND' });
+});
+
 test('a key bound to this machine works here and nowhere else', (t) => {
   const keys = new Fixture(t).write([{ id: 'bound', allowed_machines: [machineFingerprint('bound', HOST_A)] }]);
   const plaintext = keys.plaintext('bound');
