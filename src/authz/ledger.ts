@@ -60,6 +60,8 @@ export class LimitsLedger implements LimitsStore {
   private readonly lockOptions: LockOptions;
   private readonly waiting = new Map<string, QueuedOperation[]>();
   private readonly draining = new Set<string>();
+  /** The drain of each key that has one running, for close(). */
+  private readonly drains = new Map<string, Promise<void>>();
   /** Commits whose write failed: applied first by the key's next successful write. */
   private readonly pendingCommits = new Map<string, Reservation[]>();
   private readonly settled = new SettleOnce();
@@ -182,6 +184,16 @@ export class LimitsLedger implements LimitsStore {
   async assertAvailable(): Promise<void> {}
 
   /**
+   * Waits for the batches under way, then lets go of every key's kept lock, so a process that
+   * exits leaves none behind (a waiter that cannot check a lock's pid would wait for its stale age).
+   */
+  async close(): Promise<void> {
+    while (this.draining.size > 0) await Promise.all([...this.drains.values()]);
+    for (const lease of [...this.leases.values()]) lease.end();
+    for (const keyId of [...this.files.keys()]) this.forgetFile(keyId);
+  }
+
+  /**
    * Queues an operation on a key. Operations queued while the key is busy run together as one
    * batch: one lock, one read, each operation applied in order (one whose plan throws changes
    * nothing and fails alone), one durable write. Each sees exactly the state its predecessors left.
@@ -191,7 +203,13 @@ export class LimitsLedger implements LimitsStore {
       const queue = this.waiting.get(keyId) ?? [];
       queue.push({ now, plan, resolve: resolve as (value: unknown) => void, reject });
       this.waiting.set(keyId, queue);
-      if (!this.draining.has(keyId)) void this.drain(keyId);
+      if (!this.draining.has(keyId)) {
+        const drained = this.drain(keyId)
+          // Each operation is settled by its batch; anything escaping that is a bug, not a crash.
+          .catch((err: unknown) => log.error('ledger: a batch failed unexpectedly', { key_id: keyId, error: (err as Error)?.message }))
+          .finally(() => this.drains.delete(keyId));
+        this.drains.set(keyId, drained);
+      }
     });
   }
 

@@ -151,10 +151,17 @@ export class KeyStateFile {
     this.current = state;
   }
 
+  /** Never throws: it runs in `finally` blocks and lease callbacks, which must not be cut short. */
   close(): void {
-    if (this.fd !== undefined) closeSync(this.fd);
+    const fd = this.fd;
     this.fd = undefined;
     this.stat = undefined;
+    if (fd === undefined) return;
+    try {
+      closeSync(fd);
+    } catch (err) {
+      log.error('ledger: could not close a state file', { error: describeError(err) });
+    }
   }
 }
 
@@ -167,8 +174,10 @@ async function appendAt(fd: number, end: number, size: number, record: Buffer): 
     try {
       ftruncateSync(fd, end);
     } catch (undo) {
-      // The record may then be read as the state: the batch's operations are denied all the same,
-      // and a commit among them is applied again by the next write (over-counting, the safe side).
+      // The record may then be read as the state although the batch's operations were denied: a
+      // commit among them is applied again by the next write (over-counting, the safe side), but
+      // a refund that its caller retries would be applied twice: refunds carry no id by which a
+      // retry could be recognised.
       log.error('ledger: could not remove a record whose write failed', { error: describeError(undo) });
     }
     throw err;

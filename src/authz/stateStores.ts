@@ -32,14 +32,15 @@ export interface StateStoreOptions {
 
 export async function openStateStores(options: StateStoreOptions): Promise<StateStores> {
   if (!options.redis) {
+    const ledger = new LimitsLedger({ stateDir: options.stateDir });
     return {
       kind: 'file',
       where: `the state directory ${options.stateDir}`,
-      ledger: new LimitsLedger({ stateDir: options.stateDir }),
+      ledger,
       trades: new FileTradeState({ stateDir: options.stateDir, holderId: options.replicaId }),
       isUp: () => true,
       onChange: () => undefined,
-      close: async () => undefined,
+      close: () => ledger.close(),
     };
   }
   const redis = new RedisState({ replicaId: options.replicaId, ...options.redis });

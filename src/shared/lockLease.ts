@@ -50,8 +50,9 @@ export class LockLease {
     private readonly timing: LeaseTiming,
     private readonly takeLock: typeof acquireLock = acquireLock,
     /**
-     * Called when the lease ends, so an owner of many leases can forget it; not after a hand-over,
-     * whose pause the next acquire() must keep.
+     * Called when the lease ends, so an owner of many leases can forget it (and what it kept
+     * under the lock). After a hand-over, once the pause the next acquire() must keep is over,
+     * unless a use has begun meanwhile.
      */
     private readonly onEnd?: () => void,
   ) {}
@@ -64,6 +65,9 @@ export class LockLease {
       const handover = this.handoverUntil - now();
       if (handover > 0) await sleep(handover);
       this.lock = await this.takeLock(this.path, this.lockOptions);
+      // A new lease: the timer of a hand-over's pause, if still set, has nothing left to do.
+      clearTimeout(this.timer);
+      this.timer = undefined;
     } catch (err) {
       this.inUse = false;
       throw err;
@@ -111,6 +115,10 @@ export class LockLease {
   private handOver(): void {
     this.handoverUntil = now() + this.timing.handoverMs;
     this.release();
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      if (!this.inUse && this.lock === undefined) this.onEnd?.();
+    }, this.timing.handoverMs).unref();
   }
 
   /** Whether there was a lock to release. */

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { appendFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AuthzError } from '../../src/authz/errors.js';
@@ -117,6 +117,30 @@ test('each write appends a record in place; the file is compacted before it outg
   assert.ok(replaced, 'compacted into a new file');
   const stored = decodeLedgerFile(readFileSync(file), 'k');
   assert.deepEqual([stored.end, windowCount(stored.state.orders)], [statSync(file).size, 400]);
+});
+
+test('a key\'s lock is kept between batches, handed to a waiter without leaking its open file, and let go by close()', async (t) => {
+  const stateDir = tempDir(t);
+  const ledger = new LimitsLedger({ stateDir });
+  const openFiles = () => readdirSync('/proc/self/fd').length;
+  const lock = (i: number) => ledgerFiles(stateDir, `k${i}`).lock;
+  await ledger.commitValue('k0', 'HKD', 1, utcDay(MORNING), MORNING);
+  assert.ok(existsSync(lock(0)), 'the lock is kept after the batch');
+  await ledger.close();
+  const before = openFiles();
+  // Another process waits for each of 40 keys: each lock is handed over right after its batch...
+  mkdirSync(dirname(lock(0)), { recursive: true });
+  for (let i = 1; i <= 40; i++) writeFileSync(`${lock(i)}.waiting`, '');
+  for (let i = 1; i <= 40; i++) await ledger.commitValue(`k${i}`, 'HKD', 1, utcDay(MORNING), MORNING);
+  assert.ok(!existsSync(lock(1)) && !existsSync(lock(40)), 'handed over');
+  // ...and once the hand-over pause is over, nothing this process kept for those keys stays open.
+  await waitFor(() => openFiles() - before < 5);
+
+  await ledger.commitValue('k0', 'HKD', 1, utcDay(MORNING), MORNING);
+  assert.ok(existsSync(lock(0)));
+  await ledger.close();
+  assert.equal(existsSync(lock(0)), false, 'close() lets go of the kept lock');
+  assert.equal((await new LimitsLedger({ stateDir }).usage('k0', MORNING)).dailyValue, 2);
 });
 
 test('a record cut off by a crash is ignored by readers and cut off by the next write', async (t) => {
@@ -314,6 +338,15 @@ test('a process killed -9 while trading leaves every commit it confirmed, and it
   const stored = decodeLedgerFile(readFileSync(ledgerFiles(stateDir, key.id).state), key.id);
   assert.equal(stored.end, statSync(ledgerFiles(stateDir, key.id).state).size);
 });
+
+/** Resolves once `condition` holds; fails, rather than hangs, after a bound no loaded machine reaches. */
+async function waitFor(condition: () => boolean, withinMs = 10_000): Promise<void> {
+  const deadline = Date.now() + withinMs;
+  while (!condition()) {
+    assert.ok(Date.now() < deadline, `not within ${withinMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+}
 
 /** A race worker: `ready` once it has loaded, `go()` releases it, `done` is its summary line. */
 function startRaceWorker(job: object) {
