@@ -372,7 +372,9 @@ export class E2eRun {
   private async hup(child: ChildProcess, stderr: () => string): Promise<void> {
     const before = countOf(stderr(), '"msg":"reload finished"');
     child.kill('SIGHUP');
-    await waitFor('the reload to finish', () => countOf(stderr(), '"msg":"reload finished"') > before);
+    // Generous: reload workers run at the lowest CPU priority, so on a loaded CI machine (other
+    // test files, a load generator) they finish late by design, while calls keep being served.
+    await waitFor('the reload to finish', () => countOf(stderr(), '"msg":"reload finished"') > before, 120_000);
   }
 
   /**
