@@ -59,8 +59,7 @@ export class LimitsLedger implements LimitsStore {
   readonly sendWindowMs: number;
   private readonly lockOptions: LockOptions;
   private readonly waiting = new Map<string, QueuedOperation[]>();
-  private readonly draining = new Set<string>();
-  /** The drain of each key that has one running, for close(). */
+  /** The drain of each key that has one running (see drain()). */
   private readonly drains = new Map<string, Promise<void>>();
   /** Commits whose write failed: applied first by the key's next successful write. */
   private readonly pendingCommits = new Map<string, Reservation[]>();
@@ -68,8 +67,8 @@ export class LimitsLedger implements LimitsStore {
   /** Keys whose lock this process holds or is handing over (LockLease forgets the idle ones). */
   private readonly leases = new Map<string, LockLease>();
   /**
-   * Keys' state files kept open with the lock they were read under. After a hand-over one stays
-   * open until the key's next batch, which finds the lock changed and reads afresh.
+   * Keys' state files kept open with the lock they were read under, until the lease ends (or,
+   * after a hand-over, its pause does); a batch under another lock reads afresh.
    */
   private readonly files = new Map<string, { readonly lock: HeldLock; readonly file: KeyStateFile }>();
 
@@ -188,7 +187,7 @@ export class LimitsLedger implements LimitsStore {
    * exits leaves none behind (a waiter that cannot check a lock's pid would wait for its stale age).
    */
   async close(): Promise<void> {
-    while (this.draining.size > 0) await Promise.all([...this.drains.values()]);
+    while (this.drains.size > 0) await Promise.all([...this.drains.values()]);
     for (const lease of [...this.leases.values()]) lease.end();
     for (const keyId of [...this.files.keys()]) this.forgetFile(keyId);
   }
@@ -203,25 +202,25 @@ export class LimitsLedger implements LimitsStore {
       const queue = this.waiting.get(keyId) ?? [];
       queue.push({ now, plan, resolve: resolve as (value: unknown) => void, reject });
       this.waiting.set(keyId, queue);
-      if (!this.draining.has(keyId)) {
-        const drained = this.drain(keyId)
-          // Each operation is settled by its batch; anything escaping that is a bug, not a crash.
-          .catch((err: unknown) => log.error('ledger: a batch failed unexpectedly', { key_id: keyId, error: (err as Error)?.message }))
-          .finally(() => this.drains.delete(keyId));
-        this.drains.set(keyId, drained);
-      }
+      if (!this.drains.has(keyId)) this.drains.set(keyId, this.drain(keyId));
     });
   }
 
+  /**
+   * Runs the key's batches until its queue is empty; never rejects. It removes itself from
+   * `drains` only after awaiting a batch, so always after its caller registered it.
+   */
   private async drain(keyId: string): Promise<void> {
-    this.draining.add(keyId);
     try {
       for (let batch = this.waiting.get(keyId); batch; batch = this.waiting.get(keyId)) {
         this.waiting.delete(keyId);
         await this.runBatch(keyId, batch);
       }
+    } catch (err) {
+      // Each operation is settled by its batch; anything escaping that is a bug, not a crash.
+      log.error('ledger: a batch failed unexpectedly', { key_id: keyId, error: (err as Error)?.message });
     } finally {
-      this.draining.delete(keyId);
+      this.drains.delete(keyId);
     }
   }
 
@@ -229,7 +228,8 @@ export class LimitsLedger implements LimitsStore {
     const lease = this.leaseFor(keyId);
     let lock: HeldLock;
     try {
-      mkdirSync(join(this.stateDir, 'ledger'), { recursive: true, mode: 0o700 });
+      // A kept lock file proves the directory is there.
+      if (!lease.holding) mkdirSync(join(this.stateDir, 'ledger'), { recursive: true, mode: 0o700 });
       lock = await lease.acquire();
     } catch (err) {
       for (const op of batch) op.reject(ledgerError(err));

@@ -25,9 +25,9 @@ export interface LeaseTiming {
  * The lease ends when a waiter announces itself (the lock options must set announceWaiting; it is
  * checked after each use and, while idle, every pollMs; the lock is then left alone for handoverMs
  * so the waiter gets it), after idleMs without a use, after maxMs in any case, and on end(). A
- * waiter thus waits at most about one use or one poll. The price: a
- * holder frozen (SIGSTOP) within idleMs of a use blocks the others until its lock goes stale, as
- * one frozen inside a use always did.
+ * waiter thus waits at most about one use or one poll. The price: a holder frozen (SIGSTOP)
+ * within idleMs of a use blocks the others until its lock goes stale, as one frozen inside a use
+ * always did.
  *
  * One use at a time: acquire(), the work, then kept() or end().
  */
@@ -56,6 +56,11 @@ export class LockLease {
      */
     private readonly onEnd?: () => void,
   ) {}
+
+  /** Whether a lock is kept from an earlier use (acquire() then returns it without waiting). */
+  get holding(): boolean {
+    return this.lock !== undefined;
+  }
 
   /** The lock kept from the last use, or a new one (first leaving a handed-over lock to its waiter). */
   async acquire(): Promise<HeldLock> {
